@@ -1,0 +1,3 @@
+//! The `ticketeer-operator` binary.
+
+fn main() {}
