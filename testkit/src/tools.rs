@@ -1,1 +1,313 @@
-//! (being written)
+//! Locating and running the external tools tests need: pbincli, the reference PrivateBin client.
+//!
+//! `./scripts/test` installs pbincli into `.tools/venv` and exports `PBINCLI`; a test run without
+//! it fails with a message saying how to install it, never skips.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde::Deserialize;
+
+/// The pbincli version the suite is verified with.
+pub const PBINCLI_VERSION: &str = "0.3.7";
+
+const INSTALL_HINT: &str = "run ./scripts/test once, or: python3 -m venv .tools/venv && \
+     .tools/venv/bin/pip install pbincli==0.3.7, or set PBINCLI=/path/to/pbincli";
+
+/// Why running pbincli failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ToolError {
+    /// pbincli is not where it should be.
+    #[error("pbincli not found at {path}: {hint}", hint = INSTALL_HINT)]
+    PbincliMissing {
+        /// Where it was looked for.
+        path: PathBuf,
+    },
+    /// The process could not be started.
+    #[error("starting {program}")]
+    Spawn {
+        /// The program.
+        program: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// pbincli ran but reported failure.
+    #[error("pbincli {args:?} failed ({status}):\nstdout:\n{stdout}\nstderr:\n{stderr}")]
+    PbincliFailed {
+        /// The arguments given.
+        args: Vec<String>,
+        /// The exit status.
+        status: String,
+        /// What it printed.
+        stdout: String,
+        /// What it complained about.
+        stderr: String,
+    },
+    /// pbincli's output was not what it documents.
+    #[error(
+        "unexpected pbincli output for {args:?}: {detail}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    )]
+    UnexpectedOutput {
+        /// The arguments given.
+        args: Vec<String>,
+        /// What was wrong.
+        detail: String,
+        /// What it printed.
+        stdout: String,
+        /// What it complained about.
+        stderr: String,
+    },
+    /// A scratch directory could not be prepared or read.
+    #[error("scratch directory {path}")]
+    Scratch {
+        /// The directory or file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The blocking task running pbincli was lost.
+    #[error("the task running pbincli panicked or was cancelled")]
+    Join(#[source] tokio::task::JoinError),
+}
+
+/// Where pbincli should be: `$PBINCLI`, else `.tools/venv/bin/pbincli` in the workspace root.
+pub fn pbincli_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("PBINCLI").filter(|path| !path.is_empty()) {
+        return PathBuf::from(path);
+    }
+    workspace_root()
+        .join(".tools")
+        .join("venv")
+        .join("bin")
+        .join("pbincli")
+}
+
+/// The pbincli executable.
+///
+/// # Panics
+/// When pbincli is missing, with a message saying how to install it.
+pub fn pbincli() -> PathBuf {
+    let path = pbincli_path();
+    assert!(
+        path.is_file(),
+        "{}",
+        ToolError::PbincliMissing { path: path.clone() }
+    );
+    path
+}
+
+fn workspace_root() -> PathBuf {
+    // testkit/ sits directly under the workspace root.
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
+}
+
+/// What pbincli printed for one run.
+#[derive(Debug, Clone)]
+pub struct PbincliOutput {
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+/// A paste pbincli sent (`pbincli send --json`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SentPaste {
+    /// The paste id.
+    pub id: String,
+    /// The base58 key (the URL fragment).
+    pub password: String,
+    /// The delete token the server answered.
+    pub deletetoken: String,
+    /// The full link: `<server>?<id>#<key>`.
+    pub link: String,
+    /// The delete link: `<server>?pasteid=<id>&deletetoken=<token>`.
+    pub deletelink: String,
+}
+
+#[derive(Deserialize)]
+struct SendAnswer {
+    result: SentPaste,
+}
+
+/// Runs pbincli with `args` in an isolated scratch directory (no user config file, no
+/// `PRIVATEBIN_*` settings) and returns its output; a non-zero exit is an error showing stderr.
+///
+/// # Errors
+/// [`ToolError::PbincliMissing`], [`ToolError::Spawn`], [`ToolError::PbincliFailed`].
+pub async fn run_pbincli(args: Vec<String>) -> Result<PbincliOutput, ToolError> {
+    tokio::task::spawn_blocking(move || {
+        let scratch = ScratchDir::new()?;
+        run_in(&scratch.path, &args)
+    })
+    .await
+    .map_err(ToolError::Join)?
+}
+
+/// Sends `text` to the PrivateBin at `server` with pbincli (`send --json`), extra options after.
+///
+/// # Errors
+/// As [`run_pbincli`], plus [`ToolError::UnexpectedOutput`] when the JSON answer is missing.
+pub async fn pbincli_send(
+    server: &str,
+    text: &str,
+    extra_args: &[&str],
+) -> Result<SentPaste, ToolError> {
+    let mut args: Vec<String> = ["send", "--json", "-s", server, "-t", text]
+        .map(str::to_owned)
+        .to_vec();
+    args.extend(extra_args.iter().map(|arg| (*arg).to_owned()));
+    let output = run_pbincli(args.clone()).await?;
+    let answer_line = output
+        .stdout
+        .lines()
+        .rev()
+        .find(|line| line.trim_start().starts_with('{'));
+    answer_line
+        .and_then(|line| serde_json::from_str::<SendAnswer>(line).ok())
+        .map(|answer| answer.result)
+        .ok_or_else(|| ToolError::UnexpectedOutput {
+            args,
+            detail: "no JSON answer with a result on stdout".to_owned(),
+            stdout: output.stdout,
+            stderr: output.stderr,
+        })
+}
+
+/// Reads and decrypts the paste at `link` (`<server>?<id>#<key>`) with pbincli and returns its
+/// text exactly as pbincli wrote it to `paste-<id>.txt`.
+///
+/// # Errors
+/// As [`run_pbincli`], plus [`ToolError::UnexpectedOutput`] when no paste file was written.
+pub async fn pbincli_get(link: &str) -> Result<String, ToolError> {
+    let link = link.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let scratch = ScratchDir::new()?;
+        let output_dir = scratch.path.join("out");
+        std::fs::create_dir(&output_dir).map_err(|source| ToolError::Scratch {
+            path: output_dir.clone(),
+            source,
+        })?;
+        let args = vec![
+            "get".to_owned(),
+            link,
+            "-o".to_owned(),
+            output_dir.display().to_string(),
+        ];
+        let output = run_in(&scratch.path, &args)?;
+        let written = std::fs::read_dir(&output_dir)
+            .map_err(|source| ToolError::Scratch {
+                path: output_dir.clone(),
+                source,
+            })?
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .find(|path| {
+                path.file_name()
+                    .is_some_and(|name| name.to_string_lossy().starts_with("paste-"))
+            });
+        let Some(file) = written else {
+            return Err(ToolError::UnexpectedOutput {
+                args,
+                detail: "pbincli wrote no paste-<id>.txt".to_owned(),
+                stdout: output.stdout,
+                stderr: output.stderr,
+            });
+        };
+        std::fs::read_to_string(&file).map_err(|source| ToolError::Scratch { path: file, source })
+    })
+    .await
+    .map_err(ToolError::Join)?
+}
+
+fn run_in(directory: &Path, args: &[String]) -> Result<PbincliOutput, ToolError> {
+    let program = pbincli_path();
+    if !program.is_file() {
+        return Err(ToolError::PbincliMissing { path: program });
+    }
+    let mut command = Command::new(&program);
+    command
+        .args(args)
+        .current_dir(directory)
+        .env("HOME", directory);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("PRIVATEBIN_") {
+            command.env_remove(name);
+        }
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = command.output().map_err(|source| ToolError::Spawn {
+        program: program.clone(),
+        source,
+    })?;
+    let stdout = String::from_utf8_lossy(&stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&stderr).into_owned();
+    // pbincli reports some failures on stdout and exits 1 through PBinCLIError.
+    if !status.success() {
+        return Err(ToolError::PbincliFailed {
+            args: args.to_vec(),
+            status: status.to_string(),
+            stdout,
+            stderr,
+        });
+    }
+    Ok(PbincliOutput { stdout, stderr })
+}
+
+/// A uniquely named temporary directory, removed on drop.
+struct ScratchDir {
+    path: PathBuf,
+}
+
+impl ScratchDir {
+    fn new() -> Result<Self, ToolError> {
+        let path = std::env::temp_dir().join(format!(
+            "ticketeer-pbincli-{}-{:016x}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        std::fs::create_dir_all(&path).map_err(|source| ToolError::Scratch {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Self { path })
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_missing_tool_message_says_how_to_install_it() {
+        let message = ToolError::PbincliMissing {
+            path: PathBuf::from("/nowhere/pbincli"),
+        }
+        .to_string();
+        assert!(message.contains("/nowhere/pbincli"), "{message}");
+        assert!(message.contains("pip install pbincli==0.3.7"), "{message}");
+        assert!(message.contains("PBINCLI"), "{message}");
+    }
+
+    #[test]
+    fn the_default_location_is_in_the_workspace_tools_directory() {
+        let default = workspace_root().join(".tools/venv/bin/pbincli");
+        assert!(default.ends_with(".tools/venv/bin/pbincli"));
+        assert!(
+            workspace_root().join("Cargo.toml").is_file(),
+            "workspace root has the workspace manifest"
+        );
+    }
+}

@@ -1,0 +1,420 @@
+//! The gateway: JSON text frames over a websocket, API v10, as Discord documents it and
+//! twilight-gateway 0.18 speaks it (protocols.md B.2).
+//!
+//! A session outlives its connection: dispatches that happen while a bot is disconnected are
+//! buffered with their sequence numbers and replayed on RESUME, as Discord does.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use axum::extract::State as AxumState;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use rand::Rng;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+
+use super::json::id_str;
+use super::state::{Shared, State};
+
+/// Gateway intent bits the emulator filters events by.
+pub mod intents {
+    /// Guild, channel, role and pin events.
+    pub const GUILDS: u64 = 1 << 0;
+    /// Member events and the full member list in GUILD_CREATE (privileged).
+    pub const GUILD_MEMBERS: u64 = 1 << 1;
+    /// Presence updates (privileged).
+    pub const GUILD_PRESENCES: u64 = 1 << 8;
+    /// Message events in guilds.
+    pub const GUILD_MESSAGES: u64 = 1 << 9;
+    /// Message events in DMs.
+    pub const DIRECT_MESSAGES: u64 = 1 << 12;
+    /// Message content for messages not exempt from the rule (privileged).
+    pub const MESSAGE_CONTENT: u64 = 1 << 15;
+    /// Every intent bit Discord defines today (up to DIRECT_MESSAGE_POLLS, 1 << 25).
+    pub const ALL_KNOWN: u64 = (1 << 26) - 1;
+}
+
+/// Frames kept per session for RESUME.
+const REPLAY_CAPACITY: usize = 10_000;
+
+/// What the server side of one connection should do next.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    Text(String),
+    Close(u16, &'static str),
+    /// Drop the TCP connection without a close frame (a network failure).
+    Drop,
+}
+
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub(crate) id: u64,
+    pub(crate) outbound: mpsc::UnboundedSender<Outbound>,
+}
+
+/// A gateway session: its intents, sequence and replay buffer, and its connection if any.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) id: String,
+    pub(crate) intents: u64,
+    pub(crate) shard: [u64; 2],
+    pub(crate) seq: u64,
+    replay: VecDeque<(u64, String)>,
+    pub(crate) connection: Option<Connection>,
+}
+
+/// A gateway session as tests see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GatewaySession {
+    /// The session id sent in READY.
+    pub session_id: String,
+    /// Whether a websocket is attached right now.
+    pub connected: bool,
+    /// The last sequence number dispatched to the session.
+    pub seq: u64,
+    /// The intents it identified with.
+    pub intents: u64,
+    /// `[shard_id, shard_count]`.
+    pub shard: [u64; 2],
+}
+
+impl Session {
+    pub(crate) fn handles_guild(&self, guild_id: u64) -> bool {
+        self.shard[1] == 0 || (guild_id >> 22) % self.shard[1] == self.shard[0]
+    }
+
+    /// Sends a dispatch with the session's next sequence number and keeps it for RESUME.
+    pub(crate) fn push_dispatch(&mut self, name: &str, data: &str) {
+        self.seq += 1;
+        let frame = format!(r#"{{"op":0,"s":{},"t":"{name}","d":{data}}}"#, self.seq);
+        if self.replay.len() == REPLAY_CAPACITY {
+            self.replay.pop_front();
+        }
+        self.replay.push_back((self.seq, frame.clone()));
+        self.send(Outbound::Text(frame));
+    }
+
+    fn send(&mut self, outbound: Outbound) {
+        if let Some(connection) = &self.connection
+            && connection.outbound.send(outbound).is_err()
+        {
+            self.connection = None;
+        }
+    }
+
+    /// The frames after `seq`, or `None` if the buffer no longer reaches back that far.
+    fn replay_after(&self, seq: u64) -> Option<Vec<String>> {
+        if seq > self.seq {
+            return None;
+        }
+        let oldest = self.replay.front().map_or(self.seq + 1, |(s, _)| *s);
+        if seq + 1 < oldest && seq < self.seq {
+            return None;
+        }
+        Some(
+            self.replay
+                .iter()
+                .filter(|(s, _)| *s > seq)
+                .map(|(_, frame)| frame.clone())
+                .collect(),
+        )
+    }
+}
+
+enum FrameResult {
+    Continue,
+    Heartbeat,
+    Close(u16, &'static str),
+}
+
+fn frame(op: u64, d: &Value) -> String {
+    json!({"op": op, "d": d, "s": null, "t": null}).to_string()
+}
+
+impl State {
+    fn gateway_base(&self) -> String {
+        self.base_url.replacen("http", "ws", 1)
+    }
+
+    fn identify(
+        &mut self,
+        d: &Value,
+        connection: Connection,
+        session_id: &mut Option<String>,
+    ) -> FrameResult {
+        if session_id.is_some() {
+            return FrameResult::Close(4005, "Already authenticated.");
+        }
+        let token = d["token"].as_str().unwrap_or_default();
+        if token.strip_prefix("Bot ").unwrap_or(token) != self.config.token {
+            return FrameResult::Close(4004, "Authentication failed.");
+        }
+        let Some(requested) = d["intents"].as_u64() else {
+            return FrameResult::Close(4013, "Invalid intent(s).");
+        };
+        if requested & !intents::ALL_KNOWN != 0 {
+            return FrameResult::Close(4013, "Invalid intent(s).");
+        }
+        let disallowed = (requested & intents::GUILD_MEMBERS != 0
+            && !self.config.guild_members_intent)
+            || (requested & intents::GUILD_PRESENCES != 0 && !self.config.presence_intent)
+            || (requested & intents::MESSAGE_CONTENT != 0 && !self.config.message_content_intent);
+        if disallowed {
+            return FrameResult::Close(4014, "Disallowed intent(s).");
+        }
+        let shard = match d["shard"].as_array().map(Vec::as_slice) {
+            Some([id, count]) => [id.as_u64().unwrap_or(u64::MAX), count.as_u64().unwrap_or(0)],
+            _ => [0, 1],
+        };
+        if shard[1] == 0 || shard[0] >= shard[1] {
+            return FrameResult::Close(4010, "Invalid shard.");
+        }
+        let id = format!("{:032x}", rand::rng().random::<u128>());
+        self.identify_count += 1;
+        self.sessions.insert(
+            id.clone(),
+            Session {
+                id: id.clone(),
+                intents: requested,
+                shard,
+                seq: 0,
+                replay: VecDeque::new(),
+                connection: Some(connection),
+            },
+        );
+        *session_id = Some(id.clone());
+        let guild_ids: Vec<u64> = self
+            .guilds
+            .keys()
+            .copied()
+            .filter(|g| self.sessions.get(&id).is_some_and(|s| s.handles_guild(*g)))
+            .collect();
+        let mut user = self.user_json(self.bot_id());
+        user["mfa_enabled"] = Value::Bool(false);
+        user["verified"] = Value::Bool(true);
+        let ready = json!({
+            "v": 10,
+            "user": user,
+            "guilds": guild_ids.iter().map(|g| json!({"id": id_str(*g), "unavailable": true})).collect::<Vec<_>>(),
+            "session_id": id,
+            "session_type": "normal",
+            "resume_gateway_url": self.gateway_base(),
+            "shard": shard,
+            "application": {"id": id_str(self.config.application_id), "flags": 0},
+            "private_channels": [],
+            "presences": [],
+            "relationships": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": [],
+            "user_settings": {},
+            "_trace": ["[\"ticketeer-testkit\"]"],
+        })
+        .to_string();
+        if let Some(session) = self.sessions.get_mut(&id) {
+            session.push_dispatch("READY", &ready);
+        }
+        for guild_id in guild_ids {
+            self.send_guild_create(&id, guild_id);
+        }
+        FrameResult::Continue
+    }
+
+    fn resume(
+        &mut self,
+        d: &Value,
+        connection: Connection,
+        session_id: &mut Option<String>,
+    ) -> FrameResult {
+        let token = d["token"].as_str().unwrap_or_default();
+        if token.strip_prefix("Bot ").unwrap_or(token) != self.config.token {
+            return FrameResult::Close(4004, "Authentication failed.");
+        }
+        let requested = d["session_id"].as_str().unwrap_or_default().to_owned();
+        let seq = d["seq"].as_u64().unwrap_or(0);
+        let replay = self.sessions.get(&requested).map(|s| s.replay_after(seq));
+        let Some(Some(frames)) = replay else {
+            // Unknown session or history gone: Discord answers INVALID_SESSION(false).
+            self.sessions.remove(&requested);
+            let _ = connection
+                .outbound
+                .send(Outbound::Text(frame(9, &Value::Bool(false))));
+            return FrameResult::Continue;
+        };
+        self.resume_count += 1;
+        let Some(session) = self.sessions.get_mut(&requested) else {
+            return FrameResult::Continue;
+        };
+        if let Some(old) = session.connection.replace(connection) {
+            let _ = old.outbound.send(Outbound::Drop);
+        }
+        for text in frames {
+            session.send(Outbound::Text(text));
+        }
+        session.push_dispatch("RESUMED", "{}");
+        *session_id = Some(requested);
+        FrameResult::Continue
+    }
+
+    fn detach(&mut self, session_id: Option<&str>, connection_id: u64, invalidate: bool) {
+        let Some(session_id) = session_id else {
+            return;
+        };
+        if invalidate {
+            self.sessions.remove(session_id);
+            return;
+        }
+        if let Some(session) = self.sessions.get_mut(session_id)
+            && session
+                .connection
+                .as_ref()
+                .is_some_and(|c| c.id == connection_id)
+        {
+            session.connection = None;
+        }
+    }
+
+    /// Closes every gateway connection without a close frame, as a network failure would.
+    pub(crate) fn drop_connections(&mut self) {
+        for session in self.sessions.values_mut() {
+            session.send(Outbound::Drop);
+            session.connection = None;
+        }
+    }
+
+    /// Sends op 7 RECONNECT to every connected session.
+    pub(crate) fn send_reconnect(&mut self) {
+        for session in self.sessions.values_mut() {
+            session.send(Outbound::Text(frame(7, &Value::Null)));
+        }
+    }
+
+    /// Sends op 9 INVALID_SESSION; when not resumable the sessions are forgotten.
+    pub(crate) fn send_invalid_session(&mut self, resumable: bool) {
+        for session in self.sessions.values_mut() {
+            session.send(Outbound::Text(frame(9, &Value::Bool(resumable))));
+        }
+        if !resumable {
+            self.sessions.clear();
+        }
+    }
+
+    pub(crate) fn gateway_sessions(&self) -> Vec<GatewaySession> {
+        let mut sessions: Vec<GatewaySession> = self
+            .sessions
+            .values()
+            .map(|s| GatewaySession {
+                session_id: s.id.clone(),
+                connected: s.connection.is_some(),
+                seq: s.seq,
+                intents: s.intents,
+                shard: s.shard,
+            })
+            .collect();
+        sessions.sort_by(|a, b| a.session_id.cmp(&b.session_id));
+        sessions
+    }
+}
+
+fn handle_frame(
+    shared: &Shared,
+    text: &str,
+    connection_id: u64,
+    outbound: &mpsc::UnboundedSender<Outbound>,
+    session_id: &mut Option<String>,
+) -> FrameResult {
+    let Ok(payload) = serde_json::from_str::<Value>(text) else {
+        return FrameResult::Close(4002, "Error while decoding payload.");
+    };
+    let connection = || Connection {
+        id: connection_id,
+        outbound: outbound.clone(),
+    };
+    match payload["op"].as_u64() {
+        Some(1) => {
+            let _ = outbound.send(Outbound::Text(
+                r#"{"op":11,"d":null,"s":null,"t":null}"#.to_owned(),
+            ));
+            FrameResult::Heartbeat
+        }
+        Some(2) => shared.mutate(|state| state.identify(&payload["d"], connection(), session_id)),
+        Some(6) => shared.mutate(|state| state.resume(&payload["d"], connection(), session_id)),
+        Some(3 | 4 | 8 | 31 | 36 | 37) if session_id.is_none() => {
+            FrameResult::Close(4003, "Not authenticated.")
+        }
+        Some(3 | 4 | 8 | 31 | 36 | 37) => FrameResult::Continue,
+        _ => FrameResult::Close(4001, "Unknown opcode."),
+    }
+}
+
+/// The websocket endpoint (`GET /?v=10&encoding=json`).
+pub(crate) async fn upgrade(
+    AxumState(shared): AxumState<Arc<Shared>>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade.on_upgrade(move |socket| run_connection(shared, socket))
+}
+
+async fn run_connection(shared: Arc<Shared>, socket: WebSocket) {
+    let (connection_id, heartbeat_interval) = shared.mutate(|state| {
+        state.next_connection_id += 1;
+        (state.next_connection_id, state.config.heartbeat_interval)
+    });
+    let (outbound, mut pending) = mpsc::unbounded_channel();
+    let (mut sink, mut stream) = socket.split();
+    let interval_ms = u64::try_from(heartbeat_interval.as_millis()).unwrap_or(u64::MAX);
+    let hello = frame(10, &json!({"heartbeat_interval": interval_ms}));
+    if sink.send(WsMessage::Text(hello.into())).await.is_err() {
+        return;
+    }
+    let mut session_id: Option<String> = None;
+    let mut invalidate = false;
+    // Discord drops a connection that stops heartbeating; allow a full missed beat of slack.
+    let mut heartbeat_deadline = tokio::time::Instant::now() + heartbeat_interval * 2;
+    loop {
+        tokio::select! {
+            incoming = stream.next() => match incoming {
+                Some(Ok(WsMessage::Text(text))) => {
+                    match handle_frame(&shared, text.as_str(), connection_id, &outbound, &mut session_id) {
+                        FrameResult::Continue => {}
+                        FrameResult::Heartbeat => {
+                            heartbeat_deadline = tokio::time::Instant::now() + heartbeat_interval * 2;
+                        }
+                        FrameResult::Close(code, reason) => {
+                            let _ = outbound.send(Outbound::Close(code, reason));
+                        }
+                    }
+                }
+                Some(Ok(WsMessage::Binary(_))) => {
+                    let _ = outbound.send(Outbound::Close(4002, "Error while decoding payload."));
+                }
+                Some(Ok(WsMessage::Close(frame))) => {
+                    // Closing with 1000/1001 ends the session; other codes keep it resumable.
+                    invalidate = frame.is_some_and(|f| f.code == 1000 || f.code == 1001);
+                    break;
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => break,
+            },
+            next = pending.recv() => match next {
+                Some(Outbound::Text(text)) => {
+                    if sink.send(WsMessage::Text(text.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Outbound::Close(code, reason)) => {
+                    let close = CloseFrame { code, reason: reason.into() };
+                    let _ = sink.send(WsMessage::Close(Some(close))).await;
+                    // Fatal close codes end the session for good.
+                    invalidate = code != 4000;
+                    break;
+                }
+                Some(Outbound::Drop) | None => break,
+            },
+            () = tokio::time::sleep_until(heartbeat_deadline) => break,
+        }
+    }
+    shared.mutate(|state| state.detach(session_id.as_deref(), connection_id, invalidate));
+}

@@ -1,0 +1,360 @@
+//! The emulator's state as tests see it: users, guilds, channels, messages, interactions.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A Discord user known to the emulator (people and the bot).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Snowflake id.
+    pub id: u64,
+    /// Unique username.
+    pub username: String,
+    /// Display name, if set.
+    pub global_name: Option<String>,
+    /// Whether this is a bot account.
+    pub bot: bool,
+    /// Whether the user accepts DMs from the bot (else sending fails with 50007).
+    pub accepts_dms: bool,
+}
+
+/// A guild role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    /// Snowflake id; the @everyone role's id is the guild id.
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// Guild-level permission bits.
+    pub permissions: u64,
+    /// Position in the hierarchy; @everyone is 0.
+    pub position: i64,
+    /// Whether an integration (the bot's own role) manages it.
+    pub managed: bool,
+}
+
+/// A guild member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The member's user id.
+    pub user_id: u64,
+    /// Role ids, @everyone excluded.
+    pub roles: Vec<u64>,
+    /// Guild nickname.
+    pub nick: Option<String>,
+    /// When the member joined, Unix milliseconds.
+    pub joined_at_ms: u64,
+}
+
+/// A guild.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guild {
+    /// Snowflake id.
+    pub id: u64,
+    /// Display name.
+    pub name: String,
+    /// The owner's user id.
+    pub owner_id: u64,
+    /// Roles by id, @everyone included.
+    pub roles: std::collections::BTreeMap<u64, Role>,
+    /// Members by user id.
+    pub members: std::collections::BTreeMap<u64, Member>,
+}
+
+/// Channel types the emulator models, with Discord's numeric codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    /// A guild text channel (0).
+    Text,
+    /// A direct message channel (1).
+    Dm,
+    /// A guild voice channel (2).
+    Voice,
+    /// A guild category (4).
+    Category,
+    /// A guild announcement channel (5).
+    Announcement,
+}
+
+impl ChannelKind {
+    /// Discord's numeric channel type.
+    pub fn code(self) -> u64 {
+        match self {
+            Self::Text => 0,
+            Self::Dm => 1,
+            Self::Voice => 2,
+            Self::Category => 4,
+            Self::Announcement => 5,
+        }
+    }
+
+    /// The kind for a numeric channel type a guild may create, if modelled.
+    pub fn from_code(code: u64) -> Option<Self> {
+        match code {
+            0 => Some(Self::Text),
+            1 => Some(Self::Dm),
+            2 => Some(Self::Voice),
+            4 => Some(Self::Category),
+            5 => Some(Self::Announcement),
+            _ => None,
+        }
+    }
+
+    /// Whether messages can be sent in channels of this kind.
+    pub fn holds_messages(self) -> bool {
+        matches!(self, Self::Text | Self::Dm | Self::Announcement)
+    }
+}
+
+/// Whether a permission overwrite targets a role or a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OverwriteKind {
+    /// Type 0: a role (the @everyone role id is the guild id).
+    Role,
+    /// Type 1: a member.
+    Member,
+}
+
+/// A channel permission overwrite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overwrite {
+    /// Role or user id.
+    pub id: u64,
+    /// What `id` names.
+    pub kind: OverwriteKind,
+    /// Permission bits allowed.
+    pub allow: u64,
+    /// Permission bits denied.
+    pub deny: u64,
+}
+
+impl Overwrite {
+    /// An overwrite for a role.
+    pub fn role(id: u64, allow: u64, deny: u64) -> Self {
+        Self {
+            id,
+            kind: OverwriteKind::Role,
+            allow,
+            deny,
+        }
+    }
+
+    /// An overwrite for a member.
+    pub fn member(id: u64, allow: u64, deny: u64) -> Self {
+        Self {
+            id,
+            kind: OverwriteKind::Member,
+            allow,
+            deny,
+        }
+    }
+}
+
+/// A channel (guild channel, category or DM).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Channel {
+    /// Snowflake id.
+    pub id: u64,
+    /// Channel type.
+    pub kind: ChannelKind,
+    /// The guild, for guild channels.
+    pub guild_id: Option<u64>,
+    /// Name (guild channels).
+    pub name: Option<String>,
+    /// Topic (text channels).
+    pub topic: Option<String>,
+    /// The category a guild channel sits in.
+    pub parent_id: Option<u64>,
+    /// Sorting position.
+    pub position: i64,
+    /// Permission overwrites.
+    pub overwrites: Vec<Overwrite>,
+    /// DM recipients (the other user).
+    pub recipients: Vec<u64>,
+    /// The newest message's id.
+    pub last_message_id: Option<u64>,
+    /// When a message was last pinned, Unix milliseconds.
+    pub last_pin_ms: Option<u64>,
+}
+
+/// A file attached to a message; the emulator serves its bytes at the attachment's URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// Snowflake id.
+    pub id: u64,
+    /// File name.
+    pub filename: String,
+    /// MIME type.
+    pub content_type: Option<String>,
+    /// The file's bytes.
+    pub data: Arc<Vec<u8>>,
+}
+
+/// A message as stored by the emulator (ephemeral interaction responses included).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// Snowflake id; its timestamp is the message's creation time.
+    pub id: u64,
+    /// The channel it was sent in.
+    pub channel_id: u64,
+    /// The guild, for guild channels.
+    pub guild_id: Option<u64>,
+    /// Author's user id.
+    pub author_id: u64,
+    /// Text content.
+    pub content: String,
+    /// Components (action rows) as Discord JSON.
+    pub components: Vec<Value>,
+    /// Embeds as Discord JSON.
+    pub embeds: Vec<Value>,
+    /// Attachments.
+    pub attachments: Vec<Attachment>,
+    /// Message type (0 default, 6 channel pinned message, 19 reply).
+    pub kind: u64,
+    /// Message flags (64 ephemeral, 128 loading).
+    pub flags: u64,
+    /// Whether it is pinned.
+    pub pinned: bool,
+    /// When it was pinned, Unix milliseconds.
+    pub pinned_at_ms: Option<u64>,
+    /// When it was last edited, Unix milliseconds.
+    pub edited_at_ms: Option<u64>,
+    /// Mentioned user ids.
+    pub mentions: Vec<u64>,
+    /// Mentioned role ids.
+    pub mention_roles: Vec<u64>,
+    /// Whether @everyone or @here was mentioned (and allowed).
+    pub mention_everyone: bool,
+    /// The message this one replies to or refers to.
+    pub reference: Option<u64>,
+    /// The interaction this message answers.
+    pub interaction_id: Option<u64>,
+    /// Set for messages sent through an interaction webhook (the application id).
+    pub webhook_id: Option<u64>,
+}
+
+impl Message {
+    /// Whether this is an ephemeral interaction response (never in channel history).
+    pub fn is_ephemeral(&self) -> bool {
+        self.flags & crate::discord::EPHEMERAL_FLAG != 0
+    }
+
+    /// Every button's custom id on the message, in order.
+    pub fn button_custom_ids(&self) -> Vec<String> {
+        self.components
+            .iter()
+            .filter_map(|row| row.get("components").and_then(Value::as_array))
+            .flatten()
+            .filter(|component| component.get("type").and_then(Value::as_u64) == Some(2))
+            .filter_map(|button| button.get("custom_id").and_then(Value::as_str))
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+/// Where an interaction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InteractionStatus {
+    /// Sent to the bot, not yet acknowledged, deadline not passed.
+    Pending,
+    /// Acknowledged in time.
+    Acknowledged,
+    /// Not acknowledged in time: the user saw "This interaction failed".
+    Failed,
+}
+
+/// What happened to a click: the bot's acknowledgement or the failure the user saw.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InteractionOutcome {
+    /// The interaction's id.
+    #[serde(serialize_with = "serialize_id")]
+    pub interaction_id: u64,
+    /// The interaction's token.
+    pub token: String,
+    /// Acknowledged, or failed ("This interaction failed").
+    pub status: InteractionStatus,
+    /// Time from sending INTERACTION_CREATE to the accepted callback.
+    pub ack_latency: Option<Duration>,
+    /// The callback type (4, 5, 6, 7 or 9).
+    pub callback_type: Option<u64>,
+    /// The callback's message flags (64 = ephemeral).
+    pub flags: u64,
+    /// The callback's `data` as sent.
+    pub data: Option<Value>,
+}
+
+impl InteractionOutcome {
+    /// Whether the user saw "This interaction failed".
+    pub fn failed(&self) -> bool {
+        self.status == InteractionStatus::Failed
+    }
+
+    /// Whether the response was ephemeral (flags 64).
+    pub fn is_ephemeral(&self) -> bool {
+        self.flags & crate::discord::EPHEMERAL_FLAG != 0
+    }
+
+    /// The response content, if the callback carried any.
+    pub fn content(&self) -> Option<&str> {
+        self.data.as_ref()?.get("content")?.as_str()
+    }
+}
+
+/// An interaction and everything the bot did with it so far.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InteractionView {
+    /// The interaction's id.
+    pub id: u64,
+    /// The interaction's token.
+    pub token: String,
+    /// The clicking user.
+    pub user_id: u64,
+    /// The channel of the clicked message.
+    pub channel_id: u64,
+    /// The clicked message.
+    pub message_id: u64,
+    /// The clicked component's custom id.
+    pub custom_id: String,
+    /// Pending, acknowledged or failed.
+    pub status: InteractionStatus,
+    /// The callback type, once acknowledged.
+    pub callback_type: Option<u64>,
+    /// The original response message (for types 4 and 5; the clicked message for 6 and 7).
+    pub original_response: Option<Message>,
+    /// Follow-up messages, oldest first.
+    pub followups: Vec<Message>,
+}
+
+/// One REST request the emulator answered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RequestRecord {
+    /// HTTP method.
+    pub method: String,
+    /// Path under /api/v10 with the query, e.g. `/channels/1/messages?limit=100`.
+    pub path: String,
+    /// Route template, e.g. `/channels/{channel_id}/messages`.
+    pub route: String,
+    /// Response status.
+    pub status: u16,
+    /// JSON request body, if any.
+    pub body: Option<Value>,
+    /// Rate-limit bucket id, if the route has one.
+    pub bucket: Option<String>,
+    /// Time since the emulator started.
+    pub at: Duration,
+}
+
+/// Serialises a snowflake as a string, as Discord does.
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `serialize_with` passes a reference
+pub(crate) fn serialize_id<S: serde::Serializer>(
+    id: &u64,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&id.to_string())
+}

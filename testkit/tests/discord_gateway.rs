@@ -1,0 +1,274 @@
+//! A twilight-gateway 0.18 shard against the Discord emulator: READY and GUILD_CREATE,
+//! RECONNECT → RESUME → RESUMED without losing an event, INVALID_SESSION → re-IDENTIFY, and the
+//! fatal close codes.
+
+use std::time::Duration;
+
+use ticketeer_testkit::discord::permissions::{SEND_MESSAGES, VIEW_CHANNEL};
+use ticketeer_testkit::discord::{
+    ChannelSpec, Control, DiscordEmulator, EmulatorConfig, UserMessage,
+};
+use twilight_gateway::{
+    CloseFrame, ConfigBuilder, Event, EventTypeFlags, Intents, Shard, ShardId, StreamExt as _,
+    queue::InMemoryQueue,
+};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn shard(emulator: &DiscordEmulator, intents: Intents) -> Shard<InMemoryQueue> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = ConfigBuilder::new(emulator.token().to_owned(), intents)
+        .proxy_url(emulator.gateway_url())
+        .queue(InMemoryQueue::new(0, 0, Duration::ZERO, 0))
+        .build();
+    Shard::with_config(ShardId::ONE, config)
+}
+
+fn intents() -> Intents {
+    Intents::GUILDS | Intents::GUILD_MESSAGES | Intents::MESSAGE_CONTENT
+}
+
+/// The next event matching `wanted`, failing the test after `WAIT`.
+async fn next_where(
+    shard: &mut Shard<InMemoryQueue>,
+    mut wanted: impl FnMut(&Event) -> bool,
+) -> Event {
+    let result = tokio::time::timeout(WAIT, async {
+        loop {
+            match shard.next_event(EventTypeFlags::all()).await {
+                Some(Ok(event)) if wanted(&event) => return Some(event),
+                Some(_) => {}
+                None => return None,
+            }
+        }
+    })
+    .await;
+    match result {
+        Ok(Some(event)) => event,
+        Ok(None) => panic!("the shard stopped"),
+        Err(elapsed) => panic!("no matching event within {WAIT:?}: {elapsed}"),
+    }
+}
+
+struct World {
+    emulator: DiscordEmulator,
+    control: Control,
+    guild: u64,
+    channel: u64,
+    user: u64,
+}
+
+async fn world(config: EmulatorConfig) -> World {
+    let emulator = DiscordEmulator::start(config)
+        .await
+        .expect("emulator starts");
+    let control = emulator.control();
+    let guild = control.create_guild("Support", VIEW_CHANNEL | SEND_MESSAGES);
+    let channel = control
+        .create_channel(guild, ChannelSpec::text("general"))
+        .expect("channel");
+    let user = control.create_user("alice");
+    control.add_member(guild, user, &[]).expect("member");
+    World {
+        emulator,
+        control,
+        guild,
+        channel,
+        user,
+    }
+}
+
+#[tokio::test]
+async fn a_shard_reaches_ready_and_receives_its_guild_with_channels_and_roles() {
+    let w = world(EmulatorConfig::default()).await;
+    let mut shard = shard(&w.emulator, intents());
+    let Event::Ready(ready) = next_where(&mut shard, |e| matches!(e, Event::Ready(_))).await else {
+        unreachable!()
+    };
+    assert_eq!(ready.user.id.get(), w.control.bot_user_id());
+    assert_eq!(ready.guilds.len(), 1);
+    let Event::GuildCreate(guild) =
+        next_where(&mut shard, |e| matches!(e, Event::GuildCreate(_))).await
+    else {
+        unreachable!()
+    };
+    let twilight_model::gateway::payload::incoming::GuildCreate::Available(guild) = *guild else {
+        panic!("guild should be available");
+    };
+    assert_eq!(guild.id.get(), w.guild);
+    assert!(guild.channels.iter().any(|c| c.id.get() == w.channel));
+    assert_eq!(guild.roles.len(), 2, "@everyone and the bot's role");
+    assert!(
+        guild
+            .members
+            .iter()
+            .any(|m| m.user.id.get() == w.control.bot_user_id())
+    );
+
+    w.control
+        .post_message(w.user, w.channel, UserMessage::text("hello"))
+        .expect("post");
+    let Event::MessageCreate(message) =
+        next_where(&mut shard, |e| matches!(e, Event::MessageCreate(_))).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(message.content, "hello");
+    assert_eq!(
+        message.guild_id.map(twilight_model::id::Id::get),
+        Some(w.guild)
+    );
+}
+
+#[tokio::test]
+async fn reconnect_resumes_and_replays_every_missed_event_in_order() {
+    let w = world(EmulatorConfig::default()).await;
+    let mut shard = shard(&w.emulator, intents());
+    next_where(&mut shard, |e| matches!(e, Event::GuildCreate(_))).await;
+
+    w.control.send_reconnect();
+    // Posted while the shard is reconnecting: RESUME must replay these.
+    let mut posted = Vec::new();
+    for index in 0..20 {
+        posted.push(format!("message {index}"));
+        w.control
+            .post_message(w.user, w.channel, UserMessage::text(&posted[index]))
+            .expect("post");
+    }
+    let mut received = Vec::new();
+    let mut resumed = false;
+    while received.len() < posted.len() || !resumed {
+        match next_where(&mut shard, |e| {
+            matches!(e, Event::MessageCreate(_) | Event::Resumed)
+        })
+        .await
+        {
+            Event::MessageCreate(message) => received.push(message.content.clone()),
+            _ => resumed = true,
+        }
+    }
+    assert_eq!(received, posted);
+    assert_eq!(
+        w.control.gateway_counts(),
+        (1, 1),
+        "one IDENTIFY, one RESUME"
+    );
+
+    w.control.drop_gateway_connections();
+    w.control
+        .post_message(w.user, w.channel, UserMessage::text("while dropped"))
+        .expect("post");
+    let Event::MessageCreate(message) =
+        next_where(&mut shard, |e| matches!(e, Event::MessageCreate(_))).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(message.content, "while dropped");
+    assert_eq!(w.control.gateway_counts(), (1, 2));
+}
+
+#[tokio::test]
+async fn invalid_session_false_makes_the_shard_identify_again() {
+    let w = world(EmulatorConfig::default()).await;
+    let mut shard = shard(&w.emulator, intents());
+    let Event::Ready(first) = next_where(&mut shard, |e| matches!(e, Event::Ready(_))).await else {
+        unreachable!()
+    };
+    w.control.send_invalid_session(false);
+    let Event::Ready(second) = next_where(&mut shard, |e| matches!(e, Event::Ready(_))).await
+    else {
+        unreachable!()
+    };
+    assert_ne!(first.session_id, second.session_id);
+    assert_eq!(w.control.gateway_counts().0, 2);
+}
+
+#[tokio::test]
+async fn every_session_for_the_token_receives_every_dispatch() {
+    let w = world(EmulatorConfig::default()).await;
+    let mut first = shard(&w.emulator, intents());
+    let mut second = shard(&w.emulator, intents());
+    next_where(&mut first, |e| matches!(e, Event::GuildCreate(_))).await;
+    next_where(&mut second, |e| matches!(e, Event::GuildCreate(_))).await;
+    w.control.delete_channel(w.channel).expect("delete by hand");
+    for shard in [&mut first, &mut second] {
+        let Event::ChannelDelete(deleted) =
+            next_where(shard, |e| matches!(e, Event::ChannelDelete(_))).await
+        else {
+            unreachable!()
+        };
+        assert_eq!(deleted.id.get(), w.channel);
+    }
+}
+
+#[tokio::test]
+async fn without_the_message_content_intent_content_is_withheld() {
+    let w = world(EmulatorConfig::default()).await;
+    let mut shard = shard(&w.emulator, Intents::GUILDS | Intents::GUILD_MESSAGES);
+    next_where(&mut shard, |e| matches!(e, Event::GuildCreate(_))).await;
+    w.control
+        .post_message(w.user, w.channel, UserMessage::text("secret"))
+        .expect("post");
+    let mention = format!("<@{}> help", w.control.bot_user_id());
+    w.control
+        .post_message(w.user, w.channel, UserMessage::text(&mention))
+        .expect("post");
+    let mut contents = Vec::new();
+    while contents.len() < 2 {
+        if let Event::MessageCreate(message) =
+            next_where(&mut shard, |e| matches!(e, Event::MessageCreate(_))).await
+        {
+            contents.push(message.content.clone());
+        }
+    }
+    assert_eq!(contents, vec![String::new(), mention]);
+}
+
+#[tokio::test]
+async fn requesting_a_privileged_intent_the_app_lacks_closes_with_4014() {
+    let w = world(EmulatorConfig {
+        message_content_intent: false,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let mut shard = shard(&w.emulator, intents());
+    let event = next_where(&mut shard, |e| matches!(e, Event::GatewayClose(_))).await;
+    let Event::GatewayClose(Some(CloseFrame { code, .. })) = event else {
+        panic!("expected a close frame, got {event:?}");
+    };
+    assert_eq!(code, 4014);
+}
+
+#[tokio::test]
+async fn a_wrong_token_closes_with_4004() {
+    let w = world(EmulatorConfig::default()).await;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = ConfigBuilder::new("wrong-token".to_owned(), intents())
+        .proxy_url(w.emulator.gateway_url())
+        .queue(InMemoryQueue::new(0, 0, Duration::ZERO, 0))
+        .build();
+    let mut shard = Shard::with_config(ShardId::ONE, config);
+    let event = next_where(&mut shard, |e| matches!(e, Event::GatewayClose(_))).await;
+    let Event::GatewayClose(Some(CloseFrame { code, .. })) = event else {
+        panic!("expected a close frame, got {event:?}");
+    };
+    assert_eq!(code, 4004);
+}
+
+#[tokio::test]
+async fn heartbeats_are_acknowledged_and_keep_the_connection_alive() {
+    let w = world(EmulatorConfig {
+        heartbeat_interval: Duration::from_millis(100),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let mut shard = shard(&w.emulator, intents());
+    for _ in 0..5 {
+        next_where(&mut shard, |e| matches!(e, Event::GatewayHeartbeatAck)).await;
+    }
+    assert_eq!(
+        w.control.gateway_counts(),
+        (1, 0),
+        "no reconnect was needed"
+    );
+}
