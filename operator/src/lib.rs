@@ -1,1 +1,29 @@
-//! (being written)
+//! The Ticketeer operator: reconciles `TicketBot` and `TicketCategory` resources into a running bot.
+//!
+//! # Layout
+//!
+//! The pipeline of one reconcile, stage by stage:
+//!
+//! 1. [`crd`]: the custom resources as Rust types (and [`crdgen`], their generated manifests).
+//! 2. [`controller`]: kube's `Controller` for each kind; dereference the bot's categories and
+//!    Secrets.
+//! 3. [`builders`]: pure desired-state builders (config, ConfigMap, ServiceAccount, Deployment,
+//!    Service) and category acceptance.
+//! 4. [`controller`] again: one server-side apply per child, one field manager.
+//! 5. [`status`]: conditions computed purely and written only when they change.
+//!
+//! Around it: [`metrics`] and [`http`] (`/healthz`, `/readyz`, `/metrics`), [`rbac`] (every
+//! permission in one place), [`leader`] (optional leader election), [`error`].
+
+pub mod builders;
+pub mod controller;
+pub mod crd;
+pub mod crdgen;
+pub mod error;
+pub mod http;
+pub mod leader;
+pub mod metrics;
+pub mod rbac;
+pub mod status;
+
+pub use error::{Error, Result};

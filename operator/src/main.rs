@@ -1,3 +1,127 @@
-//! The `ticketeer-operator` binary.
+//! The `ticketeer-operator` binary: reads its settings from the environment, then runs the
+//! controllers and the HTTP endpoints until SIGTERM or Ctrl-C.
+//!
+//! Environment: `TICKETEER_BOT_IMAGE` (default bot image), `WATCH_NAMESPACE` (all when unset),
+//! `HTTP_LISTEN` (default `0.0.0.0:8080`), `POD_NAME`, `LOG_FORMAT` (`json` or `text`),
+//! `RUST_LOG` (default `info`), `LEADER_ELECTION` (`true` to hold a Lease in `POD_NAMESPACE` so
+//! only one replica reconciles).
 
-fn main() {}
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use prometheus_client::registry::Registry;
+use ticketeer_operator::controller::{Context, Settings, run_controllers};
+use ticketeer_operator::http::{Readiness, router};
+use ticketeer_operator::leader::{LeaderElection, run_while_leading};
+use ticketeer_operator::metrics::Metrics;
+use tracing_subscriber::EnvFilter;
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM; stopping on Ctrl-C only");
+                    let _ = interrupt.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    if env("LOG_FORMAT").as_deref() == Some("text") {
+        tracing_subscriber::fmt().with_env_filter(filter).init();
+    } else {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .init();
+    }
+
+    let default_image = env("TICKETEER_BOT_IMAGE").unwrap_or_else(|| {
+        format!(
+            "ghcr.io/ticketeer/ticketeer-bot:{}",
+            env!("CARGO_PKG_VERSION")
+        )
+    });
+    let mut settings = Settings::new(default_image);
+    settings.namespace = env("WATCH_NAMESPACE");
+    if let Some(pod) = env("POD_NAME") {
+        settings.instance = pod;
+    }
+    let listen: SocketAddr = env("HTTP_LISTEN")
+        .unwrap_or_else(|| "0.0.0.0:8080".to_owned())
+        .parse()
+        .context("HTTP_LISTEN must be address:port")?;
+
+    let client = kube::Client::try_default()
+        .await
+        .context("connecting to the Kubernetes API (in-cluster config or kubeconfig)")?;
+    let mut registry = Registry::default();
+    let metrics = Metrics::register(&mut registry);
+    let readiness = Arc::new(Readiness::default());
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let (stop_sender, stop_receiver) = tokio::sync::watch::channel(false);
+    let stopped = move |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = receiver.wait_for(|stop| *stop).await;
+    };
+    let server = axum::serve(listener, router(Arc::new(registry), readiness.clone()))
+        .with_graceful_shutdown(stopped(stop_receiver.clone()));
+    let server = tokio::spawn(async move { server.await });
+
+    let context = Arc::new(Context::new(client.clone(), settings, metrics));
+    // Standby replicas are healthy too, so readiness does not depend on leadership.
+    readiness.set(true);
+    let controllers = if env("LEADER_ELECTION").as_deref() == Some("true") {
+        let namespace = env("POD_NAMESPACE")
+            .context("LEADER_ELECTION needs POD_NAMESPACE (the namespace of the Lease)")?;
+        let identity = env("POD_NAME")
+            .context("LEADER_ELECTION needs POD_NAME (each replica's identity in the Lease)")?;
+        let election = LeaderElection::new(namespace, identity);
+        let stop = stopped(stop_receiver.clone());
+        tokio::spawn(async move {
+            run_while_leading(client, election, stop, |stop| {
+                run_controllers(context.clone(), stop)
+            })
+            .await
+        })
+    } else {
+        let stop = stopped(stop_receiver.clone());
+        tokio::spawn(async move {
+            run_controllers(context, stop).await;
+            Ok(())
+        })
+    };
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    readiness.set(false);
+    let _ = stop_sender.send(true);
+    controllers
+        .await
+        .context("the controllers task panicked")?
+        .context("running the controllers")?;
+    server
+        .await
+        .context("the HTTP server task panicked")?
+        .context("serving HTTP")?;
+    Ok(())
+}

@@ -1,0 +1,30 @@
+//! The PrivateBin v2 client: transcripts are encrypted here and only ciphertext reaches the server.
+//!
+//! The paste key lives only in the share link's `#fragment`, so whoever runs the PrivateBin server
+//! cannot read a transcript. See `shared/design/protocols.md` Part A for the wire format.
+//!
+//! # Layout
+//! - [`format`]: pure v2 paste format: key, adata, PBKDF2 + AES-256-GCM, raw deflate.
+//! - [`link`]: share links `<base>?<id>#<base58 key>`.
+//! - [`split`]: pure planning of parts when a transcript is over the size limit.
+//! - [`client`]: the HTTP client (create, read, delete) with timeouts.
+//! - [`queue`]: one serial upload queue per server: traffic limiter, retries, splitting.
+
+pub mod client;
+mod error;
+pub mod format;
+pub mod link;
+pub mod queue;
+pub mod split;
+
+pub use client::{ClientTimeouts, CreatedPaste, PasteResponse, PrivateBinClient};
+pub use error::{PasteAction, PrivateBinError};
+pub use format::{
+    CompressedPaste, CreatePasteRequest, PasteExpiry, PasteFormatter, PasteKey, PasteOptions,
+    compress_paste, decrypt_paste, encrypt_compressed, encrypt_paste, parse_expiry,
+};
+pub use link::ShareLink;
+pub use queue::{RetryPolicy, StoredPart, StoredTranscript, UploadQueue, UploadSettings};
+
+/// Result alias for the PrivateBin client.
+pub type Result<T, E = PrivateBinError> = std::result::Result<T, E>;

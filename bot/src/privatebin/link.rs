@@ -1,0 +1,167 @@
+//! Share links: `<base URL>?<paste id>#<base58 key>`.
+
+use std::fmt;
+
+use reqwest::Url;
+
+use super::format::PasteKey;
+use super::{PrivateBinError, Result};
+
+/// Checks a configured PrivateBin base URL: http(s), with a host, no query and no fragment.
+///
+/// The path is kept as configured, so an instance under a sub-path (`https://host/privatebin/`)
+/// works; the link is built from this public URL rather than from the `url` the server answers,
+/// because behind a reverse proxy the path the server sees may differ from the public one.
+pub fn parse_base_url(url: &str) -> Result<Url> {
+    let invalid = |reason| PrivateBinError::InvalidBaseUrl {
+        url: url.to_owned(),
+        reason,
+    };
+    let parsed = Url::parse(url).map_err(|_| invalid("not an absolute URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("the URL has no host"));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(invalid("the URL must not have a query or a fragment"));
+    }
+    Ok(parsed)
+}
+
+/// Checks that a paste id from the server is safe to put in a URL (PrivateBin uses 16 hex digits).
+pub(crate) fn checked_paste_id(id: &str) -> Result<&str> {
+    if !id.is_empty() && id.len() <= 64 && id.bytes().all(|byte| byte.is_ascii_alphanumeric()) {
+        Ok(id)
+    } else {
+        Err(PrivateBinError::InvalidPasteId { id: id.to_owned() })
+    }
+}
+
+/// A link to one paste, holding the key that decrypts it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShareLink {
+    base: Url,
+    id: String,
+    key: PasteKey,
+}
+
+impl ShareLink {
+    /// A link to paste `id` on the server at `base`.
+    pub fn new(base: Url, id: &str, key: PasteKey) -> Result<Self> {
+        let id = checked_paste_id(id)?.to_owned();
+        Ok(Self { base, id, key })
+    }
+
+    /// Parses a link as PrivateBin's web client shows it (`?<id>` or `?pasteid=<id>`).
+    pub fn parse(link: &str) -> Result<Self> {
+        let invalid = |reason| PrivateBinError::InvalidShareLink { reason };
+        let (without_fragment, fragment) = link
+            .split_once('#')
+            .ok_or_else(|| invalid("no #key fragment"))?;
+        let (base, query) = without_fragment
+            .split_once('?')
+            .ok_or_else(|| invalid("no ?id query"))?;
+        let id = query
+            .split('&')
+            .find_map(|pair| match pair.split_once('=') {
+                Some(("pasteid", id)) => Some(id),
+                None => Some(pair),
+                Some(_) => None,
+            })
+            .ok_or_else(|| invalid("no paste id in the query"))?;
+        let base =
+            parse_base_url(base).map_err(|_| invalid("the part before ? is not an http(s) URL"))?;
+        Self::new(base, id, PasteKey::from_base58(fragment)?)
+    }
+
+    /// The server's base URL.
+    pub const fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The paste id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The key that decrypts the paste.
+    pub const fn key(&self) -> &PasteKey {
+        &self.key
+    }
+}
+
+impl fmt::Display for ShareLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}?{}#{}", self.base, self.id, self.key.to_base58())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> PasteKey {
+        PasteKey::from_bytes([7; 32])
+    }
+
+    #[test]
+    fn link_is_base_query_id_and_key_fragment() {
+        let base = parse_base_url("https://paste.example.com/").unwrap();
+        let link = ShareLink::new(base, "120e6ac3ad829f1a", key()).unwrap();
+        assert_eq!(
+            link.to_string(),
+            format!(
+                "https://paste.example.com/?120e6ac3ad829f1a#{}",
+                key().to_base58()
+            )
+        );
+    }
+
+    #[test]
+    fn link_keeps_a_sub_path() {
+        let base = parse_base_url("https://host.example/privatebin/").unwrap();
+        let link = ShareLink::new(base, "abcdef0123456789", key()).unwrap();
+        assert!(
+            link.to_string()
+                .starts_with("https://host.example/privatebin/?abcdef0123456789#")
+        );
+    }
+
+    #[test]
+    fn link_parses_back() {
+        let base = parse_base_url("http://127.0.0.1:8080/sub/").unwrap();
+        let link = ShareLink::new(base, "abcdef0123456789", key()).unwrap();
+        assert_eq!(ShareLink::parse(&link.to_string()).unwrap(), link);
+        let with_pasteid = format!(
+            "http://127.0.0.1:8080/sub/?pasteid=abcdef0123456789#{}",
+            key().to_base58()
+        );
+        assert_eq!(ShareLink::parse(&with_pasteid).unwrap(), link);
+    }
+
+    #[test]
+    fn base_urls_with_query_fragment_or_other_scheme_are_refused() {
+        for bad in [
+            "ftp://host/",
+            "https://host/?a=1",
+            "https://host/#x",
+            "host/",
+            "",
+        ] {
+            assert!(parse_base_url(bad).is_err(), "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn ids_that_could_inject_into_the_link_are_refused() {
+        let base = parse_base_url("https://host/").unwrap();
+        for bad in ["", "abc#def", "a/b", "../x", "a b"] {
+            assert!(
+                ShareLink::new(base.clone(), bad, key()).is_err(),
+                "{bad:?} was accepted"
+            );
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! The store against a real Postgres server: each test gets its own fresh database.
+
+use serde_json::json;
+use ticketeer_bot::store::{self, BeginTicket, NewTicket, Panel, TicketState, TranscriptPart};
+use ticketeer_testkit::postgres::TestDatabase;
+use twilight_model::id::Id;
+
+async fn migrated_database() -> (TestDatabase, sqlx::PgPool) {
+    let database = TestDatabase::create()
+        .await
+        .expect("a Postgres server for the tests");
+    let pool = database.pool().await;
+    store::migrate(&pool).await.expect("migrations apply");
+    (database, pool)
+}
+
+fn click(user: u64, interaction: u64) -> NewTicket {
+    NewTicket {
+        guild_id: Id::new(1_100_000_000_000_000_001),
+        category_key: "support/billing".to_owned(),
+        user_id: Id::new(user),
+        interaction_id: Id::new(interaction),
+    }
+}
+
+async fn open_ticket(
+    pool: &sqlx::PgPool,
+    user: u64,
+    interaction: u64,
+    channel: u64,
+) -> store::Ticket {
+    let BeginTicket::Created(ticket) = store::begin_ticket(pool, &click(user, interaction))
+        .await
+        .unwrap()
+    else {
+        panic!("expected a new ticket");
+    };
+    store::attach_channel(pool, ticket.id, Id::new(channel))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn migrations_can_run_again_on_an_up_to_date_database() {
+    let (_database, pool) = migrated_database().await;
+    store::migrate(&pool).await.expect("second run is a no-op");
+}
+
+#[tokio::test]
+async fn ten_concurrent_clicks_by_one_user_make_exactly_one_ticket() {
+    let (_database, pool) = migrated_database().await;
+    let clicks = (0..10u64).map(|n| {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            store::begin_ticket(
+                &pool,
+                &click(2_000_000_000_000_000_001, 3_000_000_000_000_000_000 + n),
+            )
+            .await
+        })
+    });
+    let mut created = Vec::new();
+    let mut already_open = Vec::new();
+    for outcome in futures_util::future::join_all(clicks).await {
+        match outcome.unwrap().unwrap() {
+            BeginTicket::Created(ticket) => created.push(ticket),
+            BeginTicket::AlreadyOpen(ticket) => already_open.push(ticket),
+        }
+    }
+    assert_eq!(created.len(), 1, "exactly one click creates the ticket");
+    assert_eq!(already_open.len(), 9);
+    assert!(
+        already_open.iter().all(|ticket| ticket.id == created[0].id),
+        "losers see the winner's ticket"
+    );
+    assert_eq!(created[0].state, TicketState::Opening);
+}
+
+#[tokio::test]
+async fn the_same_click_delivered_twice_reports_the_ticket_it_opened() {
+    let (_database, pool) = migrated_database().await;
+    let first = store::begin_ticket(
+        &pool,
+        &click(2_000_000_000_000_000_002, 3_100_000_000_000_000_000),
+    )
+    .await
+    .unwrap();
+    let again = store::begin_ticket(
+        &pool,
+        &click(2_000_000_000_000_000_002, 3_100_000_000_000_000_000),
+    )
+    .await
+    .unwrap();
+    let (BeginTicket::Created(first), BeginTicket::AlreadyOpen(again)) = (first, again) else {
+        panic!("first delivery creates, second finds it");
+    };
+    assert_eq!(first.id, again.id);
+}
+
+#[tokio::test]
+async fn different_users_and_categories_each_get_their_own_ticket() {
+    let (_database, pool) = migrated_database().await;
+    let a = store::begin_ticket(
+        &pool,
+        &click(2_000_000_000_000_000_003, 3_200_000_000_000_000_001),
+    )
+    .await
+    .unwrap();
+    let b = store::begin_ticket(
+        &pool,
+        &click(2_000_000_000_000_000_004, 3_200_000_000_000_000_002),
+    )
+    .await
+    .unwrap();
+    let mut other_category = click(2_000_000_000_000_000_003, 3_200_000_000_000_000_003);
+    other_category.category_key = "support/abuse".to_owned();
+    let c = store::begin_ticket(&pool, &other_category).await.unwrap();
+    assert!(matches!(a, BeginTicket::Created(_)));
+    assert!(matches!(b, BeginTicket::Created(_)));
+    assert!(matches!(c, BeginTicket::Created(_)));
+}
+
+#[tokio::test]
+async fn a_closing_ticket_no_longer_blocks_the_users_next_ticket() {
+    let (_database, pool) = migrated_database().await;
+    let user = 2_000_000_000_000_000_005;
+    let ticket = open_ticket(
+        &pool,
+        user,
+        3_300_000_000_000_000_001,
+        4_000_000_000_000_000_001,
+    )
+    .await;
+    let closing = store::start_close(&pool, ticket.id, Id::new(user), Some("solved"))
+        .await
+        .unwrap();
+    assert_eq!(closing.state, TicketState::Closing);
+    assert_eq!(closing.close_reason.as_deref(), Some("solved"));
+    let next = store::begin_ticket(&pool, &click(user, 3_300_000_000_000_000_002))
+        .await
+        .unwrap();
+    assert!(matches!(next, BeginTicket::Created(_)));
+}
+
+#[tokio::test]
+async fn an_abandoned_opening_frees_the_user_to_try_again() {
+    let (_database, pool) = migrated_database().await;
+    let user = 2_000_000_000_000_000_006;
+    let BeginTicket::Created(ticket) =
+        store::begin_ticket(&pool, &click(user, 3_400_000_000_000_000_001))
+            .await
+            .unwrap()
+    else {
+        panic!("expected a new ticket");
+    };
+    store::abandon_opening(&pool, ticket.id).await.unwrap();
+    assert_eq!(store::ticket(&pool, ticket.id).await.unwrap(), None);
+    let retry = store::begin_ticket(&pool, &click(user, 3_400_000_000_000_000_002))
+        .await
+        .unwrap();
+    assert!(matches!(retry, BeginTicket::Created(_)));
+}
+
+#[tokio::test]
+async fn starting_a_close_twice_keeps_the_first_closer() {
+    let (_database, pool) = migrated_database().await;
+    let ticket = open_ticket(
+        &pool,
+        2_000_000_000_000_000_007,
+        3_500_000_000_000_000_001,
+        4_000_000_000_000_000_002,
+    )
+    .await;
+    store::start_close(&pool, ticket.id, Id::new(2_000_000_000_000_000_007), None)
+        .await
+        .unwrap();
+    let second = store::start_close(
+        &pool,
+        ticket.id,
+        Id::new(2_000_000_000_000_000_099),
+        Some("late"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.closed_by, Some(Id::new(2_000_000_000_000_000_007)));
+    assert_eq!(second.close_reason, None);
+}
+
+#[tokio::test]
+async fn close_steps_advance_in_order_and_only_from_the_expected_state() {
+    let (_database, pool) = migrated_database().await;
+    let ticket = open_ticket(
+        &pool,
+        2_000_000_000_000_000_008,
+        3_600_000_000_000_000_001,
+        4_000_000_000_000_000_003,
+    )
+    .await;
+    store::start_close(&pool, ticket.id, Id::new(2_000_000_000_000_000_008), None)
+        .await
+        .unwrap();
+    assert!(
+        !store::advance_close(&pool, ticket.id, TicketState::TranscriptStored)
+            .await
+            .unwrap(),
+        "cannot skip the transcript"
+    );
+
+    let parts = vec![
+        TranscriptPart {
+            id: "aaaa".into(),
+            url: "https://paste.example/?aaaa#k1".into(),
+            delete_token: "t1".into(),
+        },
+        TranscriptPart {
+            id: "bbbb".into(),
+            url: "https://paste.example/?bbbb#k2".into(),
+            delete_token: "t2".into(),
+        },
+    ];
+    let stored = store::record_transcript(&pool, ticket.id, &parts)
+        .await
+        .unwrap();
+    assert_eq!(stored.state, TicketState::TranscriptStored);
+    assert_eq!(
+        stored.transcript_url.as_deref(),
+        Some("https://paste.example/?aaaa#k1")
+    );
+    assert_eq!(stored.transcript_delete_token.as_deref(), Some("t1"));
+    assert_eq!(stored.transcript_parts, parts);
+    assert!(
+        store::record_transcript(&pool, ticket.id, &parts)
+            .await
+            .is_err(),
+        "a second transcript is refused"
+    );
+
+    assert_eq!(store::unfinished_closes(&pool).await.unwrap().len(), 1);
+    for from in [
+        TicketState::TranscriptStored,
+        TicketState::Logged,
+        TicketState::Notified,
+        TicketState::ChannelDeleted,
+    ] {
+        assert!(
+            store::advance_close(&pool, ticket.id, from).await.unwrap(),
+            "advance from {from:?}"
+        );
+        assert!(
+            !store::advance_close(&pool, ticket.id, from).await.unwrap(),
+            "only once from {from:?}"
+        );
+    }
+    let closed = store::ticket(&pool, ticket.id).await.unwrap().unwrap();
+    assert_eq!(closed.state, TicketState::Closed);
+    assert!(closed.closed_at.is_some());
+    assert!(store::unfinished_closes(&pool).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_message_seen_by_two_replicas_is_counted_once_and_kept_in_order() {
+    let (_database, pool) = migrated_database().await;
+    let ticket = open_ticket(
+        &pool,
+        2_000_000_000_000_000_009,
+        3_700_000_000_000_000_001,
+        4_000_000_000_000_000_004,
+    )
+    .await;
+    let author = Id::new(2_000_000_000_000_000_009);
+    for id in [5_000_000_000_000_000_002u64, 5_000_000_000_000_000_001] {
+        let snapshot = json!({ "id": id.to_string(), "content": format!("message {id}") });
+        assert!(
+            store::record_message(&pool, ticket.id, Id::new(id), author, &snapshot)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store::record_message(&pool, ticket.id, Id::new(id), author, &snapshot)
+                .await
+                .unwrap()
+        );
+    }
+    store::update_message(
+        &pool,
+        Id::new(5_000_000_000_000_000_001),
+        &json!({ "content": "edited" }),
+    )
+    .await
+    .unwrap();
+    store::mark_message_deleted(&pool, Id::new(5_000_000_000_000_000_002))
+        .await
+        .unwrap();
+
+    let counted = store::ticket_by_channel(&pool, Id::new(4_000_000_000_000_000_004))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(counted.message_count, 2);
+    let messages = store::stored_messages(&pool, ticket.id).await.unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(
+        messages[0].message_id,
+        Id::new(5_000_000_000_000_000_001),
+        "oldest first"
+    );
+    assert_eq!(messages[0].snapshot, json!({ "content": "edited" }));
+    assert!(!messages[0].deleted);
+    assert!(messages[1].deleted);
+}
+
+#[tokio::test]
+async fn an_interaction_is_claimed_by_exactly_one_caller() {
+    let (_database, pool) = migrated_database().await;
+    let interaction = Id::new(3_800_000_000_000_000_001);
+    let claims = (0..5).map(|_| {
+        let pool = pool.clone();
+        tokio::spawn(async move { store::claim_interaction(&pool, interaction).await })
+    });
+    let won = futures_util::future::join_all(claims)
+        .await
+        .into_iter()
+        .filter(|claim| *claim.as_ref().unwrap().as_ref().unwrap())
+        .count();
+    assert_eq!(won, 1);
+    assert_eq!(
+        store::prune_interactions(&pool, 3600).await.unwrap(),
+        0,
+        "fresh claims are kept"
+    );
+}
+
+#[tokio::test]
+async fn panels_are_saved_replaced_listed_and_deleted() {
+    let (_database, pool) = migrated_database().await;
+    let mut panel = Panel {
+        category_key: "support/billing".to_owned(),
+        guild_id: Id::new(1_100_000_000_000_000_001),
+        channel_id: Id::new(4_100_000_000_000_000_001),
+        message_id: Id::new(5_100_000_000_000_000_001),
+        content_hash: "v1".to_owned(),
+    };
+    store::save_panel(&pool, &panel).await.unwrap();
+    panel.message_id = Id::new(5_100_000_000_000_000_002);
+    panel.content_hash = "v2".to_owned();
+    store::save_panel(&pool, &panel).await.unwrap();
+    assert_eq!(
+        store::panel(&pool, "support/billing").await.unwrap(),
+        Some(panel.clone())
+    );
+    assert_eq!(store::panels(&pool).await.unwrap(), vec![panel]);
+    store::delete_panel(&pool, "support/billing").await.unwrap();
+    assert_eq!(store::panel(&pool, "support/billing").await.unwrap(), None);
+}

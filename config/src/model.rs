@@ -1,0 +1,295 @@
+//! The types of `config.yaml`. Field docs double as the CRD's `kubectl explain` text.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::Snowflake;
+
+/// The whole bot configuration: Discord overrides, PrivateBin, HTTP, logging and every category.
+///
+/// Secrets are not part of it: the bot reads `DISCORD_TOKEN` and `DATABASE_URL` from the
+/// environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BotConfig {
+    /// Discord settings; all optional.
+    #[serde(default)]
+    pub discord: DiscordConfig,
+    /// Where ticket transcripts are stored (a PrivateBin v2 server).
+    pub privatebin: PrivateBinConfig,
+    /// The bot's HTTP server (health, readiness, metrics, status).
+    #[serde(default)]
+    pub http: HttpConfig,
+    /// Logging.
+    #[serde(default)]
+    pub log: LogConfig,
+    /// The ticket categories, keyed by a stable key (`namespace/name` under the operator, any
+    /// slug by hand). The key identifies a category's panel and tickets, so renaming or
+    /// reordering other categories never re-maps them.
+    #[serde(default)]
+    pub categories: BTreeMap<String, CategoryConfig>,
+}
+
+/// Discord settings. Production needs none of them; the overrides point the bot at an emulator.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// The application's id; when absent the bot asks Discord for it at startup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_id: Option<Snowflake>,
+    /// Send REST requests to this `host:port` over plain HTTP instead of discord.com (tests and
+    /// HTTP proxies only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_proxy: Option<String>,
+    /// Connect the gateway to this `ws://` or `wss://` URL instead of the one Discord announces
+    /// (tests only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway_url: Option<String>,
+}
+
+/// The PrivateBin server that stores transcripts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PrivateBinConfig {
+    /// The server's base URL, e.g. `https://paste.example.com/`.
+    #[schemars(length(min = 1, max = 2048), pattern(r"^https?://[^\s/?#]+"))]
+    pub url: String,
+    /// How long PrivateBin keeps each transcript. Default `1year`: transcripts are deleted after
+    /// one year, as the product has always promised.
+    #[serde(default)]
+    pub expire: PasteExpiry,
+}
+
+/// PrivateBin's expiry choices, written as PrivateBin names them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub enum PasteExpiry {
+    /// Five minutes.
+    #[serde(rename = "5min")]
+    FiveMinutes,
+    /// Ten minutes.
+    #[serde(rename = "10min")]
+    TenMinutes,
+    /// One hour.
+    #[serde(rename = "1hour")]
+    OneHour,
+    /// One day.
+    #[serde(rename = "1day")]
+    OneDay,
+    /// One week.
+    #[serde(rename = "1week")]
+    OneWeek,
+    /// One month.
+    #[serde(rename = "1month")]
+    OneMonth,
+    /// One year (the default).
+    #[default]
+    #[serde(rename = "1year")]
+    OneYear,
+    /// Kept until deleted by hand.
+    #[serde(rename = "never")]
+    Never,
+}
+
+impl PasteExpiry {
+    /// The value PrivateBin expects in a paste's `expire` field.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FiveMinutes => "5min",
+            Self::TenMinutes => "10min",
+            Self::OneHour => "1hour",
+            Self::OneDay => "1day",
+            Self::OneWeek => "1week",
+            Self::OneMonth => "1month",
+            Self::OneYear => "1year",
+            Self::Never => "never",
+        }
+    }
+}
+
+/// The bot's HTTP server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct HttpConfig {
+    /// The `address:port` to listen on for `/healthz`, `/readyz`, `/metrics` and `/status`.
+    #[serde(default = "HttpConfig::default_listen")]
+    pub listen: SocketAddr,
+}
+
+impl HttpConfig {
+    /// The port the bot serves HTTP on unless told otherwise.
+    pub const DEFAULT_PORT: u16 = 8080;
+
+    fn default_listen() -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::UNSPECIFIED, Self::DEFAULT_PORT))
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            listen: Self::default_listen(),
+        }
+    }
+}
+
+/// Logging.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LogConfig {
+    /// A tracing filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or directives such as
+    /// `info,ticketeer_bot=debug`.
+    #[serde(default = "LogConfig::default_level")]
+    #[schemars(length(min = 1, max = 512))]
+    pub level: String,
+    /// `json` (one object per line, for log collectors) or `text` (for people).
+    #[serde(default)]
+    pub format: LogFormat,
+}
+
+impl LogConfig {
+    fn default_level() -> String {
+        "info".to_owned()
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: Self::default_level(),
+            format: LogFormat::default(),
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object per line.
+    Json,
+    /// Human-readable lines (the default).
+    #[default]
+    Text,
+}
+
+/// One ticket category: its panel, its ticket channels and what happens on close.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CategoryConfig {
+    /// The Discord server (guild) the category lives in.
+    pub guild_id: Snowflake,
+    /// The category's display name, shown in tickets and transcripts.
+    #[schemars(length(min = 1, max = 100))]
+    pub name: String,
+    /// The Discord channel category under which ticket channels are created.
+    pub parent_channel_id: Snowflake,
+    /// The channel where the panel message with the open button is posted.
+    pub create_channel_id: Snowflake,
+    /// Roles pinged when a ticket opens and given access to its channel.
+    #[serde(default)]
+    #[schemars(length(max = 50))]
+    pub role_ids: Vec<Snowflake>,
+    /// The channel where closed tickets' transcript links are posted.
+    pub log_channel_id: Snowflake,
+    /// The panel's text, shown above the open button.
+    #[schemars(length(min = 1, max = 2000))]
+    pub create_message: String,
+    /// The first message in a new ticket; it carries the close button and is pinned.
+    #[schemars(length(min = 1, max = 2000))]
+    pub created_message: String,
+    /// The panel's open button.
+    #[serde(default = "ButtonConfig::default_create")]
+    pub create_button: ButtonConfig,
+    /// The close button on the first message of each ticket.
+    #[serde(default = "ButtonConfig::default_close")]
+    pub close_button: ButtonConfig,
+    /// Whether and what to send the ticket's creator by DM when it closes.
+    #[serde(default)]
+    pub dm_on_close: DmOnCloseConfig,
+}
+
+/// A message button.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ButtonConfig {
+    /// The button's text.
+    #[schemars(length(min = 1, max = 80))]
+    pub label: String,
+    /// An emoji before the label: Unicode (`🎫`) or custom (`<:name:id>`, animated `<a:name:id>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 64))]
+    pub emoji: Option<String>,
+    /// The button's colour.
+    #[serde(default)]
+    pub style: ButtonStyle,
+}
+
+impl ButtonConfig {
+    /// The open button used when a category names none.
+    pub fn default_create() -> Self {
+        Self {
+            label: "Open a ticket".to_owned(),
+            emoji: None,
+            style: ButtonStyle::Primary,
+        }
+    }
+
+    /// The close button used when a category names none.
+    pub fn default_close() -> Self {
+        Self {
+            label: "Close ticket".to_owned(),
+            emoji: None,
+            style: ButtonStyle::Danger,
+        }
+    }
+}
+
+/// Discord's button styles that carry a custom id (link and premium buttons do not).
+///
+/// See [Discord Docs/Button Styles](https://discord.com/developers/docs/components/reference#button-button-styles).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ButtonStyle {
+    /// Blurple (style 1); the default.
+    #[default]
+    Primary,
+    /// Grey (style 2).
+    Secondary,
+    /// Green (style 3).
+    Success,
+    /// Red (style 4).
+    Danger,
+}
+
+impl ButtonStyle {
+    /// Discord's numeric style value.
+    pub fn discord_value(self) -> u8 {
+        match self {
+            Self::Primary => 1,
+            Self::Secondary => 2,
+            Self::Success => 3,
+            Self::Danger => 4,
+        }
+    }
+}
+
+/// The DM sent to a ticket's creator when it closes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "!(has(self.enabled) && self.enabled) || (has(self.message) && size(self.message) > 0)",
+    "message": "dmOnClose.message is required when dmOnClose.enabled is true"
+}]))]
+pub struct DmOnCloseConfig {
+    /// Send the DM (default false). Users with DMs closed simply do not get it.
+    #[serde(default)]
+    pub enabled: bool,
+    /// The DM's text; `{transcript_url}` is replaced with the transcript's link. Required when
+    /// `enabled` is true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 2000))]
+    pub message: Option<String>,
+}

@@ -1,0 +1,281 @@
+//! Rules every config must satisfy, checked after parsing; each error names its field.
+//!
+//! The schema (and so the Kubernetes API server) enforces the same limits for CRDs; this is the
+//! check for files written by hand and the operator's last line of defence before rendering.
+
+use std::fmt;
+
+use crate::model::{BotConfig, ButtonConfig, CategoryConfig, DiscordConfig, PrivateBinConfig};
+use crate::{
+    BUTTON_LABEL_MAX_CHARS, CATEGORY_KEY_MAX_CHARS, CATEGORY_NAME_MAX_CHARS, Emoji,
+    MESSAGE_MAX_CHARS, ROLE_IDS_MAX, Snowflake,
+};
+
+/// One broken rule: the field's path (e.g. `categories["support/billing"].createButton.label`) and
+/// what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field, written as in the YAML (camelCase, map keys quoted).
+    pub path: String,
+    /// What is wrong, e.g. `must be 1–80 characters (got 93)`.
+    pub problem: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}: {}", self.path, self.problem)
+    }
+}
+
+/// Every broken rule of one config, in field order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ValidationErrors(pub Vec<FieldError>);
+
+impl ValidationErrors {
+    /// The errors, in field order.
+    pub fn errors(&self) -> &[FieldError] {
+        &self.0
+    }
+}
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, error) in self.0.iter().enumerate() {
+            if index > 0 {
+                formatter.write_str("\n")?;
+            }
+            write!(formatter, "{error}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+/// Collects errors under a growing field path.
+struct Checker {
+    errors: Vec<FieldError>,
+}
+
+impl Checker {
+    fn fail(&mut self, path: &str, problem: impl Into<String>) {
+        self.errors.push(FieldError {
+            path: path.to_owned(),
+            problem: problem.into(),
+        });
+    }
+
+    fn text(&mut self, path: &str, value: &str, max_chars: usize) {
+        let chars = value.chars().count();
+        if chars == 0 || chars > max_chars {
+            self.fail(
+                path,
+                format!("must be 1–{max_chars} characters (got {chars})"),
+            );
+        } else if value.trim().is_empty() {
+            self.fail(path, "must not be only whitespace");
+        }
+    }
+
+    fn snowflake(&mut self, path: &str, id: &Snowflake) {
+        if !id.is_valid() {
+            self.fail(
+                path,
+                format!(
+                    "must be a Discord id of 17–20 digits (got {:?})",
+                    id.as_str()
+                ),
+            );
+        }
+    }
+}
+
+impl BotConfig {
+    /// Checks every rule and returns all broken ones at once.
+    ///
+    /// # Errors
+    ///
+    /// [`ValidationErrors`] listing each broken rule with its field path.
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        let mut checker = Checker { errors: Vec::new() };
+        check_discord(&mut checker, &self.discord);
+        check_privatebin(&mut checker, &self.privatebin);
+        if self.log.level.trim().is_empty() {
+            checker.fail("log.level", "must not be empty");
+        }
+        for (key, category) in &self.categories {
+            let path = format!("categories[{key:?}]");
+            if let Some(problem) = category_key_problem(key) {
+                checker.fail(&path, problem);
+            }
+            check_category(&mut checker, &path, category);
+        }
+        into_result(checker)
+    }
+}
+
+impl CategoryConfig {
+    /// Checks one category's rules; `path` prefixes every error (e.g. `spec`).
+    ///
+    /// # Errors
+    ///
+    /// [`ValidationErrors`] listing each broken rule with its field path under `path`.
+    pub fn validate(&self, path: &str) -> Result<(), ValidationErrors> {
+        let mut checker = Checker { errors: Vec::new() };
+        check_category(&mut checker, path, self);
+        into_result(checker)
+    }
+}
+
+/// Why `key` cannot be a category key, or `None` when it can: 1–80 characters of ASCII letters,
+/// digits, `-`, `_`, `.` and `/`, so the bot can embed it in a button's custom id.
+pub fn category_key_problem(key: &str) -> Option<String> {
+    let chars = key.chars().count();
+    if chars == 0 || chars > CATEGORY_KEY_MAX_CHARS {
+        return Some(format!(
+            "the key must be 1–{CATEGORY_KEY_MAX_CHARS} characters (got {chars}), because buttons carry it in their 100-character custom id"
+        ));
+    }
+    let allowed = |character: char| {
+        character.is_ascii_alphanumeric() || matches!(character, '-' | '_' | '.' | '/')
+    };
+    if !key.chars().all(allowed) {
+        return Some(
+            "the key may contain only ASCII letters, digits, '-', '_', '.' and '/'".to_owned(),
+        );
+    }
+    None
+}
+
+fn into_result(checker: Checker) -> Result<(), ValidationErrors> {
+    if checker.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationErrors(checker.errors))
+    }
+}
+
+fn check_discord(checker: &mut Checker, discord: &DiscordConfig) {
+    if let Some(id) = &discord.application_id {
+        checker.snowflake("discord.applicationId", id);
+    }
+    if let Some(proxy) = &discord.api_proxy {
+        let port_is_valid = proxy
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok());
+        if !port_is_valid || proxy.contains('/') {
+            checker.fail(
+                "discord.apiProxy",
+                format!("must be host:port, e.g. 127.0.0.1:3000 (got {proxy:?})"),
+            );
+        }
+    }
+    if let Some(url) = &discord.gateway_url
+        && !has_scheme_and_host(url, &["ws://", "wss://"])
+    {
+        checker.fail(
+            "discord.gatewayUrl",
+            format!("must be a ws:// or wss:// URL (got {url:?})"),
+        );
+    }
+}
+
+fn check_privatebin(checker: &mut Checker, privatebin: &PrivateBinConfig) {
+    if !has_scheme_and_host(&privatebin.url, &["http://", "https://"]) {
+        checker.fail(
+            "privatebin.url",
+            format!(
+                "must be an http:// or https:// URL (got {:?})",
+                privatebin.url
+            ),
+        );
+    }
+}
+
+fn has_scheme_and_host(url: &str, schemes: &[&str]) -> bool {
+    schemes.iter().any(|scheme| {
+        url.strip_prefix(scheme).is_some_and(|rest| {
+            let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+            !host.is_empty() && !host.chars().any(char::is_whitespace)
+        })
+    })
+}
+
+fn check_category(checker: &mut Checker, path: &str, category: &CategoryConfig) {
+    checker.snowflake(&format!("{path}.guildId"), &category.guild_id);
+    checker.text(
+        &format!("{path}.name"),
+        &category.name,
+        CATEGORY_NAME_MAX_CHARS,
+    );
+    checker.snowflake(
+        &format!("{path}.parentChannelId"),
+        &category.parent_channel_id,
+    );
+    checker.snowflake(
+        &format!("{path}.createChannelId"),
+        &category.create_channel_id,
+    );
+    if category.role_ids.len() > ROLE_IDS_MAX {
+        checker.fail(
+            &format!("{path}.roleIds"),
+            format!(
+                "must name at most {ROLE_IDS_MAX} roles (got {})",
+                category.role_ids.len()
+            ),
+        );
+    }
+    for (index, role) in category.role_ids.iter().enumerate() {
+        checker.snowflake(&format!("{path}.roleIds[{index}]"), role);
+    }
+    checker.snowflake(&format!("{path}.logChannelId"), &category.log_channel_id);
+    checker.text(
+        &format!("{path}.createMessage"),
+        &category.create_message,
+        MESSAGE_MAX_CHARS,
+    );
+    checker.text(
+        &format!("{path}.createdMessage"),
+        &category.created_message,
+        MESSAGE_MAX_CHARS,
+    );
+    check_button(
+        checker,
+        &format!("{path}.createButton"),
+        &category.create_button,
+    );
+    check_button(
+        checker,
+        &format!("{path}.closeButton"),
+        &category.close_button,
+    );
+    let dm = &category.dm_on_close;
+    match &dm.message {
+        Some(message) => checker.text(
+            &format!("{path}.dmOnClose.message"),
+            message,
+            MESSAGE_MAX_CHARS,
+        ),
+        None if dm.enabled => checker.fail(
+            &format!("{path}.dmOnClose.message"),
+            "is required when dmOnClose.enabled is true",
+        ),
+        None => {}
+    }
+}
+
+fn check_button(checker: &mut Checker, path: &str, button: &ButtonConfig) {
+    checker.text(
+        &format!("{path}.label"),
+        &button.label,
+        BUTTON_LABEL_MAX_CHARS,
+    );
+    if let Some(emoji) = &button.emoji
+        && Emoji::parse(emoji).is_none()
+    {
+        checker.fail(
+            &format!("{path}.emoji"),
+            format!("must be a Unicode emoji or <:name:id> (got {emoji:?})"),
+        );
+    }
+}

@@ -1,0 +1,329 @@
+//! Reading, validating and writing `config.yaml`.
+
+use ticketeer_config::{
+    BotConfig, ButtonStyle, ConfigError, LogFormat, PasteExpiry, Snowflake,
+    validation::category_key_problem,
+};
+
+const FULL: &str = r#"
+discord:
+  applicationId: "100000000000000001"
+  apiProxy: "127.0.0.1:3000"
+  gatewayUrl: "ws://127.0.0.1:3001"
+privatebin:
+  url: https://paste.example.com/
+  expire: 1week
+http:
+  listen: 127.0.0.1:9090
+log:
+  level: info,ticketeer_bot=debug
+  format: json
+categories:
+  support/billing:
+    guildId: "200000000000000001"
+    name: Billing
+    parentChannelId: "300000000000000001"
+    createChannelId: "300000000000000002"
+    roleIds: ["400000000000000001", "400000000000000002"]
+    logChannelId: "300000000000000003"
+    createMessage: Questions about an invoice? Open a ticket.
+    createdMessage: Thanks! Someone from billing will be with you shortly.
+    createButton: {label: Open billing ticket, emoji: "🧾", style: success}
+    closeButton: {label: Close, emoji: "<:lock:500000000000000001>", style: danger}
+    dmOnClose:
+      enabled: true
+      message: "Your ticket was closed. Transcript: {transcript_url}"
+"#;
+
+const MINIMAL: &str = r#"
+privatebin:
+  url: https://paste.example.com
+categories:
+  general:
+    guildId: "200000000000000001"
+    name: General
+    parentChannelId: "300000000000000001"
+    createChannelId: "300000000000000002"
+    logChannelId: "300000000000000003"
+    createMessage: Need help?
+    createdMessage: Welcome!
+"#;
+
+#[track_caller]
+fn invalid(text: &str) -> Vec<String> {
+    match BotConfig::from_yaml(text) {
+        Err(ConfigError::Invalid(errors)) => {
+            errors.errors().iter().map(ToString::to_string).collect()
+        }
+        other => panic!("expected validation errors, got {other:?}"),
+    }
+}
+
+fn minimal_with(find: &str, replace: &str) -> String {
+    assert!(MINIMAL.contains(find), "{find} not in the minimal config");
+    MINIMAL.replacen(find, replace, 1)
+}
+
+#[test]
+fn a_full_config_parses_every_field() {
+    let config = BotConfig::from_yaml(FULL).expect("the full config is valid");
+    assert_eq!(
+        config.discord.application_id,
+        Some(Snowflake::new("100000000000000001"))
+    );
+    assert_eq!(config.discord.api_proxy.as_deref(), Some("127.0.0.1:3000"));
+    assert_eq!(config.privatebin.expire, PasteExpiry::OneWeek);
+    assert_eq!(config.http.listen.to_string(), "127.0.0.1:9090");
+    assert_eq!(config.log.format, LogFormat::Json);
+    let billing = &config.categories["support/billing"];
+    assert_eq!(billing.role_ids.len(), 2);
+    assert_eq!(billing.create_button.style, ButtonStyle::Success);
+    assert_eq!(
+        billing.close_button.emoji.as_deref(),
+        Some("<:lock:500000000000000001>")
+    );
+    assert!(billing.dm_on_close.enabled);
+}
+
+#[test]
+fn a_minimal_config_gets_the_documented_defaults() {
+    let config = BotConfig::from_yaml(MINIMAL).expect("the minimal config is valid");
+    assert_eq!(config.privatebin.expire, PasteExpiry::OneYear);
+    assert_eq!(config.http.listen.to_string(), "0.0.0.0:8080");
+    assert_eq!(config.log.level, "info");
+    assert_eq!(config.log.format, LogFormat::Text);
+    let general = &config.categories["general"];
+    assert_eq!(general.create_button.style, ButtonStyle::Primary);
+    assert_eq!(general.close_button.style, ButtonStyle::Danger);
+    assert!(general.role_ids.is_empty());
+    assert!(!general.dm_on_close.enabled);
+}
+
+#[test]
+fn rendering_and_reading_back_gives_the_same_config() {
+    for text in [FULL, MINIMAL] {
+        let config = BotConfig::from_yaml(text).expect("valid");
+        let rendered = config.to_yaml().expect("renders");
+        assert_eq!(BotConfig::from_yaml(&rendered).expect("reads back"), config);
+    }
+}
+
+#[test]
+fn unknown_fields_are_rejected() {
+    let text = minimal_with(
+        "    name: General\n",
+        "    name: General\n    colour: red\n",
+    );
+    let error = BotConfig::from_yaml(&text).expect_err("unknown field");
+    assert!(matches!(error, ConfigError::ParseYaml(_)), "{error}");
+    assert!(error.to_string().contains("colour"), "{error}");
+}
+
+#[test]
+fn a_missing_required_field_is_a_parse_error_naming_it() {
+    let text = minimal_with("    logChannelId: \"300000000000000003\"\n", "");
+    let error = BotConfig::from_yaml(&text).expect_err("missing field");
+    assert!(error.to_string().contains("logChannelId"), "{error}");
+}
+
+#[test]
+fn a_long_button_label_names_the_category_field_and_length() {
+    let label = "x".repeat(93);
+    let text = FULL.replace("label: Open billing ticket", &format!("label: {label}"));
+    assert_eq!(
+        invalid(&text),
+        [r#"categories["support/billing"].createButton.label: must be 1–80 characters (got 93)"#]
+    );
+}
+
+#[test]
+fn short_and_non_numeric_snowflakes_are_named() {
+    let text = minimal_with("\"200000000000000001\"", "\"1234\"")
+        .replace("\"300000000000000002\"", "\"abcdefghijklmnopqr\"");
+    assert_eq!(
+        invalid(&text),
+        [
+            r#"categories["general"].guildId: must be a Discord id of 17–20 digits (got "1234")"#,
+            r#"categories["general"].createChannelId: must be a Discord id of 17–20 digits (got "abcdefghijklmnopqr")"#,
+        ]
+    );
+}
+
+#[test]
+fn a_bad_role_id_is_named_by_its_index() {
+    let text = minimal_with(
+        "    logChannelId",
+        "    roleIds: [\"400000000000000001\", \"42\"]\n    logChannelId",
+    );
+    assert_eq!(
+        invalid(&text),
+        [r#"categories["general"].roleIds[1]: must be a Discord id of 17–20 digits (got "42")"#]
+    );
+}
+
+#[test]
+fn too_many_roles_are_rejected() {
+    let roles: Vec<String> = (0..51)
+        .map(|index| format!("\"4000000000000{index:05}\""))
+        .collect();
+    let text = minimal_with(
+        "    logChannelId",
+        &format!("    roleIds: [{}]\n    logChannelId", roles.join(", ")),
+    );
+    assert_eq!(
+        invalid(&text),
+        [r#"categories["general"].roleIds: must name at most 50 roles (got 51)"#]
+    );
+}
+
+#[test]
+fn messages_longer_than_discord_allows_are_rejected() {
+    let long = "y".repeat(2001);
+    let text = minimal_with("Need help?", &long).replace("Welcome!", &long);
+    assert_eq!(
+        invalid(&text),
+        [
+            r#"categories["general"].createMessage: must be 1–2000 characters (got 2001)"#,
+            r#"categories["general"].createdMessage: must be 1–2000 characters (got 2001)"#,
+        ]
+    );
+}
+
+#[test]
+fn limits_count_characters_not_bytes() {
+    let text = minimal_with("Need help?", &"é".repeat(2000));
+    assert!(BotConfig::from_yaml(&text).is_ok());
+}
+
+#[test]
+fn an_empty_or_blank_name_is_rejected() {
+    assert_eq!(
+        invalid(&minimal_with("name: General", "name: \"\"")),
+        [r#"categories["general"].name: must be 1–100 characters (got 0)"#]
+    );
+    assert_eq!(
+        invalid(&minimal_with("name: General", "name: \"   \"")),
+        [r#"categories["general"].name: must not be only whitespace"#]
+    );
+}
+
+#[test]
+fn an_enabled_dm_without_a_message_is_rejected() {
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        "    createdMessage: Welcome!\n    dmOnClose: {enabled: true}\n",
+    );
+    assert_eq!(
+        invalid(&text),
+        [r#"categories["general"].dmOnClose.message: is required when dmOnClose.enabled is true"#]
+    );
+}
+
+#[test]
+fn a_disabled_dm_needs_no_message() {
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        "    createdMessage: Welcome!\n    dmOnClose: {enabled: false}\n",
+    );
+    assert!(BotConfig::from_yaml(&text).is_ok());
+}
+
+#[test]
+fn a_malformed_emoji_is_rejected() {
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        "    createdMessage: Welcome!\n    closeButton: {label: Close, emoji: \"<:x:1>\"}\n",
+    );
+    assert_eq!(
+        invalid(&text),
+        [
+            r#"categories["general"].closeButton.emoji: must be a Unicode emoji or <:name:id> (got "<:x:1>")"#
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_button_style_or_expiry_is_a_parse_error() {
+    let style = minimal_with(
+        "    createdMessage: Welcome!\n",
+        "    createdMessage: Welcome!\n    closeButton: {label: Close, style: link}\n",
+    );
+    assert!(matches!(
+        BotConfig::from_yaml(&style),
+        Err(ConfigError::ParseYaml(_))
+    ));
+    let expiry = minimal_with(
+        "url: https://paste.example.com",
+        "url: https://paste.example.com\n  expire: 2years",
+    );
+    assert!(matches!(
+        BotConfig::from_yaml(&expiry),
+        Err(ConfigError::ParseYaml(_))
+    ));
+}
+
+#[test]
+fn category_keys_must_fit_in_a_custom_id() {
+    let long_key = "k".repeat(81);
+    let text = minimal_with("  general:", &format!("  {long_key}:"));
+    let errors = invalid(&text);
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].starts_with(&format!(
+            "categories[\"{long_key}\"]: the key must be 1–80 characters (got 81)"
+        )),
+        "{errors:?}"
+    );
+    assert!(category_key_problem("team a").is_some());
+    assert!(category_key_problem("tickets/support.v2_x-y").is_none());
+}
+
+#[test]
+fn urls_and_overrides_must_have_the_right_shape() {
+    let text = MINIMAL
+        .replace("url: https://paste.example.com", "url: ftp://paste.example.com")
+        .replacen(
+            "privatebin:",
+            "discord:\n  apiProxy: http://127.0.0.1:3000\n  gatewayUrl: https://gateway\n  applicationId: \"12\"\nprivatebin:",
+            1,
+        );
+    assert_eq!(
+        invalid(&text),
+        [
+            r#"discord.applicationId: must be a Discord id of 17–20 digits (got "12")"#,
+            r#"discord.apiProxy: must be host:port, e.g. 127.0.0.1:3000 (got "http://127.0.0.1:3000")"#,
+            r#"discord.gatewayUrl: must be a ws:// or wss:// URL (got "https://gateway")"#,
+            r#"privatebin.url: must be an http:// or https:// URL (got "ftp://paste.example.com")"#,
+        ]
+    );
+}
+
+#[test]
+fn all_errors_are_reported_together_one_per_line() {
+    let text = minimal_with("name: General", "name: \"\"").replace("Welcome!", "\"\"");
+    let error = BotConfig::from_yaml(&text).expect_err("two errors");
+    assert_eq!(
+        error.to_string(),
+        "config is invalid:\ncategories[\"general\"].name: must be 1–100 characters (got 0)\ncategories[\"general\"].createdMessage: must be 1–2000 characters (got 0)"
+    );
+}
+
+#[test]
+fn the_json_schema_carries_the_limits_and_the_dm_rule() {
+    let schema = BotConfig::json_schema().to_string();
+    for expected in [
+        "^[0-9]{17,20}$",
+        "\"maxLength\":80",
+        "\"maxLength\":2000",
+        "\"maxItems\":50",
+        "\"1year\"",
+        "\"danger\"",
+        "x-kubernetes-validations",
+        "\"additionalProperties\":false",
+    ] {
+        assert!(
+            schema.contains(expected),
+            "schema lacks {expected}: {schema}"
+        );
+    }
+}

@@ -1,0 +1,688 @@
+//! The two controllers: TicketBot (children + bot status) and TicketCategory (category status).
+//!
+//! Each reconcile is dereference → validate → build (pure, [`crate::builders`]) → apply
+//! (server-side, one field manager) → status (written only when it changed).
+
+use std::collections::HashMap;
+use std::fmt::Debug;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, ObjectReference, Secret, Service, ServiceAccount};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{ListParams, Patch, PatchParams};
+use kube::core::DeserializeGuard;
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::{Controller, watcher};
+use kube::{Api, Client, Resource, ResourceExt};
+use rand::Rng;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use tracing::{Instrument, field, info, info_span, warn};
+
+use crate::builders::{self, BuildSettings, MANAGED_BY_LABEL, MANAGER};
+use crate::crd::{SecretKeyRef, TicketBot, TicketCategory};
+use crate::error::{Error, Result};
+use crate::metrics::Metrics;
+use crate::status::{self, Observed, bot_condition, category_condition};
+
+/// The `controller` label of the TicketBot controller's metrics.
+pub const BOT_CONTROLLER: &str = "ticketbot";
+/// The `controller` label of the TicketCategory controller's metrics.
+pub const CATEGORY_CONTROLLER: &str = "ticketcategory";
+
+/// Per-object exponential backoff for failed reconciles (kube-runtime has none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BackoffPolicy {
+    /// The delay after the first failure.
+    pub base: Duration,
+    /// The longest delay.
+    pub max: Duration,
+}
+
+impl BackoffPolicy {
+    /// The delay before retrying after `failures` consecutive failures (at least 1), given
+    /// `jitter` in `[0, 1)`: `base · 2^(failures−1)` capped at `max`, scaled into its upper half
+    /// so that many objects failing together spread their retries.
+    pub fn delay(&self, failures: u32, jitter: f64) -> Duration {
+        let exponent = failures.saturating_sub(1).min(30);
+        let full = self.base.saturating_mul(1_u32 << exponent).min(self.max);
+        full.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+    }
+}
+
+/// Settings of the controllers.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Watch only this namespace; all namespaces when `None`.
+    pub namespace: Option<String>,
+    /// What the builders need (the default bot image).
+    pub build: BuildSettings,
+    /// How often a converged object is reconciled again to repair drift (jittered ±10 %).
+    pub drift_requeue: Duration,
+    /// Backoff for failed reconciles.
+    pub backoff: BackoffPolicy,
+    /// This operator instance's name in Events (its pod name).
+    pub instance: String,
+}
+
+impl Settings {
+    /// Production defaults: all namespaces, 5-minute drift repair, 1 s → 5 min backoff.
+    pub fn new(default_image: impl Into<String>) -> Self {
+        Self {
+            namespace: None,
+            build: BuildSettings {
+                default_image: default_image.into(),
+            },
+            drift_requeue: Duration::from_mins(5),
+            backoff: BackoffPolicy {
+                base: Duration::from_secs(1),
+                max: Duration::from_mins(5),
+            },
+            instance: "ticketeer-operator".to_owned(),
+        }
+    }
+}
+
+/// Shared state of both controllers.
+pub struct Context {
+    client: Client,
+    settings: Settings,
+    metrics: Metrics,
+    recorder: Recorder,
+    /// Consecutive failures per object (`kind/namespace/name`), for [`BackoffPolicy`].
+    failures: Mutex<HashMap<String, u32>>,
+}
+
+impl Context {
+    /// Creates the context.
+    pub fn new(client: Client, settings: Settings, metrics: Metrics) -> Self {
+        let recorder = Recorder::new(
+            client.clone(),
+            Reporter {
+                controller: MANAGER.to_owned(),
+                instance: Some(settings.instance.clone()),
+            },
+        );
+        Self {
+            client,
+            settings,
+            metrics,
+            recorder,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn api<K>(&self, namespace: &str) -> Api<K>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        K::DynamicType: Default,
+    {
+        Api::namespaced(self.client.clone(), namespace)
+    }
+
+    fn watched<K>(&self) -> Api<K>
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+        K::DynamicType: Default,
+    {
+        match &self.settings.namespace {
+            Some(namespace) => Api::namespaced(self.client.clone(), namespace),
+            None => Api::all(self.client.clone()),
+        }
+    }
+
+    fn drift_requeue(&self) -> Action {
+        let jitter = rand::rng().random_range(0.9..1.1);
+        Action::requeue(self.settings.drift_requeue.mul_f64(jitter))
+    }
+
+    fn reset_failures(&self, key: &str) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.remove(key);
+        }
+    }
+
+    fn next_backoff(&self, key: &str) -> Duration {
+        let count = self.failures.lock().map_or(1, |mut failures| {
+            let count = failures.entry(key.to_owned()).or_insert(0);
+            *count = count.saturating_add(1);
+            *count
+        });
+        self.settings
+            .backoff
+            .delay(count, rand::rng().random_range(0.0..1.0))
+    }
+
+    async fn warn(&self, reference: &ObjectReference, reason: &str, note: String, action: &str) {
+        let event = Event {
+            type_: EventType::Warning,
+            reason: reason.to_owned(),
+            note: Some(note),
+            action: action.to_owned(),
+            secondary: None,
+        };
+        if let Err(error) = self.recorder.publish(&event, reference).await {
+            // An Event is a courtesy to people; failing to post one must not fail the reconcile.
+            warn!(%error, reason, "could not publish a Warning event");
+        }
+    }
+}
+
+fn object_key<K: Resource<DynamicType = ()>>(object: &K) -> String {
+    format!(
+        "{}/{}/{}",
+        K::kind(&()),
+        object.meta().namespace.clone().unwrap_or_default(),
+        object.meta().name.clone().unwrap_or_default()
+    )
+}
+
+fn now() -> Time {
+    // The API server stores times with second precision; rounding here keeps a re-read status
+    // equal to the one written.
+    let seconds = jiff::Timestamp::now().as_second();
+    Time(jiff::Timestamp::from_second(seconds).unwrap_or(jiff::Timestamp::UNIX_EPOCH))
+}
+
+async fn apply<K>(api: &Api<K>, object: &K) -> Result<K>
+where
+    K: Resource<DynamicType = ()> + Clone + Debug + Serialize + DeserializeOwned,
+{
+    let name = object.meta().name.clone().unwrap_or_default();
+    api.patch(
+        &name,
+        &PatchParams::apply(MANAGER).force(),
+        &Patch::Apply(object),
+    )
+    .await
+    .map_err(|source| Error::ApplyChild {
+        kind: kind_name::<K>(),
+        namespace: object.meta().namespace.clone().unwrap_or_default(),
+        name,
+        source,
+    })
+}
+
+fn kind_name<K: Resource<DynamicType = ()>>() -> &'static str {
+    match K::kind(&()).as_ref() {
+        "ConfigMap" => "ConfigMap",
+        "ServiceAccount" => "ServiceAccount",
+        "Service" => "Service",
+        "Deployment" => "Deployment",
+        "TicketBot" => "TicketBot",
+        "TicketCategory" => "TicketCategory",
+        _ => "object",
+    }
+}
+
+/// What the referenced Secrets look like: problems to report, and a digest of each key's value.
+struct SecretCheck {
+    problems: Vec<Observed>,
+    digests: Vec<String>,
+}
+
+async fn check_secrets(ctx: &Context, namespace: &str, bot: &TicketBot) -> Result<SecretCheck> {
+    let secrets: Api<Secret> = ctx.api(namespace);
+    let mut check = SecretCheck {
+        problems: Vec::new(),
+        digests: Vec::new(),
+    };
+    let references: [(&str, &SecretKeyRef); 2] = [
+        ("tokenSecretRef", &bot.spec.token_secret_ref),
+        ("databaseSecretRef", &bot.spec.database_secret_ref),
+    ];
+    for (field, reference) in references {
+        let secret =
+            secrets
+                .get_opt(&reference.name)
+                .await
+                .map_err(|source| Error::ReadSecret {
+                    namespace: namespace.to_owned(),
+                    name: reference.name.clone(),
+                    source,
+                })?;
+        let value = secret.as_ref().and_then(|secret| {
+            let data = secret
+                .data
+                .as_ref()
+                .and_then(|data| data.get(&reference.key))
+                .map(|bytes| bytes.0.clone());
+            let string_data = secret
+                .string_data
+                .as_ref()
+                .and_then(|data| data.get(&reference.key))
+                .map(|text| text.as_bytes().to_vec());
+            data.or(string_data)
+        });
+        let problem = match (secret, value) {
+            (None, _) => Observed::yes(
+                bot_condition::DEGRADED,
+                "SecretNotFound",
+                format!(
+                    "Secret {} (spec.{field}) does not exist in namespace {namespace}; create it with key {}",
+                    reference.name, reference.key
+                ),
+            ),
+            (Some(_), None) => Observed::yes(
+                bot_condition::DEGRADED,
+                "SecretKeyMissing",
+                format!(
+                    "Secret {} has no key {} (spec.{field})",
+                    reference.name, reference.key
+                ),
+            ),
+            (Some(_), Some(value)) => {
+                check.digests.push(builders::secret_digest(&value));
+                continue;
+            }
+        };
+        check.problems.push(problem);
+        // A slot per reference, so the Secret appearing later changes the pod hash and rolls.
+        check.digests.push(format!("missing:{}", reference.name));
+    }
+    Ok(check)
+}
+
+/// The TicketBot reconcile: children, then status.
+async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> {
+    let name = bot.name_any();
+    let namespace = bot.namespace().ok_or_else(|| Error::MissingNamespace {
+        kind: "TicketBot",
+        name: name.clone(),
+    })?;
+    let categories: Vec<TicketCategory> = ctx
+        .api::<DeserializeGuard<TicketCategory>>(&namespace)
+        .list(&ListParams::default())
+        .await
+        .map_err(|source| Error::ListCategories {
+            namespace: namespace.clone(),
+            source,
+        })?
+        .items
+        .into_iter()
+        .filter_map(|guard| guard.0.ok())
+        .filter(|category| category.belongs_to(bot))
+        .collect();
+    let secrets = check_secrets(ctx, &namespace, bot).await?;
+    let build_error = |source| Error::BuildChild {
+        name: name.clone(),
+        source,
+    };
+
+    let deployments: Api<Deployment> = ctx.api(&namespace);
+    let (config_rendered, served, deployment) = match builders::render_config(bot, &categories) {
+        Ok(config) => {
+            let config_map = builders::config_map(bot, &config).map_err(build_error)?;
+            apply(
+                &ctx.api::<ServiceAccount>(&namespace),
+                &builders::service_account(bot).map_err(build_error)?,
+            )
+            .await?;
+            apply(&ctx.api::<ConfigMap>(&namespace), &config_map).await?;
+            apply(
+                &ctx.api::<Service>(&namespace),
+                &builders::service(bot).map_err(build_error)?,
+            )
+            .await?;
+            let deployment = builders::deployment(bot, &ctx.settings.build, &secrets.digests)
+                .map_err(build_error)?;
+            let deployment = apply(&deployments, &deployment).await?;
+            let served = config.categories.len();
+            (
+                Observed::yes(
+                    bot_condition::CONFIG_RENDERED,
+                    "ConfigRendered",
+                    format!(
+                        "ConfigMap {} holds the config with {served} categories",
+                        builders::config_map_name(&name)
+                    ),
+                ),
+                served,
+                Some(deployment),
+            )
+        }
+        Err(error) => {
+            // Keep the last good ConfigMap and pods: a bad spec must not take a working bot down.
+            let deployment =
+                deployments
+                    .get_opt(&name)
+                    .await
+                    .map_err(|source| Error::ApplyChild {
+                        kind: "Deployment",
+                        namespace: namespace.clone(),
+                        name: name.clone(),
+                        source,
+                    })?;
+            (
+                Observed::no(
+                    bot_condition::CONFIG_RENDERED,
+                    "InvalidConfig",
+                    format!("{error}; fix the TicketBot spec (the previous config stays in place)"),
+                ),
+                0,
+                deployment,
+            )
+        }
+    };
+    let (available, ready_replicas) = status::deployment_availability(deployment.as_ref());
+    let degraded = secrets.problems.first().cloned().unwrap_or_else(|| {
+        Observed::no(
+            bot_condition::DEGRADED,
+            "SecretsPresent",
+            "the token and database Secrets have their keys",
+        )
+    });
+    let ready = status::bot_ready(&config_rendered, &available, &degraded);
+    let observed = [ready, config_rendered, available, degraded];
+    let new_status = status::bot_status(bot, &observed, served, ready_replicas, &now());
+    let previous_conditions = bot
+        .status
+        .as_ref()
+        .map(|status| status.conditions.clone())
+        .unwrap_or_default();
+    if bot.status.as_ref() != Some(&new_status) {
+        write_status(
+            &ctx.api::<TicketBot>(&namespace),
+            "TicketBot",
+            &namespace,
+            &name,
+            &new_status,
+        )
+        .await?;
+    }
+    let reference = bot.object_ref(&());
+    if status::became(
+        &previous_conditions,
+        &new_status.conditions,
+        bot_condition::DEGRADED,
+        true,
+    ) {
+        let message = observed[3].message.clone();
+        ctx.warn(&reference, &observed[3].reason, message, "CheckSecrets")
+            .await;
+    }
+    if status::became(
+        &previous_conditions,
+        &new_status.conditions,
+        bot_condition::CONFIG_RENDERED,
+        false,
+    ) {
+        let message = observed[1].message.clone();
+        ctx.warn(&reference, "InvalidConfig", message, "RenderConfig")
+            .await;
+    }
+    if observed[1].status {
+        Ok(ctx.drift_requeue())
+    } else {
+        // A bad spec only changes when someone edits it, which triggers a reconcile anyway.
+        Ok(Action::await_change())
+    }
+}
+
+async fn write_status<K, S>(
+    api: &Api<K>,
+    kind: &'static str,
+    namespace: &str,
+    name: &str,
+    status: &S,
+) -> Result<()>
+where
+    K: Resource<DynamicType = ()> + Clone + Debug + DeserializeOwned,
+    S: Serialize,
+{
+    let params = PatchParams {
+        field_manager: Some(MANAGER.to_owned()),
+        ..PatchParams::default()
+    };
+    api.patch_status(
+        name,
+        &params,
+        &Patch::Merge(serde_json::json!({ "status": status })),
+    )
+    .await
+    .map_err(|source| Error::WriteStatus {
+        kind,
+        namespace: namespace.to_owned(),
+        name: name.to_owned(),
+        source,
+    })?;
+    Ok(())
+}
+
+/// The TicketCategory reconcile: `Accepted` and `Ready`.
+async fn reconcile_category_object(category: &TicketCategory, ctx: &Context) -> Result<Action> {
+    let name = category.name_any();
+    let namespace = category
+        .namespace()
+        .ok_or_else(|| Error::MissingNamespace {
+            kind: "TicketCategory",
+            name: name.clone(),
+        })?;
+    let bot_name = &category.spec.bot_ref.name;
+    let bot = ctx
+        .api::<DeserializeGuard<TicketBot>>(&namespace)
+        .get_opt(bot_name)
+        .await
+        .map_err(|source| Error::ReadBot {
+            namespace: namespace.clone(),
+            name: bot_name.clone(),
+            source,
+        })?
+        .and_then(|guard| guard.0.ok());
+    let bot_conditions = bot
+        .as_ref()
+        .and_then(|bot| bot.status.as_ref())
+        .map(|status| status.conditions.clone())
+        .unwrap_or_default();
+    let [accepted, ready] = status::category_conditions(
+        builders::accept_category(category, bot.as_ref()),
+        bot_name,
+        &bot_conditions,
+    );
+    let new_status = status::category_status(
+        category.status.as_ref(),
+        &[accepted.clone(), ready],
+        category.metadata.generation,
+        &now(),
+    );
+    let previous_conditions = category
+        .status
+        .as_ref()
+        .map(|status| status.conditions.clone())
+        .unwrap_or_default();
+    if category.status.as_ref() != Some(&new_status) {
+        write_status(
+            &ctx.api::<TicketCategory>(&namespace),
+            "TicketCategory",
+            &namespace,
+            &name,
+            &new_status,
+        )
+        .await?;
+    }
+    if status::became(
+        &previous_conditions,
+        &new_status.conditions,
+        category_condition::ACCEPTED,
+        false,
+    ) {
+        ctx.warn(
+            &category.object_ref(&()),
+            &accepted.reason,
+            accepted.message.clone(),
+            "AcceptCategory",
+        )
+        .await;
+    }
+    Ok(ctx.drift_requeue())
+}
+
+fn invalid_reference<K: Resource<DynamicType = ()>>(
+    invalid: &kube::core::error_boundary::InvalidObject,
+) -> ObjectReference {
+    ObjectReference {
+        api_version: Some(K::api_version(&()).into_owned()),
+        kind: Some(K::kind(&()).into_owned()),
+        name: invalid.metadata.name.clone(),
+        namespace: invalid.metadata.namespace.clone(),
+        uid: invalid.metadata.uid.clone(),
+        resource_version: invalid.metadata.resource_version.clone(),
+        ..ObjectReference::default()
+    }
+}
+
+/// Runs one reconcile of `guard` with its span, metrics and backoff bookkeeping.
+async fn reconcile_guarded<K, F, Fut>(
+    controller: &'static str,
+    guard: Arc<DeserializeGuard<K>>,
+    ctx: Arc<Context>,
+    reconcile: F,
+) -> Result<Action>
+where
+    K: Resource<DynamicType = ()>,
+    F: FnOnce(Arc<DeserializeGuard<K>>, Arc<Context>) -> Fut,
+    Fut: Future<Output = Result<Action>>,
+{
+    let key = object_key(guard.as_ref());
+    let span = info_span!("reconcile", controller, object = %key, outcome = field::Empty);
+    let started = Instant::now();
+    let invalid = guard.0.as_ref().err().cloned();
+    let result = if let Some(invalid) = invalid {
+        // The API server validates our CRDs, so this is an object written under an older or
+        // foreign schema; say so once and wait for someone to fix it.
+        let reference = invalid_reference::<K>(&invalid);
+        ctx.warn(
+            &reference,
+            "InvalidObject",
+            format!("the operator cannot read this object: {}", invalid.error),
+            "Reconcile",
+        )
+        .instrument(span.clone())
+        .await;
+        Ok(Action::await_change())
+    } else {
+        reconcile(guard, ctx.clone()).instrument(span.clone()).await
+    };
+    ctx.metrics
+        .record_reconcile(controller, started.elapsed().as_secs_f64());
+    match &result {
+        Ok(_) => {
+            span.record("outcome", "ok");
+            ctx.reset_failures(&key);
+        }
+        Err(error) => {
+            span.record("outcome", error.metric_label());
+            ctx.metrics.record_failure(controller, error.metric_label());
+        }
+    }
+    result
+}
+
+fn error_policy<K: Resource<DynamicType = ()>>(
+    object: &Arc<DeserializeGuard<K>>,
+    error: &Error,
+    ctx: &Context,
+) -> Action {
+    let key = object_key(object.as_ref());
+    let delay = ctx.next_backoff(&key);
+    warn!(object = %key, %error, retry_in = ?delay, "reconcile failed");
+    Action::requeue(delay)
+}
+
+/// Runs both controllers until `shutdown` completes.
+pub async fn run_controllers(
+    ctx: Arc<Context>,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let shutdown = futures_util::FutureExt::shared(Box::pin(shutdown));
+    let owned = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER}"));
+
+    let bots = Controller::new(
+        ctx.watched::<DeserializeGuard<TicketBot>>(),
+        watcher::Config::default(),
+    )
+    .owns(ctx.watched::<ConfigMap>(), owned.clone())
+    .owns(ctx.watched::<ServiceAccount>(), owned.clone())
+    .owns(ctx.watched::<Service>(), owned.clone())
+    .owns(ctx.watched::<Deployment>(), owned)
+    .watches(
+        ctx.watched::<DeserializeGuard<TicketCategory>>(),
+        watcher::Config::default(),
+        |guard| {
+            guard.0.ok().and_then(|category| {
+                let namespace = category.namespace()?;
+                Some(ObjectRef::new(&category.spec.bot_ref.name).within(&namespace))
+            })
+        },
+    )
+    .graceful_shutdown_on(shutdown.clone())
+    .run(
+        |guard, ctx| {
+            reconcile_guarded(BOT_CONTROLLER, guard, ctx, |guard, ctx| async move {
+                match &guard.0 {
+                    Ok(bot) => reconcile_bot_object(bot, &ctx).await,
+                    Err(_) => Ok(Action::await_change()),
+                }
+            })
+        },
+        |guard, error, ctx| error_policy(&guard, error, &ctx),
+        ctx.clone(),
+    )
+    .for_each(|result| async move {
+        if let Err(error) = result {
+            warn!(%error, "TicketBot controller");
+        }
+    });
+
+    let category_controller = Controller::new(
+        ctx.watched::<DeserializeGuard<TicketCategory>>(),
+        watcher::Config::default(),
+    );
+    let categories = category_controller.store();
+    let categories = category_controller
+        .watches(
+            ctx.watched::<DeserializeGuard<TicketBot>>(),
+            watcher::Config::default(),
+            move |guard| {
+                let (name, namespace) = (guard.meta().name.clone(), guard.meta().namespace.clone());
+                categories
+                    .state()
+                    .into_iter()
+                    .filter(|category| {
+                        category.0.as_ref().is_ok_and(|category| {
+                            Some(&category.spec.bot_ref.name) == name.as_ref()
+                                && category.namespace() == namespace
+                        })
+                    })
+                    .map(|category| ObjectRef::from_obj(category.as_ref()))
+                    .collect::<Vec<_>>()
+            },
+        )
+        .graceful_shutdown_on(shutdown)
+        .run(
+            |guard, ctx| {
+                reconcile_guarded(CATEGORY_CONTROLLER, guard, ctx, |guard, ctx| async move {
+                    match &guard.0 {
+                        Ok(category) => reconcile_category_object(category, &ctx).await,
+                        Err(_) => Ok(Action::await_change()),
+                    }
+                })
+            },
+            |guard, error, ctx| error_policy(&guard, error, &ctx),
+            ctx,
+        )
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                warn!(%error, "TicketCategory controller");
+            }
+        });
+    info!("controllers started");
+    futures_util::future::join(bots, categories).await;
+    info!("controllers stopped");
+}

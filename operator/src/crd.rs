@@ -1,0 +1,185 @@
+//! The custom resources: `TicketBot` and `TicketCategory` (group `ticketeer.dev`, `v1alpha1`).
+//!
+//! Field doc comments become the schema's descriptions, so they are what `kubectl explain` shows.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Affinity, ResourceRequirements, Toleration};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::{CustomResource, KubeSchema, Resource, ResourceExt};
+use serde::{Deserialize, Serialize};
+use ticketeer_config::{CategoryConfig, DiscordConfig, LogFormat, PrivateBinConfig};
+
+/// The API group of both resources.
+pub const GROUP: &str = "ticketeer.dev";
+
+/// The desired state of one Discord application running in the cluster.
+#[derive(CustomResource, KubeSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "ticketeer.dev",
+    version = "v1alpha1",
+    kind = "TicketBot",
+    namespaced,
+    status = "TicketBotStatus",
+    shortname = "tb",
+    category = "ticketeer",
+    doc = "A Ticketeer Discord bot: the operator runs it as a Deployment configured from this object and every TicketCategory that names it.",
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Categories", "type": "integer", "jsonPath": ".status.categories"}"#,
+    printcolumn = r#"{"name": "Replicas", "type": "integer", "jsonPath": ".status.readyReplicas"}"#,
+    printcolumn = r#"{"name": "Reason", "type": "string", "priority": 1, "jsonPath": ".status.conditions[?(@.type==\"Ready\")].reason"}"#,
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#,
+    cel
+)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TicketBotSpec {
+    /// The Secret key holding the Discord bot token. The token is passed to the bot as an
+    /// environment variable and never copied into a ConfigMap, log or status.
+    pub token_secret_ref: SecretKeyRef,
+    /// The Secret key holding the Postgres URL (`postgres://user:password@host/db`).
+    pub database_secret_ref: SecretKeyRef,
+    /// The PrivateBin server that stores ticket transcripts.
+    pub privatebin: PrivateBinConfig,
+    /// Discord overrides (application id; API proxy and gateway URL for testing). Usually empty.
+    #[serde(default, skip_serializing_if = "discord_is_default")]
+    pub discord: DiscordConfig,
+    /// The bot's container image; defaults to the image this operator release was built with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
+    pub image: Option<String>,
+    /// How many bot pods to run (default 1). Replicas share the database, which keeps tickets
+    /// unique even when two pods see the same click.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 10))]
+    pub replicas: Option<i32>,
+    /// CPU and memory for the bot's container; a small default applies when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+    /// The bot's log filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or directives
+    /// such as `info,ticketeer_bot=debug`. Default `info`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 512))]
+    pub log_level: Option<String>,
+    /// The bot's log format, `json` (default in the cluster) or `text`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<LogFormat>,
+    /// Node labels the bot's pods must match.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_selector: Option<BTreeMap<String, String>>,
+    /// Taints the bot's pods tolerate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerations: Option<Vec<Toleration>>,
+    /// Affinity rules for the bot's pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<Affinity>,
+}
+
+fn discord_is_default(discord: &DiscordConfig) -> bool {
+    *discord == DiscordConfig::default()
+}
+
+/// A key in a Secret in the object's own namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SecretKeyRef {
+    /// The Secret's name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// The key within the Secret.
+    #[schemars(length(min = 1, max = 253))]
+    pub key: String,
+}
+
+/// What the operator last saw of a TicketBot.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketBotStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Ready`, `ConfigRendered`, `Available` and `Degraded`, each with a reason and a message.
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    /// How many accepted categories the rendered config holds.
+    #[serde(default)]
+    pub categories: i32,
+    /// How many bot pods are ready.
+    #[serde(default)]
+    pub ready_replicas: i32,
+}
+
+/// One ticket category: a panel with an open button, ticket channels and their transcripts.
+#[derive(CustomResource, KubeSchema, Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[kube(
+    group = "ticketeer.dev",
+    version = "v1alpha1",
+    kind = "TicketCategory",
+    namespaced,
+    status = "TicketCategoryStatus",
+    shortname = "tc",
+    category = "ticketeer",
+    doc = "A Ticketeer ticket category, served by the TicketBot named in botRef. Its identity is namespace/name: renaming or reordering other categories never re-maps its panel or tickets.",
+    printcolumn = r#"{"name": "Bot", "type": "string", "jsonPath": ".spec.botRef.name"}"#,
+    printcolumn = r#"{"name": "Guild", "type": "string", "jsonPath": ".spec.guildId"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Open", "type": "integer", "jsonPath": ".status.openTickets"}"#,
+    printcolumn = r#"{"name": "Reason", "type": "string", "priority": 1, "jsonPath": ".status.conditions[?(@.type==\"Accepted\")].reason"}"#,
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#,
+    cel
+)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketCategorySpec {
+    /// The TicketBot (in the same namespace) that serves this category.
+    pub bot_ref: BotRef,
+    /// The category itself, exactly as in the bot's `config.yaml`.
+    #[serde(flatten)]
+    pub category: CategoryConfig,
+}
+
+/// A reference to a TicketBot in the same namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BotRef {
+    /// The TicketBot's name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+}
+
+/// What the operator and the bot last saw of a TicketCategory.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketCategoryStatus {
+    /// The `metadata.generation` this status describes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    /// `Accepted` (the bot exists and the spec is valid) and `Ready`.
+    #[serde(default)]
+    pub conditions: Vec<Condition>,
+    /// The id of the panel message in the create channel, once the bot has posted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub panel_message_id: Option<String>,
+    /// How many tickets of this category are open, as last reported by the bot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_tickets: Option<i32>,
+}
+
+impl TicketCategory {
+    /// The category's stable key in the bot's config: `namespace/name`.
+    pub fn key(&self) -> String {
+        format!(
+            "{}/{}",
+            self.namespace().unwrap_or_default(),
+            self.name_any()
+        )
+    }
+
+    /// Whether this category names `bot` (same namespace, same name).
+    pub fn belongs_to(&self, bot: &TicketBot) -> bool {
+        self.spec.bot_ref.name == bot.name_any() && self.namespace() == bot.namespace()
+    }
+}
+
+/// The `metadata.generation` of any object, for `observedGeneration`.
+pub fn generation_of<K: Resource>(object: &K) -> Option<i64> {
+    object.meta().generation
+}

@@ -1,0 +1,106 @@
+//! The operator's error type.
+
+use crate::builders::BuildError;
+
+/// What failed during a reconcile; each variant names the step, and [`Error::metric_label`]
+/// labels the failures metric.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The object has no namespace (both resources are namespaced, so the API server sent
+    /// something unexpected).
+    #[error("{kind} {name} has no namespace")]
+    MissingNamespace {
+        /// The object's kind.
+        kind: &'static str,
+        /// The object's name.
+        name: String,
+    },
+    /// Listing the TicketCategories of a bot's namespace failed.
+    #[error("listing TicketCategories in namespace {namespace}: {source}")]
+    ListCategories {
+        /// The namespace.
+        namespace: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Reading the TicketBot a category names failed.
+    #[error("reading TicketBot {namespace}/{name}: {source}")]
+    ReadBot {
+        /// The namespace.
+        namespace: String,
+        /// The bot's name.
+        name: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Reading a referenced Secret failed (other than it not existing, which is a condition).
+    #[error("reading Secret {namespace}/{name}: {source}")]
+    ReadSecret {
+        /// The namespace.
+        namespace: String,
+        /// The Secret's name.
+        name: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Building a child object failed.
+    #[error("building the children of TicketBot {name}: {source}")]
+    BuildChild {
+        /// The bot's name.
+        name: String,
+        /// What was wrong.
+        #[source]
+        source: BuildError,
+    },
+    /// Server-side applying a child object failed.
+    #[error("applying {kind} {namespace}/{name}: {source}")]
+    ApplyChild {
+        /// The child's kind.
+        kind: &'static str,
+        /// The namespace.
+        namespace: String,
+        /// The child's name.
+        name: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Writing an object's status failed.
+    #[error("writing the status of {kind} {namespace}/{name}: {source}")]
+    WriteStatus {
+        /// The object's kind.
+        kind: &'static str,
+        /// The namespace.
+        namespace: String,
+        /// The object's name.
+        name: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Leader election failed.
+    #[error("leader election: {0}")]
+    LeaderElection(String),
+}
+
+impl Error {
+    /// A short, stable label for the `error` label of the failures metric.
+    pub fn metric_label(&self) -> &'static str {
+        match self {
+            Self::MissingNamespace { .. } => "missing_namespace",
+            Self::ListCategories { .. } => "list_categories",
+            Self::ReadBot { .. } => "read_bot",
+            Self::ReadSecret { .. } => "read_secret",
+            Self::BuildChild { .. } => "build_child",
+            Self::ApplyChild { .. } => "apply_child",
+            Self::WriteStatus { .. } => "write_status",
+            Self::LeaderElection(_) => "leader_election",
+        }
+    }
+}
+
+/// The operator's `Result`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,104 @@
+//! Prometheus metrics: reconciles, failures by error, and reconcile duration, per controller.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+/// Labels naming the controller (`ticketbot` or `ticketcategory`).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ControllerLabels {
+    /// The controller.
+    pub controller: String,
+}
+
+/// Labels of a failure: the controller and [`crate::Error::metric_label`].
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FailureLabels {
+    /// The controller.
+    pub controller: String,
+    /// What failed.
+    pub error: String,
+}
+
+type HistogramFamily = Family<ControllerLabels, Histogram, fn() -> Histogram>;
+
+/// The operator's metrics.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    reconciles: Family<ControllerLabels, Counter>,
+    failures: Family<FailureLabels, Counter>,
+    duration: HistogramFamily,
+}
+
+fn duration_histogram() -> Histogram {
+    // 5 ms to ~20 s: a reconcile is a handful of API calls.
+    Histogram::new(exponential_buckets(0.005, 2.0, 12))
+}
+
+impl Metrics {
+    /// Creates the metrics and registers them under the `ticketeer_operator` prefix.
+    pub fn register(registry: &mut Registry) -> Self {
+        let metrics = Self {
+            reconciles: Family::default(),
+            failures: Family::default(),
+            duration: HistogramFamily::new_with_constructor(duration_histogram),
+        };
+        let registry = registry.sub_registry_with_prefix("ticketeer_operator");
+        registry.register(
+            "reconciles",
+            "Reconciles run, per controller",
+            metrics.reconciles.clone(),
+        );
+        registry.register(
+            "reconcile_failures",
+            "Reconciles that failed, per controller and error",
+            metrics.failures.clone(),
+        );
+        registry.register(
+            "reconcile_duration_seconds",
+            "How long reconciles take, per controller",
+            metrics.duration.clone(),
+        );
+        metrics
+    }
+
+    /// Records one reconcile of `controller` that took `seconds`.
+    pub fn record_reconcile(&self, controller: &str, seconds: f64) {
+        let labels = ControllerLabels {
+            controller: controller.to_owned(),
+        };
+        self.reconciles.get_or_create(&labels).inc();
+        self.duration.get_or_create(&labels).observe(seconds);
+    }
+
+    /// Records one failed reconcile.
+    pub fn record_failure(&self, controller: &str, error: &str) {
+        self.failures
+            .get_or_create(&FailureLabels {
+                controller: controller.to_owned(),
+                error: error.to_owned(),
+            })
+            .inc();
+    }
+
+    /// How many reconciles `controller` has run.
+    pub fn reconciles(&self, controller: &str) -> u64 {
+        self.reconciles
+            .get_or_create(&ControllerLabels {
+                controller: controller.to_owned(),
+            })
+            .get()
+    }
+
+    /// How many reconciles of `controller` failed with `error`.
+    pub fn failures(&self, controller: &str, error: &str) -> u64 {
+        self.failures
+            .get_or_create(&FailureLabels {
+                controller: controller.to_owned(),
+                error: error.to_owned(),
+            })
+            .get()
+    }
+}

@@ -1,0 +1,59 @@
+//! The permissions the operator needs, in one place: the Helm chart's ClusterRole is checked
+//! against [`RULES`], so the code and the chart cannot drift apart.
+
+/// One RBAC policy rule: API group, resources and verbs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// The API group (`""` for the core group).
+    pub api_group: &'static str,
+    /// The resources (and subresources, e.g. `ticketbots/status`).
+    pub resources: &'static [&'static str],
+    /// The verbs.
+    pub verbs: &'static [&'static str],
+}
+
+/// Every permission the operator uses, and why.
+pub const RULES: &[Rule] = &[
+    // The custom resources: watched, never modified except their status.
+    Rule {
+        api_group: "ticketeer.dev",
+        resources: &["ticketbots", "ticketcategories"],
+        verbs: &["get", "list", "watch"],
+    },
+    Rule {
+        api_group: "ticketeer.dev",
+        resources: &["ticketbots/status", "ticketcategories/status"],
+        verbs: &["get", "patch"],
+    },
+    // Children, created and updated by server-side apply (create + patch), watched via `.owns()`.
+    // No delete: owner references let the garbage collector remove them with their TicketBot.
+    Rule {
+        api_group: "",
+        resources: &["configmaps", "serviceaccounts", "services"],
+        verbs: &["get", "list", "watch", "create", "patch"],
+    },
+    Rule {
+        api_group: "apps",
+        resources: &["deployments"],
+        verbs: &["get", "list", "watch", "create", "patch"],
+    },
+    // Secrets are only read by name to check the referenced keys exist; never listed or watched,
+    // so the operator cannot enumerate Secrets it was not pointed at.
+    Rule {
+        api_group: "",
+        resources: &["secrets"],
+        verbs: &["get"],
+    },
+    // kube's event Recorder creates an Event and patches it when the same event repeats.
+    Rule {
+        api_group: "events.k8s.io",
+        resources: &["events"],
+        verbs: &["create", "patch"],
+    },
+    // Leader election (only when enabled) holds a Lease.
+    Rule {
+        api_group: "coordination.k8s.io",
+        resources: &["leases"],
+        verbs: &["get", "create", "patch", "update"],
+    },
+];

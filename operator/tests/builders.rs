@@ -1,0 +1,493 @@
+//! The pure stages: config rendering, child builders, category acceptance, status conditions and
+//! backoff.
+
+#[path = "support/fixtures.rs"]
+mod fixtures;
+
+use std::time::Duration;
+
+use fixtures::{Edit, billing_json, bot, bot_json, category, category_json, general_json};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use serde_json::json;
+use ticketeer_config::{BotConfig, CONFIG_FILE_NAME, LogFormat};
+use ticketeer_operator::builders::{
+    self, BuildSettings, MANAGED_BY_LABEL, POD_INPUTS_HASH_ANNOTATION, accept_category,
+};
+use ticketeer_operator::controller::BackoffPolicy;
+use ticketeer_operator::crd::{TicketBot, TicketCategory};
+use ticketeer_operator::status::{self, Observed};
+
+fn settings() -> BuildSettings {
+    BuildSettings {
+        default_image: "ghcr.io/ticketeer/ticketeer-bot:test".to_owned(),
+    }
+}
+
+fn examples() -> (TicketBot, Vec<TicketCategory>) {
+    (
+        bot(bot_json()),
+        vec![category(billing_json()), category(general_json())],
+    )
+}
+
+fn rendered_yaml(bot: &TicketBot, categories: &[TicketCategory]) -> String {
+    let config = builders::render_config(bot, categories).expect("renders");
+    let config_map = builders::config_map(bot, &config).expect("builds");
+    config_map.data.expect("has data")[CONFIG_FILE_NAME].clone()
+}
+
+fn pod_hash(deployment: &Deployment) -> String {
+    deployment
+        .spec
+        .as_ref()
+        .and_then(|spec| spec.template.metadata.as_ref())
+        .and_then(|metadata| metadata.annotations.as_ref())
+        .map(|annotations| annotations[POD_INPUTS_HASH_ANNOTATION].clone())
+        .expect("the template has the hash annotation")
+}
+
+#[test]
+fn every_field_of_every_category_lands_in_the_rendered_config() {
+    let (bot, categories) = examples();
+    let config = BotConfig::from_yaml(&rendered_yaml(&bot, &categories))
+        .expect("the bot's own loader accepts what the operator renders");
+    assert_eq!(config.categories.len(), 2);
+    for category in &categories {
+        assert_eq!(
+            config.categories[&category.key()],
+            category.spec.category,
+            "{}",
+            category.key()
+        );
+    }
+    assert_eq!(config.privatebin, bot.spec.privatebin);
+    assert_eq!(config.discord, bot.spec.discord);
+    assert_eq!(config.log.format, LogFormat::Json);
+}
+
+#[test]
+fn categories_are_keyed_by_namespace_and_name_whatever_their_order() {
+    let (bot, mut categories) = examples();
+    let forwards = rendered_yaml(&bot, &categories);
+    categories.reverse();
+    assert_eq!(rendered_yaml(&bot, &categories), forwards);
+    let config = BotConfig::from_yaml(&forwards).expect("valid");
+    let keys: Vec<&String> = config.categories.keys().collect();
+    assert_eq!(keys, ["tickets/billing", "tickets/general"]);
+}
+
+#[test]
+fn categories_of_other_bots_and_invalid_categories_are_left_out() {
+    let (bot, mut categories) = examples();
+    categories.push(category(category_json("elsewhere", "another-bot")));
+    categories.push(category(
+        category_json("broken", "support").set("/spec/roleIds", json!(["42"])),
+    ));
+    let config = BotConfig::from_yaml(&rendered_yaml(&bot, &categories)).expect("valid");
+    let keys: Vec<&String> = config.categories.keys().collect();
+    assert_eq!(keys, ["tickets/billing", "tickets/general"]);
+}
+
+#[test]
+fn the_bot_log_settings_reach_the_config() {
+    let bot = bot(bot_json()
+        .set("/spec/logLevel", json!("debug"))
+        .set("/spec/logFormat", json!("text")));
+    let config = BotConfig::from_yaml(&rendered_yaml(&bot, &[])).expect("valid");
+    assert_eq!(config.log.level, "debug");
+    assert_eq!(config.log.format, LogFormat::Text);
+}
+
+#[test]
+fn a_bot_with_an_invalid_privatebin_url_does_not_render() {
+    let bot = bot(bot_json().set("/spec/privatebin/url", json!("paste.example.com")));
+    let error = builders::render_config(&bot, &[]).expect_err("invalid URL");
+    assert!(error.to_string().contains("privatebin.url"), "{error}");
+}
+
+#[test]
+fn a_category_whose_bot_is_missing_is_rejected_with_a_reason() {
+    let category = category(category_json("orphan", "nobody"));
+    let rejection = accept_category(&category, None).expect_err("no bot");
+    assert_eq!(rejection.reason, "BotNotFound");
+    assert!(
+        rejection.message.contains("\"nobody\""),
+        "{}",
+        rejection.message
+    );
+    let other_bot = bot(bot_json());
+    assert_eq!(
+        accept_category(&category, Some(&other_bot))
+            .expect_err("names another bot")
+            .reason,
+        "BotNotFound"
+    );
+}
+
+#[test]
+fn a_category_with_an_invalid_spec_or_too_long_a_key_is_rejected() {
+    let bot = bot(bot_json());
+    let invalid =
+        category(category_json("bad-role", "support").set("/spec/roleIds", json!(["42"])));
+    let rejection = accept_category(&invalid, Some(&bot)).expect_err("invalid role");
+    assert_eq!(rejection.reason, "InvalidSpec");
+    assert!(
+        rejection.message.contains("spec.roleIds[0]"),
+        "{}",
+        rejection.message
+    );
+    let long = category(category_json(&"n".repeat(80), "support"));
+    assert_eq!(
+        accept_category(&long, Some(&bot))
+            .expect_err("too long")
+            .reason,
+        "InvalidName"
+    );
+    assert!(accept_category(&category(billing_json()), Some(&bot)).is_ok());
+}
+
+#[test]
+fn every_child_is_owned_by_the_bot_and_labelled() {
+    let (bot, categories) = examples();
+    let config = builders::render_config(&bot, &categories).expect("renders");
+    let metadata = [
+        builders::config_map(&bot, &config)
+            .expect("builds")
+            .metadata,
+        builders::service_account(&bot).expect("builds").metadata,
+        builders::service(&bot).expect("builds").metadata,
+        builders::deployment(&bot, &settings(), &[])
+            .expect("builds")
+            .metadata,
+    ];
+    for metadata in metadata {
+        let owners = metadata.owner_references.expect("owner references");
+        assert_eq!(owners.len(), 1);
+        assert_eq!(owners[0].kind, "TicketBot");
+        assert_eq!(owners[0].name, "support");
+        assert_eq!(owners[0].uid, "00000000-0000-4000-8000-000000000001");
+        assert_eq!(owners[0].controller, Some(true));
+        let labels = metadata.labels.expect("labels");
+        assert_eq!(labels[MANAGED_BY_LABEL], "ticketeer-operator");
+        assert_eq!(labels["app.kubernetes.io/instance"], "support");
+        assert_eq!(metadata.namespace.as_deref(), Some("tickets"));
+    }
+}
+
+#[test]
+fn a_bot_without_a_uid_cannot_own_children() {
+    let mut bot = bot(bot_json());
+    bot.metadata.uid = None;
+    let error = builders::service_account(&bot).expect_err("no uid");
+    assert_eq!(error.to_string(), "TicketBot has no metadata.uid");
+}
+
+#[test]
+fn the_deployment_runs_the_bot_safely_with_secrets_from_the_environment() {
+    let bot = bot(bot_json());
+    let deployment = builders::deployment(&bot, &settings(), &[]).expect("builds");
+    let spec = deployment.spec.expect("spec");
+    assert_eq!(spec.replicas, Some(1));
+    let pod = spec.template.spec.expect("pod spec");
+    assert_eq!(pod.service_account_name.as_deref(), Some("support"));
+    assert_eq!(pod.node_selector, bot.spec.node_selector);
+    assert_eq!(pod.tolerations, bot.spec.tolerations);
+    let container = &pod.containers[0];
+    assert_eq!(container.image, bot.spec.image);
+    assert_eq!(
+        container.args.as_deref(),
+        Some(
+            &[
+                "--config".to_owned(),
+                "/etc/ticketeer/config.yaml".to_owned()
+            ][..]
+        )
+    );
+    let env = container.env.as_ref().expect("env");
+    let token = env[0]
+        .value_from
+        .as_ref()
+        .and_then(|from| from.secret_key_ref.as_ref())
+        .expect("token from a Secret");
+    assert_eq!(
+        (
+            env[0].name.as_str(),
+            token.name.as_str(),
+            token.key.as_str()
+        ),
+        ("DISCORD_TOKEN", "discord-token", "token")
+    );
+    let database = env[1]
+        .value_from
+        .as_ref()
+        .and_then(|from| from.secret_key_ref.as_ref())
+        .expect("URL from a Secret");
+    assert_eq!(
+        (
+            env[1].name.as_str(),
+            database.name.as_str(),
+            database.key.as_str()
+        ),
+        ("DATABASE_URL", "ticketeer-db", "url")
+    );
+    assert!(
+        env.iter().all(|variable| variable.value.is_none()),
+        "no secret value inline"
+    );
+    let probe_path = |probe: &Option<k8s_openapi::api::core::v1::Probe>| {
+        probe
+            .as_ref()
+            .and_then(|probe| probe.http_get.as_ref())
+            .and_then(|get| get.path.clone())
+    };
+    assert_eq!(
+        probe_path(&container.liveness_probe).as_deref(),
+        Some("/healthz")
+    );
+    assert_eq!(
+        probe_path(&container.readiness_probe).as_deref(),
+        Some("/readyz")
+    );
+    assert_eq!(
+        container.ports.as_ref().expect("ports")[0].container_port,
+        8080
+    );
+    let security = container
+        .security_context
+        .as_ref()
+        .expect("security context");
+    assert_eq!(security.run_as_non_root, Some(true));
+    assert_eq!(security.read_only_root_filesystem, Some(true));
+    assert_eq!(security.allow_privilege_escalation, Some(false));
+    let config_mount = container
+        .volume_mounts
+        .as_ref()
+        .and_then(|mounts| mounts.iter().find(|mount| mount.name == "config"))
+        .expect("config mount");
+    assert_eq!(config_mount.mount_path, "/etc/ticketeer");
+    assert_eq!(config_mount.read_only, Some(true));
+    assert_eq!(
+        config_mount.sub_path, None,
+        "a subPath mount never sees ConfigMap updates"
+    );
+    assert_eq!(container.resources, bot.spec.resources);
+}
+
+#[test]
+fn a_bot_without_image_or_resources_gets_the_defaults() {
+    let bot = bot(bot_json().without("/spec/image").without("/spec/resources"));
+    let deployment = builders::deployment(&bot, &settings(), &[]).expect("builds");
+    let pod = deployment
+        .spec
+        .and_then(|spec| spec.template.spec)
+        .expect("pod");
+    let container = &pod.containers[0];
+    assert_eq!(
+        container.image.as_deref(),
+        Some("ghcr.io/ticketeer/ticketeer-bot:test")
+    );
+    let resources = container.resources.as_ref().expect("default resources");
+    assert!(
+        resources
+            .requests
+            .as_ref()
+            .is_some_and(|requests| requests.contains_key("memory"))
+    );
+    assert!(
+        resources
+            .limits
+            .as_ref()
+            .is_some_and(|limits| limits.contains_key("memory"))
+    );
+}
+
+#[test]
+fn pod_level_inputs_change_the_pod_hash_and_nothing_else_does() {
+    let base = bot(bot_json());
+    let hash = |bot: &TicketBot, digests: &[String]| {
+        pod_hash(&builders::deployment(bot, &settings(), digests).expect("builds"))
+    };
+    let original = hash(&base, &["a".into(), "b".into()]);
+    assert_eq!(
+        hash(&base, &["a".into(), "b".into()]),
+        original,
+        "deterministic"
+    );
+    let changed = [
+        hash(
+            &bot(bot_json().set("/spec/image", json!("bot:2"))),
+            &["a".into(), "b".into()],
+        ),
+        hash(
+            &bot(bot_json().set("/spec/tokenSecretRef/key", json!("other"))),
+            &["a".into(), "b".into()],
+        ),
+        hash(
+            &bot(bot_json().set("/spec/resources/limits/memory", json!("1Gi"))),
+            &["a".into(), "b".into()],
+        ),
+        hash(&base, &["rotated".into(), "b".into()]),
+    ];
+    for other in changed {
+        assert_ne!(other, original);
+    }
+    let config_only = bot(bot_json().set("/spec/logLevel", json!("trace")));
+    assert_eq!(
+        hash(&config_only, &["a".into(), "b".into()]),
+        original,
+        "config changes reload, not roll"
+    );
+}
+
+#[test]
+fn the_service_exposes_the_http_port_to_the_bot_pods() {
+    let service = builders::service(&bot(bot_json())).expect("builds");
+    let spec = service.spec.expect("spec");
+    assert_eq!(spec.selector, Some(builders::selector_labels("support")));
+    let port = &spec.ports.expect("ports")[0];
+    assert_eq!((port.name.as_deref(), port.port), (Some("http"), 8080));
+}
+
+fn time(seconds: i64) -> Time {
+    Time(jiff::Timestamp::from_second(seconds).expect("valid"))
+}
+
+#[test]
+fn a_condition_keeps_its_transition_time_until_its_status_flips() {
+    let first = status::merge_conditions(
+        &[],
+        &[Observed::no("Ready", "RolloutInProgress", "0 of 1")],
+        Some(1),
+        &time(100),
+    );
+    assert_eq!(first[0].last_transition_time, time(100));
+    let same_status = status::merge_conditions(
+        &first,
+        &[Observed::no("Ready", "RolloutInProgress", "still 0 of 1")],
+        Some(2),
+        &time(200),
+    );
+    assert_eq!(same_status[0].last_transition_time, time(100));
+    assert_eq!(same_status[0].message, "still 0 of 1");
+    assert_eq!(same_status[0].observed_generation, Some(2));
+    let flipped = status::merge_conditions(
+        &same_status,
+        &[Observed::yes("Ready", "BotRunning", "ok")],
+        Some(2),
+        &time(300),
+    );
+    assert_eq!(flipped[0].last_transition_time, time(300));
+    assert!(status::became(&same_status, &flipped, "Ready", true));
+    assert!(!status::became(&flipped, &flipped, "Ready", true));
+}
+
+#[test]
+fn ready_reports_the_first_thing_that_is_wrong() {
+    let rendered = Observed::yes("ConfigRendered", "ConfigRendered", "ok");
+    let available = Observed::yes("Available", "MinimumReplicasAvailable", "1 of 1");
+    let healthy = Observed::no("Degraded", "SecretsPresent", "fine");
+    assert!(status::bot_ready(&rendered, &available, &healthy).status);
+    let degraded = Observed::yes(
+        "Degraded",
+        "SecretKeyMissing",
+        "Secret discord-token has no key token",
+    );
+    let ready = status::bot_ready(&rendered, &available, &degraded);
+    assert_eq!(
+        (ready.status, ready.reason.as_str()),
+        (false, "SecretKeyMissing")
+    );
+    assert_eq!(ready.message, "Secret discord-token has no key token");
+    let unavailable = Observed::no("Available", "RolloutInProgress", "0 of 1");
+    assert_eq!(
+        status::bot_ready(&rendered, &unavailable, &healthy).reason,
+        "RolloutInProgress"
+    );
+}
+
+#[test]
+fn a_deployment_is_available_once_its_current_generation_has_its_replicas() {
+    let mut deployment = builders::deployment(&bot(bot_json()), &settings(), &[]).expect("builds");
+    deployment.metadata.generation = Some(2);
+    assert!(!status::deployment_availability(None).0.status);
+    assert!(!status::deployment_availability(Some(&deployment)).0.status);
+    deployment.status = Some(DeploymentStatus {
+        observed_generation: Some(1),
+        available_replicas: Some(1),
+        ready_replicas: Some(1),
+        updated_replicas: Some(1),
+        ..DeploymentStatus::default()
+    });
+    assert!(
+        !status::deployment_availability(Some(&deployment)).0.status,
+        "an old generation"
+    );
+    deployment
+        .status
+        .as_mut()
+        .expect("status")
+        .observed_generation = Some(2);
+    let (available, ready) = status::deployment_availability(Some(&deployment));
+    assert!(available.status);
+    assert_eq!(ready, 1);
+}
+
+#[test]
+fn a_category_is_ready_only_when_accepted_and_its_bot_is_ready() {
+    let bot_ready = status::merge_conditions(
+        &[],
+        &[Observed::yes("Ready", "BotRunning", "ok")],
+        Some(1),
+        &time(1),
+    );
+    let bot_not_ready = status::merge_conditions(
+        &[],
+        &[Observed::no(
+            "Ready",
+            "RolloutInProgress",
+            "0 of 1 bot pods",
+        )],
+        Some(1),
+        &time(1),
+    );
+    let [accepted, ready] = status::category_conditions(Ok(()), "support", &bot_ready);
+    assert!(accepted.status && ready.status);
+    let [accepted, ready] = status::category_conditions(Ok(()), "support", &bot_not_ready);
+    assert!(accepted.status);
+    assert_eq!(
+        (ready.status, ready.message.as_str()),
+        (false, "TicketBot support is not ready: 0 of 1 bot pods")
+    );
+    let rejection = builders::Rejection {
+        reason: "BotNotFound",
+        message: "gone".to_owned(),
+    };
+    let [accepted, ready] = status::category_conditions(Err(rejection), "support", &bot_ready);
+    assert_eq!(
+        (accepted.status, accepted.reason.as_str()),
+        (false, "BotNotFound")
+    );
+    assert!(!ready.status);
+}
+
+#[test]
+fn backoff_doubles_per_failure_up_to_the_cap_with_jitter_in_the_upper_half() {
+    let policy = BackoffPolicy {
+        base: Duration::from_secs(1),
+        max: Duration::from_mins(1),
+    };
+    assert_eq!(policy.delay(1, 1.0), Duration::from_secs(1));
+    assert_eq!(policy.delay(2, 1.0), Duration::from_secs(2));
+    assert_eq!(policy.delay(5, 1.0), Duration::from_secs(16));
+    assert_eq!(policy.delay(30, 1.0), Duration::from_mins(1));
+    assert_eq!(policy.delay(1, 0.0), Duration::from_millis(500));
+    for failures in 1..20 {
+        let lowest_next = policy.delay(failures + 1, 0.0);
+        let highest_now = policy.delay(failures, 1.0);
+        assert!(
+            lowest_next >= highest_now.min(policy.max.mul_f64(0.5)),
+            "never shrinks much at {failures}"
+        );
+    }
+}
