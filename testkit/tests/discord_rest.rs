@@ -38,7 +38,7 @@ struct World {
 }
 
 fn client_for(emulator: &DiscordEmulator) -> Client {
-    // Both ring and aws-lc-rs are linked in this test binary, so pick one explicitly.
+    // twilight enables rustls without choosing a crypto provider; pick ring, as the bot does.
     let _ = rustls::crypto::ring::default_provider().install_default();
     Client::builder()
         .token(emulator.token().to_owned())
