@@ -57,7 +57,7 @@ async fn main() -> anyhow::Result<()> {
 
     let default_image = env("TICKETEER_BOT_IMAGE").unwrap_or_else(|| {
         format!(
-            "ghcr.io/ticketeer/ticketeer-bot:{}",
+            "ghcr.io/ticketeer/ticketeer:{}",
             env!("CARGO_PKG_VERSION")
         )
     });

@@ -20,7 +20,7 @@ use ticketeer_operator::status::{self, Observed};
 
 fn settings() -> BuildSettings {
     BuildSettings {
-        default_image: "ghcr.io/ticketeer/ticketeer-bot:test".to_owned(),
+        default_image: "ghcr.io/ticketeer/ticketeer:test".to_owned(),
     }
 }
 
@@ -285,7 +285,7 @@ fn a_bot_without_image_or_resources_gets_the_defaults() {
     let container = &pod.containers[0];
     assert_eq!(
         container.image.as_deref(),
-        Some("ghcr.io/ticketeer/ticketeer-bot:test")
+        Some("ghcr.io/ticketeer/ticketeer:test")
     );
     let resources = container.resources.as_ref().expect("default resources");
     assert!(

@@ -36,7 +36,7 @@ impl Operator {
     fn start(api: &FakeApi) -> Self {
         let mut registry = Registry::default();
         let metrics = Metrics::register(&mut registry);
-        let mut settings = Settings::new("ghcr.io/ticketeer/ticketeer-bot:test");
+        let mut settings = Settings::new("ghcr.io/ticketeer/ticketeer:test");
         settings.drift_requeue = Duration::from_millis(300);
         settings.backoff = BackoffPolicy {
             base: Duration::from_millis(50),
@@ -261,12 +261,12 @@ async fn an_image_change_rolls_the_deployment() {
     let before = deployment(&api).expect("deployment");
     api.put(bot_json().set(
         "/spec/image",
-        json!("ghcr.io/ticketeer/ticketeer-bot:0.2.0"),
+        json!("ghcr.io/ticketeer/ticketeer:0.2.0"),
     ));
     eventually("the new image is in the pod template", || {
         deployment(&api).is_some_and(|deployment| {
             deployment["spec"]["template"]["spec"]["containers"][0]["image"]
-                == "ghcr.io/ticketeer/ticketeer-bot:0.2.0"
+                == "ghcr.io/ticketeer/ticketeer:0.2.0"
         })
     })
     .await;

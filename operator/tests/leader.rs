@@ -64,7 +64,7 @@ fn start_replica(
 ) {
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry);
-    let mut settings = Settings::new("ghcr.io/ticketeer/ticketeer-bot:test");
+    let mut settings = Settings::new("ghcr.io/ticketeer/ticketeer:test");
     settings.drift_requeue = Duration::from_millis(300);
     let context = Arc::new(Context::new(api.client(), settings, metrics.clone()));
     let mut election = LeaderElection::new(OPERATOR_NAMESPACE, identity);

