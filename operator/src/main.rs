@@ -55,12 +55,8 @@ async fn main() -> anyhow::Result<()> {
             .init();
     }
 
-    let default_image = env("TICKETEER_BOT_IMAGE").unwrap_or_else(|| {
-        format!(
-            "ghcr.io/ticketeer/ticketeer:{}",
-            env!("CARGO_PKG_VERSION")
-        )
-    });
+    let default_image = env("TICKETEER_BOT_IMAGE")
+        .unwrap_or_else(|| format!("ghcr.io/ticketeer/ticketeer:{}", env!("CARGO_PKG_VERSION")));
     let mut settings = Settings::new(default_image);
     settings.namespace = env("WATCH_NAMESPACE");
     if let Some(pod) = env("POD_NAME") {

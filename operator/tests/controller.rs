@@ -259,10 +259,7 @@ async fn an_image_change_rolls_the_deployment() {
     let operator = Operator::start(&api);
     converged(&api).await;
     let before = deployment(&api).expect("deployment");
-    api.put(bot_json().set(
-        "/spec/image",
-        json!("ghcr.io/ticketeer/ticketeer:0.2.0"),
-    ));
+    api.put(bot_json().set("/spec/image", json!("ghcr.io/ticketeer/ticketeer:0.2.0")));
     eventually("the new image is in the pod template", || {
         deployment(&api).is_some_and(|deployment| {
             deployment["spec"]["template"]["spec"]["containers"][0]["image"]

@@ -15,7 +15,10 @@ fn main() -> anyhow::Result<()> {
     // `crds/` directory would be installed unconditionally and never upgraded by Helm.
     let targets = [
         root.join("crds"),
-        root.join("charts").join("ticketeer").join("files").join("crds"),
+        root.join("charts")
+            .join("ticketeer")
+            .join("files")
+            .join("crds"),
     ];
     let files = ticketeer_operator::crdgen::crd_files()?;
     for directory in targets {
