@@ -1,16 +1,113 @@
 //! The Ticketeer Discord bot: panels, private ticket channels and encrypted transcripts.
 //!
 //! # Layout
+//! - [`run`]: the lifecycle — migrate, serve HTTP, watch the config, run the gateway (each READY
+//!   syncs the panels) until shutdown, then finish in-flight work and stop.
+//! - [`context`]: [`Settings`] (config path and secrets) and the shared [`Context`].
+//! - [`gateway`]: the shard loop; each event is handled on the task tracker under its own span.
+//! - [`interactions`]: button clicks — claim, acknowledge at once, open or close a ticket.
+//! - [`panels`]: one panel per category, kept in line with the config.
+//! - [`reload`]: loading the config file and reloading it on change or SIGHUP.
+//! - [`builders`] and [`custom_id`]: pure builders of everything sent to Discord.
+//! - [`http`], [`status`], [`metrics`]: `/healthz`, `/readyz`, `/metrics`, `/status`.
 //! - [`privatebin`]: the PrivateBin v2 client — client-side encryption, upload queue, share links.
 //! - [`transcript`]: renders a ticket's messages as Markdown for PrivateBin's markdown formatter.
 //! - [`store`]: Postgres — tickets and their durable close state machine, counted messages, panels,
 //!   handled interactions.
-//!
-//! The gateway loop, interaction handlers and HTTP endpoints arrive with the bot issue.
 
+pub mod builders;
+pub mod context;
+pub mod custom_id;
+pub mod error;
+pub mod gateway;
+pub mod http;
+pub mod interactions;
+pub mod metrics;
+pub mod panels;
+pub mod reload;
+pub mod status;
 pub mod store;
 
 /// The PrivateBin v2 client: client-side encryption, upload queue, share links.
 pub mod privatebin;
 /// Transcript rendering: a ticket's messages as Markdown, pure.
 pub mod transcript;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+pub use context::{Context, Settings};
+pub use error::{BotError, Result};
+
+/// Runs the bot until `shutdown` resolves, then stops taking new work, finishes what is in
+/// flight (up to the shutdown grace), closes the gateway and returns.
+///
+/// # Errors
+///
+/// [`BotError::Store`] when migrations fail, [`BotError::BindHttp`] when the HTTP port is taken,
+/// [`BotError::GatewayClosed`] when Discord ends the gateway session for good.
+pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()>) -> Result<()> {
+    store::migrate(&ctx.pool).await?;
+    let listener = http::bind(ctx.config().http.listen).await?;
+    if let Ok(address) = listener.local_addr() {
+        ctx.set_http_address(address);
+        tracing::info!(%address, "serving /healthz, /readyz, /metrics and /status");
+    }
+    let stop_http = CancellationToken::new();
+    let server = http::serve(Arc::clone(&ctx), listener, stop_http.clone());
+    refresh_open_ticket_gauges(&ctx).await;
+    let stop_reload = CancellationToken::new();
+    let watcher = tokio::spawn(reload::watch(Arc::clone(&ctx), stop_reload.clone()));
+
+    let outcome = gateway::run(&ctx, shutdown).await;
+
+    tracing::info!(
+        in_flight = ctx.tracker.len(),
+        "shutting down: finishing in-flight work"
+    );
+    stop_reload.cancel();
+    let _ = watcher.await;
+    ctx.tracker.close();
+    if tokio::time::timeout(ctx.settings.shutdown_grace, ctx.tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            abandoned = ctx.tracker.len(),
+            "in-flight work did not finish within the shutdown grace"
+        );
+    }
+    stop_http.cancel();
+    match server.await {
+        Ok(Err(error)) => tracing::warn!(error = %error, "the HTTP server failed"),
+        Err(error) => tracing::warn!(%error, "the HTTP server task failed"),
+        Ok(Ok(())) => {}
+    }
+    ctx.pool.close().await;
+    tracing::info!("stopped");
+    outcome
+}
+
+/// Sets the open-tickets gauge of every configured category from the store.
+pub(crate) async fn refresh_open_ticket_gauges(ctx: &Context) {
+    let counts = match store::open_ticket_counts(&ctx.pool).await {
+        Ok(counts) => counts,
+        Err(error) => {
+            tracing::warn!(error = %error, "could not count open tickets for the metrics");
+            return;
+        }
+    };
+    let config = ctx.config();
+    for key in config.categories.keys() {
+        let open = counts
+            .iter()
+            .find(|(category, _)| category == key)
+            .map_or(0, |(_, count)| *count);
+        ctx.metrics
+            .open_tickets
+            .get_or_create(&metrics::Metrics::category(key))
+            .set(open);
+    }
+}

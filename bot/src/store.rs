@@ -673,6 +673,32 @@ fn panel_from_row(
     })
 }
 
+/// The panel whose message this is, if any (to re-post a panel deleted by hand).
+pub async fn panel_by_message(
+    db: impl PgExecutor<'_>,
+    message_id: Id<MessageMarker>,
+) -> Result<Option<Panel>> {
+    let row: Option<(String, i64, i64, i64, String)> = sqlx::query_as(
+        "SELECT category_key, guild_id, channel_id, message_id, content_hash FROM panels WHERE message_id = $1",
+    )
+    .bind(to_db(message_id))
+    .fetch_optional(db)
+    .await
+    .map_err(query_error("load panel by message"))?;
+    row.map(panel_from_row).transpose()
+}
+
+/// How many tickets are open (or opening) in each category that has any.
+pub async fn open_ticket_counts(db: impl PgExecutor<'_>) -> Result<Vec<(String, i64)>> {
+    sqlx::query_as(
+        "SELECT category_key, count(*) FROM tickets WHERE state IN ('opening', 'open') \
+         GROUP BY category_key ORDER BY category_key",
+    )
+    .fetch_all(db)
+    .await
+    .map_err(query_error("count open tickets"))
+}
+
 /// Records (or replaces) a category's panel.
 pub async fn save_panel(db: impl PgExecutor<'_>, panel: &Panel) -> Result<()> {
     sqlx::query(

@@ -1,0 +1,324 @@
+//! The bot's shared state: Discord and Postgres clients, the current config, metrics, and the
+//! tracker of in-flight work. One [`Context`] per process, passed as `Arc<Context>`.
+
+use std::fmt;
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use ticketeer_config::BotConfig;
+use tokio::sync::{Mutex, Notify, watch};
+use tokio_util::task::TaskTracker;
+use twilight_http::Client;
+use twilight_http::error::ErrorType;
+use twilight_http::response::Response;
+use twilight_http::response::marker::ListBody;
+use twilight_model::id::Id;
+use twilight_model::id::marker::{ApplicationMarker, UserMarker};
+
+use crate::error::{BotError, Result};
+use crate::metrics::Metrics;
+use crate::reload;
+
+/// How the bot is started: where its config is and the secrets from the environment.
+#[derive(Clone)]
+pub struct Settings {
+    /// The `config.yaml` to load and watch.
+    pub config_path: PathBuf,
+    /// The bot token (`DISCORD_TOKEN`); never logged.
+    pub discord_token: String,
+    /// The Postgres URL (`DATABASE_URL`); never logged, it may hold a password.
+    pub database_url: String,
+    /// How often the config file is checked for changes.
+    pub reload_interval: Duration,
+    /// How long shutdown waits for in-flight work before giving up on it.
+    pub shutdown_grace: Duration,
+    /// The most Postgres connections the bot opens.
+    pub database_max_connections: u32,
+    /// How long a Discord REST request may take.
+    pub discord_timeout: Duration,
+}
+
+impl Settings {
+    /// Settings with production defaults: the file is re-read every second, shutdown waits up to
+    /// 20 s (inside Kubernetes' default 30 s grace period).
+    pub fn new(
+        config_path: impl Into<PathBuf>,
+        discord_token: impl Into<String>,
+        database_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            config_path: config_path.into(),
+            discord_token: discord_token.into(),
+            database_url: database_url.into(),
+            reload_interval: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(20),
+            database_max_connections: 10,
+            discord_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Settings")
+            .field("config_path", &self.config_path)
+            .field("discord_token", &"<redacted>")
+            .field("database_url", &"<redacted>")
+            .field("reload_interval", &self.reload_interval)
+            .field("shutdown_grace", &self.shutdown_grace)
+            .field("database_max_connections", &self.database_max_connections)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Everything handlers share.
+pub struct Context {
+    /// Discord REST.
+    pub http: Client,
+    /// Postgres.
+    pub pool: PgPool,
+    /// Counters and histograms for `/metrics`.
+    pub metrics: Metrics,
+    /// In-flight work (event handlers); shutdown waits for it.
+    pub tracker: TaskTracker,
+    /// The application the bot is (interaction responses are sent as it).
+    pub application_id: Id<ApplicationMarker>,
+    /// The bot's own user.
+    pub bot_user_id: Id<UserMarker>,
+    pub(crate) settings: Settings,
+    config: RwLock<Arc<BotConfig>>,
+    pub(crate) config_fingerprint: std::sync::Mutex<u64>,
+    pub(crate) gateway_connected: AtomicBool,
+    pub(crate) reload_requested: Notify,
+    /// Panel syncs run one at a time (startup, reloads and deleted panels may coincide).
+    pub(crate) panel_sync: Mutex<()>,
+    http_address: watch::Sender<Option<SocketAddr>>,
+}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter
+            .debug_struct("Context")
+            .field("application_id", &self.application_id)
+            .field("bot_user_id", &self.bot_user_id)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// Loads and validates the config, connects to Postgres, and asks Discord who the bot is.
+    ///
+    /// # Errors
+    ///
+    /// [`BotError::ReadConfig`] / [`BotError::InvalidConfig`] naming the file and every bad field;
+    /// [`BotError::ConnectDatabase`]; [`BotError::Discord`] when Discord refuses the token.
+    pub async fn build(settings: Settings) -> Result<Arc<Self>> {
+        // twilight's rustls has no crypto provider of its own; a second install is a no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (config, fingerprint) = reload::load_config(&settings.config_path).await?;
+        let mut builder = Client::builder()
+            .token(settings.discord_token.clone())
+            .timeout(settings.discord_timeout);
+        if let Some(proxy) = &config.discord.api_proxy {
+            builder = builder.proxy(proxy.clone(), true);
+        }
+        let http = builder.build();
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.database_max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect(&settings.database_url)
+            .await
+            .map_err(BotError::ConnectDatabase)?;
+        let metrics = Metrics::new();
+        let bot_user = rest_model(
+            &metrics,
+            "GET /users/@me",
+            "read the bot's user",
+            http.current_user(),
+        )
+        .await?;
+        let application_id = match config
+            .discord
+            .application_id
+            .as_ref()
+            .and_then(ticketeer_config::Snowflake::get)
+            .and_then(Id::new_checked)
+        {
+            Some(id) => id,
+            None => {
+                rest_model(
+                    &metrics,
+                    "GET /applications/@me",
+                    "read the bot's application",
+                    http.current_user_application(),
+                )
+                .await?
+                .id
+            }
+        };
+        let (http_address, _) = watch::channel(None);
+        Ok(Arc::new(Self {
+            http,
+            pool,
+            metrics,
+            tracker: TaskTracker::new(),
+            application_id,
+            bot_user_id: bot_user.id,
+            settings,
+            config: RwLock::new(Arc::new(config)),
+            config_fingerprint: std::sync::Mutex::new(fingerprint),
+            gateway_connected: AtomicBool::new(false),
+            reload_requested: Notify::new(),
+            panel_sync: Mutex::new(()),
+            http_address,
+        }))
+    }
+
+    /// The config in force now.
+    pub fn config(&self) -> Arc<BotConfig> {
+        match self.config.read() {
+            Ok(config) => Arc::clone(&config),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    pub(crate) fn replace_config(&self, config: BotConfig) {
+        let config = Arc::new(config);
+        match self.config.write() {
+            Ok(mut current) => *current = config,
+            Err(poisoned) => *poisoned.into_inner() = config,
+        }
+    }
+
+    /// The path of the config file.
+    pub fn config_path(&self) -> &std::path::Path {
+        &self.settings.config_path
+    }
+
+    /// Asks the bot to re-read its config now (what SIGHUP does).
+    pub fn request_reload(&self) {
+        self.reload_requested.notify_one();
+    }
+
+    /// Whether the gateway session is up (READY or RESUMED seen, no close since).
+    pub fn gateway_connected(&self) -> bool {
+        self.gateway_connected.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn set_gateway_connected(&self, connected: bool) {
+        self.gateway_connected.store(connected, Ordering::Release);
+    }
+
+    pub(crate) fn token(&self) -> &str {
+        &self.settings.discord_token
+    }
+
+    pub(crate) fn set_http_address(&self, address: SocketAddr) {
+        self.http_address.send_replace(Some(address));
+    }
+
+    /// The address the HTTP server listens on, once it does (useful with port 0).
+    pub async fn http_address(&self) -> SocketAddr {
+        let mut receiver = self.http_address.subscribe();
+        loop {
+            if let Some(address) = *receiver.borrow_and_update() {
+                return address;
+            }
+            if receiver.changed().await.is_err() {
+                // The sender lives as long as the context; this branch is unreachable while
+                // someone holds `&self`. Wait forever rather than invent an address.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Sends a Discord REST request, counting it by route and status.
+    ///
+    /// # Errors
+    ///
+    /// [`BotError::Discord`] naming `action` when the request fails.
+    pub async fn rest<T>(
+        &self,
+        route: &'static str,
+        action: &'static str,
+        request: impl IntoFuture<Output = Result<Response<T>, twilight_http::Error>>,
+    ) -> Result<Response<T>> {
+        rest(&self.metrics, route, action, request).await
+    }
+
+    /// Sends a Discord REST request and reads the answer's body.
+    ///
+    /// # Errors
+    ///
+    /// [`BotError::Discord`] or [`BotError::ReadDiscordResponse`] naming `action`.
+    pub async fn rest_model<T: DeserializeOwned + Unpin + Send + 'static>(
+        &self,
+        route: &'static str,
+        action: &'static str,
+        request: impl IntoFuture<Output = Result<Response<T>, twilight_http::Error>>,
+    ) -> Result<T> {
+        rest_model(&self.metrics, route, action, request).await
+    }
+
+    /// Sends a Discord REST request whose answer is a list, and reads it.
+    ///
+    /// # Errors
+    ///
+    /// [`BotError::Discord`] or [`BotError::ReadDiscordResponse`] naming `action`.
+    pub async fn rest_list<T: DeserializeOwned + Unpin + Send + 'static>(
+        &self,
+        route: &'static str,
+        action: &'static str,
+        request: impl IntoFuture<Output = Result<Response<ListBody<T>>, twilight_http::Error>>,
+    ) -> Result<Vec<T>> {
+        rest(&self.metrics, route, action, request)
+            .await?
+            .models()
+            .await
+            .map_err(|source| BotError::ReadDiscordResponse { action, source })
+    }
+}
+
+async fn rest<T>(
+    metrics: &Metrics,
+    route: &'static str,
+    action: &'static str,
+    request: impl IntoFuture<Output = Result<Response<T>, twilight_http::Error>>,
+) -> Result<Response<T>> {
+    match request.await {
+        Ok(response) => {
+            metrics.count_rest(route, Some(response.status().get()));
+            Ok(response)
+        }
+        Err(error) => {
+            let status = match error.kind() {
+                ErrorType::Response { status, .. } => Some(status.get()),
+                _ => None,
+            };
+            metrics.count_rest(route, status);
+            Err(BotError::discord(action, error))
+        }
+    }
+}
+
+async fn rest_model<T: DeserializeOwned + Unpin + Send + 'static>(
+    metrics: &Metrics,
+    route: &'static str,
+    action: &'static str,
+    request: impl IntoFuture<Output = Result<Response<T>, twilight_http::Error>>,
+) -> Result<T> {
+    rest(metrics, route, action, request)
+        .await?
+        .model()
+        .await
+        .map_err(|source| BotError::ReadDiscordResponse { action, source })
+}

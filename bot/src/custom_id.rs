@@ -1,0 +1,156 @@
+//! The custom ids the bot puts on its buttons, and parsing them back from clicks.
+//!
+//! Buttons live on in Discord long after the config that made them changed, so a click may carry
+//! an id from an older version or another bot: parsing never panics and an unknown id becomes a
+//! friendly answer to the clicker.
+
+use std::fmt;
+
+/// Every custom id of ours starts with this, so ids of other apps are told apart at once.
+const NAMESPACE: &str = "ticketeer";
+/// The prefix of an open button's custom id; the category key follows.
+pub const OPEN_PREFIX: &str = "ticketeer:open:";
+/// The prefix of a close button's custom id; the ticket id follows.
+pub const CLOSE_PREFIX: &str = "ticketeer:close:";
+
+/// What a button of ours asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CustomId {
+    /// Open a ticket in the category with this key (a panel's button).
+    Open {
+        /// The category's stable key.
+        category_key: String,
+    },
+    /// Close this ticket (the button on a ticket's first message).
+    Close {
+        /// The ticket's id.
+        ticket_id: i64,
+    },
+}
+
+/// A custom id the bot cannot act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown button custom id {custom_id:?}")]
+pub struct UnknownCustomId {
+    /// The id as clicked.
+    pub custom_id: String,
+}
+
+impl UnknownCustomId {
+    /// What the clicker is told.
+    pub fn user_message(&self) -> &'static str {
+        "This button is no longer in use. Please use the ticket panel's current button."
+    }
+}
+
+impl CustomId {
+    /// Reads a clicked button's custom id.
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownCustomId`] when the id is not one of ours or is malformed (a stale button).
+    pub fn parse(custom_id: &str) -> Result<Self, UnknownCustomId> {
+        let unknown = || UnknownCustomId {
+            custom_id: custom_id.to_owned(),
+        };
+        if let Some(key) = custom_id.strip_prefix(OPEN_PREFIX) {
+            return if key.is_empty() {
+                Err(unknown())
+            } else {
+                Ok(Self::Open {
+                    category_key: key.to_owned(),
+                })
+            };
+        }
+        if let Some(id) = custom_id.strip_prefix(CLOSE_PREFIX) {
+            let all_digits = !id.is_empty() && id.bytes().all(|byte| byte.is_ascii_digit());
+            return id
+                .parse::<i64>()
+                .ok()
+                .filter(|ticket_id| all_digits && *ticket_id > 0)
+                .map(|ticket_id| Self::Close { ticket_id })
+                .ok_or_else(unknown);
+        }
+        Err(unknown())
+    }
+
+    /// Whether a custom id belongs to this bot at all (ours, even if stale).
+    pub fn is_ours(custom_id: &str) -> bool {
+        custom_id
+            .split_once(':')
+            .is_some_and(|(namespace, _)| namespace == NAMESPACE)
+    }
+}
+
+impl fmt::Display for CustomId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Open { category_key } => write!(formatter, "{OPEN_PREFIX}{category_key}"),
+            Self::Close { ticket_id } => write!(formatter, "{CLOSE_PREFIX}{ticket_id}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_and_close_ids_round_trip() {
+        for id in [
+            CustomId::Open {
+                category_key: "support/billing".to_owned(),
+            },
+            CustomId::Close { ticket_id: 42 },
+        ] {
+            assert_eq!(CustomId::parse(&id.to_string()), Ok(id));
+        }
+    }
+
+    #[test]
+    fn ids_are_written_as_documented() {
+        let open = CustomId::Open {
+            category_key: "general".to_owned(),
+        };
+        assert_eq!(open.to_string(), "ticketeer:open:general");
+        assert_eq!(
+            CustomId::Close { ticket_id: 7 }.to_string(),
+            "ticketeer:close:7"
+        );
+    }
+
+    #[test]
+    fn the_longest_category_key_fits_in_a_custom_id() {
+        let key = "k".repeat(ticketeer_config::CATEGORY_KEY_MAX_CHARS);
+        let id = CustomId::Open { category_key: key }.to_string();
+        assert!(id.len() <= ticketeer_config::CUSTOM_ID_MAX_CHARS);
+    }
+
+    #[test]
+    fn foreign_stale_and_malformed_ids_are_rejected() {
+        for bad in [
+            "",
+            "ticket:close",
+            "ticketeer:open:",
+            "ticketeer:close:",
+            "ticketeer:close:abc",
+            "ticketeer:close:-3",
+            "ticketeer:close:0",
+            "ticketeer:close:+3",
+            "ticketeer:close:99999999999999999999",
+            "ticketeer:claim:4",
+            "somebot:open:general",
+        ] {
+            let error = CustomId::parse(bad).expect_err(bad);
+            assert_eq!(error.custom_id, bad);
+            assert!(!error.user_message().is_empty());
+        }
+    }
+
+    #[test]
+    fn only_our_namespace_counts_as_ours() {
+        assert!(CustomId::is_ours("ticketeer:claim:4"));
+        assert!(!CustomId::is_ours("somebot:open:general"));
+        assert!(!CustomId::is_ours("ticketeer"));
+    }
+}

@@ -1,0 +1,249 @@
+//! The bot's errors: what failed, and what (if anything) a clicker is told about it.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use ticketeer_config::ConfigError;
+use twilight_http::api_error::ApiError;
+use twilight_http::error::ErrorType;
+
+use crate::store::StoreError;
+
+/// Result alias for the bot.
+pub type Result<T, E = BotError> = std::result::Result<T, E>;
+
+/// What went wrong in the bot.
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    /// The config file could not be read.
+    #[error("could not read the config file {path}")]
+    ReadConfig {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file was read but is not a valid config; the source names every bad field.
+    // The problems are part of the message (not a `source`), so printing the error chain does not
+    // list every field twice.
+    #[error("the config file {path} is refused: {problems}")]
+    InvalidConfig {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, field by field.
+        problems: ConfigError,
+    },
+    /// Postgres could not be reached with `DATABASE_URL`.
+    #[error("could not connect to the database (DATABASE_URL)")]
+    ConnectDatabase(#[source] sqlx::Error),
+    /// A store operation failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The HTTP server could not listen.
+    #[error("could not listen for HTTP on {address}")]
+    BindHttp {
+        /// The configured `http.listen`.
+        address: SocketAddr,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The HTTP server stopped with an error.
+    #[error("the HTTP server failed")]
+    ServeHttp(#[source] std::io::Error),
+    /// A Discord REST request failed.
+    #[error("Discord refused to {action}: {source}")]
+    Discord {
+        /// What the bot was doing, e.g. `create the ticket channel`.
+        action: &'static str,
+        /// twilight's error (status, Discord's code and message).
+        #[source]
+        source: Box<twilight_http::Error>,
+    },
+    /// Discord answered, but with a body the bot cannot read.
+    #[error("could not read Discord's answer to {action}")]
+    ReadDiscordResponse {
+        /// What the bot was doing.
+        action: &'static str,
+        /// The cause.
+        #[source]
+        source: twilight_http::response::DeserializeBodyError,
+    },
+    /// The gateway connection ended for good (for example an invalid token or disallowed intents).
+    #[error("the Discord gateway closed for good: {0}")]
+    GatewayClosed(String),
+}
+
+/// What kind of Discord failure a REST error is, for logs and for the clicker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiscordProblem {
+    /// 50013: the bot lacks a permission.
+    MissingPermissions,
+    /// 50035 because a category already holds Discord's maximum of 50 channels.
+    CategoryFull,
+    /// 50035 for any other reason: Discord rejected what the bot sent.
+    InvalidRequest,
+    /// 10003 / 10008: the channel or message is gone.
+    UnknownResource,
+    /// 5xx: Discord had a problem.
+    DiscordOutage,
+    /// The request never got an answer (timeout, connection refused).
+    Unreachable,
+    /// Anything else.
+    Other,
+}
+
+impl BotError {
+    /// Wraps a twilight REST error with what the bot was doing.
+    pub fn discord(action: &'static str, source: twilight_http::Error) -> Self {
+        Self::Discord {
+            action,
+            source: Box::new(source),
+        }
+    }
+
+    /// Discord's JSON error code, when Discord answered with one.
+    pub fn discord_code(&self) -> Option<u64> {
+        match self {
+            Self::Discord { source, .. } => match source.kind() {
+                ErrorType::Response {
+                    error: ApiError::General(general),
+                    ..
+                } => Some(general.code),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of a Discord answer, when there was one.
+    pub fn discord_status(&self) -> Option<u16> {
+        match self {
+            Self::Discord { source, .. } => match source.kind() {
+                ErrorType::Response { status, .. } => Some(status.get()),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Classifies a Discord REST failure.
+    pub fn discord_problem(&self) -> Option<DiscordProblem> {
+        let Self::Discord { source, .. } = self else {
+            return None;
+        };
+        Some(match source.kind() {
+            ErrorType::Response {
+                status,
+                body,
+                error,
+                ..
+            } => {
+                let code = match error {
+                    ApiError::General(general) => Some(general.code),
+                    _ => None,
+                };
+                match code {
+                    Some(50013) => DiscordProblem::MissingPermissions,
+                    Some(50035) if contains(body, b"CHANNEL_PARENT_MAX_CHANNELS") => {
+                        DiscordProblem::CategoryFull
+                    }
+                    Some(50035) => DiscordProblem::InvalidRequest,
+                    Some(10003 | 10008) => DiscordProblem::UnknownResource,
+                    _ if status.is_server_error() => DiscordProblem::DiscordOutage,
+                    _ => DiscordProblem::Other,
+                }
+            }
+            ErrorType::Parsing { .. } => DiscordProblem::DiscordOutage,
+            ErrorType::RequestError | ErrorType::RequestTimedOut | ErrorType::RequestCanceled => {
+                DiscordProblem::Unreachable
+            }
+            _ => DiscordProblem::Other,
+        })
+    }
+
+    /// Whether Discord says the thing acted on no longer exists (10003 Unknown Channel, 10008
+    /// Unknown Message, or a bare 404).
+    pub fn is_unknown_resource(&self) -> bool {
+        self.discord_problem() == Some(DiscordProblem::UnknownResource)
+            || self.discord_status() == Some(404)
+    }
+
+    /// What a clicker is told when this error stops their request: clear and actionable, never
+    /// internals. `doing` completes "I could not …", e.g. `create your ticket channel`;
+    /// `category` names the ticket category.
+    pub fn user_message(&self, doing: &str, category: &str) -> String {
+        match self.discord_problem() {
+            Some(DiscordProblem::MissingPermissions) => format!(
+                "I could not {doing}: I am missing permissions in the **{category}** ticket \
+                 category (I need View Channel, Manage Channels, Manage Roles, Send Messages and \
+                 Pin Messages there). Please tell a server admin."
+            ),
+            Some(DiscordProblem::CategoryFull) => format!(
+                "I could not {doing}: the **{category}** ticket category is full (Discord allows \
+                 50 channels per category). Please tell a server admin."
+            ),
+            Some(DiscordProblem::InvalidRequest) => format!(
+                "I could not {doing}: Discord rejected the request (Invalid Form Body). Please \
+                 tell a server admin to check the **{category}** ticket settings."
+            ),
+            Some(DiscordProblem::UnknownResource) => format!(
+                "I could not {doing}: a channel of the **{category}** ticket category no longer \
+                 exists. Please tell a server admin."
+            ),
+            Some(DiscordProblem::DiscordOutage | DiscordProblem::Unreachable) => format!(
+                "I could not {doing}: Discord is having trouble right now. Please try again in a \
+                 moment."
+            ),
+            Some(DiscordProblem::Other) | None => match self {
+                Self::Store(_) | Self::ConnectDatabase(_) => format!(
+                    "I could not {doing}: my database is not reachable right now. Please try \
+                     again in a moment."
+                ),
+                _ => format!(
+                    "I could not {doing} because something went wrong on my side. Please try \
+                     again in a moment."
+                ),
+            },
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_that_are_not_discords_have_no_code_and_a_generic_message() {
+        let error = BotError::GatewayClosed("4004".to_owned());
+        assert_eq!(error.discord_code(), None);
+        assert_eq!(error.discord_problem(), None);
+        let message = error.user_message("create your ticket channel", "Billing");
+        assert!(message.starts_with("I could not create your ticket channel"));
+        assert!(!message.contains("4004"), "internals must not leak");
+    }
+
+    #[test]
+    fn database_errors_tell_the_clicker_to_try_again() {
+        let error = BotError::Store(StoreError::TicketNotFound(3));
+        let message = error.user_message("open your ticket", "Billing");
+        assert!(message.contains("database"));
+        assert!(!message.contains("ticket 3"));
+    }
+
+    #[test]
+    fn byte_search_finds_discords_error_codes_in_bodies() {
+        assert!(contains(
+            br#"{"errors":{"parent_id":{"_errors":[{"code":"CHANNEL_PARENT_MAX_CHANNELS"}]}}}"#,
+            b"CHANNEL_PARENT_MAX_CHANNELS"
+        ));
+        assert!(!contains(b"{}", b"CHANNEL_PARENT_MAX_CHANNELS"));
+    }
+}

@@ -1,0 +1,167 @@
+//! The gateway loop: one shard; every event is handled on the task tracker under its own span,
+//! so a slow handler never holds up the next event and shutdown can wait for all of them.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::time::Instant;
+use tracing::Instrument as _;
+use twilight_gateway::{
+    CloseFrame, ConfigBuilder, Event, EventTypeFlags, Intents, Shard, ShardId, StreamExt as _,
+};
+use twilight_model::channel::Message;
+
+use crate::context::Context;
+use crate::error::{BotError, Result};
+use crate::store::{self, TicketState};
+use crate::{interactions, panels};
+
+/// The intents the bot needs: guilds (channels), guild messages (counting, panel deletes) and
+/// their content (transcripts).
+pub const INTENTS: Intents = Intents::GUILDS
+    .union(Intents::GUILD_MESSAGES)
+    .union(Intents::MESSAGE_CONTENT);
+
+const WANTED_EVENTS: EventTypeFlags = EventTypeFlags::READY
+    .union(EventTypeFlags::RESUMED)
+    .union(EventTypeFlags::INTERACTION_CREATE)
+    .union(EventTypeFlags::MESSAGE_CREATE)
+    .union(EventTypeFlags::MESSAGE_DELETE)
+    .union(EventTypeFlags::MESSAGE_DELETE_BULK);
+
+/// Runs the shard (close frames always come through, whatever the wanted events) until `shutdown` resolves (then closes the gateway) or the gateway closes for
+/// good.
+pub(crate) async fn run(ctx: &Arc<Context>, shutdown: impl Future<Output = ()>) -> Result<()> {
+    let mut config = ConfigBuilder::new(ctx.token().to_owned(), INTENTS);
+    if let Some(url) = &ctx.config().discord.gateway_url {
+        config = config.proxy_url(url.clone());
+    }
+    let mut shard = Shard::with_config(ShardId::ONE, config.build());
+    tokio::pin!(shutdown);
+    let outcome = loop {
+        tokio::select! {
+            biased;
+            () = &mut shutdown => break Ok(()),
+            event = shard.next_event(WANTED_EVENTS) => match event {
+                None => break Err(BotError::GatewayClosed(
+                    "the shard stopped (invalid token, or intents not enabled for the app)".to_owned(),
+                )),
+                Some(Err(error)) => tracing::warn!(%error, "could not receive a gateway event"),
+                Some(Ok(event)) => dispatch(ctx, event),
+            },
+        }
+    };
+    ctx.set_gateway_connected(false);
+    close(&mut shard).await;
+    outcome
+}
+
+/// Sends a close frame and waits briefly for the gateway to acknowledge it.
+async fn close(shard: &mut Shard) {
+    shard.close(CloseFrame::NORMAL);
+    let closed = tokio::time::timeout(std::time::Duration::from_secs(3), async {
+        while let Some(event) = shard.next_event(EventTypeFlags::empty()).await {
+            if matches!(event, Ok(Event::GatewayClose(_))) {
+                break;
+            }
+        }
+    })
+    .await;
+    if closed.is_err() {
+        tracing::warn!("the gateway did not acknowledge the close in time");
+    }
+}
+
+fn dispatch(ctx: &Arc<Context>, event: Event) {
+    match event {
+        Event::Ready(_) => {
+            tracing::info!("gateway connected (new session)");
+            ctx.set_gateway_connected(true);
+            // A new session replays nothing: a panel deleted while no session was up would go
+            // unnoticed, so every READY checks all panels (a RESUME replays missed events).
+            let ctx = Arc::clone(ctx);
+            ctx.tracker.clone().spawn(
+                async move { panels::sync_all(&ctx).await }
+                    .instrument(tracing::info_span!("panel_sync")),
+            );
+        }
+        Event::Resumed => {
+            tracing::info!("gateway session resumed");
+            ctx.set_gateway_connected(true);
+        }
+        Event::GatewayClose(frame) => {
+            tracing::warn!(?frame, "gateway connection closed; reconnecting");
+            ctx.set_gateway_connected(false);
+        }
+        Event::InteractionCreate(interaction) => {
+            let received = Instant::now();
+            let span = tracing::info_span!(
+                "interaction",
+                id = %interaction.id,
+                guild = ?interaction.guild_id,
+            );
+            ctx.tracker.spawn(
+                interactions::handle(Arc::clone(ctx), interaction.0, received).instrument(span),
+            );
+        }
+        Event::MessageCreate(message) => {
+            let span = tracing::debug_span!("message_create", message = %message.id, channel = %message.channel_id);
+            let ctx = Arc::clone(ctx);
+            ctx.tracker.clone().spawn(
+                async move {
+                    if let Err(error) = count_message(&ctx, &message.message).await {
+                        tracing::warn!(error = %error, "could not count a ticket message");
+                    }
+                }
+                .instrument(span),
+            );
+        }
+        Event::MessageDelete(deleted) => spawn_panel_check(ctx, vec![deleted.id]),
+        Event::MessageDeleteBulk(deleted) => spawn_panel_check(ctx, deleted.ids),
+        _ => {}
+    }
+}
+
+fn spawn_panel_check(
+    ctx: &Arc<Context>,
+    message_ids: Vec<twilight_model::id::Id<twilight_model::id::marker::MessageMarker>>,
+) {
+    let ctx = Arc::clone(ctx);
+    let span = tracing::debug_span!("message_delete");
+    ctx.tracker.clone().spawn(
+        async move {
+            for message_id in message_ids {
+                if let Err(error) = panels::on_message_deleted(&ctx, message_id).await {
+                    tracing::warn!(error = %error, discord_code = error.discord_code(), "could not re-post a deleted panel");
+                }
+            }
+        }
+        .instrument(span),
+    );
+}
+
+/// Counts a message if it was sent in an open ticket's channel.
+async fn count_message(ctx: &Context, message: &Message) -> Result<()> {
+    if message.guild_id.is_none() {
+        return Ok(());
+    }
+    let Some(ticket) = store::ticket_by_channel(&ctx.pool, message.channel_id).await? else {
+        return Ok(());
+    };
+    if matches!(
+        ticket.state,
+        TicketState::ChannelDeleted | TicketState::Closed
+    ) {
+        return Ok(());
+    }
+    let snapshot = serde_json::to_value(message).unwrap_or(serde_json::Value::Null);
+    store::record_message(
+        &ctx.pool,
+        ticket.id,
+        message.id,
+        message.author.id,
+        &snapshot,
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,402 @@
+//! Button clicks: claim, acknowledge at once, then do the work and edit the answer.
+//!
+//! Discord fails any interaction not acknowledged within 3 seconds, so the only work before the
+//! acknowledgement is one INSERT that claims the interaction id (so two replicas never both handle
+//! a click). The answer is always ephemeral: only the clicker sees it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+use twilight_model::application::interaction::{Interaction, InteractionData};
+use twilight_model::channel::message::{AllowedMentions, MessageFlags};
+use twilight_model::guild::Permissions;
+use twilight_model::http::interaction::{
+    InteractionResponse, InteractionResponseData, InteractionResponseType,
+};
+use twilight_model::id::Id;
+use twilight_model::id::marker::{ChannelMarker, GuildMarker, UserMarker};
+
+use ticketeer_config::CategoryConfig;
+
+use crate::builders::{self, Clicker};
+use crate::context::Context;
+use crate::custom_id::CustomId;
+use crate::error::{BotError, Result};
+use crate::metrics::Metrics;
+use crate::store::{self, BeginTicket, NewTicket, Ticket};
+
+const CALLBACK_ROUTE: &str = "POST /interactions/{interaction_id}/{interaction_token}/callback";
+const EDIT_ORIGINAL_ROUTE: &str =
+    "PATCH /webhooks/{application_id}/{interaction_token}/messages/@original";
+/// How long a second click waits for the first click's channel to exist.
+const WAIT_FOR_CHANNEL: Duration = Duration::from_secs(10);
+
+/// Handles one INTERACTION_CREATE received at `received`.
+pub async fn handle(ctx: Arc<Context>, interaction: Interaction, received: Instant) {
+    let Some(InteractionData::MessageComponent(data)) = &interaction.data else {
+        // The bot registers no commands or modals; nothing else is addressed to it.
+        tracing::debug!(kind = ?interaction.kind, "ignoring an interaction that is not a button");
+        return;
+    };
+    let custom_id = data.custom_id.clone();
+    match store::claim_interaction(&ctx.pool, interaction.id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::debug!("interaction already handled (by another replica or a redelivery)");
+            return;
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "could not claim the interaction; answering without doing anything");
+            let message = BotError::from(error).user_message("handle your click", "this");
+            respond_now(&ctx, &interaction, &message).await;
+            return;
+        }
+    }
+    if !acknowledge(&ctx, &interaction, received).await {
+        return;
+    }
+    let reply = match CustomId::parse(&custom_id) {
+        Err(unknown) => {
+            tracing::info!(custom_id = %unknown.custom_id, "click on an unknown or stale button");
+            unknown.user_message().to_owned()
+        }
+        Ok(CustomId::Open { category_key }) => open_ticket(&ctx, &interaction, &category_key).await,
+        Ok(CustomId::Close { ticket_id }) => close_ticket(&ctx, &interaction, ticket_id).await,
+    };
+    edit_answer(&ctx, &interaction, &reply).await;
+}
+
+/// Sends the deferred ephemeral acknowledgement; `false` when Discord refused it.
+async fn acknowledge(ctx: &Context, interaction: &Interaction, received: Instant) -> bool {
+    let deferred = InteractionResponse {
+        kind: InteractionResponseType::DeferredChannelMessageWithSource,
+        data: Some(InteractionResponseData {
+            flags: Some(MessageFlags::EPHEMERAL),
+            ..InteractionResponseData::default()
+        }),
+    };
+    let acknowledged = ctx
+        .rest(
+            CALLBACK_ROUTE,
+            "acknowledge the click",
+            ctx.http.interaction(ctx.application_id).create_response(
+                interaction.id,
+                &interaction.token,
+                &deferred,
+            ),
+        )
+        .await;
+    match acknowledged {
+        Ok(_) => {
+            ctx.metrics.observe_ack(received.elapsed());
+            true
+        }
+        Err(error) => {
+            tracing::warn!(
+                error = %error,
+                discord_code = error.discord_code(),
+                "could not acknowledge the click; the user sees \"This interaction failed\""
+            );
+            false
+        }
+    }
+}
+
+/// Answers at once with an ephemeral message (when the click cannot be handled at all).
+async fn respond_now(ctx: &Context, interaction: &Interaction, message: &str) {
+    let response = InteractionResponse {
+        kind: InteractionResponseType::ChannelMessageWithSource,
+        data: Some(InteractionResponseData {
+            content: Some(message.to_owned()),
+            flags: Some(MessageFlags::EPHEMERAL),
+            allowed_mentions: Some(AllowedMentions::default()),
+            ..InteractionResponseData::default()
+        }),
+    };
+    if let Err(error) = ctx
+        .rest(
+            CALLBACK_ROUTE,
+            "answer the click",
+            ctx.http.interaction(ctx.application_id).create_response(
+                interaction.id,
+                &interaction.token,
+                &response,
+            ),
+        )
+        .await
+    {
+        tracing::warn!(error = %error, "could not answer the click");
+    }
+}
+
+async fn edit_answer(ctx: &Context, interaction: &Interaction, reply: &str) {
+    let no_pings = AllowedMentions::default();
+    let edited = ctx
+        .rest(
+            EDIT_ORIGINAL_ROUTE,
+            "answer the click",
+            ctx.http
+                .interaction(ctx.application_id)
+                .update_response(&interaction.token)
+                .content(Some(reply))
+                .allowed_mentions(Some(&no_pings)),
+        )
+        .await;
+    if let Err(error) = edited {
+        tracing::warn!(error = %error, discord_code = error.discord_code(), "could not answer the click");
+    }
+}
+
+fn clicker_id(interaction: &Interaction) -> Option<Id<UserMarker>> {
+    interaction
+        .member
+        .as_ref()
+        .and_then(|member| member.user.as_ref())
+        .or(interaction.user.as_ref())
+        .map(|user| user.id)
+}
+
+fn clicked_channel(interaction: &Interaction) -> Option<Id<ChannelMarker>> {
+    interaction.channel.as_ref().map(|channel| channel.id)
+}
+
+async fn open_ticket(ctx: &Context, interaction: &Interaction, category_key: &str) -> String {
+    let config = ctx.config();
+    let Some(category) = config.categories.get(category_key) else {
+        tracing::info!(category = %category_key, "click on the panel of a removed category");
+        return "This ticket category no longer exists. Please use a current ticket panel."
+            .to_owned();
+    };
+    let guild = category.guild_id.get().and_then(Id::new_checked);
+    let (Some(guild_id), Some(user_id)) = (guild, clicker_id(interaction)) else {
+        return "Tickets can only be opened from the server's ticket panel.".to_owned();
+    };
+    if interaction.guild_id != Some(guild_id) {
+        tracing::info!(category = %category_key, "click on a panel from another server");
+        return "This ticket panel belongs to another server. Please use this server's ticket panel."
+            .to_owned();
+    }
+    let opening = Opening {
+        ctx,
+        category_key,
+        category,
+        guild_id,
+        user_id,
+    };
+    match opening.run(interaction).await {
+        Ok(reply) => reply,
+        Err(error) => {
+            tracing::warn!(
+                category = %category_key,
+                error = %error,
+                discord_code = error.discord_code(),
+                http_status = error.discord_status(),
+                "could not open a ticket"
+            );
+            error.user_message("create your ticket channel", &category.name)
+        }
+    }
+}
+
+/// One ticket being opened.
+struct Opening<'a> {
+    ctx: &'a Context,
+    category_key: &'a str,
+    category: &'a CategoryConfig,
+    guild_id: Id<GuildMarker>,
+    user_id: Id<UserMarker>,
+}
+
+impl Opening<'_> {
+    async fn run(&self, interaction: &Interaction) -> Result<String> {
+        let ctx = self.ctx;
+        let new = NewTicket {
+            guild_id: self.guild_id,
+            category_key: self.category_key.to_owned(),
+            user_id: self.user_id,
+            interaction_id: interaction.id,
+        };
+        let ticket = match store::begin_ticket(&ctx.pool, &new).await? {
+            BeginTicket::AlreadyOpen(ticket) => {
+                return Ok(match wait_for_channel(ctx, ticket).await? {
+                    Some(channel) => format!("You already have an open ticket: <#{channel}>"),
+                    None => {
+                        "Your ticket could not be set up. Please click the button again.".to_owned()
+                    }
+                });
+            }
+            BeginTicket::Created(ticket) => ticket,
+        };
+        let channel = match self.create_channel(&ticket).await {
+            Ok(channel) => channel,
+            Err(error) => {
+                self.abandon(&ticket).await;
+                return Err(error);
+            }
+        };
+        if let Err(error) = store::attach_channel(&ctx.pool, ticket.id, channel).await {
+            // Without the row the channel is an orphan nobody can close: take it back.
+            let _ = ctx
+                .rest(
+                    "DELETE /channels/{channel_id}",
+                    "delete an orphaned ticket channel",
+                    ctx.http.delete_channel(channel),
+                )
+                .await;
+            self.abandon(&ticket).await;
+            return Err(error.into());
+        }
+        ctx.metrics
+            .tickets_opened
+            .get_or_create(&Metrics::category(self.category_key))
+            .inc();
+        crate::refresh_open_ticket_gauges(ctx).await;
+        tracing::info!(ticket = ticket.id, channel = %channel, category = %self.category_key, "ticket opened");
+        if let Err(error) = self.post_created_message(ticket.id, channel).await {
+            // The channel works without it; staff can still talk to the user there.
+            tracing::warn!(
+                ticket = ticket.id,
+                error = %error,
+                discord_code = error.discord_code(),
+                "could not post or pin the ticket's first message"
+            );
+        }
+        Ok(format!("Your ticket is open: <#{channel}>"))
+    }
+
+    async fn create_channel(&self, ticket: &Ticket) -> Result<Id<ChannelMarker>> {
+        let ctx = self.ctx;
+        let parent = self
+            .category
+            .parent_channel_id
+            .get()
+            .and_then(Id::new_checked);
+        let roles = builders::category_roles(self.category);
+        let overwrites =
+            builders::ticket_overwrites(self.guild_id, self.user_id, &roles, ctx.bot_user_id);
+        let name = builders::ticket_channel_name(ticket.id);
+        let topic = builders::ticket_channel_topic(ticket.id, self.user_id, &self.category.name);
+        let mut request = ctx
+            .http
+            .create_guild_channel(self.guild_id, &name)
+            .kind(twilight_model::channel::ChannelType::GuildText)
+            .permission_overwrites(&overwrites)
+            .topic(&topic);
+        if let Some(parent) = parent {
+            request = request.parent_id(parent);
+        }
+        let channel = ctx
+            .rest_model(
+                "POST /guilds/{guild_id}/channels",
+                "create the ticket channel",
+                request,
+            )
+            .await?;
+        Ok(channel.id)
+    }
+
+    async fn post_created_message(&self, ticket_id: i64, channel: Id<ChannelMarker>) -> Result<()> {
+        let ctx = self.ctx;
+        let created = builders::created_message(ticket_id, self.user_id, self.category);
+        let message = ctx
+            .rest_model(
+                "POST /channels/{channel_id}/messages",
+                "post the ticket's first message",
+                ctx.http
+                    .create_message(channel)
+                    .content(&created.content)
+                    .components(&created.components)
+                    .allowed_mentions(Some(&created.allowed_mentions)),
+            )
+            .await?;
+        ctx.rest(
+            "PUT /channels/{channel_id}/messages/pins/{message_id}",
+            "pin the ticket's first message",
+            ctx.http.create_pin(channel, message.id),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn abandon(&self, ticket: &Ticket) {
+        if let Err(error) = store::abandon_opening(&self.ctx.pool, ticket.id).await {
+            tracing::error!(ticket = ticket.id, error = %error, "could not abandon a ticket whose channel failed");
+        }
+    }
+}
+
+/// Waits for a ticket another click is opening to get its channel; `None` when that open failed.
+async fn wait_for_channel(ctx: &Context, ticket: Ticket) -> Result<Option<Id<ChannelMarker>>> {
+    if let Some(channel) = ticket.channel_id {
+        return Ok(Some(channel));
+    }
+    let give_up = Instant::now() + WAIT_FOR_CHANNEL;
+    while Instant::now() < give_up {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        match store::ticket(&ctx.pool, ticket.id).await? {
+            Some(current) if current.channel_id.is_some() => return Ok(current.channel_id),
+            Some(current) if current.state.is_open() => {}
+            // Abandoned (the channel could not be created) or already closing.
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
+}
+
+async fn close_ticket(ctx: &Context, interaction: &Interaction, ticket_id: i64) -> String {
+    match try_close(ctx, interaction, ticket_id).await {
+        Ok(reply) => reply,
+        Err(error) => {
+            tracing::warn!(ticket = ticket_id, error = %error, "could not close a ticket");
+            error.user_message("close this ticket", "this")
+        }
+    }
+}
+
+async fn try_close(ctx: &Context, interaction: &Interaction, ticket_id: i64) -> Result<String> {
+    let Some(ticket) = store::ticket(&ctx.pool, ticket_id).await? else {
+        return Ok("This ticket no longer exists.".to_owned());
+    };
+    if !ticket.state.is_open() {
+        return Ok("This ticket is already being closed.".to_owned());
+    }
+    if ticket.channel_id.is_some() && clicked_channel(interaction) != ticket.channel_id {
+        tracing::info!(
+            ticket = ticket_id,
+            "close button clicked outside its ticket channel"
+        );
+        return Ok("This close button does not belong to this channel.".to_owned());
+    }
+    let config = ctx.config();
+    let category = config.categories.get(&ticket.category_key);
+    let ticket_roles = category.map(builders::category_roles).unwrap_or_default();
+    let team = category.map_or("ticket", |category| category.name.as_str());
+    let (Some(member), Some(user_id)) = (interaction.member.as_ref(), clicker_id(interaction))
+    else {
+        return Ok("Tickets can only be closed from their channel.".to_owned());
+    };
+    let clicker = Clicker {
+        user_id,
+        roles: &member.roles,
+        permissions: member.permissions.unwrap_or(Permissions::empty()),
+    };
+    let decision = builders::close_decision(&clicker, ticket.user_id, &ticket_roles);
+    if !decision.is_allowed() {
+        tracing::info!(ticket = ticket_id, user = %user_id, "close refused");
+        return Ok(format!(
+            "You cannot close this ticket: only the person who opened it, the **{team}** team, \
+             or someone who can manage channels can close it."
+        ));
+    }
+    let closing = store::start_close(&ctx.pool, ticket.id, user_id, None).await?;
+    if closing.closed_by == Some(user_id) {
+        ctx.metrics
+            .tickets_closed
+            .get_or_create(&Metrics::category(&ticket.category_key))
+            .inc();
+    }
+    crate::refresh_open_ticket_gauges(ctx).await;
+    tracing::info!(ticket = ticket_id, user = %user_id, ?decision, "ticket close started");
+    Ok(format!("Closing ticket #{}…", ticket.id))
+}

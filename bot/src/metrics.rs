@@ -1,0 +1,171 @@
+//! Prometheus metrics, served at `/metrics`.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+/// A category label.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct CategoryLabel {
+    /// The category's stable key.
+    pub category: String,
+}
+
+/// A REST call label: the route template and the answer's status (`error` when none came).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RestLabel {
+    /// e.g. `POST /guilds/{guild_id}/channels`.
+    pub route: String,
+    /// e.g. `200`, `403`, or `error`.
+    pub status: String,
+}
+
+/// Every metric the bot exports.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Tickets opened, by category.
+    pub tickets_opened: Family<CategoryLabel, Counter>,
+    /// Tickets whose close was requested, by category.
+    pub tickets_closed: Family<CategoryLabel, Counter>,
+    /// Tickets currently open, by category.
+    pub open_tickets: Family<CategoryLabel, Gauge>,
+    /// Time from receiving an interaction to Discord accepting its acknowledgement.
+    pub ack_latency: Histogram,
+    /// Discord REST calls by route and status.
+    pub rest_requests: Family<RestLabel, Counter>,
+    /// Transcripts uploaded to PrivateBin.
+    pub transcript_uploads: Counter,
+    /// Transcript uploads that failed (each attempt).
+    pub transcript_upload_failures: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Creates and registers every metric under the `ticketeer` prefix.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("ticketeer");
+        let tickets_opened = Family::<CategoryLabel, Counter>::default();
+        let tickets_closed = Family::<CategoryLabel, Counter>::default();
+        let open_tickets = Family::<CategoryLabel, Gauge>::default();
+        // Discord fails interactions not acknowledged within 3 s; the buckets resolve well below.
+        let ack_latency =
+            Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0]);
+        let rest_requests = Family::<RestLabel, Counter>::default();
+        let transcript_uploads = Counter::default();
+        let transcript_upload_failures = Counter::default();
+        registry.register(
+            "tickets_opened",
+            "Tickets opened, by category",
+            tickets_opened.clone(),
+        );
+        registry.register(
+            "tickets_closed",
+            "Tickets whose close was requested, by category",
+            tickets_closed.clone(),
+        );
+        registry.register(
+            "open_tickets",
+            "Tickets currently open, by category",
+            open_tickets.clone(),
+        );
+        registry.register(
+            "interaction_ack_latency_seconds",
+            "Time from receiving an interaction to Discord accepting its acknowledgement",
+            ack_latency.clone(),
+        );
+        registry.register(
+            "discord_rest_requests",
+            "Discord REST calls by route and status",
+            rest_requests.clone(),
+        );
+        registry.register(
+            "transcript_uploads",
+            "Transcripts uploaded to PrivateBin",
+            transcript_uploads.clone(),
+        );
+        registry.register(
+            "transcript_upload_failures",
+            "Transcript uploads to PrivateBin that failed",
+            transcript_upload_failures.clone(),
+        );
+        Self {
+            registry,
+            tickets_opened,
+            tickets_closed,
+            open_tickets,
+            ack_latency,
+            rest_requests,
+            transcript_uploads,
+            transcript_upload_failures,
+        }
+    }
+
+    /// Records one acknowledgement latency.
+    pub fn observe_ack(&self, latency: Duration) {
+        self.ack_latency.observe(latency.as_secs_f64());
+    }
+
+    /// Counts one REST call.
+    pub fn count_rest(&self, route: &str, status: Option<u16>) {
+        let status = status.map_or_else(|| "error".to_owned(), |status| status.to_string());
+        self.rest_requests
+            .get_or_create(&RestLabel {
+                route: route.to_owned(),
+                status,
+            })
+            .inc();
+    }
+
+    /// A category's label.
+    pub fn category(key: &str) -> CategoryLabel {
+        CategoryLabel {
+            category: key.to_owned(),
+        }
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut text, &self.registry);
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rendered_metrics_carry_labels_and_the_latency_histogram() {
+        let metrics = Metrics::new();
+        metrics
+            .tickets_opened
+            .get_or_create(&Metrics::category("general"))
+            .inc();
+        metrics.count_rest("POST /guilds/{guild_id}/channels", Some(403));
+        metrics.count_rest("GET /users/@me", None);
+        metrics.observe_ack(Duration::from_millis(12));
+        let text = metrics.render();
+        assert!(
+            text.contains(r#"ticketeer_tickets_opened_total{category="general"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(
+            r#"ticketeer_discord_rest_requests_total{route="POST /guilds/{guild_id}/channels",status="403"} 1"#
+        ));
+        assert!(text.contains(r#"status="error""#));
+        assert!(text.contains("ticketeer_interaction_ack_latency_seconds_count 1"));
+    }
+}

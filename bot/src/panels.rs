@@ -1,0 +1,222 @@
+//! Panels: one message with an open button per category, kept in line with the config.
+//!
+//! Posted when missing, edited in place when its text or button changes, re-posted at once when
+//! someone deletes it, deleted when its category is removed. Syncs run one at a time.
+
+use ticketeer_config::CategoryConfig;
+use twilight_model::id::Id;
+use twilight_model::id::marker::{ChannelMarker, GuildMarker, MessageMarker};
+
+use crate::builders::{self, PanelMessage};
+use crate::context::Context;
+use crate::error::Result;
+use crate::store::{self, Panel};
+
+/// What a sync did to one category's panel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PanelAction {
+    /// Posted a new panel message.
+    Posted,
+    /// Edited the existing message in place.
+    Edited,
+    /// Nothing to do.
+    Unchanged,
+}
+
+/// Brings every category's panel in line with the config, and deletes the panels of removed
+/// categories. Failures are logged per category and do not stop the others.
+pub async fn sync_all(ctx: &Context) {
+    let _one_at_a_time = ctx.panel_sync.lock().await;
+    let config = ctx.config();
+    for (key, category) in &config.categories {
+        match sync_category(ctx, key, category, true).await {
+            Ok(action) => tracing::debug!(category = %key, ?action, "panel synced"),
+            Err(error) => tracing::warn!(
+                category = %key,
+                error = %error,
+                discord_code = error.discord_code(),
+                "could not sync the panel"
+            ),
+        }
+    }
+    let stored = match store::panels(&ctx.pool).await {
+        Ok(stored) => stored,
+        Err(error) => {
+            tracing::warn!(error = %error, "could not list stored panels");
+            return;
+        }
+    };
+    for panel in stored
+        .into_iter()
+        .filter(|panel| !config.categories.contains_key(&panel.category_key))
+    {
+        match remove_panel(ctx, &panel).await {
+            Ok(()) => {
+                tracing::info!(category = %panel.category_key, "removed the panel of a removed category");
+            }
+            Err(error) => tracing::warn!(
+                category = %panel.category_key,
+                error = %error,
+                "could not delete the panel of a removed category"
+            ),
+        }
+    }
+}
+
+/// Re-posts a panel at once when its message was deleted (a MESSAGE_DELETE for one of ours).
+pub async fn on_message_deleted(ctx: &Context, message_id: Id<MessageMarker>) -> Result<()> {
+    if store::panel_by_message(&ctx.pool, message_id)
+        .await?
+        .is_none()
+    {
+        return Ok(());
+    }
+    let _one_at_a_time = ctx.panel_sync.lock().await;
+    // Look again under the lock: a sync may have replaced the panel meanwhile.
+    let Some(panel) = store::panel_by_message(&ctx.pool, message_id).await? else {
+        return Ok(());
+    };
+    let config = ctx.config();
+    let Some(category) = config.categories.get(&panel.category_key) else {
+        store::delete_panel(&ctx.pool, &panel.category_key).await?;
+        return Ok(());
+    };
+    let wanted = builders::panel_message(&panel.category_key, category);
+    post_panel(ctx, &panel.category_key, category, &wanted).await?;
+    tracing::info!(category = %panel.category_key, "re-posted a panel deleted by hand");
+    Ok(())
+}
+
+async fn sync_category(
+    ctx: &Context,
+    key: &str,
+    category: &CategoryConfig,
+    check_exists: bool,
+) -> Result<PanelAction> {
+    let wanted = builders::panel_message(key, category);
+    let channel = channel_id(category);
+    let Some(stored) = store::panel(&ctx.pool, key).await? else {
+        post_panel(ctx, key, category, &wanted).await?;
+        return Ok(PanelAction::Posted);
+    };
+    if Some(stored.channel_id) != channel {
+        remove_message(ctx, stored.channel_id, stored.message_id).await?;
+        post_panel(ctx, key, category, &wanted).await?;
+        return Ok(PanelAction::Posted);
+    }
+    if stored.content_hash != wanted.content_hash {
+        let edited = ctx
+            .rest(
+                "PATCH /channels/{channel_id}/messages/{message_id}",
+                "edit the panel",
+                ctx.http
+                    .update_message(stored.channel_id, stored.message_id)
+                    .content(Some(&wanted.content))
+                    .components(Some(&wanted.components)),
+            )
+            .await;
+        return match edited {
+            Ok(_) => {
+                store::save_panel(
+                    &ctx.pool,
+                    &Panel {
+                        content_hash: wanted.content_hash.clone(),
+                        ..stored
+                    },
+                )
+                .await?;
+                Ok(PanelAction::Edited)
+            }
+            Err(error) if error.is_unknown_resource() => {
+                post_panel(ctx, key, category, &wanted).await?;
+                Ok(PanelAction::Posted)
+            }
+            Err(error) => Err(error),
+        };
+    }
+    if check_exists {
+        let found = ctx
+            .rest(
+                "GET /channels/{channel_id}/messages/{message_id}",
+                "read the panel",
+                ctx.http.message(stored.channel_id, stored.message_id),
+            )
+            .await;
+        match found {
+            Err(error) if error.is_unknown_resource() => {
+                post_panel(ctx, key, category, &wanted).await?;
+                return Ok(PanelAction::Posted);
+            }
+            Err(error) => return Err(error),
+            Ok(_) => {}
+        }
+    }
+    Ok(PanelAction::Unchanged)
+}
+
+async fn post_panel(
+    ctx: &Context,
+    key: &str,
+    category: &CategoryConfig,
+    wanted: &PanelMessage,
+) -> Result<()> {
+    // Validation guarantees both ids parse; a category without them has no panel to post.
+    let (Some(channel), Some(guild)) = (channel_id(category), guild_id(category)) else {
+        return Ok(());
+    };
+    let message = ctx
+        .rest_model(
+            "POST /channels/{channel_id}/messages",
+            "post the panel",
+            ctx.http
+                .create_message(channel)
+                .content(&wanted.content)
+                .components(&wanted.components),
+        )
+        .await?;
+    store::save_panel(
+        &ctx.pool,
+        &Panel {
+            category_key: key.to_owned(),
+            guild_id: guild,
+            channel_id: channel,
+            message_id: message.id,
+            content_hash: wanted.content_hash.clone(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+async fn remove_panel(ctx: &Context, panel: &Panel) -> Result<()> {
+    remove_message(ctx, panel.channel_id, panel.message_id).await?;
+    store::delete_panel(&ctx.pool, &panel.category_key).await?;
+    Ok(())
+}
+
+async fn remove_message(
+    ctx: &Context,
+    channel: Id<ChannelMarker>,
+    message: Id<MessageMarker>,
+) -> Result<()> {
+    let deleted = ctx
+        .rest(
+            "DELETE /channels/{channel_id}/messages/{message_id}",
+            "delete the old panel",
+            ctx.http.delete_message(channel, message),
+        )
+        .await;
+    match deleted {
+        // Already gone (deleted by hand, or its channel was): nothing left to remove.
+        Err(error) if !error.is_unknown_resource() => Err(error),
+        _ => Ok(()),
+    }
+}
+
+fn channel_id(category: &CategoryConfig) -> Option<Id<ChannelMarker>> {
+    category.create_channel_id.get().and_then(Id::new_checked)
+}
+
+fn guild_id(category: &CategoryConfig) -> Option<Id<GuildMarker>> {
+    category.guild_id.get().and_then(Id::new_checked)
+}

@@ -1,0 +1,126 @@
+//! Loading the config file, and reloading it while the bot runs.
+//!
+//! The file is polled (re-read every [`Settings::reload_interval`](crate::Settings)) rather than
+//! watched with inotify: a Kubernetes ConfigMap volume updates by swapping a symlink, which file
+//! watchers miss or report oddly, while reading the content always sees the truth. SIGHUP asks for
+//! a reload at once. A bad new file is refused and logged; the running config stays.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::Path;
+use std::sync::Arc;
+
+use ticketeer_config::BotConfig;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+use crate::context::Context;
+use crate::error::{BotError, Result};
+use crate::panels;
+
+/// Reads and validates a config file; also returns a fingerprint of its text.
+///
+/// # Errors
+///
+/// [`BotError::ReadConfig`] or [`BotError::InvalidConfig`] naming the file (and, for an invalid
+/// file, every bad field with its category).
+pub async fn load_config(path: &Path) -> Result<(BotConfig, u64)> {
+    let text = tokio::fs::read_to_string(path)
+        .await
+        .map_err(|source| BotError::ReadConfig {
+            path: path.to_owned(),
+            source,
+        })?;
+    let config = BotConfig::from_yaml(&text).map_err(|problems| BotError::InvalidConfig {
+        path: path.to_owned(),
+        problems,
+    })?;
+    Ok((config, fingerprint(&text)))
+}
+
+fn fingerprint(text: &str) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    text.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// What one reload attempt did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadOutcome {
+    /// The file did not change (or changed without changing the config).
+    Unchanged,
+    /// A new config is in force and the panels were synced.
+    Applied,
+    /// The file could not be read or is invalid; the running config stays.
+    Refused,
+}
+
+/// Re-reads the config file; applies it when it changed (or always, when `forced`).
+pub async fn reload_once(ctx: &Context, forced: bool) -> ReloadOutcome {
+    let path = ctx.config_path();
+    let text = match tokio::fs::read_to_string(path).await {
+        Ok(text) => text,
+        Err(error) => {
+            tracing::error!(path = %path.display(), %error, "could not read the config file; keeping the running config");
+            return ReloadOutcome::Refused;
+        }
+    };
+    let new_fingerprint = fingerprint(&text);
+    {
+        let mut seen = match ctx.config_fingerprint.lock() {
+            Ok(seen) => seen,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if *seen == new_fingerprint && !forced {
+            return ReloadOutcome::Unchanged;
+        }
+        // Remember even a bad file, so it is reported once rather than every second.
+        *seen = new_fingerprint;
+    }
+    let config = match BotConfig::from_yaml(&text) {
+        Ok(config) => config,
+        Err(problems) => {
+            let error = BotError::InvalidConfig {
+                path: path.to_owned(),
+                problems,
+            };
+            tracing::error!(error = %error, "config reload refused; keeping the running config");
+            return ReloadOutcome::Refused;
+        }
+    };
+    let current = ctx.config();
+    if *current == config && !forced {
+        return ReloadOutcome::Unchanged;
+    }
+    warn_about_restart_only_settings(&current, &config);
+    ctx.replace_config(config);
+    tracing::info!(path = %path.display(), categories = ctx.config().categories.len(), "config reloaded");
+    panels::sync_all(ctx).await;
+    crate::refresh_open_ticket_gauges(ctx).await;
+    ReloadOutcome::Applied
+}
+
+fn warn_about_restart_only_settings(current: &BotConfig, new: &BotConfig) {
+    if current.http != new.http {
+        tracing::warn!("http.listen changed; it takes effect when the bot restarts");
+    }
+    if current.discord != new.discord {
+        tracing::warn!("discord settings changed; they take effect when the bot restarts");
+    }
+    if current.log != new.log {
+        tracing::warn!("log settings changed; they take effect when the bot restarts");
+    }
+}
+
+/// Polls the config file and answers reload requests until `stop` is cancelled.
+pub(crate) async fn watch(ctx: Arc<Context>, stop: CancellationToken) {
+    let mut poll = tokio::time::interval(ctx.settings.reload_interval);
+    poll.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        let forced = tokio::select! {
+            () = stop.cancelled() => return,
+            _ = poll.tick() => false,
+            () = ctx.reload_requested.notified() => true,
+        };
+        reload_once(&ctx, forced).await;
+    }
+}

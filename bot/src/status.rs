@@ -1,0 +1,521 @@
+//! `/status`: per category, the panel, open tickets, and Discord-side problems the bot can see
+//! (missing channels, wrong channel types, missing permissions, a category near Discord's limit).
+//! The operator reads it to set the `Ready` condition of each TicketCategory.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use ticketeer_config::CategoryConfig;
+use twilight_model::channel::permission_overwrite::PermissionOverwriteType;
+use twilight_model::channel::{Channel, ChannelType};
+use twilight_model::guild::{Permissions, Role};
+use twilight_model::id::Id;
+use twilight_model::id::marker::{ChannelMarker, GuildMarker, RoleMarker, UserMarker};
+
+use crate::builders::BOT_ALLOW;
+use crate::context::Context;
+use crate::error::Result;
+use crate::store;
+
+/// Discord's limit of channels in one category.
+pub const CATEGORY_CHANNEL_LIMIT: usize = 50;
+/// From this many channels a category counts as nearly full.
+pub const CATEGORY_NEAR_FULL: usize = 45;
+
+/// What the bot needs in the parent category to create ticket channels: manage them, set their
+/// overwrites (Manage Roles), and hold every permission it grants in them.
+pub const NEEDED_IN_PARENT: Permissions = BOT_ALLOW.union(Permissions::MANAGE_ROLES);
+/// What the bot needs in the create channel to post and keep the panel.
+pub const NEEDED_IN_CREATE_CHANNEL: Permissions = Permissions::VIEW_CHANNEL
+    .union(Permissions::SEND_MESSAGES)
+    .union(Permissions::READ_MESSAGE_HISTORY);
+/// What the bot needs in the log channel to post transcript links.
+pub const NEEDED_IN_LOG_CHANNEL: Permissions = Permissions::VIEW_CHANNEL
+    .union(Permissions::SEND_MESSAGES)
+    .union(Permissions::EMBED_LINKS);
+
+/// The whole `/status` document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StatusReport {
+    /// Whether the gateway session is up.
+    pub gateway_connected: bool,
+    /// Per category key.
+    pub categories: BTreeMap<String, CategoryStatus>,
+}
+
+/// One category's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CategoryStatus {
+    /// The display name.
+    pub name: String,
+    /// The panel message, once posted.
+    pub panel_message_id: Option<String>,
+    /// Tickets open (or opening) now.
+    pub open_tickets: i64,
+    /// Discord-side problems found; empty when all is well.
+    pub problems: Vec<Problem>,
+}
+
+/// A Discord-side problem with one of a category's channels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Problem {
+    /// The channel does not exist in the guild (or the bot cannot see the guild).
+    MissingChannel {
+        /// The config field naming it, e.g. `parentChannelId`.
+        field: &'static str,
+        /// The channel id.
+        channel_id: String,
+    },
+    /// The channel exists but is of the wrong type.
+    WrongChannelType {
+        /// The config field.
+        field: &'static str,
+        /// The channel id.
+        channel_id: String,
+        /// What it should be.
+        expected: &'static str,
+    },
+    /// The bot lacks permissions in the channel.
+    MissingPermissions {
+        /// The config field.
+        field: &'static str,
+        /// The channel id.
+        channel_id: String,
+        /// Discord's names of the missing permissions, e.g. `MANAGE_ROLES`.
+        missing: Vec<String>,
+    },
+    /// The parent category holds nearly Discord's maximum of 50 channels.
+    CategoryNearlyFull {
+        /// The parent category id.
+        channel_id: String,
+        /// Channels in it now.
+        channels: usize,
+        /// Discord's limit.
+        limit: usize,
+    },
+    /// The bot could not look (Discord refused or was unreachable).
+    CheckFailed {
+        /// What failed, without internals.
+        reason: String,
+    },
+}
+
+/// What the bot knows of one guild, fetched for the checks.
+#[derive(Debug, Clone)]
+pub struct GuildView<'a> {
+    /// The guild.
+    pub guild_id: Id<GuildMarker>,
+    /// Every channel of the guild.
+    pub channels: &'a [Channel],
+    /// Every role of the guild (@everyone included).
+    pub roles: &'a [Role],
+    /// The bot's roles.
+    pub bot_roles: &'a [Id<RoleMarker>],
+    /// The bot's user id.
+    pub bot_user_id: Id<UserMarker>,
+}
+
+/// Finds the Discord-side problems of a category, pure.
+pub fn diagnose(category: &CategoryConfig, guild: &GuildView<'_>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let checks = [
+        (
+            "parentChannelId",
+            &category.parent_channel_id,
+            ChannelKind::Category,
+            NEEDED_IN_PARENT,
+        ),
+        (
+            "createChannelId",
+            &category.create_channel_id,
+            ChannelKind::Text,
+            NEEDED_IN_CREATE_CHANNEL,
+        ),
+        (
+            "logChannelId",
+            &category.log_channel_id,
+            ChannelKind::Text,
+            NEEDED_IN_LOG_CHANNEL,
+        ),
+    ];
+    for (field, id, kind, needed) in checks {
+        let channel_id = id.to_string();
+        let found = id
+            .get()
+            .and_then(Id::<ChannelMarker>::new_checked)
+            .and_then(|id| guild.channels.iter().find(|channel| channel.id == id));
+        let Some(channel) = found else {
+            problems.push(Problem::MissingChannel { field, channel_id });
+            continue;
+        };
+        if !kind.matches(channel.kind) {
+            problems.push(Problem::WrongChannelType {
+                field,
+                channel_id,
+                expected: kind.name(),
+            });
+            continue;
+        }
+        let held = bot_permissions(guild, Some(channel));
+        let missing = needed.difference(held);
+        if !missing.is_empty() {
+            problems.push(Problem::MissingPermissions {
+                field,
+                channel_id: channel_id.clone(),
+                missing: missing
+                    .iter_names()
+                    .map(|(name, _)| name.to_owned())
+                    .collect(),
+            });
+        }
+        if kind == ChannelKind::Category {
+            let channels = guild
+                .channels
+                .iter()
+                .filter(|child| child.parent_id == Some(channel.id))
+                .count();
+            if channels >= CATEGORY_NEAR_FULL {
+                problems.push(Problem::CategoryNearlyFull {
+                    channel_id,
+                    channels,
+                    limit: CATEGORY_CHANNEL_LIMIT,
+                });
+            }
+        }
+    }
+    problems
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChannelKind {
+    Category,
+    Text,
+}
+
+impl ChannelKind {
+    fn matches(self, kind: ChannelType) -> bool {
+        match self {
+            Self::Category => kind == ChannelType::GuildCategory,
+            Self::Text => matches!(
+                kind,
+                ChannelType::GuildText | ChannelType::GuildAnnouncement
+            ),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Category => "category",
+            Self::Text => "text channel",
+        }
+    }
+}
+
+/// The bot's permissions in the guild or in a channel, computed as Discord documents it: the
+/// roles' permissions (all of them for an administrator), then the channel's overwrites for
+/// @everyone, for the bot's roles, and for the bot itself.
+///
+/// See [Discord Docs/Permissions](https://discord.com/developers/docs/topics/permissions#permission-overwrites).
+pub fn bot_permissions(guild: &GuildView<'_>, channel: Option<&Channel>) -> Permissions {
+    let everyone_id = guild.guild_id.cast::<RoleMarker>();
+    let mut base = Permissions::empty();
+    for role in guild.roles {
+        if role.id == everyone_id || guild.bot_roles.contains(&role.id) {
+            base |= role.permissions;
+        }
+    }
+    if base.contains(Permissions::ADMINISTRATOR) {
+        return Permissions::all();
+    }
+    let Some(overwrites) = channel.and_then(|channel| channel.permission_overwrites.as_ref())
+    else {
+        return base;
+    };
+    let mut permissions = base;
+    if let Some(everyone) = overwrites
+        .iter()
+        .find(|overwrite| overwrite.id == everyone_id.cast())
+    {
+        permissions = (permissions - everyone.deny) | everyone.allow;
+    }
+    let (mut role_allow, mut role_deny) = (Permissions::empty(), Permissions::empty());
+    for overwrite in overwrites.iter().filter(|overwrite| {
+        overwrite.kind == PermissionOverwriteType::Role
+            && guild
+                .bot_roles
+                .iter()
+                .any(|role| role.cast() == overwrite.id)
+    }) {
+        role_allow |= overwrite.allow;
+        role_deny |= overwrite.deny;
+    }
+    permissions = (permissions - role_deny) | role_allow;
+    if let Some(own) = overwrites.iter().find(|overwrite| {
+        overwrite.kind == PermissionOverwriteType::Member
+            && overwrite.id == guild.bot_user_id.cast()
+    }) {
+        permissions = (permissions - own.deny) | own.allow;
+    }
+    permissions
+}
+
+/// Builds the `/status` report: reads the store and asks Discord about each guild once.
+pub async fn report(ctx: &Context) -> Result<StatusReport> {
+    let config = ctx.config();
+    let counts: BTreeMap<String, i64> = store::open_ticket_counts(&ctx.pool)
+        .await?
+        .into_iter()
+        .collect();
+    let panels: BTreeMap<String, store::Panel> = store::panels(&ctx.pool)
+        .await?
+        .into_iter()
+        .map(|panel| (panel.category_key.clone(), panel))
+        .collect();
+    let mut guilds: BTreeMap<u64, Result<GuildData, String>> = BTreeMap::new();
+    let mut categories = BTreeMap::new();
+    for (key, category) in &config.categories {
+        let problems = match category.guild_id.get().and_then(Id::new_checked) {
+            Some(guild_id) => {
+                if let std::collections::btree_map::Entry::Vacant(entry) =
+                    guilds.entry(guild_id.get())
+                {
+                    entry.insert(fetch_guild(ctx, guild_id).await);
+                }
+                match guilds.get(&guild_id.get()) {
+                    Some(Ok(data)) => diagnose(
+                        category,
+                        &GuildView {
+                            guild_id,
+                            channels: &data.channels,
+                            roles: &data.roles,
+                            bot_roles: &data.bot_roles,
+                            bot_user_id: ctx.bot_user_id,
+                        },
+                    ),
+                    Some(Err(reason)) => vec![Problem::CheckFailed {
+                        reason: reason.clone(),
+                    }],
+                    None => Vec::new(),
+                }
+            }
+            None => Vec::new(),
+        };
+        categories.insert(
+            key.clone(),
+            CategoryStatus {
+                name: category.name.clone(),
+                panel_message_id: panels.get(key).map(|panel| panel.message_id.to_string()),
+                open_tickets: counts.get(key).copied().unwrap_or(0),
+                problems,
+            },
+        );
+    }
+    Ok(StatusReport {
+        gateway_connected: ctx.gateway_connected(),
+        categories,
+    })
+}
+
+struct GuildData {
+    channels: Vec<Channel>,
+    roles: Vec<Role>,
+    bot_roles: Vec<Id<RoleMarker>>,
+}
+
+async fn fetch_guild(ctx: &Context, guild_id: Id<GuildMarker>) -> Result<GuildData, String> {
+    let describe = |error: crate::error::BotError| {
+        tracing::warn!(guild = %guild_id, error = %error, "status check could not read the guild");
+        match error.discord_code() {
+            Some(code) => format!("Discord refused to describe guild {guild_id} (code {code})"),
+            None => format!("could not read guild {guild_id} from Discord"),
+        }
+    };
+    let channels = ctx
+        .rest_list(
+            "GET /guilds/{guild_id}/channels",
+            "list the guild's channels",
+            ctx.http.guild_channels(guild_id),
+        )
+        .await
+        .map_err(describe)?;
+    let roles = ctx
+        .rest_list(
+            "GET /guilds/{guild_id}/roles",
+            "list the guild's roles",
+            ctx.http.roles(guild_id),
+        )
+        .await
+        .map_err(describe)?;
+    let member = ctx
+        .rest_model(
+            "GET /guilds/{guild_id}/members/{user_id}",
+            "read the bot's membership",
+            ctx.http.guild_member(guild_id, ctx.bot_user_id),
+        )
+        .await
+        .map_err(describe)?;
+    Ok(GuildData {
+        channels,
+        roles,
+        bot_roles: member.roles,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ticketeer_config::{ButtonConfig, DmOnCloseConfig, Snowflake};
+    use twilight_model::channel::permission_overwrite::PermissionOverwrite;
+
+    const GUILD: u64 = 200_000_000_000_000_001;
+    const PARENT: u64 = 300_000_000_000_000_001;
+    const CREATE: u64 = 300_000_000_000_000_002;
+    const LOG: u64 = 300_000_000_000_000_003;
+    const BOT_ROLE: u64 = 400_000_000_000_000_009;
+    const BOT: u64 = 600_000_000_000_000_001;
+
+    fn category() -> CategoryConfig {
+        CategoryConfig {
+            guild_id: Snowflake::from(GUILD),
+            name: "Support".to_owned(),
+            parent_channel_id: Snowflake::from(PARENT),
+            create_channel_id: Snowflake::from(CREATE),
+            role_ids: Vec::new(),
+            log_channel_id: Snowflake::from(LOG),
+            create_message: "Open one".to_owned(),
+            created_message: "Hi".to_owned(),
+            create_button: ButtonConfig::default_create(),
+            close_button: ButtonConfig::default_close(),
+            dm_on_close: DmOnCloseConfig::default(),
+        }
+    }
+
+    fn channel(id: u64, kind: ChannelType, parent: Option<u64>) -> Channel {
+        serde_json::from_value(serde_json::json!({
+            "id": id.to_string(),
+            "type": u8::from(kind),
+            "guild_id": GUILD.to_string(),
+            "parent_id": parent.map(|parent| parent.to_string()),
+            "permission_overwrites": [],
+        }))
+        .expect("a channel")
+    }
+
+    fn role(id: u64, permissions: Permissions) -> Role {
+        serde_json::from_value(serde_json::json!({
+            "id": id.to_string(),
+            "name": "role",
+            "color": 0,
+            "colors": {"primary_color": 0},
+            "hoist": false,
+            "managed": false,
+            "mentionable": false,
+            "permissions": permissions.bits().to_string(),
+            "position": 0,
+            "flags": 0,
+        }))
+        .expect("a role")
+    }
+
+    fn healthy_channels() -> Vec<Channel> {
+        vec![
+            channel(PARENT, ChannelType::GuildCategory, None),
+            channel(CREATE, ChannelType::GuildText, None),
+            channel(LOG, ChannelType::GuildText, None),
+        ]
+    }
+
+    fn view<'a>(channels: &'a [Channel], roles: &'a [Role]) -> GuildView<'a> {
+        GuildView {
+            guild_id: Id::new(GUILD),
+            channels,
+            roles,
+            bot_roles: &[],
+            bot_user_id: Id::new(BOT),
+        }
+    }
+
+    #[test]
+    fn a_healthy_category_has_no_problems() {
+        let channels = healthy_channels();
+        let roles = [role(GUILD, NEEDED_IN_PARENT | NEEDED_IN_LOG_CHANNEL)];
+        assert_eq!(diagnose(&category(), &view(&channels, &roles)), vec![]);
+    }
+
+    #[test]
+    fn missing_and_mistyped_channels_are_reported_by_field() {
+        let channels = vec![
+            channel(PARENT, ChannelType::GuildText, None),
+            channel(CREATE, ChannelType::GuildText, None),
+        ];
+        let roles = [role(GUILD, Permissions::ADMINISTRATOR)];
+        let problems = diagnose(&category(), &view(&channels, &roles));
+        assert_eq!(
+            problems,
+            vec![
+                Problem::WrongChannelType {
+                    field: "parentChannelId",
+                    channel_id: PARENT.to_string(),
+                    expected: "category",
+                },
+                Problem::MissingChannel {
+                    field: "logChannelId",
+                    channel_id: LOG.to_string(),
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn missing_permissions_are_named_and_overwrites_count() {
+        let mut channels = healthy_channels();
+        // The parent denies the bot's role Manage Roles.
+        channels[0].permission_overwrites = Some(vec![PermissionOverwrite {
+            allow: Permissions::empty(),
+            deny: Permissions::MANAGE_ROLES,
+            id: Id::new(BOT_ROLE),
+            kind: PermissionOverwriteType::Role,
+        }]);
+        let roles = [
+            role(GUILD, Permissions::VIEW_CHANNEL),
+            role(BOT_ROLE, NEEDED_IN_PARENT | NEEDED_IN_LOG_CHANNEL),
+        ];
+        let bot_roles = [Id::new(BOT_ROLE)];
+        let guild = GuildView {
+            bot_roles: &bot_roles,
+            ..view(&channels, &roles)
+        };
+        let problems = diagnose(&category(), &guild);
+        assert_eq!(
+            problems,
+            vec![Problem::MissingPermissions {
+                field: "parentChannelId",
+                channel_id: PARENT.to_string(),
+                missing: vec!["MANAGE_ROLES".to_owned()],
+            }]
+        );
+    }
+
+    #[test]
+    fn a_category_with_45_channels_is_nearly_full() {
+        let mut channels = healthy_channels();
+        for index in 0..45 {
+            channels.push(channel(
+                310_000_000_000_000_000 + index,
+                ChannelType::GuildText,
+                Some(PARENT),
+            ));
+        }
+        let roles = [role(GUILD, Permissions::ADMINISTRATOR)];
+        let problems = diagnose(&category(), &view(&channels, &roles));
+        assert_eq!(
+            problems,
+            vec![Problem::CategoryNearlyFull {
+                channel_id: PARENT.to_string(),
+                channels: 45,
+                limit: 50,
+            }]
+        );
+    }
+}

@@ -1,0 +1,283 @@
+//! Starting, configuring, observing and stopping the bot: config validation at load, the HTTP
+//! endpoints, and behaviour 10 (SIGTERM: finish in-flight work, close the gateway, exit 0) both
+//! through `run()` and through the real binary.
+
+mod support;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::Value;
+use support::{Harness, SUPPORT, WAIT, channel_link};
+use ticketeer_bot::{BotError, Context, Settings};
+use ticketeer_testkit::discord::InteractionStatus;
+use ticketeer_testkit::discord::permissions::MANAGE_ROLES;
+
+const BINARY: &str = env!("CARGO_BIN_EXE_ticketeer-bot");
+
+fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ticketeer-lifecycle-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+const BAD_CONFIG: &str = r#"
+privatebin:
+  url: https://paste.example.com/
+categories:
+  support/billing:
+    guildId: "200000000000000001"
+    name: Billing
+    parentChannelId: "300000000000000001"
+    createChannelId: "not-a-snowflake"
+    logChannelId: "300000000000000003"
+    createMessage: Need help?
+    createdMessage: Welcome!
+"#;
+
+#[tokio::test]
+async fn a_bad_config_is_refused_at_load_naming_the_file_the_category_and_the_field() {
+    let path = write_temp("bad-at-load.yaml", BAD_CONFIG);
+    let error = Context::build(Settings::new(&path, "unused-token", "postgres://unused"))
+        .await
+        .expect_err("the config is refused");
+    assert!(matches!(error, BotError::InvalidConfig { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(message.contains(&path.display().to_string()), "{message}");
+    assert!(
+        message.contains(r#"categories["support/billing"].createChannelId"#),
+        "{message}"
+    );
+}
+
+#[test]
+fn check_config_validates_the_file_and_exits_with_its_verdict() {
+    let bad = write_temp("bad-check.yaml", BAD_CONFIG);
+    let output = std::process::Command::new(BINARY)
+        .args(["--check-config", "--config"])
+        .arg(&bad)
+        .output()
+        .expect("run the binary");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&bad.display().to_string()), "{stderr}");
+    assert!(stderr.contains("createChannelId"), "{stderr}");
+
+    let good = write_temp(
+        "good-check.yaml",
+        &BAD_CONFIG.replace("not-a-snowflake", "300000000000000002"),
+    );
+    let output = std::process::Command::new(BINARY)
+        .args(["--check-config", "--config"])
+        .arg(&good)
+        .output()
+        .expect("run the binary");
+    assert!(output.status.success(), "{output:?}");
+}
+
+#[test]
+fn a_missing_secret_is_named_in_the_error() {
+    let good = write_temp(
+        "good-env.yaml",
+        &BAD_CONFIG.replace("not-a-snowflake", "300000000000000002"),
+    );
+    let output = std::process::Command::new(BINARY)
+        .arg("--config")
+        .arg(&good)
+        .env_remove("DISCORD_TOKEN")
+        .env("DATABASE_URL", "postgres://unused")
+        .output()
+        .expect("run the binary");
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("DISCORD_TOKEN is not set"),
+        "{output:?}"
+    );
+}
+
+async fn get(url: &str) -> (u16, String) {
+    let response = reqwest::get(url).await.expect("the bot answers HTTP");
+    let status = response.status().as_u16();
+    (status, response.text().await.expect("body"))
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics_are_served() {
+    let harness = Harness::start().await;
+    let base = harness.http_base().await;
+    assert_eq!(get(&format!("{base}/healthz")).await.0, 200);
+    assert_eq!(
+        get(&format!("{base}/readyz")).await,
+        (200, "ready\n".to_owned())
+    );
+
+    harness.open_ticket(harness.world.alice).await;
+    let (status, metrics) = get(&format!("{base}/metrics")).await;
+    assert_eq!(status, 200);
+    for expected in [
+        r#"ticketeer_tickets_opened_total{category="support"} 1"#,
+        r#"ticketeer_open_tickets{category="support"} 1"#,
+        "ticketeer_interaction_ack_latency_seconds_count 1",
+        r#"ticketeer_discord_rest_requests_total{route="POST /guilds/{guild_id}/channels",status="20"#,
+        "ticketeer_transcript_uploads_total",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "{expected} missing from:\n{metrics}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn status_reports_panels_open_tickets_and_discord_side_problems() {
+    let harness = Harness::start().await;
+    let base = harness.http_base().await;
+    let panel = harness.panel(SUPPORT).await;
+    harness.open_ticket(harness.world.alice).await;
+    let status: Value =
+        serde_json::from_str(&get(&format!("{base}/status")).await.1).expect("status is JSON");
+    let support = &status["categories"][SUPPORT];
+    assert_eq!(support["panel_message_id"], panel.id.to_string());
+    assert_eq!(support["open_tickets"], 1);
+    assert_eq!(support["problems"], serde_json::json!([]));
+    assert_eq!(status["gateway_connected"], true);
+
+    let world = &harness.world;
+    harness
+        .control
+        .delete_channel(world.log_channel)
+        .expect("delete the log channel by hand");
+    let bot_role = harness.control.bot_role(world.guild).expect("bot role");
+    harness
+        .control
+        .set_role_permissions(
+            world.guild,
+            bot_role,
+            support::BOT_PERMISSIONS & !MANAGE_ROLES,
+        )
+        .expect("take Manage Roles away");
+    let status: Value =
+        serde_json::from_str(&get(&format!("{base}/status")).await.1).expect("status is JSON");
+    let problems = &status["categories"][SUPPORT]["problems"];
+    assert_eq!(
+        problems,
+        &serde_json::json!([
+            {"kind": "missing_permissions", "field": "parentChannelId",
+             "channel_id": world.parent.to_string(), "missing": ["MANAGE_ROLES"]},
+            {"kind": "missing_channel", "field": "logChannelId",
+             "channel_id": world.log_channel.to_string()},
+        ])
+    );
+}
+
+#[tokio::test]
+async fn shutdown_finishes_in_flight_clicks_closes_the_gateway_and_takes_no_new_work() {
+    let mut harness = Harness::start().await;
+    // A slow Discord keeps the ticket's creation in flight when shutdown begins.
+    harness.control.set_rest_latency(Duration::from_millis(200));
+    let outcome = harness.click_open(harness.world.alice).await;
+    assert_eq!(outcome.status, InteractionStatus::Acknowledged);
+    let id = outcome.interaction_id;
+    let answered = |harness: &Harness| {
+        harness
+            .control
+            .interaction(id)
+            .and_then(|view| view.original_response)
+            .is_some_and(|message| !message.content.is_empty())
+    };
+    assert!(!answered(&harness), "the work is still in flight");
+
+    harness.stop().await.expect("run returns Ok");
+
+    assert!(
+        answered(&harness),
+        "the in-flight click was finished before exit"
+    );
+    let answer = harness.answer(&outcome).await;
+    let channel = channel_link(&answer).expect("a link");
+    assert!(harness.control.channel(channel).is_some());
+    assert!(
+        harness
+            .control
+            .gateway_sessions()
+            .iter()
+            .all(|session| !session.connected),
+        "the gateway is closed"
+    );
+    harness.control.set_ack_deadline(Duration::from_millis(300));
+    harness.control.set_rest_latency(Duration::ZERO);
+    let late = harness.click_open(harness.world.bob).await;
+    assert!(late.failed(), "a stopped bot takes no new clicks");
+}
+
+#[tokio::test]
+async fn the_binary_exits_zero_on_sigterm_after_closing_the_gateway() {
+    let harness = Harness::start().await;
+    // Stop the harness's own bot; the binary takes over with the same config and database.
+    let mut harness = harness;
+    harness.stop().await.expect("the harness bot stops");
+    let (identifies_before, _) = harness.control.gateway_counts();
+    let child = std::process::Command::new(BINARY)
+        .arg("--config")
+        .arg(&harness.config_path)
+        .env("DISCORD_TOKEN", harness.world.emulator.token())
+        .env("DATABASE_URL", harness.database.url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the binary");
+    harness
+        .control
+        .wait_for(WAIT, |control| {
+            (control.gateway_counts().0 > identifies_before
+                && control
+                    .gateway_sessions()
+                    .iter()
+                    .any(|session| session.connected))
+            .then_some(())
+        })
+        .await
+        .expect("the binary connects to the gateway");
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("the kill command exists");
+    assert!(killed.success());
+    let output = tokio::time::timeout(
+        WAIT,
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
+    )
+    .await
+    .expect("the binary exits in time")
+    .expect("the waiting thread")
+    .expect("wait for the binary");
+    let (status, stderr) = (output.status, String::from_utf8_lossy(&output.stderr));
+    assert_eq!(status.code(), Some(0), "exit status; stderr:\n{stderr}");
+    assert!(
+        harness
+            .control
+            .gateway_sessions()
+            .iter()
+            .all(|session| !session.connected),
+        "the gateway is closed"
+    );
+}
+
+#[test]
+fn the_example_config_is_a_valid_config() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/config.yaml");
+    let output = std::process::Command::new(BINARY)
+        .args(["--check-config", "--config"])
+        .arg(&path)
+        .output()
+        .expect("run the binary");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("valid (2 categories)"));
+}
