@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
 use ticketeer_config::CategoryConfig;
+pub use ticketeer_config::status::{CategoryStatus, Problem, StatusReport};
 use twilight_model::channel::permission_overwrite::PermissionOverwriteType;
 use twilight_model::channel::{Channel, ChannelType};
 use twilight_model::guild::{Permissions, Role};
@@ -33,73 +33,6 @@ pub const NEEDED_IN_CREATE_CHANNEL: Permissions = Permissions::VIEW_CHANNEL
 pub const NEEDED_IN_LOG_CHANNEL: Permissions = Permissions::VIEW_CHANNEL
     .union(Permissions::SEND_MESSAGES)
     .union(Permissions::EMBED_LINKS);
-
-/// The whole `/status` document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StatusReport {
-    /// Whether the gateway session is up.
-    pub gateway_connected: bool,
-    /// Per category key.
-    pub categories: BTreeMap<String, CategoryStatus>,
-}
-
-/// One category's status.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct CategoryStatus {
-    /// The display name.
-    pub name: String,
-    /// The panel message, once posted.
-    pub panel_message_id: Option<String>,
-    /// Tickets open (or opening) now.
-    pub open_tickets: i64,
-    /// Discord-side problems found; empty when all is well.
-    pub problems: Vec<Problem>,
-}
-
-/// A Discord-side problem with one of a category's channels.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum Problem {
-    /// The channel does not exist in the guild (or the bot cannot see the guild).
-    MissingChannel {
-        /// The config field naming it, e.g. `parentChannelId`.
-        field: &'static str,
-        /// The channel id.
-        channel_id: String,
-    },
-    /// The channel exists but is of the wrong type.
-    WrongChannelType {
-        /// The config field.
-        field: &'static str,
-        /// The channel id.
-        channel_id: String,
-        /// What it should be.
-        expected: &'static str,
-    },
-    /// The bot lacks permissions in the channel.
-    MissingPermissions {
-        /// The config field.
-        field: &'static str,
-        /// The channel id.
-        channel_id: String,
-        /// Discord's names of the missing permissions, e.g. `MANAGE_ROLES`.
-        missing: Vec<String>,
-    },
-    /// The parent category holds nearly Discord's maximum of 50 channels.
-    CategoryNearlyFull {
-        /// The parent category id.
-        channel_id: String,
-        /// Channels in it now.
-        channels: usize,
-        /// Discord's limit.
-        limit: usize,
-    },
-    /// The bot could not look (Discord refused or was unreachable).
-    CheckFailed {
-        /// What failed, without internals.
-        reason: String,
-    },
-}
 
 /// What the bot knows of one guild, fetched for the checks.
 #[derive(Debug, Clone)]
@@ -146,14 +79,17 @@ pub fn diagnose(category: &CategoryConfig, guild: &GuildView<'_>) -> Vec<Problem
             .and_then(Id::<ChannelMarker>::new_checked)
             .and_then(|id| guild.channels.iter().find(|channel| channel.id == id));
         let Some(channel) = found else {
-            problems.push(Problem::MissingChannel { field, channel_id });
+            problems.push(Problem::MissingChannel {
+                field: field.to_owned(),
+                channel_id,
+            });
             continue;
         };
         if !kind.matches(channel.kind) {
             problems.push(Problem::WrongChannelType {
-                field,
+                field: field.to_owned(),
                 channel_id,
-                expected: kind.name(),
+                expected: kind.name().to_owned(),
             });
             continue;
         }
@@ -161,7 +97,7 @@ pub fn diagnose(category: &CategoryConfig, guild: &GuildView<'_>) -> Vec<Problem
         let missing = needed.difference(held);
         if !missing.is_empty() {
             problems.push(Problem::MissingPermissions {
-                field,
+                field: field.to_owned(),
                 channel_id: channel_id.clone(),
                 missing: missing
                     .iter_names()
@@ -455,12 +391,12 @@ mod tests {
             problems,
             vec![
                 Problem::WrongChannelType {
-                    field: "parentChannelId",
+                    field: "parentChannelId".to_owned(),
                     channel_id: PARENT.to_string(),
-                    expected: "category",
+                    expected: "category".to_owned(),
                 },
                 Problem::MissingChannel {
-                    field: "logChannelId",
+                    field: "logChannelId".to_owned(),
                     channel_id: LOG.to_string(),
                 },
             ]
@@ -490,7 +426,7 @@ mod tests {
         assert_eq!(
             problems,
             vec![Problem::MissingPermissions {
-                field: "parentChannelId",
+                field: "parentChannelId".to_owned(),
                 channel_id: PARENT.to_string(),
                 missing: vec!["MANAGE_ROLES".to_owned()],
             }]

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 use support::{Harness, SUPPORT, WAIT, channel_link};
 use ticketeer_bot::{BotError, Context, Settings};
+use ticketeer_config::{Problem, StatusReport};
 use ticketeer_testkit::discord::InteractionStatus;
 use ticketeer_testkit::discord::permissions::MANAGE_ROLES;
 
@@ -136,13 +137,19 @@ async fn status_reports_panels_open_tickets_and_discord_side_problems() {
     let base = harness.http_base().await;
     let panel = harness.panel(SUPPORT).await;
     harness.open_ticket(harness.world.alice).await;
-    let status: Value =
-        serde_json::from_str(&get(&format!("{base}/status")).await.1).expect("status is JSON");
+    let body = get(&format!("{base}/status")).await.1;
+    let status: Value = serde_json::from_str(&body).expect("status is JSON");
     let support = &status["categories"][SUPPORT];
     assert_eq!(support["panel_message_id"], panel.id.to_string());
     assert_eq!(support["open_tickets"], 1);
     assert_eq!(support["problems"], serde_json::json!([]));
     assert_eq!(status["gateway_connected"], true);
+    // The contract: what the bot serves is what the operator parses.
+    let report: StatusReport = serde_json::from_str(&body).expect("the operator can read it");
+    assert!(report.gateway_connected);
+    let parsed = &report.categories[SUPPORT];
+    assert_eq!(parsed.panel_message_id, Some(panel.id.to_string()));
+    assert_eq!(parsed.open_tickets, 1);
 
     let world = &harness.world;
     harness
@@ -158,8 +165,8 @@ async fn status_reports_panels_open_tickets_and_discord_side_problems() {
             support::BOT_PERMISSIONS & !MANAGE_ROLES,
         )
         .expect("take Manage Roles away");
-    let status: Value =
-        serde_json::from_str(&get(&format!("{base}/status")).await.1).expect("status is JSON");
+    let body = get(&format!("{base}/status")).await.1;
+    let status: Value = serde_json::from_str(&body).expect("status is JSON");
     let problems = &status["categories"][SUPPORT]["problems"];
     assert_eq!(
         problems,
@@ -169,6 +176,21 @@ async fn status_reports_panels_open_tickets_and_discord_side_problems() {
             {"kind": "missing_channel", "field": "logChannelId",
              "channel_id": world.log_channel.to_string()},
         ])
+    );
+    let report: StatusReport = serde_json::from_str(&body).expect("the operator can read it");
+    assert_eq!(
+        report.categories[SUPPORT].problems,
+        [
+            Problem::MissingPermissions {
+                field: "parentChannelId".to_owned(),
+                channel_id: world.parent.to_string(),
+                missing: vec!["MANAGE_ROLES".to_owned()],
+            },
+            Problem::MissingChannel {
+                field: "logChannelId".to_owned(),
+                channel_id: world.log_channel.to_string(),
+            },
+        ]
     );
 }
 

@@ -11,11 +11,14 @@
 //! - [`snowflake`]: the [`Snowflake`] id newtype and the [`Emoji`] parser for button emojis.
 //! - [`validation`]: checks the schema cannot express alone, each error naming its field
 //!   ([`FieldError`]).
+//! - [`status`]: the bot's `/status` document ([`StatusReport`]), which the operator reads to set
+//!   each TicketCategory's `Ready` condition.
 //! - [`BotConfig::from_yaml`] = parse → validate; [`BotConfig::to_yaml`] renders;
 //!   [`BotConfig::json_schema`] describes the file.
 
 pub mod model;
 pub mod snowflake;
+pub mod status;
 pub mod validation;
 
 pub use model::{
@@ -23,6 +26,7 @@ pub use model::{
     HttpConfig, LogConfig, LogFormat, PasteExpiry, PrivateBinConfig,
 };
 pub use snowflake::{Emoji, Snowflake};
+pub use status::{CategoryStatus, Problem, StatusReport};
 pub use validation::{FieldError, ValidationErrors};
 
 /// The file name under which the operator mounts the config and the bot looks for it.

@@ -2,6 +2,12 @@
 //!
 //! Each reconcile is dereference → validate → build (pure, [`crate::builders`]) → apply
 //! (server-side, one field manager) → status (written only when it changed).
+//!
+//! Once a bot's Deployment is available, its reconcile also reads the bot's `/status` and keeps
+//! the report in the [`Context`]; when the report changes it reconciles that bot's categories,
+//! whose `Ready`, `panelMessageId` and `openTickets` follow the report. The category controller
+//! is thus the only writer of category status, and the bot (which asks Discord to build the
+//! report) is asked once per bot reconcile, not once per category.
 
 use std::collections::HashMap;
 use std::fmt::Debug;
@@ -9,7 +15,7 @@ use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
+use futures_util::{StreamExt, stream};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, ObjectReference, Secret, Service, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -23,13 +29,15 @@ use kube::{Api, Client, Resource, ResourceExt};
 use rand::Rng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use tracing::{Instrument, field, info, info_span, warn};
+use tokio::sync::mpsc;
+use tracing::{Instrument, debug, field, info, info_span, warn};
 
+use crate::bot_status::{self, StatusClient, StatusFetchError};
 use crate::builders::{self, BuildSettings, MANAGED_BY_LABEL, MANAGER};
 use crate::crd::{SecretKeyRef, TicketBot, TicketCategory};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
-use crate::status::{self, Observed, bot_condition, category_condition};
+use crate::status::{self, BotReport, Observed, bot_condition, category_condition};
 
 /// The `controller` label of the TicketBot controller's metrics.
 pub const BOT_CONTROLLER: &str = "ticketbot";
@@ -69,6 +77,17 @@ pub struct Settings {
     pub backoff: BackoffPolicy,
     /// This operator instance's name in Events (its pod name).
     pub instance: String,
+    /// Where a bot's `/status` is, with `{name}` and `{namespace}` standing for the TicketBot's;
+    /// by default its Service (`http://{name}.{namespace}.svc:8080/status`).
+    pub status_url: String,
+    /// How long to wait for a bot's `/status`.
+    pub status_timeout: Duration,
+    /// How soon a bot is reconciled (and its `/status` read) again while its report is not
+    /// settled (unreachable, a panel missing, a problem reported); jittered ±10 %.
+    pub status_requeue: Duration,
+    /// The shortest time between two reads of one bot's `/status`: building the report costs the
+    /// bot Discord API calls, and reconciles can come in bursts.
+    pub status_min_interval: Duration,
 }
 
 impl Settings {
@@ -85,9 +104,22 @@ impl Settings {
                 max: Duration::from_mins(5),
             },
             instance: "ticketeer-operator".to_owned(),
+            status_url: bot_status::default_status_url_template(),
+            status_timeout: Duration::from_secs(3),
+            status_requeue: Duration::from_secs(30),
+            status_min_interval: Duration::from_secs(10),
         }
     }
 }
+
+/// A bot's last report and when it was read.
+struct LastReport {
+    read_at: Instant,
+    report: BotReport,
+}
+
+/// The category controller's trigger: the categories to reconcile now.
+type CategoryTrigger = mpsc::UnboundedSender<ObjectRef<DeserializeGuard<TicketCategory>>>;
 
 /// Shared state of both controllers.
 pub struct Context {
@@ -97,11 +129,25 @@ pub struct Context {
     recorder: Recorder,
     /// Consecutive failures per object (`kind/namespace/name`), for [`BackoffPolicy`].
     failures: Mutex<HashMap<String, u32>>,
+    status_client: StatusClient,
+    /// The last `/status` report per bot (`namespace/name`), while its Deployment is available.
+    reports: Mutex<HashMap<String, LastReport>>,
+    /// Set while the controllers run.
+    category_trigger: Mutex<Option<CategoryTrigger>>,
 }
 
 impl Context {
     /// Creates the context.
-    pub fn new(client: Client, settings: Settings, metrics: Metrics) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`StatusFetchError::BuildClient`] when the HTTP client for the bots' `/status` cannot be
+    /// created.
+    pub fn new(
+        client: Client,
+        settings: Settings,
+        metrics: Metrics,
+    ) -> Result<Self, StatusFetchError> {
         let recorder = Recorder::new(
             client.clone(),
             Reporter {
@@ -109,13 +155,17 @@ impl Context {
                 instance: Some(settings.instance.clone()),
             },
         );
-        Self {
+        let status_client = StatusClient::new(settings.status_timeout)?;
+        Ok(Self {
             client,
             settings,
             metrics,
             recorder,
             failures: Mutex::new(HashMap::new()),
-        }
+            status_client,
+            reports: Mutex::new(HashMap::new()),
+            category_trigger: Mutex::new(None),
+        })
     }
 
     fn api<K>(&self, namespace: &str) -> Api<K>
@@ -138,8 +188,69 @@ impl Context {
     }
 
     fn drift_requeue(&self) -> Action {
-        let jitter = rand::rng().random_range(0.9..1.1);
-        Action::requeue(self.settings.drift_requeue.mul_f64(jitter))
+        jittered_requeue(self.settings.drift_requeue)
+    }
+
+    /// The last report of the bot `key` (`namespace/name`), if one was read.
+    fn report(&self, key: &str) -> Option<BotReport> {
+        let reports = self.reports.lock().ok()?;
+        reports.get(key).map(|last| last.report.clone())
+    }
+
+    fn forget_report(&self, key: &str) {
+        if let Ok(mut reports) = self.reports.lock() {
+            reports.remove(key);
+        }
+    }
+
+    /// Reads the `/status` of the bot `name` in `namespace` (or reuses a report younger than
+    /// [`Settings::status_min_interval`]), stores it, and says whether it differs from the last.
+    async fn poll_report(&self, namespace: &str, name: &str) -> (BotReport, bool) {
+        let key = format!("{namespace}/{name}");
+        let recent = self.reports.lock().ok().and_then(|reports| {
+            reports
+                .get(&key)
+                .filter(|last| last.read_at.elapsed() < self.settings.status_min_interval)
+                .map(|last| last.report.clone())
+        });
+        if let Some(report) = recent {
+            return (report, false);
+        }
+        let url = bot_status::status_url(&self.settings.status_url, name, namespace);
+        let report = match self.status_client.fetch(&url).await {
+            Ok(report) => BotReport::Reported(report),
+            Err(error) => {
+                debug!(%error, "the bot's /status is unreachable");
+                BotReport::Unreachable(error.to_string())
+            }
+        };
+        let changed = self.reports.lock().map_or(true, |mut reports| {
+            let previous = reports.insert(
+                key,
+                LastReport {
+                    read_at: Instant::now(),
+                    report: report.clone(),
+                },
+            );
+            previous.is_none_or(|previous| previous.report != report)
+        });
+        (report, changed)
+    }
+
+    /// Asks the category controller to reconcile `categories` now.
+    fn reconcile_categories(&self, categories: &[TicketCategory]) {
+        let Ok(trigger) = self.category_trigger.lock() else {
+            return;
+        };
+        let Some(trigger) = trigger.as_ref() else {
+            return;
+        };
+        for category in categories {
+            if let Some(namespace) = category.namespace() {
+                // The receiver lives as long as the controllers; when they stop, nothing is owed.
+                let _ = trigger.send(ObjectRef::new(&category.name_any()).within(&namespace));
+            }
+        }
     }
 
     fn reset_failures(&self, key: &str) {
@@ -172,6 +283,11 @@ impl Context {
             warn!(%error, reason, "could not publish a Warning event");
         }
     }
+}
+
+fn jittered_requeue(delay: Duration) -> Action {
+    let jitter = rand::rng().random_range(0.9..1.1);
+    Action::requeue(delay.mul_f64(jitter))
 }
 
 fn object_key<K: Resource<DynamicType = ()>>(object: &K) -> String {
@@ -371,6 +487,19 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         }
     };
     let (available, ready_replicas) = status::deployment_availability(deployment.as_ref());
+    // Read before the bot's status is written: its categories reconcile when the bot turns
+    // Ready, and then the report is already there.
+    let bot_key = format!("{namespace}/{name}");
+    let report = if available.status {
+        let (report, changed) = ctx.poll_report(&namespace, &name).await;
+        if changed {
+            ctx.reconcile_categories(&categories);
+        }
+        Some(report)
+    } else {
+        ctx.forget_report(&bot_key);
+        None
+    };
     let degraded = secrets.problems.first().cloned().unwrap_or_else(|| {
         Observed::no(
             bot_condition::DEGRADED,
@@ -417,7 +546,17 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         ctx.warn(&reference, "InvalidConfig", message, "RenderConfig")
             .await;
     }
-    if observed[1].status {
+    let served_keys: Vec<String> = builders::served_categories(bot, &categories)
+        .into_iter()
+        .map(TicketCategory::key)
+        .collect();
+    let unsettled =
+        report.is_some_and(|report| !report.settled(served_keys.iter().map(String::as_str)));
+    if observed[1].status && unsettled {
+        Ok(jittered_requeue(
+            ctx.settings.status_requeue.min(ctx.settings.drift_requeue),
+        ))
+    } else if observed[1].status {
         Ok(ctx.drift_requeue())
     } else {
         // A bad spec only changes when someone edits it, which triggers a reconcile anyway.
@@ -480,14 +619,23 @@ async fn reconcile_category_object(category: &TicketCategory, ctx: &Context) -> 
         .and_then(|bot| bot.status.as_ref())
         .map(|status| status.conditions.clone())
         .unwrap_or_default();
-    let [accepted, ready] = status::category_conditions(
-        builders::accept_category(category, bot.as_ref()),
+    let acceptance = builders::accept_category(category, bot.as_ref());
+    let report = ctx.report(&format!("{namespace}/{bot_name}"));
+    let key = category.key();
+    let create_channel_id = category.spec.category.create_channel_id.to_string();
+    let observation = status::observe_category(&status::CategoryInputs {
+        key: &key,
+        create_channel_id: &create_channel_id,
         bot_name,
-        &bot_conditions,
-    );
+        acceptance: acceptance.as_ref().copied(),
+        bot_conditions: &bot_conditions,
+        report: report.as_ref(),
+        previous: category.status.as_ref(),
+    });
+    let accepted = observation.accepted.clone();
     let new_status = status::category_status(
         category.status.as_ref(),
-        &[accepted.clone(), ready],
+        &observation,
         category.metadata.generation,
         &now(),
     );
@@ -601,6 +749,14 @@ pub async fn run_controllers(
     shutdown: impl Future<Output = ()> + Send + Sync + 'static,
 ) {
     let shutdown = futures_util::FutureExt::shared(Box::pin(shutdown));
+    // A fresh channel per run: with leader election the controllers may run several times.
+    let (trigger, triggered) = mpsc::unbounded_channel();
+    if let Ok(mut slot) = ctx.category_trigger.lock() {
+        *slot = Some(trigger);
+    }
+    let triggered = stream::unfold(triggered, |mut receiver| async move {
+        receiver.recv().await.map(|category| (category, receiver))
+    });
     let owned = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER}"));
 
     let bots = Controller::new(
@@ -646,6 +802,7 @@ pub async fn run_controllers(
     );
     let categories = category_controller.store();
     let categories = category_controller
+        .reconcile_on(triggered)
         .watches(
             ctx.watched::<DeserializeGuard<TicketBot>>(),
             watcher::Config::default(),
@@ -675,7 +832,7 @@ pub async fn run_controllers(
                 })
             },
             |guard, error, ctx| error_policy(&guard, error, &ctx),
-            ctx,
+            ctx.clone(),
         )
         .for_each(|result| async move {
             if let Err(error) = result {
@@ -684,5 +841,8 @@ pub async fn run_controllers(
         });
     info!("controllers started");
     futures_util::future::join(bots, categories).await;
+    if let Ok(mut slot) = ctx.category_trigger.lock() {
+        *slot = None;
+    }
     info!("controllers stopped");
 }

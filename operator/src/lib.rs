@@ -10,11 +10,14 @@
 //! 3. [`builders`]: pure desired-state builders (config, ConfigMap, ServiceAccount, Deployment,
 //!    Service) and category acceptance.
 //! 4. [`controller`] again: one server-side apply per child, one field manager.
-//! 5. [`status`]: conditions computed purely and written only when they change.
+//! 5. [`bot_status`]: the bot's `/status` (panels, open tickets, Discord-side problems), read
+//!    once the bot is available.
+//! 6. [`status`]: conditions computed purely and written only when they change.
 //!
 //! Around it: [`metrics`] and [`http`] (`/healthz`, `/readyz`, `/metrics`), [`rbac`] (every
 //! permission in one place), [`leader`] (optional leader election), [`error`].
 
+pub mod bot_status;
 pub mod builders;
 pub mod controller;
 pub mod crd;

@@ -4,7 +4,9 @@
 //! Environment: `TICKETEER_BOT_IMAGE` (default bot image), `WATCH_NAMESPACE` (all when unset),
 //! `HTTP_LISTEN` (default `0.0.0.0:8080`), `POD_NAME`, `LOG_FORMAT` (`json` or `text`),
 //! `RUST_LOG` (default `info`), `LEADER_ELECTION` (`true` to hold a Lease in `POD_NAMESPACE` so
-//! only one replica reconciles).
+//! only one replica reconciles), `BOT_STATUS_URL` (where each bot's `/status` is, `{name}` and
+//! `{namespace}` standing for the TicketBot's; default `http://{name}.{namespace}.svc:8080/status`,
+//! e.g. set it to reach the bots through a proxy when the operator runs outside the cluster).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -62,6 +64,9 @@ async fn main() -> anyhow::Result<()> {
     if let Some(pod) = env("POD_NAME") {
         settings.instance = pod;
     }
+    if let Some(url) = env("BOT_STATUS_URL") {
+        settings.status_url = url;
+    }
     let listen: SocketAddr = env("HTTP_LISTEN")
         .unwrap_or_else(|| "0.0.0.0:8080".to_owned())
         .parse()
@@ -84,7 +89,10 @@ async fn main() -> anyhow::Result<()> {
         .with_graceful_shutdown(stopped(stop_receiver.clone()));
     let server = tokio::spawn(async move { server.await });
 
-    let context = Arc::new(Context::new(client.clone(), settings, metrics));
+    let context = Arc::new(
+        Context::new(client.clone(), settings, metrics)
+            .context("creating the controllers' context")?,
+    );
     // Standby replicas are healthy too, so readiness does not depend on leadership.
     readiness.set(true);
     let controllers = if env("LEADER_ELECTION").as_deref() == Some("true") {

@@ -4,6 +4,8 @@
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 
+use ticketeer_config::StatusReport;
+
 use crate::builders::Rejection;
 use crate::crd::{TicketBot, TicketBotStatus, TicketCategoryStatus};
 
@@ -23,8 +25,38 @@ pub mod bot_condition {
 pub mod category_condition {
     /// The bot exists and the spec is valid, so the category is in the bot's config.
     pub const ACCEPTED: &str = "Accepted";
-    /// Accepted and its bot is ready.
+    /// Accepted, its bot is ready, its panel is posted and the bot reports no Discord-side
+    /// problem.
     pub const READY: &str = "Ready";
+}
+
+/// Reasons of a TicketCategory's `Ready` condition that come from the bot's `/status`.
+pub mod category_ready_reason {
+    /// The panel is posted and the bot reports no problem (`Ready=True`).
+    pub const PANEL_POSTED: &str = "PanelPosted";
+    /// The bot serves the category but has not posted its panel yet.
+    pub const PANEL_NOT_POSTED: &str = "PanelNotPosted";
+    /// The bot sees a Discord-side problem (missing channel, permission, full category…).
+    pub const DISCORD_PROBLEM: &str = "DiscordProblem";
+    /// The bot's `/status` could not be read.
+    pub const STATUS_UNREACHABLE: &str = "StatusUnreachable";
+    /// The bot is not connected to Discord's gateway.
+    pub const GATEWAY_DISCONNECTED: &str = "GatewayDisconnected";
+    /// The bot's report does not list the category: it has not loaded the new config yet.
+    pub const NOT_LOADED: &str = "CategoryNotLoaded";
+    /// Every reason above: a `Ready` condition with one of them was computed from a report.
+    pub const FROM_REPORT: [&str; 6] = [
+        PANEL_POSTED,
+        PANEL_NOT_POSTED,
+        DISCORD_PROBLEM,
+        STATUS_UNREACHABLE,
+        GATEWAY_DISCONNECTED,
+        NOT_LOADED,
+    ];
+    /// The bot is ready but the operator has not read its `/status` yet.
+    pub const STATUS_PENDING: &str = "StatusPending";
+    /// The category's TicketBot is not ready.
+    pub const BOT_NOT_READY: &str = "BotNotReady";
 }
 
 /// A condition as computed, before timestamps: type, true/false, reason, message.
@@ -217,10 +249,196 @@ pub fn bot_status(
     }
 }
 
-/// The whole new TicketCategory status; fields the bot reports (panel, open tickets) are kept.
+/// What the operator last heard from a bot's `/status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BotReport {
+    /// The bot answered with this report.
+    Reported(StatusReport),
+    /// The endpoint could not be read; why, as a sentence naming the URL.
+    Unreachable(String),
+}
+
+impl BotReport {
+    /// Whether every category in `keys` is fully served: the report was read, the gateway is up,
+    /// and each category is listed with its panel posted and no problem. While not, the operator
+    /// polls the bot sooner than its drift repair.
+    pub fn settled<'a>(&self, mut keys: impl Iterator<Item = &'a str>) -> bool {
+        let Self::Reported(report) = self else {
+            return false;
+        };
+        report.gateway_connected
+            && keys.all(|key| {
+                report.categories.get(key).is_some_and(|category| {
+                    category.panel_message_id.is_some() && category.problems.is_empty()
+                })
+            })
+    }
+}
+
+/// Everything a TicketCategory's status is computed from.
+#[derive(Debug, Clone, Copy)]
+pub struct CategoryInputs<'a> {
+    /// The category's key in the bot's config (`namespace/name`).
+    pub key: &'a str,
+    /// The category's `createChannelId`, named when the panel is missing.
+    pub create_channel_id: &'a str,
+    /// The TicketBot named in `botRef`.
+    pub bot_name: &'a str,
+    /// Whether the category is accepted, or why not.
+    pub acceptance: Result<(), &'a Rejection>,
+    /// The TicketBot's conditions.
+    pub bot_conditions: &'a [Condition],
+    /// The bot's last `/status` report, if the operator has read one since it started.
+    pub report: Option<&'a BotReport>,
+    /// The category's current status.
+    pub previous: Option<&'a TicketCategoryStatus>,
+}
+
+/// A TicketCategory's status as computed, before timestamps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CategoryObservation {
+    /// `Accepted`.
+    pub accepted: Observed,
+    /// `Ready`.
+    pub ready: Observed,
+    /// The panel message id the bot reports.
+    pub panel_message_id: Option<String>,
+    /// The open ticket count the bot reports.
+    pub open_tickets: Option<i32>,
+}
+
+/// A TicketCategory's conditions and bot-reported fields, pure.
+///
+/// `Ready` is true only when the category is accepted, its bot is ready, and the bot's report
+/// lists the category with its panel posted and no problem; otherwise the first thing wrong is
+/// the reason. The panel id and ticket count follow the report and keep their last values while
+/// the report is missing or unreadable (they are "as last reported by the bot"); a rejected
+/// category has no panel, since the bot deletes the panel of a category it no longer serves.
+pub fn observe_category(inputs: &CategoryInputs<'_>) -> CategoryObservation {
+    use category_condition::{ACCEPTED, READY};
+    use category_ready_reason as reason;
+    let bot_name = inputs.bot_name;
+    let previous_panel = inputs
+        .previous
+        .and_then(|status| status.panel_message_id.clone());
+    let previous_open = inputs.previous.and_then(|status| status.open_tickets);
+    if let Err(rejection) = inputs.acceptance {
+        return CategoryObservation {
+            accepted: Observed::no(ACCEPTED, rejection.reason, rejection.message.clone()),
+            ready: Observed::no(READY, rejection.reason, rejection.message.clone()),
+            panel_message_id: None,
+            open_tickets: previous_open,
+        };
+    }
+    let accepted = Observed::yes(
+        ACCEPTED,
+        "Accepted",
+        format!("served by TicketBot {bot_name}"),
+    );
+    let unchanged_fields = |ready| CategoryObservation {
+        accepted: accepted.clone(),
+        ready,
+        panel_message_id: previous_panel.clone(),
+        open_tickets: previous_open,
+    };
+    match find(inputs.bot_conditions, bot_condition::READY) {
+        Some(condition) if condition.status == "True" => {}
+        Some(condition) => {
+            return unchanged_fields(Observed::no(
+                READY,
+                reason::BOT_NOT_READY,
+                format!("TicketBot {bot_name} is not ready: {}", condition.message),
+            ));
+        }
+        None => {
+            return unchanged_fields(Observed::no(
+                READY,
+                reason::BOT_NOT_READY,
+                format!("TicketBot {bot_name} has not reported its status yet"),
+            ));
+        }
+    }
+    let report = match inputs.report {
+        None => {
+            // Right after the operator starts it has no report yet; a Ready computed from an
+            // earlier report stays as it was, so a restart does not flip it.
+            let kept = inputs
+                .previous
+                .and_then(|status| find(&status.conditions, READY))
+                .filter(|condition| reason::FROM_REPORT.contains(&condition.reason.as_str()))
+                .map(|condition| Observed {
+                    type_: READY,
+                    status: condition.status == "True",
+                    reason: condition.reason.clone(),
+                    message: condition.message.clone(),
+                });
+            return unchanged_fields(kept.unwrap_or_else(|| {
+                Observed::no(
+                    READY,
+                    reason::STATUS_PENDING,
+                    format!("waiting for the first /status report of TicketBot {bot_name}"),
+                )
+            }));
+        }
+        Some(BotReport::Unreachable(cause)) => {
+            return unchanged_fields(Observed::no(
+                READY,
+                reason::STATUS_UNREACHABLE,
+                format!("the bot's /status is unreachable: {cause}"),
+            ));
+        }
+        Some(BotReport::Reported(report)) => report,
+    };
+    let Some(category) = report.categories.get(inputs.key) else {
+        return unchanged_fields(Observed::no(
+            READY,
+            reason::NOT_LOADED,
+            format!(
+                "TicketBot {bot_name} has not loaded this category yet; the bot picks up its ConfigMap within a minute or two"
+            ),
+        ));
+    };
+    let ready = if !report.gateway_connected {
+        Observed::no(
+            READY,
+            reason::GATEWAY_DISCONNECTED,
+            format!(
+                "TicketBot {bot_name} is not connected to Discord's gateway; see the bot's logs"
+            ),
+        )
+    } else if !category.problems.is_empty() {
+        let problems: Vec<String> = category.problems.iter().map(ToString::to_string).collect();
+        Observed::no(READY, reason::DISCORD_PROBLEM, problems.join("; "))
+    } else if let Some(panel) = &category.panel_message_id {
+        Observed::yes(
+            READY,
+            reason::PANEL_POSTED,
+            format!(
+                "the panel is posted (message {panel}) and the bot reports no Discord-side problem"
+            ),
+        )
+    } else {
+        Observed::no(
+            READY,
+            reason::PANEL_NOT_POSTED,
+            format!(
+                "the panel is not posted yet in channel {} (createChannelId)",
+                inputs.create_channel_id
+            ),
+        )
+    };
+    CategoryObservation {
+        accepted,
+        ready,
+        panel_message_id: category.panel_message_id.clone(),
+        open_tickets: Some(i32::try_from(category.open_tickets.max(0)).unwrap_or(i32::MAX)),
+    }
+}
+
+/// The whole new TicketCategory status.
 pub fn category_status(
     previous: Option<&TicketCategoryStatus>,
-    observed: &[Observed],
+    observation: &CategoryObservation,
     generation: Option<i64>,
     now: &Time,
 ) -> TicketCategoryStatus {
@@ -229,47 +447,13 @@ pub fn category_status(
         .unwrap_or_default();
     TicketCategoryStatus {
         observed_generation: generation,
-        conditions: merge_conditions(previous_conditions, observed, generation, now),
-        panel_message_id: previous.and_then(|status| status.panel_message_id.clone()),
-        open_tickets: previous.and_then(|status| status.open_tickets),
+        conditions: merge_conditions(
+            previous_conditions,
+            &[observation.accepted.clone(), observation.ready.clone()],
+            generation,
+            now,
+        ),
+        panel_message_id: observation.panel_message_id.clone(),
+        open_tickets: observation.open_tickets,
     }
-}
-
-/// A TicketCategory's `Accepted` and `Ready` conditions from its acceptance and its bot's
-/// conditions.
-pub fn category_conditions(
-    acceptance: Result<(), Rejection>,
-    bot_name: &str,
-    bot_conditions: &[Condition],
-) -> [Observed; 2] {
-    use category_condition::{ACCEPTED, READY};
-    if let Err(rejection) = acceptance {
-        return [
-            Observed::no(ACCEPTED, rejection.reason, rejection.message.clone()),
-            Observed::no(READY, rejection.reason, rejection.message),
-        ];
-    }
-    let accepted = Observed::yes(
-        ACCEPTED,
-        "Accepted",
-        format!("served by TicketBot {bot_name}"),
-    );
-    let ready = match find(bot_conditions, bot_condition::READY) {
-        Some(condition) if condition.status == "True" => Observed::yes(
-            READY,
-            "BotReady",
-            format!("TicketBot {bot_name} is ready with this category in its config"),
-        ),
-        Some(condition) => Observed::no(
-            READY,
-            "BotNotReady",
-            format!("TicketBot {bot_name} is not ready: {}", condition.message),
-        ),
-        None => Observed::no(
-            READY,
-            "BotNotReady",
-            format!("TicketBot {bot_name} has not reported its status yet"),
-        ),
-    };
-    [accepted, ready]
 }

@@ -4,19 +4,22 @@
 #[path = "support/fixtures.rs"]
 mod fixtures;
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use fixtures::{Edit, billing_json, bot, bot_json, category, category_json, general_json};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use serde_json::json;
-use ticketeer_config::{BotConfig, CONFIG_FILE_NAME, LogFormat};
+use ticketeer_config::{
+    BotConfig, CONFIG_FILE_NAME, CategoryStatus, LogFormat, Problem, StatusReport,
+};
 use ticketeer_operator::builders::{
     self, BuildSettings, MANAGED_BY_LABEL, POD_INPUTS_HASH_ANNOTATION, accept_category,
 };
 use ticketeer_operator::controller::BackoffPolicy;
-use ticketeer_operator::crd::{TicketBot, TicketCategory};
-use ticketeer_operator::status::{self, Observed};
+use ticketeer_operator::crd::{TicketBot, TicketCategory, TicketCategoryStatus};
+use ticketeer_operator::status::{self, BotReport, CategoryInputs, Observed};
 
 fn settings() -> BuildSettings {
     BuildSettings {
@@ -433,42 +436,326 @@ fn a_deployment_is_available_once_its_current_generation_has_its_replicas() {
     assert_eq!(ready, 1);
 }
 
+const KEY: &str = "tickets/billing";
+const CREATE_CHANNEL: &str = "300000000000000002";
+const PANEL: &str = "700000000000000001";
+
+fn report(gateway_connected: bool, entry: Option<CategoryStatus>) -> BotReport {
+    BotReport::Reported(StatusReport {
+        gateway_connected,
+        categories: entry
+            .map(|entry| BTreeMap::from([(KEY.to_owned(), entry)]))
+            .unwrap_or_default(),
+    })
+}
+
+fn entry(panel: Option<&str>, open_tickets: i64, problems: Vec<Problem>) -> CategoryStatus {
+    CategoryStatus {
+        name: "Billing".to_owned(),
+        panel_message_id: panel.map(str::to_owned),
+        open_tickets,
+        problems,
+    }
+}
+
+fn missing_manage_channels() -> Problem {
+    Problem::MissingPermissions {
+        field: "parentChannelId".to_owned(),
+        channel_id: "300000000000000001".to_owned(),
+        missing: vec!["MANAGE_CHANNELS".to_owned()],
+    }
+}
+
+fn ready_condition(ready: bool, reason: &str) -> Condition {
+    Condition {
+        type_: "Ready".to_owned(),
+        status: if ready { "True" } else { "False" }.to_owned(),
+        reason: reason.to_owned(),
+        message: format!("earlier: {reason}"),
+        observed_generation: Some(1),
+        last_transition_time: time(1),
+    }
+}
+
+fn previous(ready: Condition) -> TicketCategoryStatus {
+    TicketCategoryStatus {
+        observed_generation: Some(1),
+        conditions: vec![ready],
+        panel_message_id: Some("700000000000000000".to_owned()),
+        open_tickets: Some(4),
+    }
+}
+
+/// One row of the category status table.
+struct Case<'a> {
+    what: &'a str,
+    rejected: bool,
+    bot: &'a [Condition],
+    report: Option<&'a BotReport>,
+    previous: Option<&'a TicketCategoryStatus>,
+    // (accepted, ready, reason, message contains, panel, open tickets)
+    expect: (bool, bool, &'a str, &'a str, Option<&'a str>, Option<i32>),
+}
+
 #[test]
-fn a_category_is_ready_only_when_accepted_and_its_bot_is_ready() {
-    let bot_ready = status::merge_conditions(
-        &[],
-        &[Observed::yes("Ready", "BotRunning", "ok")],
-        Some(1),
-        &time(1),
-    );
-    let bot_not_ready = status::merge_conditions(
-        &[],
-        &[Observed::no(
-            "Ready",
-            "RolloutInProgress",
-            "0 of 1 bot pods",
-        )],
-        Some(1),
-        &time(1),
-    );
-    let [accepted, ready] = status::category_conditions(Ok(()), "support", &bot_ready);
-    assert!(accepted.status && ready.status);
-    let [accepted, ready] = status::category_conditions(Ok(()), "support", &bot_not_ready);
-    assert!(accepted.status);
-    assert_eq!(
-        (ready.status, ready.message.as_str()),
-        (false, "TicketBot support is not ready: 0 of 1 bot pods")
-    );
+fn a_categorys_status_follows_acceptance_the_bot_and_its_status_report() {
+    let bot_ready = [Condition {
+        type_: "Ready".to_owned(),
+        status: "True".to_owned(),
+        reason: "BotRunning".to_owned(),
+        message: "ok".to_owned(),
+        observed_generation: Some(1),
+        last_transition_time: time(1),
+    }];
+    let bot_not_ready = [Condition {
+        status: "False".to_owned(),
+        reason: "RolloutInProgress".to_owned(),
+        message: "0 of 1 bot pods".to_owned(),
+        ..bot_ready[0].clone()
+    }];
     let rejection = builders::Rejection {
         reason: "BotNotFound",
-        message: "gone".to_owned(),
+        message: "TicketBot \"support\" does not exist".to_owned(),
     };
-    let [accepted, ready] = status::category_conditions(Err(rejection), "support", &bot_ready);
-    assert_eq!(
-        (accepted.status, accepted.reason.as_str()),
-        (false, "BotNotFound")
+    let healthy = report(true, Some(entry(Some(PANEL), 2, vec![])));
+    let no_panel = report(true, Some(entry(None, 0, vec![])));
+    let problem = report(
+        true,
+        Some(entry(Some(PANEL), 2, vec![missing_manage_channels()])),
     );
-    assert!(!ready.status);
+    let disconnected = report(false, Some(entry(Some(PANEL), 2, vec![])));
+    let not_loaded = report(true, None);
+    let unreachable = BotReport::Unreachable(
+        "cannot reach http://support.tickets.svc:8080/status: Connection refused".to_owned(),
+    );
+    let posted_before = previous(ready_condition(true, "PanelPosted"));
+    let bot_was_down = previous(ready_condition(false, "BotNotReady"));
+
+    let cases = [
+        Case {
+            what: "rejected: no panel, the rejection is the reason",
+            rejected: true,
+            bot: &bot_ready,
+            report: Some(&healthy),
+            previous: Some(&posted_before),
+            expect: (false, false, "BotNotFound", "does not exist", None, Some(4)),
+        },
+        Case {
+            what: "bot not ready: says why, keeps the last reported fields",
+            rejected: false,
+            bot: &bot_not_ready,
+            report: Some(&healthy),
+            previous: Some(&posted_before),
+            expect: (
+                true,
+                false,
+                "BotNotReady",
+                "TicketBot support is not ready: 0 of 1 bot pods",
+                Some("700000000000000000"),
+                Some(4),
+            ),
+        },
+        Case {
+            what: "bot without status",
+            rejected: false,
+            bot: &[],
+            report: None,
+            previous: None,
+            expect: (
+                true,
+                false,
+                "BotNotReady",
+                "has not reported its status yet",
+                None,
+                None,
+            ),
+        },
+        Case {
+            what: "healthy: Ready with the panel and the count",
+            rejected: false,
+            bot: &bot_ready,
+            report: Some(&healthy),
+            previous: None,
+            expect: (
+                true,
+                true,
+                "PanelPosted",
+                "message 700000000000000001",
+                Some(PANEL),
+                Some(2),
+            ),
+        },
+        Case {
+            what: "panel not posted: names the create channel",
+            rejected: false,
+            bot: &bot_ready,
+            report: Some(&no_panel),
+            previous: Some(&posted_before),
+            expect: (
+                true,
+                false,
+                "PanelNotPosted",
+                "not posted yet in channel 300000000000000002 (createChannelId)",
+                None,
+                Some(0),
+            ),
+        },
+        Case {
+            what: "a Discord-side problem in words",
+            rejected: false,
+            bot: &bot_ready,
+            report: Some(&problem),
+            previous: None,
+            expect: (
+                true,
+                false,
+                "DiscordProblem",
+                "the bot lacks Manage Channels in category 300000000000000001 (parentChannelId)",
+                Some(PANEL),
+                Some(2),
+            ),
+        },
+        Case {
+            what: "gateway down",
+            rejected: false,
+            bot: &bot_ready,
+            report: Some(&disconnected),
+            previous: None,
+            expect: (
+                true,
+                false,
+                "GatewayDisconnected",
+                "not connected to Discord's gateway",
+                Some(PANEL),
+                Some(2),
+            ),
+        },
+        Case {
+            what: "the bot has not loaded the category",
+            rejected: false,
+            bot: &bot_ready,
+            report: Some(&not_loaded),
+            previous: None,
+            expect: (
+                true,
+                false,
+                "CategoryNotLoaded",
+                "has not loaded this category yet",
+                None,
+                None,
+            ),
+        },
+        Case {
+            what: "unreachable: a condition, last reported fields kept",
+            rejected: false,
+            bot: &bot_ready,
+            report: Some(&unreachable),
+            previous: Some(&posted_before),
+            expect: (
+                true,
+                false,
+                "StatusUnreachable",
+                "the bot's /status is unreachable: cannot reach http://support.tickets.svc:8080/status: Connection refused",
+                Some("700000000000000000"),
+                Some(4),
+            ),
+        },
+        Case {
+            what: "no report yet after a restart: a report-based Ready is kept",
+            rejected: false,
+            bot: &bot_ready,
+            report: None,
+            previous: Some(&posted_before),
+            expect: (
+                true,
+                true,
+                "PanelPosted",
+                "earlier: PanelPosted",
+                Some("700000000000000000"),
+                Some(4),
+            ),
+        },
+        Case {
+            what: "no report yet and nothing report-based to keep",
+            rejected: false,
+            bot: &bot_ready,
+            report: None,
+            previous: Some(&bot_was_down),
+            expect: (
+                true,
+                false,
+                "StatusPending",
+                "waiting for the first /status report of TicketBot support",
+                Some("700000000000000000"),
+                Some(4),
+            ),
+        },
+    ];
+    for case in cases {
+        let observation = status::observe_category(&CategoryInputs {
+            key: KEY,
+            create_channel_id: CREATE_CHANNEL,
+            bot_name: "support",
+            acceptance: if case.rejected {
+                Err(&rejection)
+            } else {
+                Ok(())
+            },
+            bot_conditions: case.bot,
+            report: case.report,
+            previous: case.previous,
+        });
+        let (accepted, ready, reason, message, panel, open) = case.expect;
+        let what = case.what;
+        assert_eq!(observation.accepted.status, accepted, "{what}");
+        assert_eq!(
+            (observation.ready.status, observation.ready.reason.as_str()),
+            (ready, reason),
+            "{what}"
+        );
+        assert!(
+            observation.ready.message.contains(message),
+            "{what}: {:?} lacks {message:?}",
+            observation.ready.message
+        );
+        assert_eq!(observation.panel_message_id.as_deref(), panel, "{what}");
+        assert_eq!(observation.open_tickets, open, "{what}");
+    }
+}
+
+#[test]
+fn a_report_is_settled_only_when_every_served_category_is_fully_up() {
+    let keys = [KEY];
+    assert!(report(true, Some(entry(Some(PANEL), 0, vec![]))).settled(keys.into_iter()));
+    assert!(!report(true, Some(entry(None, 0, vec![]))).settled(keys.into_iter()));
+    assert!(
+        !report(
+            true,
+            Some(entry(Some(PANEL), 0, vec![missing_manage_channels()]))
+        )
+        .settled(keys.into_iter())
+    );
+    assert!(!report(false, Some(entry(Some(PANEL), 0, vec![]))).settled(keys.into_iter()));
+    assert!(!report(true, None).settled(keys.into_iter()));
+    assert!(!BotReport::Unreachable("down".to_owned()).settled(keys.into_iter()));
+}
+
+#[test]
+fn the_category_status_carries_the_observation_and_keeps_transition_times() {
+    let observation = status::CategoryObservation {
+        accepted: Observed::yes("Accepted", "Accepted", "served by TicketBot support"),
+        ready: Observed::yes("Ready", "PanelPosted", "posted"),
+        panel_message_id: Some(PANEL.to_owned()),
+        open_tickets: Some(3),
+    };
+    let first = status::category_status(None, &observation, Some(1), &time(10));
+    assert_eq!(first.panel_message_id.as_deref(), Some(PANEL));
+    assert_eq!(first.open_tickets, Some(3));
+    let again = status::category_status(Some(&first), &observation, Some(1), &time(20));
+    assert_eq!(
+        again, first,
+        "an unchanged observation gives an equal status"
+    );
 }
 
 #[test]

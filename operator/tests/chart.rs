@@ -669,6 +669,28 @@ fn optional_objects_appear_only_when_enabled() {
         policy["spec"]["policyTypes"],
         serde_json::json!(["Ingress", "Egress"])
     );
+    // The operator reads each bot's /status: the policy must let it reach the bot pods' port.
+    let egress = policy["spec"]["egress"]
+        .as_array()
+        .expect("the policy lists egress rules");
+    let reaches_bots = egress.iter().any(|rule| {
+        let to_bots = rule["to"].as_array().is_some_and(|peers| {
+            peers.iter().any(|peer| {
+                peer["podSelector"]["matchLabels"][ticketeer_operator::builders::NAME_LABEL]
+                    == "ticketeer-bot"
+            })
+        });
+        let on_http_port = rule["ports"].as_array().is_some_and(|ports| {
+            ports
+                .iter()
+                .any(|port| port["port"] == u64::from(ticketeer_config::HttpConfig::DEFAULT_PORT))
+        });
+        to_bots && on_http_port
+    });
+    assert!(
+        reaches_bots,
+        "no egress rule to the bots' /status: {egress:?}"
+    );
 }
 
 // ----- CRDs ----------------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 mod fake_api;
 #[path = "support/fixtures.rs"]
 mod fixtures;
+#[path = "support/status_server.rs"]
+mod status_server;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +17,8 @@ use fixtures::{
 use http::Method;
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
-use ticketeer_config::BotConfig;
+use status_server::{Answer, StatusServer, entry, healthy, report};
+use ticketeer_config::{BotConfig, Problem};
 use ticketeer_operator::builders::POD_INPUTS_HASH_ANNOTATION;
 use ticketeer_operator::controller::{
     BOT_CONTROLLER, BackoffPolicy, CATEGORY_CONTROLLER, Context, Settings, run_controllers,
@@ -25,15 +28,25 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 const BOT: &str = "support";
+/// Every category key the tests use.
+const KEYS: [&str; 4] = [
+    "tickets/billing",
+    "tickets/general",
+    "tickets/orphan",
+    "tickets/sales",
+];
 
 struct Operator {
     metrics: Metrics,
+    /// The bot's `/status`, healthy for every category in [`KEYS`] until a test changes it.
+    status: StatusServer,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
 }
 
 impl Operator {
-    fn start(api: &FakeApi) -> Self {
+    async fn start(api: &FakeApi) -> Self {
+        let status = StatusServer::start(Answer::Report(healthy(&KEYS))).await;
         let mut registry = Registry::default();
         let metrics = Metrics::register(&mut registry);
         let mut settings = Settings::new("ghcr.io/ticketeer/ticketeer:test");
@@ -42,13 +55,20 @@ impl Operator {
             base: Duration::from_millis(50),
             max: Duration::from_millis(400),
         };
-        let context = Arc::new(Context::new(api.client(), settings, metrics.clone()));
+        settings.status_url = status.url();
+        settings.status_timeout = Duration::from_millis(500);
+        settings.status_requeue = Duration::from_millis(100);
+        settings.status_min_interval = Duration::from_millis(50);
+        let context = Arc::new(
+            Context::new(api.client(), settings, metrics.clone()).expect("the context builds"),
+        );
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(run_controllers(context, async move {
             let _ = stopped.await;
         }));
         Self {
             metrics,
+            status,
             stop: Some(stop),
             task: Some(task),
         }
@@ -175,7 +195,7 @@ async fn converged(api: &FakeApi) {
 #[tokio::test]
 async fn children_appear_with_owner_references_and_labels() {
     let api = seeded();
-    let operator = Operator::start(&api);
+    let operator = Operator::start(&api).await;
     eventually("all four children exist", || {
         api.get("configmaps", NAMESPACE, "support-config").is_some()
             && api.get("serviceaccounts", NAMESPACE, BOT).is_some()
@@ -217,7 +237,7 @@ async fn children_appear_with_owner_references_and_labels() {
 #[tokio::test]
 async fn category_changes_update_the_config_map_without_rolling_the_deployment() {
     let api = seeded();
-    let operator = Operator::start(&api);
+    let operator = Operator::start(&api).await;
     converged(&api).await;
     let before = deployment(&api).expect("deployment");
 
@@ -256,7 +276,7 @@ async fn category_changes_update_the_config_map_without_rolling_the_deployment()
 #[tokio::test]
 async fn an_image_change_rolls_the_deployment() {
     let api = seeded();
-    let operator = Operator::start(&api);
+    let operator = Operator::start(&api).await;
     converged(&api).await;
     let before = deployment(&api).expect("deployment");
     api.put(bot_json().set("/spec/image", json!("ghcr.io/ticketeer/ticketeer:0.2.0")));
@@ -285,7 +305,7 @@ async fn an_image_change_rolls_the_deployment() {
 #[tokio::test]
 async fn a_deleted_child_is_put_back() {
     let api = seeded();
-    let operator = Operator::start(&api);
+    let operator = Operator::start(&api).await;
     converged(&api).await;
     api.delete("configmaps", NAMESPACE, "support-config");
     api.delete("services", NAMESPACE, BOT);
@@ -301,7 +321,7 @@ async fn a_deleted_child_is_put_back() {
 #[tokio::test]
 async fn ready_follows_the_deployments_availability() {
     let api = seeded();
-    let operator = Operator::start(&api);
+    let operator = Operator::start(&api).await;
     eventually("the bot reports a rollout in progress", || {
         condition(&api, "ticketbots", BOT, "Ready")
             .is_some_and(|(status, reason, _)| status == "False" && reason == "RolloutInProgress")
@@ -339,7 +359,7 @@ async fn ready_follows_the_deployments_availability() {
 async fn a_category_whose_bot_does_not_exist_is_not_accepted() {
     let api = seeded();
     api.put(category_json("orphan", "no-such-bot"));
-    let operator = Operator::start(&api);
+    let operator = Operator::start(&api).await;
     eventually("the orphan is Accepted=False", || {
         condition(&api, "ticketcategories", "orphan", "Accepted").is_some_and(
             |(status, reason, message)| {
@@ -374,7 +394,7 @@ async fn a_missing_secret_key_degrades_the_bot_with_an_actionable_message() {
             .clone()
             .set("/data", json!({"wrong": "eA=="})),
     );
-    let operator = Operator::start(&api);
+    let operator = Operator::start(&api).await;
     eventually("the bot is Degraded", || {
         condition(&api, "ticketbots", BOT, "Degraded").is_some_and(|(status, reason, message)| {
             status == "True"
@@ -414,7 +434,7 @@ async fn an_invalid_object_does_not_stop_the_watch() {
             .set("/metadata/name", json!("broken"))
             .set("/spec/replicas", json!("many")),
     );
-    let operator = Operator::start(&api);
+    let operator = Operator::start(&api).await;
     api.put(bot_json());
     api.put(general_json());
     eventually("the valid bot is reconciled", || {
@@ -432,7 +452,7 @@ async fn an_invalid_object_does_not_stop_the_watch() {
 #[tokio::test]
 async fn injected_server_errors_back_off_and_count_a_failure() {
     let api = seeded();
-    let operator = Operator::start(&api);
+    let operator = Operator::start(&api).await;
     converged(&api).await;
     api.inject_error(Some(Method::PATCH), "/configmaps/support-config", 500, 3);
     api.put(category_json("sales", BOT));
@@ -458,7 +478,7 @@ async fn injected_server_errors_back_off_and_count_a_failure() {
 #[tokio::test]
 async fn after_convergence_further_reconciles_write_nothing() {
     let api = seeded();
-    let operator = Operator::start(&api);
+    let operator = Operator::start(&api).await;
     converged(&api).await;
     // Let trailing reconciles triggered by the convergence itself settle.
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -497,6 +517,191 @@ async fn after_convergence_further_reconciles_write_nothing() {
     operator.shut_down().await;
 }
 
+fn category_field(api: &FakeApi, name: &str, pointer: &str) -> Value {
+    api.get("ticketcategories", NAMESPACE, name)
+        .and_then(|category| category.pointer(pointer).cloned())
+        .unwrap_or(Value::Null)
+}
+
+fn ready_transition_time(api: &FakeApi, name: &str) -> Value {
+    let conditions = category_field(api, name, "/status/conditions");
+    conditions
+        .as_array()
+        .and_then(|conditions| {
+            conditions
+                .iter()
+                .find(|condition| condition["type"] == "Ready")
+        })
+        .map_or(Value::Null, |condition| {
+            condition["lastTransitionTime"].clone()
+        })
+}
+
+fn category_status_writes(api: &FakeApi, from: usize) -> usize {
+    api.requests()[from..]
+        .iter()
+        .filter(|request| {
+            request.is_write()
+                && request.path.contains("/ticketcategories/")
+                && request.path.ends_with("/status")
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn category_readiness_follows_the_bots_status_report() {
+    let api = seeded();
+    let mut operator = Operator::start(&api).await;
+    let general = (
+        "tickets/general".to_owned(),
+        entry(Some("700000000000000009"), 0, vec![]),
+    );
+    operator.status.answer(Answer::Report(report([
+        ("tickets/billing".to_owned(), entry(None, 0, vec![])),
+        general.clone(),
+    ])));
+    eventually("the Deployment exists", || deployment(&api).is_some()).await;
+    make_available(&api);
+
+    eventually("billing waits for its panel", || {
+        condition(&api, "ticketcategories", "billing", "Ready").is_some_and(
+            |(status, reason, message)| {
+                status == "False"
+                    && reason == "PanelNotPosted"
+                    && message.contains("createChannelId")
+            },
+        )
+    })
+    .await;
+    assert_eq!(
+        condition_status(&api, "ticketcategories", "general", "Ready").as_deref(),
+        Some("True")
+    );
+    assert_eq!(
+        category_field(&api, "general", "/status/panelMessageId"),
+        "700000000000000009"
+    );
+
+    operator.status.answer(Answer::Report(report([
+        (
+            "tickets/billing".to_owned(),
+            entry(Some("700000000000000001"), 2, vec![]),
+        ),
+        general.clone(),
+    ])));
+    eventually("billing is Ready once its panel is posted", || {
+        condition(&api, "ticketcategories", "billing", "Ready")
+            .is_some_and(|(status, reason, _)| status == "True" && reason == "PanelPosted")
+            && category_field(&api, "billing", "/status/panelMessageId") == "700000000000000001"
+            && category_field(&api, "billing", "/status/openTickets") == 2
+    })
+    .await;
+
+    let parent = "300000000000000001";
+    operator.status.answer(Answer::Report(report([
+        (
+            "tickets/billing".to_owned(),
+            entry(
+                Some("700000000000000001"),
+                2,
+                vec![Problem::MissingPermissions {
+                    field: "parentChannelId".to_owned(),
+                    channel_id: parent.to_owned(),
+                    missing: vec!["MANAGE_CHANNELS".to_owned()],
+                }],
+            ),
+        ),
+        general.clone(),
+    ])));
+    eventually(
+        "a reported problem makes billing not Ready, in words",
+        || {
+            condition(&api, "ticketcategories", "billing", "Ready").is_some_and(
+            |(status, reason, message)| {
+                status == "False"
+                    && reason == "DiscordProblem"
+                    && message == format!(
+                        "the bot lacks Manage Channels in category {parent} (parentChannelId)"
+                    )
+            },
+        )
+        },
+    )
+    .await;
+    let flipped_at = ready_transition_time(&api, "billing");
+
+    operator.status.stop().await;
+    eventually(
+        "an unreachable /status makes the categories not Ready",
+        || {
+            ["billing", "general"].iter().all(|name| {
+                condition(&api, "ticketcategories", name, "Ready").is_some_and(
+                    |(status, reason, message)| {
+                        status == "False"
+                            && reason == "StatusUnreachable"
+                            && message.starts_with("the bot's /status is unreachable: ")
+                    },
+                )
+            })
+        },
+    )
+    .await;
+    assert_eq!(
+        ready_transition_time(&api, "billing"),
+        flipped_at,
+        "False stays False: the transition time does not move"
+    );
+    assert_eq!(
+        category_field(&api, "billing", "/status/panelMessageId"),
+        "700000000000000001",
+        "the last reported panel is kept"
+    );
+    assert_eq!(
+        condition_status(&api, "ticketbots", BOT, "Ready").as_deref(),
+        Some("True"),
+        "an unreachable /status is not the bot's failure"
+    );
+
+    // Unreachable is a settled answer: reconciles go on, succeed, and write nothing more.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mark = api.requests().len();
+    let reconciles = operator.metrics.reconciles(BOT_CONTROLLER);
+    eventually("the bot is reconciled several more times", || {
+        operator.metrics.reconciles(BOT_CONTROLLER) >= reconciles + 3
+    })
+    .await;
+    assert_eq!(category_status_writes(&api, mark), 0, "no status storm");
+    for label in [
+        "apply_child",
+        "write_status",
+        "list_categories",
+        "read_secret",
+    ] {
+        assert_eq!(
+            operator.metrics.failures(BOT_CONTROLLER, label),
+            0,
+            "{label}"
+        );
+    }
+    operator.shut_down().await;
+}
+
+#[tokio::test]
+async fn once_converged_polling_the_status_writes_nothing() {
+    let api = seeded();
+    let operator = Operator::start(&api).await;
+    converged(&api).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mark = api.requests().len();
+    let polls = operator.status.requests();
+    eventually("the bot's /status is read several more times", || {
+        operator.status.requests() >= polls + 3
+    })
+    .await;
+    assert_eq!(category_status_writes(&api, mark), 0);
+    operator.shut_down().await;
+}
+
 /// The RBAC verb a request needs, with its API group and resource (`plural` or `plural/sub`).
 fn rbac_need(request: &fake_api::RecordedRequest) -> (String, String, &'static str) {
     let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
@@ -532,7 +737,7 @@ fn rbac_need(request: &fake_api::RecordedRequest) -> (String, String, &'static s
 async fn every_request_the_operator_makes_is_allowed_by_its_rbac_rules() {
     let api = seeded();
     api.put(category_json("orphan", "no-such-bot"));
-    let operator = Operator::start(&api);
+    let operator = Operator::start(&api).await;
     converged(&api).await;
     eventually("an event is published", || {
         !warning_reasons(&api).is_empty()

@@ -66,7 +66,9 @@ fn start_replica(
     let metrics = Metrics::register(&mut registry);
     let mut settings = Settings::new("ghcr.io/ticketeer/ticketeer:test");
     settings.drift_requeue = Duration::from_millis(300);
-    let context = Arc::new(Context::new(api.client(), settings, metrics.clone()));
+    let context = Arc::new(
+        Context::new(api.client(), settings, metrics.clone()).expect("the context builds"),
+    );
     let mut election = LeaderElection::new(OPERATOR_NAMESPACE, identity);
     election.lease_seconds = 2;
     election.grace_seconds = 1;

@@ -1,0 +1,231 @@
+//! The bot's `/status` document: per category, the panel, open tickets and the Discord-side
+//! problems the bot can see.
+//!
+//! The bot serialises these types and the operator deserialises them, so the two cannot drift.
+//! Field names are snake_case in JSON (e.g. `gateway_connected`, `panel_message_id`); a problem is
+//! an object tagged by `kind` (e.g. `{"kind": "missing_channel", "field": …, "channel_id": …}`).
+//! Unknown fields are ignored and an unknown problem kind reads as [`Problem::Other`], so an
+//! operator keeps reading the report of a newer bot.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole `/status` document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusReport {
+    /// Whether the gateway session is up.
+    pub gateway_connected: bool,
+    /// Per category key (`namespace/name` under the operator).
+    pub categories: BTreeMap<String, CategoryStatus>,
+}
+
+/// One category's status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CategoryStatus {
+    /// The display name.
+    pub name: String,
+    /// The panel message, once posted.
+    pub panel_message_id: Option<String>,
+    /// Tickets open (or opening) now.
+    pub open_tickets: i64,
+    /// Discord-side problems found; empty when all is well.
+    pub problems: Vec<Problem>,
+}
+
+/// A Discord-side problem with one of a category's channels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Problem {
+    /// The channel does not exist in the guild (or the bot cannot see the guild).
+    MissingChannel {
+        /// The config field naming it, e.g. `parentChannelId`.
+        field: String,
+        /// The channel id.
+        channel_id: String,
+    },
+    /// The channel exists but is of the wrong type.
+    WrongChannelType {
+        /// The config field.
+        field: String,
+        /// The channel id.
+        channel_id: String,
+        /// What it should be, e.g. `category` or `text channel`.
+        expected: String,
+    },
+    /// The bot lacks permissions in the channel.
+    MissingPermissions {
+        /// The config field.
+        field: String,
+        /// The channel id.
+        channel_id: String,
+        /// Discord's names of the missing permissions, e.g. `MANAGE_ROLES`.
+        missing: Vec<String>,
+    },
+    /// The parent category holds nearly Discord's maximum of 50 channels.
+    CategoryNearlyFull {
+        /// The parent category id.
+        channel_id: String,
+        /// Channels in it now.
+        channels: usize,
+        /// Discord's limit.
+        limit: usize,
+    },
+    /// The bot could not look (Discord refused or was unreachable).
+    CheckFailed {
+        /// What failed, without internals.
+        reason: String,
+    },
+    /// A kind of problem this version does not know (reported by a newer bot).
+    #[serde(other)]
+    Other,
+}
+
+/// `MANAGE_ROLES` → `Manage Roles`, the name Discord's client shows.
+fn permission_display_name(name: &str) -> String {
+    name.split('_')
+        .map(|word| {
+            let lower = word.to_ascii_lowercase();
+            let mut letters = lower.chars();
+            letters.next().map_or_else(String::new, |first| {
+                first.to_ascii_uppercase().to_string() + letters.as_str()
+            })
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// What the channel named by a config field is, in words.
+fn channel_noun(field: &str) -> &'static str {
+    if field == "parentChannelId" {
+        "category"
+    } else {
+        "channel"
+    }
+}
+
+impl fmt::Display for Problem {
+    /// A sentence a server admin can act on, e.g. `the bot lacks Manage Roles in category 123
+    /// (parentChannelId)`.
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::MissingChannel { field, channel_id } => write!(
+                formatter,
+                "{} {channel_id} ({field}) does not exist or the bot cannot see it",
+                channel_noun(field)
+            ),
+            Self::WrongChannelType {
+                field,
+                channel_id,
+                expected,
+            } => write!(
+                formatter,
+                "channel {channel_id} ({field}) is not a {expected}"
+            ),
+            Self::MissingPermissions {
+                field,
+                channel_id,
+                missing,
+            } => {
+                let names: Vec<String> = missing
+                    .iter()
+                    .map(|name| permission_display_name(name))
+                    .collect();
+                write!(
+                    formatter,
+                    "the bot lacks {} in {} {channel_id} ({field})",
+                    names.join(", "),
+                    channel_noun(field)
+                )
+            }
+            Self::CategoryNearlyFull {
+                channel_id,
+                channels,
+                limit,
+            } => write!(
+                formatter,
+                "category {channel_id} holds {channels} of Discord's {limit} channels; close tickets or choose another parentChannelId"
+            ),
+            Self::CheckFailed { reason } => {
+                write!(formatter, "the bot could not check Discord: {reason}")
+            }
+            Self::Other => write!(
+                formatter,
+                "the bot reports a problem this operator version does not know; see the bot's /status"
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problems_read_as_sentences_naming_the_channel_and_field() {
+        let cases = [
+            (
+                Problem::MissingPermissions {
+                    field: "parentChannelId".to_owned(),
+                    channel_id: "300000000000000001".to_owned(),
+                    missing: vec!["MANAGE_CHANNELS".to_owned(), "MANAGE_ROLES".to_owned()],
+                },
+                "the bot lacks Manage Channels, Manage Roles in category 300000000000000001 (parentChannelId)",
+            ),
+            (
+                Problem::MissingChannel {
+                    field: "logChannelId".to_owned(),
+                    channel_id: "300000000000000003".to_owned(),
+                },
+                "channel 300000000000000003 (logChannelId) does not exist or the bot cannot see it",
+            ),
+            (
+                Problem::WrongChannelType {
+                    field: "parentChannelId".to_owned(),
+                    channel_id: "1".to_owned(),
+                    expected: "category".to_owned(),
+                },
+                "channel 1 (parentChannelId) is not a category",
+            ),
+        ];
+        for (problem, sentence) in cases {
+            assert_eq!(problem.to_string(), sentence);
+        }
+    }
+
+    #[test]
+    fn an_unknown_problem_kind_still_reads() {
+        let problem: Problem =
+            serde_json::from_str(r#"{"kind": "something_new", "detail": 1}"#).expect("reads");
+        assert_eq!(problem, Problem::Other);
+    }
+
+    #[test]
+    fn the_report_round_trips_through_json_in_the_bots_field_names() {
+        let report = StatusReport {
+            gateway_connected: true,
+            categories: BTreeMap::from([(
+                "tickets/billing".to_owned(),
+                CategoryStatus {
+                    name: "Billing".to_owned(),
+                    panel_message_id: Some("700000000000000001".to_owned()),
+                    open_tickets: 2,
+                    problems: vec![Problem::CategoryNearlyFull {
+                        channel_id: "300000000000000001".to_owned(),
+                        channels: 46,
+                        limit: 50,
+                    }],
+                },
+            )]),
+        };
+        let json = serde_json::to_value(&report).expect("serialises");
+        assert_eq!(
+            json["categories"]["tickets/billing"]["problems"][0]["kind"],
+            "category_nearly_full"
+        );
+        assert_eq!(json["gateway_connected"], true);
+        let back: StatusReport = serde_json::from_value(json).expect("deserialises");
+        assert_eq!(back, report);
+    }
+}
