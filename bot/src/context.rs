@@ -1,6 +1,7 @@
 //! The bot's shared state: Discord and Postgres clients, the current config, metrics, and the
 //! tracker of in-flight work. One [`Context`] per process, passed as `Arc<Context>`.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::future::IntoFuture;
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use ticketeer_config::BotConfig;
 use tokio::sync::{Mutex, Notify, watch};
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use twilight_http::Client;
 use twilight_http::error::ErrorType;
@@ -24,6 +26,7 @@ use twilight_model::id::marker::{ApplicationMarker, UserMarker};
 
 use crate::error::{BotError, Result};
 use crate::metrics::Metrics;
+use crate::privatebin::{UploadQueue, UploadSettings};
 use crate::reload;
 
 /// How the bot is started: where its config is and the secrets from the environment.
@@ -43,6 +46,11 @@ pub struct Settings {
     pub database_max_connections: u32,
     /// How long a Discord REST request may take.
     pub discord_timeout: Duration,
+    /// How often unfinished closes are looked for, and the first wait before a failed close is
+    /// retried.
+    pub close_retry_interval: Duration,
+    /// The longest wait between retries of a failing close (the wait doubles up to this).
+    pub close_retry_max_backoff: Duration,
 }
 
 impl Settings {
@@ -61,6 +69,8 @@ impl Settings {
             shutdown_grace: Duration::from_secs(20),
             database_max_connections: 10,
             discord_timeout: Duration::from_secs(10),
+            close_retry_interval: Duration::from_secs(5),
+            close_retry_max_backoff: Duration::from_mins(5),
         }
     }
 }
@@ -75,6 +85,7 @@ impl fmt::Debug for Settings {
             .field("reload_interval", &self.reload_interval)
             .field("shutdown_grace", &self.shutdown_grace)
             .field("database_max_connections", &self.database_max_connections)
+            .field("close_retry_interval", &self.close_retry_interval)
             .finish_non_exhaustive()
     }
 }
@@ -100,6 +111,13 @@ pub struct Context {
     pub(crate) reload_requested: Notify,
     /// Panel syncs run one at a time (startup, reloads and deleted panels may coincide).
     pub(crate) panel_sync: Mutex<()>,
+    /// Cancelled when shutdown begins: closes stop between steps.
+    pub(crate) stopping: CancellationToken,
+    /// Tickets whose close this process is driving now (a cheap check before the database lock).
+    pub(crate) driving: std::sync::Mutex<HashSet<i64>>,
+    /// The transcript upload queue, with the settings it was built from (rebuilt when the
+    /// PrivateBin settings change).
+    upload_queue: std::sync::Mutex<Option<(UploadSettings, UploadQueue)>>,
     http_address: watch::Sender<Option<SocketAddr>>,
 }
 
@@ -179,6 +197,9 @@ impl Context {
             gateway_connected: AtomicBool::new(false),
             reload_requested: Notify::new(),
             panel_sync: Mutex::new(()),
+            stopping: CancellationToken::new(),
+            driving: std::sync::Mutex::new(HashSet::new()),
+            upload_queue: std::sync::Mutex::new(None),
             http_address,
         }))
     }
@@ -202,6 +223,28 @@ impl Context {
     /// The path of the config file.
     pub fn config_path(&self) -> &std::path::Path {
         &self.settings.config_path
+    }
+
+    /// The upload queue for the configured PrivateBin server, started on first use (and again
+    /// when a reload changes the server or the expiry).
+    ///
+    /// # Errors
+    ///
+    /// [`BotError::UploadTranscript`] when the configured URL cannot be used.
+    pub fn upload_queue(&self) -> Result<UploadQueue> {
+        let wanted = upload_settings(&self.config());
+        let mut current = match self.upload_queue.lock() {
+            Ok(current) => current,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((settings, queue)) = current.as_ref()
+            && *settings == wanted
+        {
+            return Ok(queue.clone());
+        }
+        let queue = UploadQueue::spawn(&wanted).map_err(BotError::UploadTranscript)?;
+        *current = Some((wanted, queue.clone()));
+        Ok(queue)
     }
 
     /// Asks the bot to re-read its config now (what SIGHUP does).
@@ -286,6 +329,16 @@ impl Context {
             .await
             .map_err(|source| BotError::ReadDiscordResponse { action, source })
     }
+}
+
+/// The upload settings for the configured server. One attempt per upload: a failed close step is
+/// retried by the close loop, which stops at shutdown, so no retry outlives the bot and stores a
+/// paste nobody references.
+fn upload_settings(config: &BotConfig) -> UploadSettings {
+    let mut settings = UploadSettings::new(config.privatebin.url.clone());
+    settings.expire = config.privatebin.expire;
+    settings.retry.max_attempts = 1;
+    settings
 }
 
 async fn rest<T>(

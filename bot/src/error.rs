@@ -70,6 +70,9 @@ pub enum BotError {
         #[source]
         source: twilight_http::response::DeserializeBodyError,
     },
+    /// A transcript could not be stored on the PrivateBin server.
+    #[error("could not store the transcript on PrivateBin")]
+    UploadTranscript(#[source] crate::privatebin::PrivateBinError),
     /// The gateway connection ended for good (for example an invalid token or disallowed intents).
     #[error("the Discord gateway closed for good: {0}")]
     GatewayClosed(String),

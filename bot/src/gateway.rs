@@ -14,7 +14,7 @@ use twilight_model::channel::Message;
 use crate::context::Context;
 use crate::error::{BotError, Result};
 use crate::store::{self, TicketState};
-use crate::{interactions, panels};
+use crate::{close, interactions, panels};
 
 /// The intents the bot needs: guilds (channels), guild messages (counting, panel deletes) and
 /// their content (transcripts).
@@ -25,7 +25,9 @@ pub const INTENTS: Intents = Intents::GUILDS
 const WANTED_EVENTS: EventTypeFlags = EventTypeFlags::READY
     .union(EventTypeFlags::RESUMED)
     .union(EventTypeFlags::INTERACTION_CREATE)
+    .union(EventTypeFlags::CHANNEL_DELETE)
     .union(EventTypeFlags::MESSAGE_CREATE)
+    .union(EventTypeFlags::MESSAGE_UPDATE)
     .union(EventTypeFlags::MESSAGE_DELETE)
     .union(EventTypeFlags::MESSAGE_DELETE_BULK);
 
@@ -116,13 +118,44 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
                 .instrument(span),
             );
         }
-        Event::MessageDelete(deleted) => spawn_panel_check(ctx, vec![deleted.id]),
-        Event::MessageDeleteBulk(deleted) => spawn_panel_check(ctx, deleted.ids),
+        Event::MessageUpdate(updated) => {
+            let span = tracing::debug_span!("message_update", message = %updated.id);
+            let ctx = Arc::clone(ctx);
+            ctx.tracker.clone().spawn(
+                async move {
+                    // Only messages already stored (those of ticket channels) are updated.
+                    let snapshot =
+                        serde_json::to_value(&updated.0).unwrap_or(serde_json::Value::Null);
+                    if let Err(error) =
+                        store::update_message(&ctx.pool, updated.id, &snapshot).await
+                    {
+                        tracing::warn!(error = %error, "could not store an edited ticket message");
+                    }
+                }
+                .instrument(span),
+            );
+        }
+        Event::ChannelDelete(deleted) => {
+            let channel_id = deleted.id;
+            let span = tracing::info_span!("channel_delete", channel = %channel_id);
+            let ctx = Arc::clone(ctx);
+            ctx.tracker.clone().spawn(
+                async move {
+                    if let Err(error) = close::on_channel_deleted(&ctx, channel_id).await {
+                        tracing::warn!(error = %error, "could not close the ticket of a deleted channel");
+                    }
+                }
+                .instrument(span),
+            );
+        }
+        Event::MessageDelete(deleted) => spawn_delete_check(ctx, vec![deleted.id]),
+        Event::MessageDeleteBulk(deleted) => spawn_delete_check(ctx, deleted.ids),
         _ => {}
     }
 }
 
-fn spawn_panel_check(
+/// Marks deleted ticket messages as such and re-posts a deleted panel.
+fn spawn_delete_check(
     ctx: &Arc<Context>,
     message_ids: Vec<twilight_model::id::Id<twilight_model::id::marker::MessageMarker>>,
 ) {
@@ -131,6 +164,9 @@ fn spawn_panel_check(
     ctx.tracker.clone().spawn(
         async move {
             for message_id in message_ids {
+                if let Err(error) = store::mark_message_deleted(&ctx.pool, message_id).await {
+                    tracing::warn!(error = %error, "could not mark a ticket message deleted");
+                }
                 if let Err(error) = panels::on_message_deleted(&ctx, message_id).await {
                     tracing::warn!(error = %error, discord_code = error.discord_code(), "could not re-post a deleted panel");
                 }

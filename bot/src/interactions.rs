@@ -20,6 +20,7 @@ use twilight_model::id::marker::{ChannelMarker, GuildMarker, UserMarker};
 use ticketeer_config::CategoryConfig;
 
 use crate::builders::{self, Clicker};
+use crate::close;
 use crate::context::Context;
 use crate::custom_id::CustomId;
 use crate::error::{BotError, Result};
@@ -344,7 +345,7 @@ async fn wait_for_channel(ctx: &Context, ticket: Ticket) -> Result<Option<Id<Cha
     Ok(None)
 }
 
-async fn close_ticket(ctx: &Context, interaction: &Interaction, ticket_id: i64) -> String {
+async fn close_ticket(ctx: &Arc<Context>, interaction: &Interaction, ticket_id: i64) -> String {
     match try_close(ctx, interaction, ticket_id).await {
         Ok(reply) => reply,
         Err(error) => {
@@ -354,7 +355,11 @@ async fn close_ticket(ctx: &Context, interaction: &Interaction, ticket_id: i64) 
     }
 }
 
-async fn try_close(ctx: &Context, interaction: &Interaction, ticket_id: i64) -> Result<String> {
+async fn try_close(
+    ctx: &Arc<Context>,
+    interaction: &Interaction,
+    ticket_id: i64,
+) -> Result<String> {
     let Some(ticket) = store::ticket(&ctx.pool, ticket_id).await? else {
         return Ok("This ticket no longer exists.".to_owned());
     };
@@ -389,14 +394,10 @@ async fn try_close(ctx: &Context, interaction: &Interaction, ticket_id: i64) -> 
              or someone who can manage channels can close it."
         ));
     }
-    let closing = store::start_close(&ctx.pool, ticket.id, user_id, None).await?;
-    if closing.closed_by == Some(user_id) {
-        ctx.metrics
-            .tickets_closed
-            .get_or_create(&Metrics::category(&ticket.category_key))
-            .inc();
-    }
+    store::start_close(&ctx.pool, ticket.id, user_id, None).await?;
     crate::refresh_open_ticket_gauges(ctx).await;
+    // The close runs on after the answer; if it fails, the resume loop retries it.
+    close::spawn_drive(ctx, ticket.id);
     tracing::info!(ticket = ticket_id, user = %user_id, ?decision, "ticket close started");
     Ok(format!("Closing ticket #{}…", ticket.id))
 }

@@ -5,6 +5,8 @@
 //!   syncs the panels) until shutdown, then finish in-flight work and stop.
 //! - [`context`]: [`Settings`] (config path and secrets) and the shared [`Context`].
 //! - [`gateway`]: the shard loop; each event is handled on the task tracker under its own span.
+//! - [`close`]: the durable close — transcript, log post, DM, channel deletion — resumed after
+//!   crashes and outages.
 //! - [`interactions`]: button clicks — claim, acknowledge at once, open or close a ticket.
 //! - [`panels`]: one panel per category, kept in line with the config.
 //! - [`reload`]: loading the config file and reloading it on change or SIGHUP.
@@ -16,6 +18,7 @@
 //!   handled interactions.
 
 pub mod builders;
+pub mod close;
 pub mod context;
 pub mod custom_id;
 pub mod error;
@@ -60,6 +63,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()>) -> Resul
     refresh_open_ticket_gauges(&ctx).await;
     let stop_reload = CancellationToken::new();
     let watcher = tokio::spawn(reload::watch(Arc::clone(&ctx), stop_reload.clone()));
+    let resumer = tokio::spawn(close::resume_loop(Arc::clone(&ctx), ctx.stopping.clone()));
 
     let outcome = gateway::run(&ctx, shutdown).await;
 
@@ -68,7 +72,9 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()>) -> Resul
         "shutting down: finishing in-flight work"
     );
     stop_reload.cancel();
+    ctx.stopping.cancel();
     let _ = watcher.await;
+    let _ = resumer.await;
     ctx.tracker.close();
     if tokio::time::timeout(ctx.settings.shutdown_grace, ctx.tracker.wait())
         .await

@@ -29,7 +29,7 @@ pub async fn sync_all(ctx: &Context) {
     let _one_at_a_time = ctx.panel_sync.lock().await;
     let config = ctx.config();
     for (key, category) in &config.categories {
-        match sync_category(ctx, key, category, true).await {
+        match sync_category_locked(ctx, key, category).await {
             Ok(action) => tracing::debug!(category = %key, ?action, "panel synced"),
             Err(error) => tracing::warn!(
                 category = %key,
@@ -50,7 +50,7 @@ pub async fn sync_all(ctx: &Context) {
         .into_iter()
         .filter(|panel| !config.categories.contains_key(&panel.category_key))
     {
-        match remove_panel(ctx, &panel).await {
+        match remove_panel_locked(ctx, &panel).await {
             Ok(()) => {
                 tracing::info!(category = %panel.category_key, "removed the panel of a removed category");
             }
@@ -65,14 +65,19 @@ pub async fn sync_all(ctx: &Context) {
 
 /// Re-posts a panel at once when its message was deleted (a MESSAGE_DELETE for one of ours).
 pub async fn on_message_deleted(ctx: &Context, message_id: Id<MessageMarker>) -> Result<()> {
-    if store::panel_by_message(&ctx.pool, message_id)
-        .await?
-        .is_none()
-    {
+    let Some(first_seen) = store::panel_by_message(&ctx.pool, message_id).await? else {
         return Ok(());
-    }
+    };
     let _one_at_a_time = ctx.panel_sync.lock().await;
-    // Look again under the lock: a sync may have replaced the panel meanwhile.
+    let lock = store::lock_panel(&ctx.pool, &first_seen.category_key).await?;
+    let reposted = repost_deleted(ctx, message_id).await;
+    lock.release().await;
+    reposted
+}
+
+async fn repost_deleted(ctx: &Context, message_id: Id<MessageMarker>) -> Result<()> {
+    // Look again under the lock: a sync (here or on another replica) may have replaced the
+    // panel meanwhile.
     let Some(panel) = store::panel_by_message(&ctx.pool, message_id).await? else {
         return Ok(());
     };
@@ -85,6 +90,30 @@ pub async fn on_message_deleted(ctx: &Context, message_id: Id<MessageMarker>) ->
     post_panel(ctx, &panel.category_key, category, &wanted).await?;
     tracing::info!(category = %panel.category_key, "re-posted a panel deleted by hand");
     Ok(())
+}
+
+/// Syncs one category under its cross-replica lock, so two replicas never both post its panel.
+async fn sync_category_locked(
+    ctx: &Context,
+    key: &str,
+    category: &CategoryConfig,
+) -> Result<PanelAction> {
+    let lock = store::lock_panel(&ctx.pool, key).await?;
+    let action = sync_category(ctx, key, category, true).await;
+    lock.release().await;
+    action
+}
+
+async fn remove_panel_locked(ctx: &Context, panel: &Panel) -> Result<()> {
+    let lock = store::lock_panel(&ctx.pool, &panel.category_key).await?;
+    // Another replica may have removed it (or the category came back) meanwhile.
+    let removed = match store::panel(&ctx.pool, &panel.category_key).await {
+        Ok(Some(current)) if current == *panel => remove_panel(ctx, panel).await,
+        Ok(_) => Ok(()),
+        Err(error) => Err(error.into()),
+    };
+    lock.release().await;
+    removed
 }
 
 async fn sync_category(

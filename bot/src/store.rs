@@ -7,7 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 use sqlx::migrate::Migrator;
-use sqlx::{FromRow, PgExecutor, PgPool};
+use sqlx::pool::PoolConnection;
+use sqlx::{FromRow, PgExecutor, PgPool, Postgres};
 use twilight_model::id::Id;
 use twilight_model::id::marker::{
     ChannelMarker, GuildMarker, InteractionMarker, MessageMarker, UserMarker,
@@ -166,6 +167,9 @@ pub struct Ticket {
     pub transcript_delete_token: Option<String>,
     /// Every part of the transcript.
     pub transcript_parts: Vec<TranscriptPart>,
+    /// The channel is gone (deleted by hand): the transcript comes from stored messages and the
+    /// close does not delete the channel.
+    pub channel_gone: bool,
     /// When it was opened.
     pub created_at: Timestamp,
     /// When it last changed.
@@ -180,7 +184,7 @@ macro_rules! ticket_columns {
     () => {
         "id, guild_id, category_key, user_id, channel_id, state, open_interaction_id, message_count, \
          additional_users, closed_by, close_reason, transcript_url, transcript_delete_token, \
-         transcript_parts, \
+         transcript_parts, channel_gone, \
          (extract(epoch FROM created_at) * 1000000)::bigint AS created_at_micros, \
          (extract(epoch FROM updated_at) * 1000000)::bigint AS updated_at_micros, \
          (extract(epoch FROM closed_at) * 1000000)::bigint AS closed_at_micros"
@@ -203,6 +207,7 @@ struct TicketRow {
     transcript_url: Option<String>,
     transcript_delete_token: Option<String>,
     transcript_parts: sqlx::types::Json<Vec<TranscriptPart>>,
+    channel_gone: bool,
     created_at_micros: i64,
     updated_at_micros: i64,
     closed_at_micros: Option<i64>,
@@ -253,6 +258,7 @@ impl TryFrom<TicketRow> for Ticket {
             transcript_url: row.transcript_url,
             transcript_delete_token: row.transcript_delete_token,
             transcript_parts: row.transcript_parts.0,
+            channel_gone: row.channel_gone,
             created_at: to_timestamp("created_at", row.created_at_micros)?,
             updated_at: to_timestamp("updated_at", row.updated_at_micros)?,
             closed_at: row
@@ -513,6 +519,137 @@ pub async fn advance_close(
     .await
     .map_err(query_error("advance close"))?;
     Ok(advanced.rows_affected() == 1)
+}
+
+/// Closes the open ticket of a channel someone deleted by hand: moves it to `closing` with no
+/// closer, `reason`, and the channel marked gone. `None` when no open ticket has this channel
+/// (not a ticket channel, already closing, or another replica got there first).
+pub async fn close_channel_gone(
+    db: impl PgExecutor<'_>,
+    channel_id: Id<ChannelMarker>,
+    reason: &str,
+) -> Result<Option<Ticket>> {
+    sqlx::query_as::<_, TicketRow>(concat!(
+        "UPDATE tickets SET state = 'closing', closed_by = NULL, close_reason = $2, \
+             channel_gone = true, updated_at = now() \
+         WHERE channel_id = $1 AND state IN ('opening', 'open') RETURNING ",
+        ticket_columns!(),
+        ""
+    ))
+    .bind(to_db(channel_id))
+    .bind(reason)
+    .fetch_optional(db)
+    .await
+    .map_err(query_error("close ticket of a deleted channel"))?
+    .map(Ticket::try_from)
+    .transpose()
+}
+
+/// Records that a closing ticket's channel is gone (found missing while reading its history).
+pub async fn mark_channel_gone(db: impl PgExecutor<'_>, ticket_id: i64) -> Result<()> {
+    sqlx::query("UPDATE tickets SET channel_gone = true, updated_at = now() WHERE id = $1")
+        .bind(ticket_id)
+        .execute(db)
+        .await
+        .map_err(query_error("mark ticket channel gone"))?;
+    Ok(())
+}
+
+/// Raises a ticket's message count to at least `count` (the messages its transcript holds), so a
+/// MESSAGE_CREATE missed during an outage still counts.
+pub async fn raise_message_count(
+    db: impl PgExecutor<'_>,
+    ticket_id: i64,
+    count: i32,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE tickets SET message_count = GREATEST(message_count, $2), updated_at = now() \
+         WHERE id = $1",
+    )
+    .bind(ticket_id)
+    .bind(count)
+    .execute(db)
+    .await
+    .map_err(query_error("raise message count"))?;
+    Ok(())
+}
+
+/// Advisory lock namespaces (the first key of Postgres' two-key advisory locks).
+const CLOSE_LOCK_CLASS: i32 = 0x7469_636b; // "tick"
+const PANEL_LOCK_CLASS: i32 = 0x7061_6e6c; // "panl"
+
+/// A Postgres session advisory lock held on a connection of its own. Released by
+/// [`AdvisoryLock::release`]; if the holder is dropped instead (a cancelled task), the connection
+/// is closed rather than returned to the pool, which releases the lock too.
+#[derive(Debug)]
+pub struct AdvisoryLock {
+    connection: PoolConnection<Postgres>,
+    class: i32,
+    key: i32,
+}
+
+impl AdvisoryLock {
+    async fn connection(pool: &PgPool) -> Result<PoolConnection<Postgres>> {
+        let mut connection = pool
+            .acquire()
+            .await
+            .map_err(query_error("acquire a connection for an advisory lock"))?;
+        connection.close_on_drop();
+        Ok(connection)
+    }
+
+    /// Releases the lock (and closes its connection).
+    pub async fn release(mut self) {
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1, $2)")
+            .bind(self.class)
+            .bind(self.key)
+            .execute(&mut *self.connection)
+            .await;
+        if let Err(error) = unlocked {
+            // Closing the connection (on drop) releases it all the same.
+            tracing::debug!(%error, "could not release an advisory lock explicitly");
+        }
+    }
+}
+
+/// Takes the lock that lets one process drive a ticket's close; `None` when another holds it.
+pub async fn try_lock_close(pool: &PgPool, ticket_id: i64) -> Result<Option<AdvisoryLock>> {
+    // Ticket ids are a sequence; folding them into 32 bits only collides after four billion.
+    let bytes = ticket_id.to_le_bytes();
+    let key = i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+    let mut connection = AdvisoryLock::connection(pool).await?;
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+        .bind(CLOSE_LOCK_CLASS)
+        .bind(key)
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(query_error("try the close lock"))?;
+    Ok(locked.then_some(AdvisoryLock {
+        connection,
+        class: CLOSE_LOCK_CLASS,
+        key,
+    }))
+}
+
+/// Waits for the lock under which one process at a time syncs a category's panel.
+pub async fn lock_panel(pool: &PgPool, category_key: &str) -> Result<AdvisoryLock> {
+    let mut connection = AdvisoryLock::connection(pool).await?;
+    let key: i32 = sqlx::query_scalar("SELECT hashtext($1)")
+        .bind(category_key)
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(query_error("hash the panel lock key"))?;
+    sqlx::query("SELECT pg_advisory_lock($1, $2)")
+        .bind(PANEL_LOCK_CLASS)
+        .bind(key)
+        .execute(&mut *connection)
+        .await
+        .map_err(query_error("take the panel lock"))?;
+    Ok(AdvisoryLock {
+        connection,
+        class: PANEL_LOCK_CLASS,
+        key,
+    })
 }
 
 /// Tickets whose close began but did not finish (to resume after a crash or an outage).

@@ -200,6 +200,19 @@ impl Harness {
 
     /// Starts everything; `prepare` may change the Discord world before the bot starts.
     pub async fn start_with(config: EmulatorConfig, prepare: impl FnOnce(&World)) -> Self {
+        Self::start_full(config, prepare, None).await
+    }
+
+    /// Starts everything with the `support` category DMing its creators `dm_message` on close.
+    pub async fn start_with_dm(dm_message: &str) -> Self {
+        Self::start_full(EmulatorConfig::default(), |_| {}, Some(dm_message)).await
+    }
+
+    async fn start_full(
+        config: EmulatorConfig,
+        prepare: impl FnOnce(&World),
+        dm_message: Option<&str>,
+    ) -> Self {
         init_logging();
         let _ = rustls::crypto::ring::default_provider().install_default();
         let world = World::start(config).await;
@@ -213,20 +226,22 @@ impl Harness {
         let pool = database.pool().await;
         let dir = TempDir::new();
         let config_path = dir.path().join("config.yaml");
-        let yaml = config_yaml(
+        let mut yaml = config_yaml(
             &world,
             &privatebin.base_url(),
             &[(SUPPORT, "Need help? Open a ticket.")],
         );
+        if let Some(message) = dm_message {
+            let dm = format!("    dmOnClose: {{enabled: true, message: {message:?}}}\n");
+            yaml.push_str(&dm);
+        }
         write_config_file(dir.path(), &config_path, &yaml);
         let settings = test_settings(&config_path, &world, &database);
-        let ctx = Context::build(settings)
-            .await
-            .expect("the bot's context builds");
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(ticketeer_bot::run(Arc::clone(&ctx), async move {
-            let _ = stopped.await;
-        }));
+        let RunningBot {
+            ctx,
+            shutdown: stop,
+            task,
+        } = RunningBot::start(settings).await;
         let control = world.control.clone();
         let harness = Self {
             world,
@@ -275,6 +290,40 @@ impl Harness {
             .await
             .expect("the bot stops in time")
             .expect("the bot's task does not panic")
+    }
+
+    /// Stops the bot (as SIGTERM does) and starts a new one on the same database and emulators,
+    /// as a restart after a crash or a rollout would.
+    /// `between` runs while no bot is running (to end an outage, say).
+    pub async fn restart(&mut self, between: impl FnOnce(&Self)) {
+        self.stop().await.expect("the bot stops cleanly");
+        between(self);
+        let RunningBot {
+            ctx,
+            shutdown,
+            task,
+        } = RunningBot::start(self.settings()).await;
+        self.ctx = ctx;
+        self.shutdown = Some(shutdown);
+        self.task = Some(task);
+        let ctx = Arc::clone(&self.ctx);
+        eventually("the restarted bot's gateway to connect", || {
+            let connected = ctx.gateway_connected();
+            async move { connected.then_some(()) }
+        })
+        .await;
+    }
+
+    /// Starts another bot on the same token, database and config (a second replica).
+    pub async fn start_replica(&self) -> RunningBot {
+        let replica = RunningBot::start(self.settings()).await;
+        let ctx = Arc::clone(&replica.ctx);
+        eventually("the replica's gateway to connect", || {
+            let connected = ctx.gateway_connected();
+            async move { connected.then_some(()) }
+        })
+        .await;
+        replica
     }
 
     /// The bot's base URL for HTTP endpoints.
@@ -360,6 +409,40 @@ impl Harness {
     }
 }
 
+/// One `run()` of the bot.
+pub struct RunningBot {
+    /// Its context.
+    pub ctx: Arc<Context>,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), BotError>>,
+}
+
+impl RunningBot {
+    async fn start(settings: Settings) -> Self {
+        let ctx = Context::build(settings)
+            .await
+            .expect("the bot's context builds");
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(ticketeer_bot::run(Arc::clone(&ctx), async move {
+            let _ = stopped.await;
+        }));
+        Self {
+            ctx,
+            shutdown,
+            task,
+        }
+    }
+
+    /// Stops it (as SIGTERM does) and returns what `run` returned.
+    pub async fn stop(self) -> Result<(), BotError> {
+        let _ = self.shutdown.send(());
+        tokio::time::timeout(WAIT, self.task)
+            .await
+            .expect("the bot stops in time")
+            .expect("the bot's task does not panic")
+    }
+}
+
 impl Drop for Harness {
     fn drop(&mut self) {
         if let Some(task) = self.task.take() {
@@ -397,6 +480,8 @@ fn test_settings(config_path: &Path, world: &World, database: &TestDatabase) -> 
     settings.reload_interval = Duration::from_millis(100);
     settings.shutdown_grace = Duration::from_secs(10);
     settings.database_max_connections = 4;
+    settings.close_retry_interval = Duration::from_millis(100);
+    settings.close_retry_max_backoff = Duration::from_millis(500);
     settings
 }
 

@@ -1,0 +1,399 @@
+//! Behaviours 5, 6 and 7: closing a ticket through the real bot — the transcript of every message,
+//! the log post, the DM, the channel deleted last — and the close surviving crashes, outages and
+//! a channel deleted by hand.
+
+mod support;
+
+use support::{Harness, WAIT, eventually};
+use ticketeer_bot::store::{self, Ticket, TicketState};
+use ticketeer_testkit::discord::{FaultSpec, UserMessage};
+use ticketeer_testkit::tools::pbincli_get;
+
+const DM: &str = "Your ticket is closed. Transcript: {transcript_url}";
+
+/// Opens a ticket for alice, has her post `count` numbered messages, waits until every message
+/// of the channel is counted, and returns (channel, ticket).
+async fn ticket_with_messages(harness: &Harness, count: usize) -> (u64, Ticket) {
+    let alice = harness.world.alice;
+    let channel = harness.open_ticket(alice).await;
+    // The welcome first, so the conversation's order is known.
+    harness
+        .control
+        .wait_for(WAIT, |control| control.pins(channel).into_iter().next())
+        .await
+        .expect("the pinned welcome");
+    for number in 0..count {
+        harness
+            .control
+            .post_message(
+                alice,
+                channel,
+                UserMessage::text(&format!("message {number:03}")),
+            )
+            .expect("alice posts");
+    }
+    let ticket = harness.ticket_of(channel).await;
+    let expected = harness.control.messages(channel).len();
+    let pool = harness.pool.clone();
+    let ticket = eventually("every message to be counted", || {
+        let pool = pool.clone();
+        async move {
+            let ticket = store::ticket(&pool, ticket.id).await.ok()??;
+            (usize::try_from(ticket.message_count).ok()? == expected).then_some(ticket)
+        }
+    })
+    .await;
+    (channel, ticket)
+}
+
+/// Clicks the ticket's close button as its creator and checks the answer.
+async fn click_close(harness: &Harness, channel: u64, ticket: &Ticket) {
+    let welcome = harness
+        .control
+        .pins(channel)
+        .into_iter()
+        .next()
+        .expect("the pinned welcome");
+    let outcome = harness
+        .click(
+            harness.world.alice,
+            welcome.id,
+            &format!("ticketeer:close:{}", ticket.id),
+        )
+        .await;
+    assert!(!outcome.failed(), "the close click is acknowledged");
+    let answer = harness.answer(&outcome).await;
+    assert_eq!(answer, format!("Closing ticket #{}…", ticket.id));
+}
+
+async fn wait_for_state(harness: &Harness, ticket_id: i64, state: TicketState) -> Ticket {
+    let pool = harness.pool.clone();
+    eventually(&format!("ticket {ticket_id} to reach {state:?}"), || {
+        let pool = pool.clone();
+        async move {
+            let ticket = store::ticket(&pool, ticket_id).await.ok()??;
+            (ticket.state == state).then_some(ticket)
+        }
+    })
+    .await
+}
+
+/// The bot's posts in the log channel about this ticket.
+fn log_posts(harness: &Harness, ticket_id: i64) -> Vec<ticketeer_testkit::discord::Message> {
+    let bot = harness.control.bot_user_id();
+    harness
+        .control
+        .messages(harness.world.log_channel)
+        .into_iter()
+        .filter(|message| {
+            message.author_id == bot
+                && message
+                    .content
+                    .starts_with(&format!("**Ticket #{ticket_id}**"))
+        })
+        .collect()
+}
+
+/// Index in the request log of the first request matching `method` and `path`.
+fn first_request(harness: &Harness, method: &str, path: &str) -> Option<usize> {
+    harness
+        .control
+        .request_log()
+        .iter()
+        .position(|request| request.method == method && request.path == path)
+}
+
+/// What every completed close leaves: one referenced paste, one log post with its link, the
+/// channel deleted after that post (so after the transcript was stored), and the row complete.
+fn assert_closed_once(harness: &Harness, channel: u64, closed: &Ticket) {
+    assert_eq!(closed.state, TicketState::Closed);
+    assert!(closed.closed_at.is_some());
+    let url = closed.transcript_url.clone().expect("a transcript URL");
+    assert!(closed.transcript_delete_token.is_some());
+    assert_eq!(closed.transcript_parts.len(), 1);
+    let paste_id = &closed.transcript_parts[0].id;
+    assert!(
+        harness.privatebin.paste(paste_id).is_some(),
+        "the referenced paste exists"
+    );
+    assert_eq!(harness.privatebin.paste_count(), 1, "exactly one paste");
+    let posts = log_posts(harness, closed.id);
+    assert_eq!(posts.len(), 1, "one log post");
+    assert!(posts[0].content.contains(&url), "{}", posts[0].content);
+    assert!(
+        harness.control.channel(channel).is_none(),
+        "the channel is deleted"
+    );
+    let logged = first_request(
+        harness,
+        "POST",
+        &format!("/channels/{}/messages", harness.world.log_channel),
+    )
+    .expect("the log post was sent");
+    let deleted = first_request(harness, "DELETE", &format!("/channels/{channel}"))
+        .expect("the channel delete was sent");
+    assert!(
+        logged < deleted,
+        "the channel is deleted only after the transcript is stored and logged"
+    );
+}
+
+#[tokio::test]
+async fn a_close_stores_every_message_logs_the_link_dms_the_user_and_deletes_the_channel() {
+    let harness = Harness::start_with_dm(DM).await;
+    let (channel, ticket) = ticket_with_messages(&harness, 150).await;
+    assert!(ticket.message_count >= 151, "150 messages and the welcome");
+    click_close(&harness, channel, &ticket).await;
+    let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
+    assert_closed_once(&harness, channel, &closed);
+    assert_eq!(
+        closed.closed_by.map(twilight_model::id::Id::get),
+        Some(harness.world.alice)
+    );
+    assert_eq!(closed.message_count, ticket.message_count);
+
+    let url = closed.transcript_url.clone().expect("a transcript URL");
+    let text = pbincli_get(&url)
+        .await
+        .expect("pbincli decrypts the transcript");
+    let mut from = 0;
+    for number in 0..150 {
+        let line = format!("message {number:03}");
+        let at = text[from..]
+            .find(&line)
+            .unwrap_or_else(|| panic!("{line} is in the transcript, after the one before"));
+        from += at + line.len();
+    }
+    assert!(text.contains("Thanks for reaching out!"), "the welcome too");
+    let pages = harness
+        .control
+        .request_log()
+        .iter()
+        .filter(|request| {
+            request.method == "GET"
+                && request
+                    .path
+                    .starts_with(&format!("/channels/{channel}/messages"))
+        })
+        .count();
+    assert!(pages >= 2, "151 messages take two pages of history");
+
+    let dms = harness.control.dm_messages(harness.world.alice);
+    assert_eq!(dms.len(), 1, "one DM");
+    assert_eq!(
+        dms[0].content,
+        format!("Your ticket is closed. Transcript: {url}")
+    );
+}
+
+#[tokio::test]
+async fn a_user_who_refuses_dms_does_not_stop_the_close() {
+    let harness = Harness::start_with_dm(DM).await;
+    harness
+        .control
+        .set_accepts_dms(harness.world.alice, false)
+        .expect("alice closes her DMs");
+    let (channel, ticket) = ticket_with_messages(&harness, 2).await;
+    click_close(&harness, channel, &ticket).await;
+    let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
+    assert_closed_once(&harness, channel, &closed);
+    assert!(harness.control.dm_messages(harness.world.alice).is_empty());
+}
+
+/// Makes one step fail, lets the bot get stuck on it, stops the bot, ends the outage, starts a
+/// new bot on the same database, and checks the close completes exactly once.
+async fn stuck_then_restarted(
+    fail: impl FnOnce(&Harness),
+    stuck_in: TicketState,
+    stuck: impl Fn(&Harness) -> bool,
+    restore: impl FnOnce(&Harness),
+) {
+    let mut harness = Harness::start_with_dm(DM).await;
+    let (channel, ticket) = ticket_with_messages(&harness, 3).await;
+    fail(&harness);
+    click_close(&harness, channel, &ticket).await;
+    wait_for_state(&harness, ticket.id, stuck_in).await;
+    eventually("the step to fail at least twice", || {
+        let failing = stuck(&harness);
+        async move { failing.then_some(()) }
+    })
+    .await;
+    assert_eq!(
+        store::ticket(&harness.pool, ticket.id)
+            .await
+            .expect("query")
+            .expect("ticket")
+            .state,
+        stuck_in,
+        "a failing step holds the close where it is"
+    );
+    assert!(
+        harness.control.channel(channel).is_some(),
+        "the channel stays while the close is stuck"
+    );
+    harness.restart(restore).await;
+    let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
+    assert_closed_once(&harness, channel, &closed);
+    assert_eq!(harness.control.dm_messages(harness.world.alice).len(), 1);
+}
+
+fn failed_requests(harness: &Harness, method: &str, path: &str) -> usize {
+    harness
+        .control
+        .request_log()
+        .iter()
+        .filter(|request| request.method == method && request.path == path && request.status >= 500)
+        .count()
+}
+
+#[tokio::test]
+async fn a_privatebin_outage_holds_the_close_until_a_restarted_bot_completes_it() {
+    stuck_then_restarted(
+        |harness| harness.privatebin.set_unavailable(true),
+        TicketState::Closing,
+        |harness| harness.privatebin.requests().len() >= 2,
+        |harness| harness.privatebin.set_unavailable(false),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_failing_log_post_holds_the_close_until_a_restarted_bot_completes_it() {
+    stuck_then_restarted(
+        |harness| {
+            let path = format!("/channels/{}/messages", harness.world.log_channel);
+            harness
+                .control
+                .fail_next(FaultSpec::new("POST", &path, 500).times(10_000));
+        },
+        TicketState::TranscriptStored,
+        |harness| {
+            let path = format!("/channels/{}/messages", harness.world.log_channel);
+            failed_requests(harness, "POST", &path) >= 2
+        },
+        |harness| harness.control.clear_faults(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_failing_dm_holds_the_close_until_a_restarted_bot_completes_it() {
+    stuck_then_restarted(
+        |harness| {
+            harness
+                .control
+                .fail_next(FaultSpec::new("POST", "/users/@me/channels", 500).times(10_000));
+        },
+        TicketState::Logged,
+        |harness| failed_requests(harness, "POST", "/users/@me/channels") >= 2,
+        |harness| harness.control.clear_faults(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_failing_channel_delete_holds_the_close_until_a_restarted_bot_completes_it() {
+    stuck_then_restarted(
+        |harness| {
+            harness
+                .control
+                .fail_next(FaultSpec::new("DELETE", "/channels/{channel_id}", 500).times(10_000));
+        },
+        TicketState::Notified,
+        |harness| {
+            harness
+                .control
+                .request_log()
+                .iter()
+                .filter(|request| request.method == "DELETE" && request.status >= 500)
+                .count()
+                >= 2
+        },
+        |harness| harness.control.clear_faults(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_crash_after_the_log_post_and_dm_does_not_repeat_them() {
+    let mut harness = Harness::start_with_dm(DM).await;
+    let (channel, ticket) = ticket_with_messages(&harness, 3).await;
+    click_close(&harness, channel, &ticket).await;
+    wait_for_state(&harness, ticket.id, TicketState::Closed).await;
+    // As if the bot had crashed after posting and DMing but before recording either: the state
+    // is back at `transcript_stored` while the posts exist and the channel is gone.
+    harness.restart(|_| {}).await;
+    sqlx::query("UPDATE tickets SET state = 'transcript_stored', closed_at = NULL WHERE id = $1")
+        .bind(ticket.id)
+        .execute(&harness.pool)
+        .await
+        .expect("rewind the state");
+    let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
+    assert_closed_once(&harness, channel, &closed);
+    assert_eq!(
+        harness.control.dm_messages(harness.world.alice).len(),
+        1,
+        "one DM"
+    );
+}
+
+#[tokio::test]
+async fn a_privatebin_outage_is_retried_without_a_restart() {
+    let harness = Harness::start().await;
+    let (channel, ticket) = ticket_with_messages(&harness, 3).await;
+    harness.privatebin.set_unavailable(true);
+    click_close(&harness, channel, &ticket).await;
+    let privatebin = &harness.privatebin;
+    eventually("the upload to fail twice", || {
+        let failing = privatebin.requests().len() >= 2;
+        async move { failing.then_some(()) }
+    })
+    .await;
+    assert!(harness.control.channel(channel).is_some());
+    harness.privatebin.set_unavailable(false);
+    let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
+    assert_closed_once(&harness, channel, &closed);
+}
+
+#[tokio::test]
+async fn a_ticket_channel_deleted_by_hand_closes_the_ticket_with_its_stored_messages() {
+    let harness = Harness::start().await;
+    let (channel, ticket) = ticket_with_messages(&harness, 3).await;
+    harness
+        .control
+        .delete_channel(channel)
+        .expect("an admin deletes the channel");
+    let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
+    assert_eq!(closed.closed_by, None);
+    assert_eq!(
+        closed.close_reason.as_deref(),
+        Some("channel deleted by hand")
+    );
+    assert!(closed.channel_gone);
+    assert_eq!(harness.privatebin.paste_count(), 1);
+    let url = closed.transcript_url.clone().expect("a transcript URL");
+    let text = pbincli_get(&url)
+        .await
+        .expect("pbincli decrypts the transcript");
+    let positions: Vec<usize> = ["message 000", "message 001", "message 002"]
+        .iter()
+        .map(|line| {
+            text.find(line)
+                .unwrap_or_else(|| panic!("{line} in {text}"))
+        })
+        .collect();
+    assert!(positions.is_sorted(), "in order");
+    let posts = log_posts(&harness, ticket.id);
+    assert_eq!(posts.len(), 1);
+    assert!(
+        posts[0].content.contains("deleted by hand"),
+        "{}",
+        posts[0].content
+    );
+    assert!(posts[0].content.contains(&url));
+    assert_eq!(
+        first_request(&harness, "DELETE", &format!("/channels/{channel}")),
+        None,
+        "the bot does not delete a channel that is gone"
+    );
+}
