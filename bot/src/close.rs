@@ -27,7 +27,7 @@ use twilight_model::channel::Message;
 use twilight_model::channel::message::AllowedMentions;
 use twilight_model::channel::message::embed::{Embed, EmbedFooter};
 use twilight_model::id::Id;
-use twilight_model::id::marker::{ChannelMarker, MessageMarker, UserMarker};
+use twilight_model::id::marker::{ChannelMarker, GuildMarker, MessageMarker, UserMarker};
 
 use crate::context::Context;
 use crate::error::{BotError, Result};
@@ -308,6 +308,7 @@ async fn store_transcript(ctx: &Context, ticket: &Ticket) -> Result<bool> {
     for message in &messages {
         names.learn_from_message(message);
     }
+    let guild_name = learn_guild_names(ctx, ticket.guild_id, &mut names).await;
     let mut transcript_messages: Vec<TranscriptMessage> =
         messages.iter().map(TranscriptMessage::from).collect();
     if channel_gone {
@@ -318,7 +319,8 @@ async fn store_transcript(ctx: &Context, ticket: &Ticket) -> Result<bool> {
         || ticket.category_key.clone(),
         |category| category.name.clone(),
     );
-    let header = transcript_ticket(ticket, category, &names);
+    let mut header = transcript_ticket(ticket, category, &names);
+    header.guild_name = guild_name;
     let text = render_markdown(&header, &transcript_messages, &names);
     let queue = ctx.upload_queue()?;
     let uploaded = tokio::select! {
@@ -440,6 +442,44 @@ fn transcript_user(id: Id<UserMarker>, names: &Names) -> TranscriptUser {
             .user(id)
             .map_or_else(|| format!("user {id}"), ToOwned::to_owned),
         bot: false,
+    }
+}
+
+/// Teaches the transcript the guild's name and its roles' names, so role mentions read as names.
+/// Best effort: names are cosmetic, and a failure here must never hold up a close.
+async fn learn_guild_names(
+    ctx: &Context,
+    guild_id: Id<GuildMarker>,
+    names: &mut Names,
+) -> Option<String> {
+    match ctx
+        .rest_list(
+            "GET /guilds/{guild_id}/roles",
+            "read the guild's roles",
+            ctx.http.roles(guild_id),
+        )
+        .await
+    {
+        Ok(roles) => {
+            for role in roles {
+                names.insert_role(role.id, role.name);
+            }
+        }
+        Err(error) => tracing::debug!(error = %error, "role names unavailable for the transcript"),
+    }
+    match ctx
+        .rest_model(
+            "GET /guilds/{guild_id}",
+            "read the guild",
+            ctx.http.guild(guild_id),
+        )
+        .await
+    {
+        Ok(guild) => Some(guild.name),
+        Err(error) => {
+            tracing::debug!(error = %error, "the guild's name is unavailable for the transcript");
+            None
+        }
     }
 }
 

@@ -165,6 +165,14 @@ async fn a_close_stores_every_message_logs_the_link_dms_the_user_and_deletes_the
         from += at + line.len();
     }
     assert!(text.contains("Thanks for reaching out!"), "the welcome too");
+    assert!(
+        text.contains("@Staff"),
+        "the welcome's role mention reads as the role's name"
+    );
+    assert!(
+        text.contains("**Server:** Support"),
+        "the header names the guild"
+    );
     let pages = harness
         .control
         .request_log()
