@@ -9,45 +9,14 @@ use ticketeer_testkit::discord::{
     ChannelSpec, Control, DiscordEmulator, EmulatorConfig, UserMessage,
 };
 use twilight_gateway::{
-    CloseFrame, ConfigBuilder, Event, EventTypeFlags, Intents, Shard, ShardId, StreamExt as _,
-    queue::InMemoryQueue,
+    CloseFrame, ConfigBuilder, Event, Intents, Shard, ShardId, queue::InMemoryQueue,
 };
 
-const WAIT: Duration = Duration::from_secs(10);
-
-fn shard(emulator: &DiscordEmulator, intents: Intents) -> Shard<InMemoryQueue> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let config = ConfigBuilder::new(emulator.token().to_owned(), intents)
-        .proxy_url(emulator.gateway_url())
-        .queue(InMemoryQueue::new(0, 0, Duration::ZERO, 0))
-        .build();
-    Shard::with_config(ShardId::ONE, config)
-}
+mod support;
+use support::{next_where, shard};
 
 fn intents() -> Intents {
     Intents::GUILDS | Intents::GUILD_MESSAGES | Intents::MESSAGE_CONTENT
-}
-
-/// The next event matching `wanted`, failing the test after `WAIT`.
-async fn next_where(
-    shard: &mut Shard<InMemoryQueue>,
-    mut wanted: impl FnMut(&Event) -> bool,
-) -> Event {
-    let result = tokio::time::timeout(WAIT, async {
-        loop {
-            match shard.next_event(EventTypeFlags::all()).await {
-                Some(Ok(event)) if wanted(&event) => return Some(event),
-                Some(_) => {}
-                None => return None,
-            }
-        }
-    })
-    .await;
-    match result {
-        Ok(Some(event)) => event,
-        Ok(None) => panic!("the shard stopped"),
-        Err(elapsed) => panic!("no matching event within {WAIT:?}: {elapsed}"),
-    }
 }
 
 struct World {

@@ -1,8 +1,6 @@
 //! The rest of the endpoints the bot uses, each a twilight round trip, and the guild dispatches a
 //! twilight shard receives when things happen: proof that every shape parses as Discord's does.
 
-use std::time::Duration;
-
 use ticketeer_testkit::discord::permissions::{
     MANAGE_CHANNELS, MANAGE_MESSAGES, PIN_MESSAGES, READ_MESSAGE_HISTORY, SEND_MESSAGES,
     VIEW_CHANNEL,
@@ -10,14 +8,13 @@ use ticketeer_testkit::discord::permissions::{
 use ticketeer_testkit::discord::{
     ChannelSpec, Control, DiscordEmulator, EmulatorConfig, UserMessage,
 };
-use twilight_gateway::{
-    ConfigBuilder, Event, EventTypeFlags, Intents, Shard, ShardId, StreamExt as _,
-    queue::InMemoryQueue,
-};
+use twilight_gateway::{Event, Intents, Shard, queue::InMemoryQueue};
 use twilight_http::Client;
 use twilight_model::id::Id;
 
-const WAIT: Duration = Duration::from_secs(10);
+mod support;
+use support::{next_where, shard};
+
 const BOT_PERMISSIONS: u64 = VIEW_CHANNEL
     | SEND_MESSAGES
     | READ_MESSAGE_HISTORY
@@ -62,37 +59,12 @@ async fn world() -> World {
 }
 
 async fn connected_shard(w: &World) -> Shard<InMemoryQueue> {
-    let config = ConfigBuilder::new(
-        w.emulator.token().to_owned(),
+    let mut shard = shard(
+        &w.emulator,
         Intents::GUILDS | Intents::GUILD_MESSAGES | Intents::MESSAGE_CONTENT,
-    )
-    .proxy_url(w.emulator.gateway_url())
-    .queue(InMemoryQueue::new(0, 0, Duration::ZERO, 0))
-    .build();
-    let mut shard = Shard::with_config(ShardId::ONE, config);
+    );
     next_where(&mut shard, |event| matches!(event, Event::GuildCreate(_))).await;
     shard
-}
-
-async fn next_where(
-    shard: &mut Shard<InMemoryQueue>,
-    mut wanted: impl FnMut(&Event) -> bool,
-) -> Event {
-    let found = tokio::time::timeout(WAIT, async {
-        loop {
-            match shard.next_event(EventTypeFlags::all()).await {
-                Some(Ok(event)) if wanted(&event) => return Some(event),
-                Some(_) => {}
-                None => return None,
-            }
-        }
-    })
-    .await;
-    match found {
-        Ok(Some(event)) => event,
-        Ok(None) => panic!("the shard stopped"),
-        Err(elapsed) => panic!("no matching event within {WAIT:?}: {elapsed}"),
-    }
 }
 
 #[tokio::test]
