@@ -743,6 +743,34 @@ fn error_policy<K: Resource<DynamicType = ()>>(
     Action::requeue(delay)
 }
 
+/// Runs `controller` (one `Controller::run` stream, drained) until it ends.
+///
+/// kube's graceful shutdown holds a controller's runner until its store is ready, and once the
+/// shutdown has begun nothing fills the store any more: a controller told to stop before its first
+/// list completed would never end (nor would leader election release its Lease). Such a
+/// controller has reconciled nothing, so it is dropped at once instead; one whose store is ready
+/// finishes its reconciles in flight as usual.
+async fn until_stopped<K>(
+    controller: impl Future<Output = ()>,
+    store: &kube::runtime::reflector::Store<K>,
+    shutdown: impl Future<Output = ()>,
+) where
+    K: kube::runtime::reflector::Lookup + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    let never_started = async {
+        shutdown.await;
+        if futures_util::FutureExt::now_or_never(store.wait_until_ready()).is_some() {
+            // Started: the graceful shutdown ends the controller.
+            std::future::pending::<()>().await;
+        }
+    };
+    tokio::select! {
+        () = controller => {}
+        () = never_started => {}
+    }
+}
+
 /// Runs both controllers until `shutdown` completes.
 pub async fn run_controllers(
     ctx: Arc<Context>,
@@ -759,48 +787,51 @@ pub async fn run_controllers(
     });
     let owned = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER}"));
 
-    let bots = Controller::new(
+    let bot_controller = Controller::new(
         ctx.watched::<DeserializeGuard<TicketBot>>(),
         watcher::Config::default(),
-    )
-    .owns(ctx.watched::<ConfigMap>(), owned.clone())
-    .owns(ctx.watched::<ServiceAccount>(), owned.clone())
-    .owns(ctx.watched::<Service>(), owned.clone())
-    .owns(ctx.watched::<Deployment>(), owned)
-    .watches(
-        ctx.watched::<DeserializeGuard<TicketCategory>>(),
-        watcher::Config::default(),
-        |guard| {
-            guard.0.ok().and_then(|category| {
-                let namespace = category.namespace()?;
-                Some(ObjectRef::new(&category.spec.bot_ref.name).within(&namespace))
-            })
-        },
-    )
-    .graceful_shutdown_on(shutdown.clone())
-    .run(
-        |guard, ctx| {
-            reconcile_guarded(BOT_CONTROLLER, guard, ctx, |guard, ctx| async move {
-                match &guard.0 {
-                    Ok(bot) => reconcile_bot_object(bot, &ctx).await,
-                    Err(_) => Ok(Action::await_change()),
-                }
-            })
-        },
-        |guard, error, ctx| error_policy(&guard, error, &ctx),
-        ctx.clone(),
-    )
-    .for_each(|result| async move {
-        if let Err(error) = result {
-            warn!(%error, "TicketBot controller");
-        }
-    });
+    );
+    let bot_store = bot_controller.store();
+    let bots = bot_controller
+        .owns(ctx.watched::<ConfigMap>(), owned.clone())
+        .owns(ctx.watched::<ServiceAccount>(), owned.clone())
+        .owns(ctx.watched::<Service>(), owned.clone())
+        .owns(ctx.watched::<Deployment>(), owned)
+        .watches(
+            ctx.watched::<DeserializeGuard<TicketCategory>>(),
+            watcher::Config::default(),
+            |guard| {
+                guard.0.ok().and_then(|category| {
+                    let namespace = category.namespace()?;
+                    Some(ObjectRef::new(&category.spec.bot_ref.name).within(&namespace))
+                })
+            },
+        )
+        .graceful_shutdown_on(shutdown.clone())
+        .run(
+            |guard, ctx| {
+                reconcile_guarded(BOT_CONTROLLER, guard, ctx, |guard, ctx| async move {
+                    match &guard.0 {
+                        Ok(bot) => reconcile_bot_object(bot, &ctx).await,
+                        Err(_) => Ok(Action::await_change()),
+                    }
+                })
+            },
+            |guard, error, ctx| error_policy(&guard, error, &ctx),
+            ctx.clone(),
+        )
+        .for_each(|result| async move {
+            if let Err(error) = result {
+                warn!(%error, "TicketBot controller");
+            }
+        });
 
     let category_controller = Controller::new(
         ctx.watched::<DeserializeGuard<TicketCategory>>(),
         watcher::Config::default(),
     );
-    let categories = category_controller.store();
+    let category_store = category_controller.store();
+    let categories = category_store.clone();
     let categories = category_controller
         .reconcile_on(triggered)
         .watches(
@@ -821,7 +852,7 @@ pub async fn run_controllers(
                     .collect::<Vec<_>>()
             },
         )
-        .graceful_shutdown_on(shutdown)
+        .graceful_shutdown_on(shutdown.clone())
         .run(
             |guard, ctx| {
                 reconcile_guarded(CATEGORY_CONTROLLER, guard, ctx, |guard, ctx| async move {
@@ -840,7 +871,11 @@ pub async fn run_controllers(
             }
         });
     info!("controllers started");
-    futures_util::future::join(bots, categories).await;
+    futures_util::future::join(
+        until_stopped(bots, &bot_store, shutdown.clone()),
+        until_stopped(categories, &category_store, shutdown),
+    )
+    .await;
     if let Ok(mut slot) = ctx.category_trigger.lock() {
         *slot = None;
     }

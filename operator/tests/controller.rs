@@ -1,31 +1,42 @@
-//! The real kube `Controller`s running against the in-process fake API server.
+//! The real kube `Controller`s against a real Kubernetes API server (support/cluster.rs): the
+//! operator runs in-process, authenticated as the chart's ServiceAccount with exactly the chart's
+//! RBAC, and every test ends by checking that the API server refused none of its requests.
+//!
+//! There is no kubelet and no Deployment controller: a test writes a Deployment's status to stand
+//! in for running pods, and support/status_server.rs stands in for the bot's `/status`.
 
-#[path = "support/fake_api.rs"]
-mod fake_api;
+#[path = "support/cluster.rs"]
+mod cluster;
 #[path = "support/fixtures.rs"]
 mod fixtures;
 #[path = "support/status_server.rs"]
 mod status_server;
+#[path = "support/wait.rs"]
+mod wait;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fake_api::FakeApi;
+use cluster::{Cluster, api_resource};
 use fixtures::{
     Edit, NAMESPACE, billing_json, bot_json, category_json, general_json, secrets_json,
 };
-use http::Method;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
+use kube::api::{DynamicObject, ListParams, PostParams};
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 use status_server::{Answer, StatusServer, entry, healthy, report};
 use ticketeer_config::{BotConfig, Problem};
-use ticketeer_operator::builders::POD_INPUTS_HASH_ANNOTATION;
+use ticketeer_operator::builders::{MANAGER, POD_INPUTS_HASH_ANNOTATION};
 use ticketeer_operator::controller::{
     BOT_CONTROLLER, BackoffPolicy, CATEGORY_CONTROLLER, Context, Settings, run_controllers,
 };
 use ticketeer_operator::metrics::Metrics;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use wait::eventually;
 
 const BOT: &str = "support";
 /// Every category key the tests use.
@@ -34,6 +45,17 @@ const KEYS: [&str; 4] = [
     "tickets/general",
     "tickets/orphan",
     "tickets/sales",
+];
+/// Every kind of object in the examples' namespace the operator reads or writes.
+const PLURALS: [&str; 8] = [
+    "ticketbots",
+    "ticketcategories",
+    "configmaps",
+    "serviceaccounts",
+    "services",
+    "deployments",
+    "secrets",
+    "events",
 ];
 
 struct Operator {
@@ -45,7 +67,8 @@ struct Operator {
 }
 
 impl Operator {
-    async fn start(api: &FakeApi) -> Self {
+    /// Runs both controllers in-process as the chart's operator ServiceAccount.
+    async fn start(cluster: &Cluster) -> Self {
         let status = StatusServer::start(Answer::Report(healthy(&KEYS))).await;
         let mut registry = Registry::default();
         let metrics = Metrics::register(&mut registry);
@@ -60,7 +83,8 @@ impl Operator {
         settings.status_requeue = Duration::from_millis(100);
         settings.status_min_interval = Duration::from_millis(50);
         let context = Arc::new(
-            Context::new(api.client(), settings, metrics.clone()).expect("the context builds"),
+            Context::new(cluster.operator_client().await, settings, metrics.clone())
+                .expect("the context builds"),
         );
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(run_controllers(context, async move {
@@ -74,7 +98,9 @@ impl Operator {
         }
     }
 
-    async fn shut_down(mut self) {
+    /// Stops the controllers, then fails the test if the chart's RBAC refused any request the
+    /// operator made (every test thereby checks the RBAC on the paths it exercised).
+    async fn shut_down(mut self, cluster: &Cluster) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -84,49 +110,55 @@ impl Operator {
                 .expect("the controllers stop on shutdown")
                 .expect("the controllers do not panic");
         }
+        cluster.assert_operator_never_refused();
+    }
+
+    /// Waits until both controllers have run a couple more rounds of reconciles, so that what
+    /// convergence itself triggered has been reconciled (the positive signal a sleep would
+    /// only hope for).
+    async fn settle(&self) {
+        let bots = self.metrics.reconciles(BOT_CONTROLLER);
+        let categories = self.metrics.reconciles(CATEGORY_CONTROLLER);
+        eventually(
+            "the reconciles triggered by convergence have run",
+            async || {
+                self.metrics.reconciles(BOT_CONTROLLER) >= bots + 2
+                    && self.metrics.reconciles(CATEGORY_CONTROLLER) >= categories + 4
+            },
+        )
+        .await;
     }
 }
 
-#[track_caller]
-fn wait_message(what: &str) -> String {
-    format!("timed out waiting until {what}")
-}
-
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..500 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("{}", wait_message(what));
-}
-
-fn seeded() -> FakeApi {
-    let api = FakeApi::new();
+/// A cluster with the example Secrets, bot and its two categories.
+async fn seeded() -> Cluster {
+    let cluster = Cluster::start().await;
     for secret in secrets_json() {
-        api.put(secret);
+        cluster.put(secret).await;
     }
-    api.put(bot_json());
-    api.put(billing_json());
-    api.put(general_json());
-    api
+    cluster.put(bot_json()).await;
+    cluster.put(billing_json()).await;
+    cluster.put(general_json()).await;
+    cluster
 }
 
-fn rendered_config(api: &FakeApi) -> Option<BotConfig> {
-    let config_map = api.get("configmaps", NAMESPACE, "support-config")?;
+async fn rendered_config(cluster: &Cluster) -> Option<BotConfig> {
+    let config_map = cluster
+        .get("configmaps", NAMESPACE, "support-config")
+        .await?;
     let text = config_map.pointer("/data/config.yaml")?.as_str()?;
     Some(BotConfig::from_yaml(text).expect("the rendered config is valid"))
 }
 
-fn category_keys(api: &FakeApi) -> Vec<String> {
-    rendered_config(api)
+async fn category_keys(cluster: &Cluster) -> Vec<String> {
+    rendered_config(cluster)
+        .await
         .map(|config| config.categories.keys().cloned().collect())
         .unwrap_or_default()
 }
 
-fn deployment(api: &FakeApi) -> Option<Value> {
-    api.get("deployments", NAMESPACE, BOT)
+async fn deployment(cluster: &Cluster) -> Option<Value> {
+    cluster.get("deployments", NAMESPACE, BOT).await
 }
 
 fn generation(object: &Value) -> i64 {
@@ -137,13 +169,13 @@ fn generation(object: &Value) -> i64 {
 }
 
 /// `(status, reason, message)` of a condition of the stored object.
-fn condition(
-    api: &FakeApi,
+async fn condition(
+    cluster: &Cluster,
     plural: &str,
     name: &str,
     type_: &str,
 ) -> Option<(String, String, String)> {
-    let object = api.get(plural, NAMESPACE, name)?;
+    let object = cluster.get(plural, NAMESPACE, name).await?;
     let conditions = object.pointer("/status/conditions")?.as_array()?;
     let found = conditions
         .iter()
@@ -152,65 +184,113 @@ fn condition(
     Some((text("status"), text("reason"), text("message")))
 }
 
-fn condition_status(api: &FakeApi, plural: &str, name: &str, type_: &str) -> Option<String> {
-    condition(api, plural, name, type_).map(|(status, _, _)| status)
+async fn condition_status(
+    cluster: &Cluster,
+    plural: &str,
+    name: &str,
+    type_: &str,
+) -> Option<String> {
+    condition(cluster, plural, name, type_)
+        .await
+        .map(|(status, _, _)| status)
 }
 
-fn make_available(api: &FakeApi) {
-    let current = deployment(api).expect("the Deployment exists");
-    api.set_status(
-        "deployments",
-        NAMESPACE,
-        BOT,
-        json!({
-            "observedGeneration": generation(&current),
-            "replicas": 1, "readyReplicas": 1, "availableReplicas": 1, "updatedReplicas": 1,
-        }),
-    );
+/// Writes the Deployment's status as the Deployment controller would once its one pod runs.
+async fn make_available(cluster: &Cluster) {
+    let current = deployment(cluster).await.expect("the Deployment exists");
+    cluster
+        .set_status(
+            "deployments",
+            NAMESPACE,
+            BOT,
+            json!({
+                "observedGeneration": generation(&current),
+                "replicas": 1, "readyReplicas": 1, "availableReplicas": 1, "updatedReplicas": 1,
+            }),
+        )
+        .await;
 }
 
-fn warning_reasons(api: &FakeApi) -> Vec<String> {
-    api.list("events")
+async fn warning_reasons(cluster: &Cluster) -> Vec<String> {
+    cluster
+        .list("events", NAMESPACE)
+        .await
         .iter()
         .filter(|event| event["type"] == "Warning")
         .map(|event| event["reason"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
 
-async fn converged(api: &FakeApi) {
-    eventually("the Deployment exists", || deployment(api).is_some()).await;
-    make_available(api);
-    eventually("the bot is Ready", || {
-        condition_status(api, "ticketbots", BOT, "Ready").as_deref() == Some("True")
+async fn converged(cluster: &Cluster) {
+    eventually("the Deployment exists", async || {
+        deployment(cluster).await.is_some()
     })
     .await;
-    eventually("both categories are Ready", || {
-        ["billing", "general"].iter().all(|name| {
-            condition_status(api, "ticketcategories", name, "Ready").as_deref() == Some("True")
-        })
+    make_available(cluster).await;
+    eventually("the bot is Ready", async || {
+        condition_status(cluster, "ticketbots", BOT, "Ready")
+            .await
+            .as_deref()
+            == Some("True")
+    })
+    .await;
+    eventually("both categories are Ready", async || {
+        for name in ["billing", "general"] {
+            let status = condition_status(cluster, "ticketcategories", name, "Ready").await;
+            if status.as_deref() != Some("True") {
+                return false;
+            }
+        }
+        true
     })
     .await;
 }
 
+/// What differs between two [`Cluster::resource_versions`] snapshots.
+fn changed_objects(
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    keys.into_iter()
+        .filter_map(|key| match (before.get(key), after.get(key)) {
+            (Some(old), Some(new)) if old == new => None,
+            (Some(_), Some(_)) => Some(format!("changed {key}")),
+            (None, _) => Some(format!("created {key}")),
+            (_, None) => Some(format!("deleted {key}")),
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn children_appear_with_owner_references_and_labels() {
-    let api = seeded();
-    let operator = Operator::start(&api).await;
-    eventually("all four children exist", || {
-        api.get("configmaps", NAMESPACE, "support-config").is_some()
-            && api.get("serviceaccounts", NAMESPACE, BOT).is_some()
-            && api.get("services", NAMESPACE, BOT).is_some()
-            && deployment(&api).is_some()
+    let cluster = seeded().await;
+    let operator = Operator::start(&cluster).await;
+    eventually("all four children exist", async || {
+        cluster
+            .get("configmaps", NAMESPACE, "support-config")
+            .await
+            .is_some()
+            && cluster
+                .get("serviceaccounts", NAMESPACE, BOT)
+                .await
+                .is_some()
+            && cluster.get("services", NAMESPACE, BOT).await.is_some()
+            && deployment(&cluster).await.is_some()
     })
     .await;
-    let bot_uid = api.get("ticketbots", NAMESPACE, BOT).expect("bot")["metadata"]["uid"].clone();
+    let bot = cluster
+        .get("ticketbots", NAMESPACE, BOT)
+        .await
+        .expect("bot");
+    let bot_uid = bot["metadata"]["uid"].clone();
     for (plural, name) in [
         ("configmaps", "support-config"),
         ("serviceaccounts", BOT),
         ("services", BOT),
         ("deployments", BOT),
     ] {
-        let child = api.get(plural, NAMESPACE, name).expect("child");
+        let child = cluster.get(plural, NAMESPACE, name).await.expect("child");
         let owner = &child["metadata"]["ownerReferences"][0];
         assert_eq!(owner["uid"], bot_uid, "{plural}");
         assert_eq!(owner["kind"], "TicketBot", "{plural}");
@@ -223,308 +303,481 @@ async fn children_appear_with_owner_references_and_labels() {
             child["metadata"]["labels"]["app.kubernetes.io/instance"], BOT,
             "{plural}"
         );
+        // The server's record of who applied the child: the operator's one field manager only.
+        let appliers: Vec<&str> = child["metadata"]["managedFields"]
+            .as_array()
+            .expect("managed fields")
+            .iter()
+            .filter(|entry| entry["operation"] == "Apply")
+            .filter_map(|entry| entry["manager"].as_str())
+            .collect();
+        assert_eq!(appliers, [MANAGER], "{plural}");
     }
-    assert_eq!(category_keys(&api), ["tickets/billing", "tickets/general"]);
-    let applies = api
-        .requests()
+    assert_eq!(
+        category_keys(&cluster).await,
+        ["tickets/billing", "tickets/general"]
+    );
+    let applies: Vec<_> = cluster
+        .operator_requests()
         .into_iter()
-        .filter(|request| request.method == Method::PATCH && !request.path.ends_with("/status"))
-        .all(|request| request.query.contains("fieldManager=ticketeer-operator"));
-    assert!(applies, "every apply uses the one field manager");
-    operator.shut_down().await;
+        .filter(|request| {
+            request.verb == "patch"
+                && !request.resource().ends_with("/status")
+                && !request.resource().ends_with("/events")
+        })
+        .collect();
+    assert!(!applies.is_empty(), "the children were applied");
+    let other_managers: Vec<&str> = applies
+        .iter()
+        .filter(|request| {
+            !request
+                .request_uri
+                .contains("fieldManager=ticketeer-operator")
+        })
+        .map(|request| request.request_uri.as_str())
+        .collect();
+    assert_eq!(
+        other_managers,
+        Vec::<&str>::new(),
+        "every apply uses the one field manager"
+    );
+    operator.shut_down(&cluster).await;
+}
+
+#[tokio::test]
+async fn told_to_stop_before_its_first_lists_return_the_operator_still_stops() {
+    let cluster = seeded().await;
+    let operator = Operator::start(&cluster).await;
+    // The stop comes before the controllers' first poll, so before any list has come back: kube
+    // holds a controller's graceful shutdown until its store is ready, which then never happens
+    // (a shutdown on SIGTERM, or on losing leadership, just after starting). The shutdown fails
+    // the test if the controllers do not end within its timeout.
+    assert_eq!(operator.metrics.reconciles(BOT_CONTROLLER), 0);
+    operator.shut_down(&cluster).await;
 }
 
 #[tokio::test]
 async fn category_changes_update_the_config_map_without_rolling_the_deployment() {
-    let api = seeded();
-    let operator = Operator::start(&api).await;
-    converged(&api).await;
-    let before = deployment(&api).expect("deployment");
+    let cluster = seeded().await;
+    let operator = Operator::start(&cluster).await;
+    converged(&cluster).await;
+    let before = deployment(&cluster).await.expect("deployment");
 
-    api.put(category_json("sales", BOT));
-    eventually("a new category is added", || {
-        category_keys(&api) == ["tickets/billing", "tickets/general", "tickets/sales"]
+    cluster.put(category_json("sales", BOT)).await;
+    eventually("a new category is added", async || {
+        category_keys(&cluster).await == ["tickets/billing", "tickets/general", "tickets/sales"]
     })
     .await;
-    api.put(billing_json().set("/spec/createButton/label", json!("Ask billing")));
-    eventually("a changed category is rendered", || {
-        rendered_config(&api).is_some_and(|config| {
+    cluster
+        .put(billing_json().set("/spec/createButton/label", json!("Ask billing")))
+        .await;
+    eventually("a changed category is rendered", async || {
+        rendered_config(&cluster).await.is_some_and(|config| {
             config.categories["tickets/billing"].create_button.label == "Ask billing"
         })
     })
     .await;
-    api.delete("ticketcategories", NAMESPACE, "general");
-    eventually("a removed category leaves the config", || {
-        category_keys(&api) == ["tickets/billing", "tickets/sales"]
+    cluster
+        .delete("ticketcategories", NAMESPACE, "general")
+        .await;
+    eventually("a removed category leaves the config", async || {
+        category_keys(&cluster).await == ["tickets/billing", "tickets/sales"]
     })
     .await;
-    eventually("the bot counts three categories then two", || {
-        api.get("ticketbots", NAMESPACE, BOT)
+    eventually("the bot counts three categories then two", async || {
+        cluster
+            .get("ticketbots", NAMESPACE, BOT)
+            .await
             .is_some_and(|bot| bot["status"]["categories"] == 2)
     })
     .await;
 
-    let after = deployment(&api).expect("deployment");
+    let after = deployment(&cluster).await.expect("deployment");
     assert_eq!(
         after["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"],
         "the Deployment was not written"
     );
     assert_eq!(after["spec"]["template"], before["spec"]["template"]);
-    operator.shut_down().await;
+    operator.shut_down(&cluster).await;
 }
 
 #[tokio::test]
 async fn an_image_change_rolls_the_deployment() {
-    let api = seeded();
-    let operator = Operator::start(&api).await;
-    converged(&api).await;
-    let before = deployment(&api).expect("deployment");
-    api.put(bot_json().set("/spec/image", json!("ghcr.io/ticketeer/ticketeer:0.2.0")));
-    eventually("the new image is in the pod template", || {
-        deployment(&api).is_some_and(|deployment| {
+    let cluster = seeded().await;
+    let operator = Operator::start(&cluster).await;
+    converged(&cluster).await;
+    let before = deployment(&cluster).await.expect("deployment");
+    cluster
+        .put(bot_json().set("/spec/image", json!("ghcr.io/ticketeer/ticketeer:0.2.0")))
+        .await;
+    eventually("the new image is in the pod template", async || {
+        deployment(&cluster).await.is_some_and(|deployment| {
             deployment["spec"]["template"]["spec"]["containers"][0]["image"]
                 == "ghcr.io/ticketeer/ticketeer:0.2.0"
         })
     })
     .await;
-    let after = deployment(&api).expect("deployment");
+    let after = deployment(&cluster).await.expect("deployment");
     assert!(generation(&after) > generation(&before));
     let hash = |deployment: &Value| {
         deployment["spec"]["template"]["metadata"]["annotations"][POD_INPUTS_HASH_ANNOTATION]
             .clone()
     };
     assert_ne!(hash(&after), hash(&before));
-    eventually("the bot waits for the rollout", || {
-        condition(&api, "ticketbots", BOT, "Available")
+    eventually("the bot waits for the rollout", async || {
+        condition(&cluster, "ticketbots", BOT, "Available")
+            .await
             .is_some_and(|(status, reason, _)| status == "False" && reason == "RolloutInProgress")
     })
     .await;
-    operator.shut_down().await;
+    operator.shut_down(&cluster).await;
 }
 
 #[tokio::test]
 async fn a_deleted_child_is_put_back() {
-    let api = seeded();
-    let operator = Operator::start(&api).await;
-    converged(&api).await;
-    api.delete("configmaps", NAMESPACE, "support-config");
-    api.delete("services", NAMESPACE, BOT);
-    eventually("the ConfigMap and Service are back", || {
-        api.get("configmaps", NAMESPACE, "support-config").is_some()
-            && api.get("services", NAMESPACE, BOT).is_some()
+    let cluster = seeded().await;
+    let operator = Operator::start(&cluster).await;
+    converged(&cluster).await;
+    let uid = async |plural: &str, name: &str| {
+        cluster
+            .get(plural, NAMESPACE, name)
+            .await
+            .map(|object| object["metadata"]["uid"].clone())
+    };
+    let config_map_uid = uid("configmaps", "support-config").await;
+    let service_uid = uid("services", BOT).await;
+    cluster
+        .delete("configmaps", NAMESPACE, "support-config")
+        .await;
+    cluster.delete("services", NAMESPACE, BOT).await;
+    // Put back means a new object (a new uid), not the old one seen before the delete landed.
+    eventually("the ConfigMap and Service are back", async || {
+        let config_map = uid("configmaps", "support-config").await;
+        let service = uid("services", BOT).await;
+        config_map.is_some()
+            && config_map != config_map_uid
+            && service.is_some()
+            && service != service_uid
     })
     .await;
-    assert_eq!(category_keys(&api), ["tickets/billing", "tickets/general"]);
-    operator.shut_down().await;
+    assert_eq!(
+        category_keys(&cluster).await,
+        ["tickets/billing", "tickets/general"]
+    );
+    operator.shut_down(&cluster).await;
 }
 
 #[tokio::test]
 async fn ready_follows_the_deployments_availability() {
-    let api = seeded();
-    let operator = Operator::start(&api).await;
-    eventually("the bot reports a rollout in progress", || {
-        condition(&api, "ticketbots", BOT, "Ready")
+    let cluster = seeded().await;
+    let operator = Operator::start(&cluster).await;
+    eventually("the bot reports a rollout in progress", async || {
+        condition(&cluster, "ticketbots", BOT, "Ready")
+            .await
             .is_some_and(|(status, reason, _)| status == "False" && reason == "RolloutInProgress")
     })
     .await;
     assert_eq!(
-        condition_status(&api, "ticketbots", BOT, "ConfigRendered").as_deref(),
+        condition_status(&cluster, "ticketbots", BOT, "ConfigRendered")
+            .await
+            .as_deref(),
         Some("True")
     );
     assert_eq!(
-        condition_status(&api, "ticketcategories", "billing", "Ready").as_deref(),
+        condition_status(&cluster, "ticketcategories", "billing", "Ready")
+            .await
+            .as_deref(),
         Some("False")
     );
-    converged(&api).await;
-    let bot = api.get("ticketbots", NAMESPACE, BOT).expect("bot");
+    converged(&cluster).await;
+    let bot = cluster
+        .get("ticketbots", NAMESPACE, BOT)
+        .await
+        .expect("bot");
     assert_eq!(bot["status"]["readyReplicas"], 1);
     assert_eq!(
         bot["status"]["observedGeneration"],
         bot["metadata"]["generation"]
     );
 
-    api.set_status("deployments", NAMESPACE, BOT, json!({"observedGeneration": generation(&deployment(&api).expect("deployment")), "replicas": 1, "availableReplicas": 0}));
-    eventually("the bot is no longer Ready", || {
-        condition_status(&api, "ticketbots", BOT, "Ready").as_deref() == Some("False")
+    // The pod stops being ready: the Deployment controller would report none ready or available.
+    let current = deployment(&cluster).await.expect("deployment");
+    cluster
+        .set_status(
+            "deployments",
+            NAMESPACE,
+            BOT,
+            json!({
+                "observedGeneration": generation(&current),
+                "replicas": 1, "readyReplicas": 0, "availableReplicas": 0,
+                "unavailableReplicas": 1,
+            }),
+        )
+        .await;
+    eventually("the bot is no longer Ready", async || {
+        condition_status(&cluster, "ticketbots", BOT, "Ready")
+            .await
+            .as_deref()
+            == Some("False")
     })
     .await;
-    eventually("its categories follow", || {
-        condition_status(&api, "ticketcategories", "general", "Ready").as_deref() == Some("False")
+    eventually("its categories follow", async || {
+        condition_status(&cluster, "ticketcategories", "general", "Ready")
+            .await
+            .as_deref()
+            == Some("False")
     })
     .await;
-    operator.shut_down().await;
+    operator.shut_down(&cluster).await;
 }
 
 #[tokio::test]
 async fn a_category_whose_bot_does_not_exist_is_not_accepted() {
-    let api = seeded();
-    api.put(category_json("orphan", "no-such-bot"));
-    let operator = Operator::start(&api).await;
-    eventually("the orphan is Accepted=False", || {
-        condition(&api, "ticketcategories", "orphan", "Accepted").is_some_and(
-            |(status, reason, message)| {
+    let cluster = seeded().await;
+    cluster.put(category_json("orphan", "no-such-bot")).await;
+    let operator = Operator::start(&cluster).await;
+    eventually("the orphan is Accepted=False", async || {
+        condition(&cluster, "ticketcategories", "orphan", "Accepted")
+            .await
+            .is_some_and(|(status, reason, message)| {
                 status == "False" && reason == "BotNotFound" && message.contains("\"no-such-bot\"")
-            },
-        )
+            })
     })
     .await;
-    eventually("a Warning event says so", || {
-        warning_reasons(&api).contains(&"BotNotFound".to_owned())
+    eventually("a Warning event says so", async || {
+        warning_reasons(&cluster)
+            .await
+            .contains(&"BotNotFound".to_owned())
     })
     .await;
-    eventually("the bot's categories are accepted", || {
-        condition_status(&api, "ticketcategories", "billing", "Accepted").as_deref() == Some("True")
+    eventually("the bot's categories are accepted", async || {
+        condition_status(&cluster, "ticketcategories", "billing", "Accepted")
+            .await
+            .as_deref()
+            == Some("True")
     })
     .await;
-    assert!(!category_keys(&api).contains(&"tickets/orphan".to_owned()));
+    assert!(
+        !category_keys(&cluster)
+            .await
+            .contains(&"tickets/orphan".to_owned())
+    );
 
-    api.put(bot_json().set("/metadata/name", json!("no-such-bot")));
-    eventually("creating the bot accepts the orphan", || {
-        condition_status(&api, "ticketcategories", "orphan", "Accepted").as_deref() == Some("True")
+    cluster
+        .put(bot_json().set("/metadata/name", json!("no-such-bot")))
+        .await;
+    eventually("creating the bot accepts the orphan", async || {
+        condition_status(&cluster, "ticketcategories", "orphan", "Accepted")
+            .await
+            .as_deref()
+            == Some("True")
     })
     .await;
-    operator.shut_down().await;
+    operator.shut_down(&cluster).await;
 }
 
 #[tokio::test]
 async fn a_missing_secret_key_degrades_the_bot_with_an_actionable_message() {
-    let api = seeded();
-    api.put(
-        secrets_json()[0]
-            .clone()
-            .set("/data", json!({"wrong": "eA=="})),
-    );
-    let operator = Operator::start(&api).await;
-    eventually("the bot is Degraded", || {
-        condition(&api, "ticketbots", BOT, "Degraded").is_some_and(|(status, reason, message)| {
-            status == "True"
-                && reason == "SecretKeyMissing"
-                && message.starts_with("Secret discord-token has no key token")
-        })
+    let cluster = seeded().await;
+    cluster
+        .put(
+            secrets_json()[0]
+                .clone()
+                .set("/data", json!({"wrong": "eA=="})),
+        )
+        .await;
+    let operator = Operator::start(&cluster).await;
+    eventually("the bot is Degraded", async || {
+        condition(&cluster, "ticketbots", BOT, "Degraded")
+            .await
+            .is_some_and(|(status, reason, message)| {
+                status == "True"
+                    && reason == "SecretKeyMissing"
+                    && message.starts_with("Secret discord-token has no key token")
+            })
     })
     .await;
     assert_eq!(
-        condition(&api, "ticketbots", BOT, "Ready")
+        condition(&cluster, "ticketbots", BOT, "Ready")
+            .await
             .map(|(_, reason, _)| reason)
             .as_deref(),
         Some("SecretKeyMissing")
     );
-    eventually("a Warning event is published", || {
-        warning_reasons(&api).contains(&"SecretKeyMissing".to_owned())
+    eventually("a Warning event is published", async || {
+        warning_reasons(&cluster)
+            .await
+            .contains(&"SecretKeyMissing".to_owned())
     })
     .await;
 
-    api.put(secrets_json()[0].clone());
-    eventually("fixing the Secret clears Degraded on the next pass", || {
-        condition_status(&api, "ticketbots", BOT, "Degraded").as_deref() == Some("False")
-    })
+    cluster.put(secrets_json()[0].clone()).await;
+    eventually(
+        "fixing the Secret clears Degraded on the next pass",
+        async || {
+            condition_status(&cluster, "ticketbots", BOT, "Degraded")
+                .await
+                .as_deref()
+                == Some("False")
+        },
+    )
     .await;
-    operator.shut_down().await;
+    operator.shut_down(&cluster).await;
+}
+
+/// The TicketBot CRD's `spec.replicas` schema, by JSON pointer into the CRD.
+const REPLICAS_SCHEMA: &str =
+    "/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/replicas";
+
+fn ticketbot_crd() -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../crds/ticketbots.ticketeer.dev.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("reading {}: {error}", path.display()));
+    serde_saphyr::from_str(&text).expect("the CRD parses")
+}
+
+/// Whether the API server currently accepts `bot` (a dry-run create: nothing is stored). A create,
+/// not an apply: the server answers an apply that does not fit the schema with a 500 ("failed to
+/// create typed patch object"), a create with the schema's 422.
+async fn accepts(cluster: &Cluster, bot: &Value) -> Result<(), kube::Error> {
+    let bots: Api<DynamicObject> = Api::namespaced_with(
+        cluster.admin.clone(),
+        NAMESPACE,
+        &api_resource("ticketbots"),
+    );
+    let object: DynamicObject = serde_json::from_value(bot.clone()).expect("a TicketBot");
+    let params = PostParams {
+        dry_run: true,
+        ..PostParams::default()
+    };
+    bots.create(&params, &object).await.map(|_| ())
 }
 
 #[tokio::test]
 async fn an_invalid_object_does_not_stop_the_watch() {
-    let api = FakeApi::new();
+    let cluster = Cluster::start().await;
     for secret in secrets_json() {
-        api.put(secret);
+        cluster.put(secret).await;
     }
-    // Written under some other schema: replicas is not a number.
-    api.put(
-        bot_json()
-            .set("/metadata/name", json!("broken"))
-            .set("/spec/replicas", json!("many")),
+    // Stored under another schema, as after a CRD upgrade: a TicketBot written while the CRD let
+    // `spec.replicas` be a string, then the real CRD applied again (stored objects are not
+    // revalidated).
+    let real = ticketbot_crd();
+    let mut loose = real.clone();
+    let replicas = loose
+        .pointer_mut(REPLICAS_SCHEMA)
+        .expect("the CRD has spec.replicas");
+    *replicas = json!({
+        "description": replicas["description"],
+        "nullable": true,
+        "x-kubernetes-int-or-string": true,
+    });
+    cluster.apply_crd(&loose).await;
+    let broken = bot_json()
+        .set("/metadata/name", json!("broken"))
+        .set("/spec/replicas", json!("many"));
+    // The server switches to a changed schema asynchronously.
+    eventually("the loosened schema stores the broken bot", async || {
+        cluster.try_put(&broken).await.is_ok()
+    })
+    .await;
+    cluster.apply_crd(&real).await;
+    let probe = broken.clone().set("/metadata/name", json!("probe"));
+    eventually("the real schema refuses a string again", async || {
+        matches!(accepts(&cluster, &probe).await, Err(kube::Error::Api(status)) if status.code == 422)
+    })
+    .await;
+    assert_eq!(
+        cluster
+            .get("ticketbots", NAMESPACE, "broken")
+            .await
+            .expect("the broken bot is stored")["spec"]["replicas"],
+        "many",
+        "the stored object keeps the old schema's value"
     );
-    let operator = Operator::start(&api).await;
-    api.put(bot_json());
-    api.put(general_json());
-    eventually("the valid bot is reconciled", || {
-        category_keys(&api) == ["tickets/general"]
-    })
-    .await;
-    eventually("the invalid bot gets a Warning event", || {
-        warning_reasons(&api).contains(&"InvalidObject".to_owned())
-    })
-    .await;
-    assert!(api.get("deployments", NAMESPACE, "broken").is_none());
-    operator.shut_down().await;
-}
 
-#[tokio::test]
-async fn injected_server_errors_back_off_and_count_a_failure() {
-    let api = seeded();
-    let operator = Operator::start(&api).await;
-    converged(&api).await;
-    api.inject_error(Some(Method::PATCH), "/configmaps/support-config", 500, 3);
-    api.put(category_json("sales", BOT));
-    eventually("the change lands once the errors stop", || {
-        category_keys(&api).contains(&"tickets/sales".to_owned())
+    let operator = Operator::start(&cluster).await;
+    cluster.put(bot_json()).await;
+    cluster.put(general_json()).await;
+    eventually("the valid bot is reconciled", async || {
+        category_keys(&cluster).await == ["tickets/general"]
     })
     .await;
-    assert!(operator.metrics.failures(BOT_CONTROLLER, "apply_child") >= 1);
-    let attempts: Vec<_> = api
-        .requests()
-        .into_iter()
-        .filter(|request| {
-            request.method == Method::PATCH && request.path.ends_with("/configmaps/support-config")
-        })
-        .filter(|request| request.status == 500)
-        .collect();
-    // kube's client retries a 500 itself; each reconcile attempt may reach the server more than
-    // once, but the three injected errors are used up and nothing more.
-    assert_eq!(attempts.len(), 3);
-    operator.shut_down().await;
+    eventually("the invalid bot gets a Warning event", async || {
+        warning_reasons(&cluster)
+            .await
+            .contains(&"InvalidObject".to_owned())
+    })
+    .await;
+    assert!(
+        cluster
+            .get("deployments", NAMESPACE, "broken")
+            .await
+            .is_none()
+    );
+    operator.shut_down(&cluster).await;
 }
 
 #[tokio::test]
 async fn after_convergence_further_reconciles_write_nothing() {
-    let api = seeded();
-    let operator = Operator::start(&api).await;
-    converged(&api).await;
-    // Let trailing reconciles triggered by the convergence itself settle.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let mark_version = api.resource_version();
-    let mark_requests = api.requests().len();
+    let cluster = seeded().await;
+    let operator = Operator::start(&cluster).await;
+    converged(&cluster).await;
+    operator.settle().await;
+    let mark_versions = cluster.resource_versions(&PLURALS, NAMESPACE).await;
+    let mark_requests = cluster.operator_requests().len();
     let bot_reconciles = operator.metrics.reconciles(BOT_CONTROLLER);
     let category_reconciles = operator.metrics.reconciles(CATEGORY_CONTROLLER);
     eventually(
         "drift repair has reconciled everything several times",
-        || {
+        async || {
             operator.metrics.reconciles(BOT_CONTROLLER) >= bot_reconciles + 3
                 && operator.metrics.reconciles(CATEGORY_CONTROLLER) >= category_reconciles + 6
         },
     )
     .await;
-    let changes: Vec<String> = api
-        .changes()
-        .into_iter()
-        .filter(|change| change.resource_version > mark_version)
-        .map(|change| {
-            format!(
-                "{} {} {}",
-                change.type_, change.plural, change.object["metadata"]["name"]
-            )
-        })
-        .collect();
-    assert_eq!(changes, Vec::<String>::new(), "no object changed");
-    let status_writes = api.requests()[mark_requests..]
+    let after_versions = cluster.resource_versions(&PLURALS, NAMESPACE).await;
+    assert_eq!(
+        changed_objects(&mark_versions, &after_versions),
+        Vec::<String>::new(),
+        "no object changed"
+    );
+    let requests = cluster.operator_requests();
+    let status_writes: Vec<String> = requests[mark_requests..]
         .iter()
         .filter(|request| {
             request.is_write()
-                && (request.path.ends_with("/status") || request.path.contains("/events"))
+                && (request.resource().ends_with("/status")
+                    || request.resource() == "events.k8s.io/events")
         })
-        .count();
-    assert_eq!(status_writes, 0, "no status or event writes");
-    operator.shut_down().await;
+        .map(|request| format!("{} {}", request.verb, request.request_uri))
+        .collect();
+    assert_eq!(
+        status_writes,
+        Vec::<String>::new(),
+        "no status or event writes"
+    );
+    // The drift repair did run against the server: its applies are there (and changed nothing).
+    assert!(
+        requests[mark_requests..]
+            .iter()
+            .any(|request| request.verb == "patch" && request.resource() == "apps/deployments"),
+        "the Deployment was applied again"
+    );
+    operator.shut_down(&cluster).await;
 }
 
-fn category_field(api: &FakeApi, name: &str, pointer: &str) -> Value {
-    api.get("ticketcategories", NAMESPACE, name)
+async fn category_field(cluster: &Cluster, name: &str, pointer: &str) -> Value {
+    cluster
+        .get("ticketcategories", NAMESPACE, name)
+        .await
         .and_then(|category| category.pointer(pointer).cloned())
         .unwrap_or(Value::Null)
 }
 
-fn ready_transition_time(api: &FakeApi, name: &str) -> Value {
-    let conditions = category_field(api, name, "/status/conditions");
+async fn ready_transition_time(cluster: &Cluster, name: &str) -> Value {
+    let conditions = category_field(cluster, name, "/status/conditions").await;
     conditions
         .as_array()
         .and_then(|conditions| {
@@ -537,21 +790,21 @@ fn ready_transition_time(api: &FakeApi, name: &str) -> Value {
         })
 }
 
-fn category_status_writes(api: &FakeApi, from: usize) -> usize {
-    api.requests()[from..]
+/// The operator's writes to a TicketCategory's status since its `from`-th request.
+fn category_status_writes(cluster: &Cluster, from: usize) -> Vec<String> {
+    cluster.operator_requests()[from..]
         .iter()
         .filter(|request| {
-            request.is_write()
-                && request.path.contains("/ticketcategories/")
-                && request.path.ends_with("/status")
+            request.is_write() && request.resource() == "ticketeer.dev/ticketcategories/status"
         })
-        .count()
+        .map(|request| format!("{} {}", request.verb, request.request_uri))
+        .collect()
 }
 
 #[tokio::test]
 async fn category_readiness_follows_the_bots_status_report() {
-    let api = seeded();
-    let mut operator = Operator::start(&api).await;
+    let cluster = seeded().await;
+    let mut operator = Operator::start(&cluster).await;
     let general = (
         "tickets/general".to_owned(),
         entry(Some("700000000000000009"), 0, vec![]),
@@ -560,25 +813,30 @@ async fn category_readiness_follows_the_bots_status_report() {
         ("tickets/billing".to_owned(), entry(None, 0, vec![])),
         general.clone(),
     ])));
-    eventually("the Deployment exists", || deployment(&api).is_some()).await;
-    make_available(&api);
+    eventually("the Deployment exists", async || {
+        deployment(&cluster).await.is_some()
+    })
+    .await;
+    make_available(&cluster).await;
 
-    eventually("billing waits for its panel", || {
-        condition(&api, "ticketcategories", "billing", "Ready").is_some_and(
-            |(status, reason, message)| {
+    eventually("billing waits for its panel", async || {
+        condition(&cluster, "ticketcategories", "billing", "Ready")
+            .await
+            .is_some_and(|(status, reason, message)| {
                 status == "False"
                     && reason == "PanelNotPosted"
                     && message.contains("createChannelId")
-            },
-        )
+            })
     })
     .await;
     assert_eq!(
-        condition_status(&api, "ticketcategories", "general", "Ready").as_deref(),
+        condition_status(&cluster, "ticketcategories", "general", "Ready")
+            .await
+            .as_deref(),
         Some("True")
     );
     assert_eq!(
-        category_field(&api, "general", "/status/panelMessageId"),
+        category_field(&cluster, "general", "/status/panelMessageId").await,
         "700000000000000009"
     );
 
@@ -589,11 +847,13 @@ async fn category_readiness_follows_the_bots_status_report() {
         ),
         general.clone(),
     ])));
-    eventually("billing is Ready once its panel is posted", || {
-        condition(&api, "ticketcategories", "billing", "Ready")
+    eventually("billing is Ready once its panel is posted", async || {
+        condition(&cluster, "ticketcategories", "billing", "Ready")
+            .await
             .is_some_and(|(status, reason, _)| status == "True" && reason == "PanelPosted")
-            && category_field(&api, "billing", "/status/panelMessageId") == "700000000000000001"
-            && category_field(&api, "billing", "/status/openTickets") == 2
+            && category_field(&cluster, "billing", "/status/panelMessageId").await
+                == "700000000000000001"
+            && category_field(&cluster, "billing", "/status/openTickets").await == 2
     })
     .await;
 
@@ -615,62 +875,73 @@ async fn category_readiness_follows_the_bots_status_report() {
     ])));
     eventually(
         "a reported problem makes billing not Ready, in words",
-        || {
-            condition(&api, "ticketcategories", "billing", "Ready").is_some_and(
-            |(status, reason, message)| {
-                status == "False"
-                    && reason == "DiscordProblem"
-                    && message == format!(
-                        "the bot lacks Manage Channels in category {parent} (parentChannelId)"
-                    )
-            },
-        )
+        async || {
+            condition(&cluster, "ticketcategories", "billing", "Ready")
+                .await
+                .is_some_and(|(status, reason, message)| {
+                    status == "False"
+                        && reason == "DiscordProblem"
+                        && message
+                            == format!(
+                                "the bot lacks Manage Channels in category {parent} (parentChannelId)"
+                            )
+                })
         },
     )
     .await;
-    let flipped_at = ready_transition_time(&api, "billing");
+    let flipped_at = ready_transition_time(&cluster, "billing").await;
 
     operator.status.stop().await;
     eventually(
         "an unreachable /status makes the categories not Ready",
-        || {
-            ["billing", "general"].iter().all(|name| {
-                condition(&api, "ticketcategories", name, "Ready").is_some_and(
-                    |(status, reason, message)| {
+        async || {
+            for name in ["billing", "general"] {
+                let unreachable = condition(&cluster, "ticketcategories", name, "Ready")
+                    .await
+                    .is_some_and(|(status, reason, message)| {
                         status == "False"
                             && reason == "StatusUnreachable"
                             && message.starts_with("the bot's /status is unreachable: ")
-                    },
-                )
-            })
+                    });
+                if !unreachable {
+                    return false;
+                }
+            }
+            true
         },
     )
     .await;
     assert_eq!(
-        ready_transition_time(&api, "billing"),
+        ready_transition_time(&cluster, "billing").await,
         flipped_at,
         "False stays False: the transition time does not move"
     );
     assert_eq!(
-        category_field(&api, "billing", "/status/panelMessageId"),
+        category_field(&cluster, "billing", "/status/panelMessageId").await,
         "700000000000000001",
         "the last reported panel is kept"
     );
     assert_eq!(
-        condition_status(&api, "ticketbots", BOT, "Ready").as_deref(),
+        condition_status(&cluster, "ticketbots", BOT, "Ready")
+            .await
+            .as_deref(),
         Some("True"),
         "an unreachable /status is not the bot's failure"
     );
 
     // Unreachable is a settled answer: reconciles go on, succeed, and write nothing more.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let mark = api.requests().len();
+    operator.settle().await;
+    let mark = cluster.operator_requests().len();
     let reconciles = operator.metrics.reconciles(BOT_CONTROLLER);
-    eventually("the bot is reconciled several more times", || {
+    eventually("the bot is reconciled several more times", async || {
         operator.metrics.reconciles(BOT_CONTROLLER) >= reconciles + 3
     })
     .await;
-    assert_eq!(category_status_writes(&api, mark), 0, "no status storm");
+    assert_eq!(
+        category_status_writes(&cluster, mark),
+        Vec::<String>::new(),
+        "no status storm"
+    );
     for label in [
         "apply_child",
         "write_status",
@@ -683,80 +954,117 @@ async fn category_readiness_follows_the_bots_status_report() {
             "{label}"
         );
     }
-    operator.shut_down().await;
+    operator.shut_down(&cluster).await;
 }
 
 #[tokio::test]
 async fn once_converged_polling_the_status_writes_nothing() {
-    let api = seeded();
-    let operator = Operator::start(&api).await;
-    converged(&api).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let mark = api.requests().len();
+    let cluster = seeded().await;
+    let operator = Operator::start(&cluster).await;
+    converged(&cluster).await;
+    operator.settle().await;
+    let mark = cluster.operator_requests().len();
     let polls = operator.status.requests();
-    eventually("the bot's /status is read several more times", || {
+    eventually("the bot's /status is read several more times", async || {
         operator.status.requests() >= polls + 3
     })
     .await;
-    assert_eq!(category_status_writes(&api, mark), 0);
-    operator.shut_down().await;
+    assert_eq!(category_status_writes(&cluster, mark), Vec::<String>::new());
+    operator.shut_down(&cluster).await;
 }
 
-/// The RBAC verb a request needs, with its API group and resource (`plural` or `plural/sub`).
-fn rbac_need(request: &fake_api::RecordedRequest) -> (String, String, &'static str) {
-    let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
-    let (group, rest) = match segments.as_slice() {
-        ["api", _version, rest @ ..] => (String::new(), rest),
-        ["apis", group, _version, rest @ ..] => ((*group).to_owned(), rest),
-        _ => panic!("unexpected path {}", request.path),
-    };
-    let rest = match rest {
-        ["namespaces", _namespace, rest @ ..] => rest,
-        rest => rest,
-    };
-    let (resource, named) = match rest {
-        [plural] => ((*plural).to_owned(), false),
-        [plural, _name] => ((*plural).to_owned(), true),
-        [plural, _name, sub] => (format!("{plural}/{sub}"), true),
-        _ => panic!("unexpected path {}", request.path),
-    };
-    let verb = match (&request.method, named) {
-        (&Method::GET, true) => "get",
-        (&Method::GET, false) if request.query.contains("watch=true") => "watch",
-        (&Method::GET, false) => "list",
-        (&Method::POST, _) => "create",
-        (&Method::PATCH, _) => "patch",
-        (&Method::PUT, _) => "update",
-        (&Method::DELETE, _) => "delete",
-        (method, _) => panic!("unexpected method {method}"),
-    };
-    (group, resource, verb)
+/// `(API group, resource)` of an audit log resource (`group/plural[/sub]`, `core` for `""`).
+fn rbac_target(resource: &str) -> (String, String) {
+    let (group, rest) = resource.split_once('/').expect("group/resource");
+    let group = if group == "core" { "" } else { group };
+    (group.to_owned(), rest.to_owned())
 }
 
 #[tokio::test]
 async fn every_request_the_operator_makes_is_allowed_by_its_rbac_rules() {
-    let api = seeded();
-    api.put(category_json("orphan", "no-such-bot"));
-    let operator = Operator::start(&api).await;
-    converged(&api).await;
-    eventually("an event is published", || {
-        !warning_reasons(&api).is_empty()
+    let cluster = seeded().await;
+    // An orphan category: a Warning event, and a TicketBot read that finds nothing.
+    cluster.put(category_json("orphan", "no-such-bot")).await;
+    let operator = Operator::start(&cluster).await;
+    converged(&cluster).await;
+    eventually("an event is published", async || {
+        !warning_reasons(&cluster).await.is_empty()
     })
     .await;
-    operator.shut_down().await;
-    let mut denied: Vec<String> = api
-        .requests()
+    // The shutdown checks that the server refused nothing.
+    operator.shut_down(&cluster).await;
+
+    let requests = cluster.operator_requests();
+    let summary: BTreeSet<(String, String, u16)> = requests
         .iter()
-        .map(rbac_need)
-        .filter(|(group, resource, verb)| {
+        .map(|request| (request.verb.clone(), request.resource(), request.code()))
+        .collect();
+    // Allowed and answered: a success, or a read that found nothing (the orphan's bot).
+    let unsuccessful: Vec<&(String, String, u16)> = summary
+        .iter()
+        .filter(|(verb, _, code)| !((200..300).contains(code) || (verb == "get" && *code == 404)))
+        .collect();
+    assert_eq!(
+        unsuccessful,
+        Vec::<&(String, String, u16)>::new(),
+        "requests the server did not carry out"
+    );
+    for (verb, resource) in [
+        ("list", "ticketeer.dev/ticketbots"),
+        ("list", "ticketeer.dev/ticketcategories"),
+        ("get", "ticketeer.dev/ticketbots"),
+        ("patch", "ticketeer.dev/ticketbots/status"),
+        ("patch", "ticketeer.dev/ticketcategories/status"),
+        ("get", "core/secrets"),
+        ("list", "core/configmaps"),
+        ("patch", "core/configmaps"),
+        ("patch", "core/serviceaccounts"),
+        ("patch", "core/services"),
+        ("patch", "apps/deployments"),
+        ("create", "events.k8s.io/events"),
+    ] {
+        assert!(
+            summary.iter().any(|(seen_verb, seen_resource, code)| {
+                seen_verb == verb && seen_resource == resource && (200..300).contains(code)
+            }),
+            "the operator was allowed to {verb} {resource}: {summary:#?}"
+        );
+    }
+    // What the server allowed is also what the code declares (and the chart tests compare).
+    let mut undeclared: Vec<String> = requests
+        .iter()
+        .filter(|request| request.object_ref.is_some())
+        .filter(|request| {
+            let (group, resource) = rbac_target(&request.resource());
             !ticketeer_operator::rbac::RULES.iter().any(|rule| {
                 rule.api_group == group
                     && rule.resources.contains(&resource.as_str())
-                    && rule.verbs.contains(verb)
+                    && rule.verbs.contains(&request.verb.as_str())
             })
         })
-        .map(|(group, resource, verb)| format!("{verb} {group}/{resource}"))
+        .map(|request| format!("{} {}", request.verb, request.resource()))
         .collect();
-    denied.dedup();
-    assert_eq!(denied, Vec::<String>::new(), "requests RBAC would deny");
+    undeclared.dedup();
+    assert_eq!(
+        undeclared,
+        Vec::<String>::new(),
+        "requests outside operator/src/rbac.rs"
+    );
+
+    // The check has teeth: a request outside the chart's RBAC is refused and shows up in it.
+    let secrets: Api<Secret> = Api::namespaced(cluster.operator_client().await, NAMESPACE);
+    let refused = secrets
+        .list(&ListParams::default())
+        .await
+        .expect_err("listing Secrets is outside the operator's RBAC");
+    assert!(
+        matches!(&refused, kube::Error::Api(status) if status.is_forbidden()),
+        "{refused:?}"
+    );
+    let refusals = cluster.operator_refusals();
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert!(
+        refusals[0].starts_with("list core/secrets "),
+        "{refusals:?}"
+    );
 }

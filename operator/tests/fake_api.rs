@@ -1,15 +1,16 @@
-//! The fake API server's own behaviour, checked through a real kube client.
+//! The fake API server's own behaviour, checked through a real kube client: what
+//! controller_faults.rs, its only user, relies on (label-selected lists and watches, server-side
+//! apply, the status subresource, not-found, injected errors).
 
 #[path = "support/fake_api.rs"]
 mod fake_api;
 
 use fake_api::FakeApi;
 use futures_util::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
-use kube::api::{
-    DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
-};
+use kube::api::{ListParams, Patch, PatchParams, WatchEvent, WatchParams};
 use serde_json::json;
 
 fn config_map(name: &str, team: &str) -> serde_json::Value {
@@ -67,22 +68,9 @@ async fn lists_honour_label_selectors_and_report_the_resource_version() {
 }
 
 #[tokio::test]
-async fn creating_twice_conflicts_and_a_missing_object_is_not_found() {
+async fn a_missing_object_is_not_found() {
     let api = FakeApi::new();
     let config_maps: Api<ConfigMap> = Api::namespaced(api.client(), "ns");
-    let object: ConfigMap = serde_json::from_value(config_map("a", "red")).expect("valid");
-    config_maps
-        .create(&PostParams::default(), &object)
-        .await
-        .expect("created");
-    let error = config_maps
-        .create(&PostParams::default(), &object)
-        .await
-        .expect_err("exists");
-    assert!(
-        matches!(error, kube::Error::Api(ref status) if status.code == 409),
-        "{error:?}"
-    );
     assert!(
         config_maps
             .get_opt("missing")
@@ -90,6 +78,49 @@ async fn creating_twice_conflicts_and_a_missing_object_is_not_found() {
             .expect("a 404 is None")
             .is_none()
     );
+    let error = config_maps.get("missing").await.expect_err("not found");
+    assert!(
+        matches!(error, kube::Error::Api(ref status) if status.code == 404),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_status_write_changes_only_the_status_and_an_apply_keeps_it() {
+    let api = FakeApi::new();
+    api.put(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "bot", "namespace": "ns"},
+        "spec": {"replicas": 1},
+    }));
+    let deployments: Api<Deployment> = Api::namespaced(api.client(), "ns");
+    let written = deployments
+        .patch_status(
+            "bot",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 5}, "status": {"readyReplicas": 1}})),
+        )
+        .await
+        .expect("the status is written");
+    assert_eq!(written.spec.expect("spec").replicas, Some(1), "spec kept");
+    assert_eq!(written.status.expect("status").ready_replicas, Some(1));
+    let applied: Deployment = serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "bot", "namespace": "ns"},
+        "spec": {"replicas": 2},
+    }))
+    .expect("valid");
+    let after = deployments
+        .patch("bot", &PatchParams::apply("test"), &Patch::Apply(&applied))
+        .await
+        .expect("applied");
+    assert_eq!(after.spec.expect("spec").replicas, Some(2));
+    assert_eq!(
+        after.status.expect("status kept").ready_replicas,
+        Some(1),
+        "an apply does not touch the status"
+    );
+    assert_eq!(after.metadata.generation, Some(2), "a spec change bumps it");
 }
 
 #[tokio::test]
@@ -134,47 +165,6 @@ async fn an_unchanged_apply_keeps_the_resource_version_and_a_change_bumps_it() {
         ["other"],
         "applied fields replace, dropped ones go"
     );
-}
-
-#[tokio::test]
-async fn a_json_patch_whose_test_fails_changes_nothing() {
-    let api = FakeApi::new();
-    api.put(config_map("a", "red"));
-    let config_maps: Api<ConfigMap> = Api::namespaced(api.client(), "ns");
-    let patch: json_patch::Patch = serde_json::from_value(json!([
-        {"op": "test", "path": "/data/key", "value": "other"},
-        {"op": "replace", "path": "/data/key", "value": "changed"},
-    ]))
-    .expect("valid patch");
-    let error = config_maps
-        .patch("a", &PatchParams::default(), &Patch::<()>::Json(patch))
-        .await
-        .expect_err("the test op fails");
-    assert!(
-        matches!(error, kube::Error::Api(ref status) if status.code == 422),
-        "{error:?}"
-    );
-    assert_eq!(
-        api.get("configmaps", "ns", "a").expect("kept")["data"]["key"],
-        "value"
-    );
-}
-
-#[tokio::test]
-async fn deleting_an_owner_deletes_what_it_owns() {
-    let api = FakeApi::new();
-    let owner = api.put(config_map("owner", "red"));
-    let mut child = config_map("owned", "red");
-    child["metadata"]["ownerReferences"] = json!([{
-        "apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner["metadata"]["uid"],
-    }]);
-    api.put(child);
-    let config_maps: Api<ConfigMap> = Api::namespaced(api.client(), "ns");
-    config_maps
-        .delete("owner", &DeleteParams::default())
-        .await
-        .expect("deleted");
-    assert!(api.get("configmaps", "ns", "owned").is_none());
 }
 
 #[tokio::test]

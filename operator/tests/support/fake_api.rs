@@ -1,11 +1,15 @@
-//! A small, stateful, in-process Kubernetes API server for the operator's tests
-//! (operator-testing.md §5.6), driven through `kube::Client::new(service, "default")`.
+//! A small, stateful, in-process Kubernetes API server, driven through
+//! `kube::Client::new(service, "default")`.
+//!
+//! The operator's tests run against a real API server (support/cluster.rs). This fake stays for
+//! the one thing a real server cannot do on demand: answer one chosen request with an error
+//! (operator/tests/controller_faults.rs). It serves only what that test's operator needs.
 //!
 //! Scope: the kinds the operator touches, namespaced and all-namespace LIST/WATCH with label
-//! selectors, GET, POST, PUT, PATCH (server-side apply, merge, JSON patch with `test`), DELETE
-//! with finalizers and background cascade, `/status` subresources, metadata stamping
+//! selectors, GET, PATCH (server-side apply and merge), `/status` subresources, metadata stamping
 //! (uid, creationTimestamp, a global resourceVersion, generation on spec changes), and test
 //! controls: seed and edit objects, set a child's status, inject errors, read the request log.
+//! Anything else (POST, PUT, DELETE, other patch types) is answered 405 or 415.
 //!
 //! Server-side apply is modelled for a single field manager (the operator's): the applied
 //! object's top-level fields replace the stored ones and fields it no longer sets are removed,
@@ -395,17 +399,6 @@ impl FakeApi {
             .cloned()
     }
 
-    /// Every stored object of `plural`.
-    pub fn list(&self, plural: &str) -> Vec<Value> {
-        let kind = kind_by_plural(plural);
-        self.lock()
-            .objects
-            .iter()
-            .filter(|((stored, _, _), _)| *stored == kind.plural)
-            .map(|(_, object)| object.clone())
-            .collect()
-    }
-
     /// Replaces an object's status, as the controller owning it would (e.g. the Deployment
     /// controller reporting available replicas).
     pub fn set_status(&self, plural: &str, namespace: &str, name: &str, status: Value) {
@@ -420,13 +413,6 @@ impl FakeApi {
         let mut next = existing.clone();
         next["status"] = status;
         self.store(&mut state, kind, namespace, name, Some(&existing), next);
-    }
-
-    /// Deletes an object (and, in the background, everything it owns).
-    pub fn delete(&self, plural: &str, namespace: &str, name: &str) {
-        let kind = kind_by_plural(plural);
-        let mut state = self.lock();
-        self.remove(&mut state, kind, namespace, name);
     }
 
     /// Answers the next `times` requests whose method matches (any when `None`) and whose path
@@ -449,11 +435,6 @@ impl FakeApi {
     /// Every request so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.lock().requests.clone()
-    }
-
-    /// Every change so far, oldest first.
-    pub fn changes(&self) -> Vec<Change> {
-        self.lock().history.clone()
     }
 
     /// The current global resourceVersion.
@@ -547,53 +528,6 @@ impl FakeApi {
         let _ = self.changes.send(change);
     }
 
-    fn remove(
-        &self,
-        state: &mut State,
-        kind: ResourceType,
-        namespace: &str,
-        name: &str,
-    ) -> Option<Value> {
-        let key = (kind.plural, namespace.to_owned(), name.to_owned());
-        let existing = state.objects.get(&key).cloned()?;
-        let has_finalizers = existing
-            .pointer("/metadata/finalizers")
-            .and_then(Value::as_array)
-            .is_some_and(|finalizers| !finalizers.is_empty());
-        if has_finalizers {
-            let mut next = existing.clone();
-            next["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:01Z");
-            return Some(self.store(state, kind, namespace, name, Some(&existing), next));
-        }
-        state.objects.remove(&key);
-        state.resource_version += 1;
-        let mut gone = existing.clone();
-        gone["metadata"]["resourceVersion"] = json!(state.resource_version.to_string());
-        self.record_change(state, kind, namespace, "DELETED", gone);
-        // Background cascade: the garbage collector deletes what the object owned.
-        if let Some(uid) = meta_str(&existing, "uid") {
-            let owned: Vec<(&'static str, String, String)> = state
-                .objects
-                .iter()
-                .filter(|(_, object)| {
-                    object
-                        .pointer("/metadata/ownerReferences")
-                        .and_then(Value::as_array)
-                        .is_some_and(|owners| {
-                            owners
-                                .iter()
-                                .any(|owner| owner.get("uid").and_then(Value::as_str) == Some(&uid))
-                        })
-                })
-                .map(|(key, _)| key.clone())
-                .collect();
-            for (plural, namespace, name) in owned {
-                self.remove(state, kind_by_plural(plural), &namespace, &name);
-            }
-        }
-        Some(existing)
-    }
-
     // ----- HTTP ----------------------------------------------------------------------------
 
     async fn handle(&self, request: Request<kube::client::Body>) -> Response<Body> {
@@ -670,21 +604,7 @@ impl FakeApi {
             }
             (Method::GET, None) => self.list_response(&target, &params),
             (Method::GET, Some(name)) => self.get_response(&target, name),
-            (Method::POST, None) => self.create(&target, body),
-            (Method::PUT, Some(name)) => self.replace(&target, name, body),
             (Method::PATCH, Some(name)) => self.patch(&target, name, content_type, &params, body),
-            (Method::DELETE, Some(name)) => {
-                let namespace = target.namespace.clone().unwrap_or_default();
-                let mut state = self.lock();
-                match self.remove(&mut state, target.kind, &namespace, name) {
-                    Some(object) => json_response(200, &object),
-                    None => status_error(
-                        404,
-                        "NotFound",
-                        &format!("{} \"{name}\" not found", target.kind.plural),
-                    ),
-                }
-            }
             _ => status_error(
                 405,
                 "MethodNotAllowed",
@@ -738,74 +658,6 @@ impl FakeApi {
                 &format!("{} \"{name}\" not found", target.kind.plural),
             ),
         }
-    }
-
-    fn create(&self, target: &Target, body: Option<Value>) -> Response<Body> {
-        let Some(mut object) = body else {
-            return status_error(400, "BadRequest", "a create needs a body");
-        };
-        let namespace = target.namespace.clone().unwrap_or_default();
-        let mut state = self.lock();
-        let name = match meta_str(&object, "name") {
-            Some(name) => name,
-            None => match meta_str(&object, "generateName") {
-                Some(prefix) => format!("{prefix}{:05}", state.uid_counter + 1),
-                None => return status_error(422, "Invalid", "metadata.name: Required value"),
-            },
-        };
-        if state
-            .objects
-            .contains_key(&(target.kind.plural, namespace.clone(), name.clone()))
-        {
-            return status_error(
-                409,
-                "AlreadyExists",
-                &format!("{} \"{name}\" already exists", target.kind.plural),
-            );
-        }
-        if let Some(map) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-            map.remove("resourceVersion");
-        }
-        let stored = self.store(&mut state, target.kind, &namespace, &name, None, object);
-        json_response(201, &stored)
-    }
-
-    fn replace(&self, target: &Target, name: &str, body: Option<Value>) -> Response<Body> {
-        let Some(object) = body else {
-            return status_error(400, "BadRequest", "a replace needs a body");
-        };
-        let namespace = target.namespace.clone().unwrap_or_default();
-        let mut state = self.lock();
-        let Some(existing) = state
-            .objects
-            .get(&(target.kind.plural, namespace.clone(), name.to_owned()))
-            .cloned()
-        else {
-            return status_error(
-                404,
-                "NotFound",
-                &format!("{} \"{name}\" not found", target.kind.plural),
-            );
-        };
-        if let Some(wanted) = meta_str(&object, "resourceVersion")
-            && Some(&wanted) != meta_str(&existing, "resourceVersion").as_ref()
-        {
-            return status_error(
-                409,
-                "Conflict",
-                "the object has been modified; please apply your changes to the latest version and try again",
-            );
-        }
-        let next = Self::split_status(target, &existing, object);
-        let stored = self.store(
-            &mut state,
-            target.kind,
-            &namespace,
-            name,
-            Some(&existing),
-            next,
-        );
-        json_response(200, &stored)
     }
 
     /// Keeps only `.status` of `written` for `/status` writes, and ignores it otherwise (for
@@ -873,34 +725,6 @@ impl FakeApi {
                 };
                 let mut next = existing.clone();
                 json_patch::merge(&mut next, &patch);
-                next
-            }
-            "application/json-patch+json" => {
-                let Some(existing) = &existing else {
-                    return status_error(
-                        404,
-                        "NotFound",
-                        &format!("{} \"{name}\" not found", target.kind.plural),
-                    );
-                };
-                let operations: json_patch::Patch = match serde_json::from_value(patch) {
-                    Ok(operations) => operations,
-                    Err(error) => {
-                        return status_error(
-                            400,
-                            "BadRequest",
-                            &format!("invalid JSON patch: {error}"),
-                        );
-                    }
-                };
-                let mut next = existing.clone();
-                if let Err(error) = json_patch::patch(&mut next, &operations) {
-                    return status_error(
-                        422,
-                        "Invalid",
-                        &format!("the JSON patch failed: {error}"),
-                    );
-                }
                 next
             }
             other => {

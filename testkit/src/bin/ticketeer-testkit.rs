@@ -1,7 +1,10 @@
 //! `ticketeer-testkit`: the Discord and PrivateBin emulators in one process, with an HTTP control API,
-//! so a bot process can be run and driven from outside (by hand, or by a benchmark).
+//! so a bot process can be run and driven from outside (by hand, or by a benchmark); and
+//! `ticketeer-testkit quickstart`, the README's Kubernetes quick start on this machine
+//! (`./scripts/demo --kubernetes`).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -9,6 +12,7 @@ use ticketeer_testkit::discord::{
     DiscordEmulator, EmulatorConfig, RateLimitConfig, control_router,
 };
 use ticketeer_testkit::privatebin::{PrivateBinConfig, PrivateBinEmulator};
+use ticketeer_testkit::quickstart::{BOT_NAMESPACE, Quickstart, QuickstartOptions};
 
 const USAGE: &str = "\
 Usage: ticketeer-testkit [OPTIONS]
@@ -23,7 +27,64 @@ Options:
   --traffic-limit SECS  PrivateBin seconds between posts  [default: 10, as the real server; 0 = off]
   --rate-limits         enforce Discord's rate limits     [default: off]
   -h, --help            print this help
+
+Usage: ticketeer-testkit quickstart --operator-bin PATH --bot-bin PATH --work-dir DIR [OPTIONS]
+
+Runs the README's Kubernetes quick start on this machine: a real control plane (etcd,
+kube-apiserver, kube-controller-manager), `helm install` of the chart, the example TicketBot and
+TicketCategories, the operator binary as the chart's ServiceAccount and the bot binary as its
+Deployment describes it, against the emulators; then waits until interrupted. Needs DATABASE_URL
+(a Postgres server; a fresh database is made and dropped), Helm, kubectl and the control plane's
+binaries (see ./scripts/demo --kubernetes, which provides them).
+
+Options:
+  --operator-bin PATH   the ticketeer-operator binary
+  --bot-bin PATH        the ticketeer-bot binary
+  --work-dir DIR        where the logs, kubeconfigs and the bot's config go
+  --discord ADDR        Discord emulator address          [default: 127.0.0.1:8790]
+  --privatebin ADDR     PrivateBin emulator address       [default: 127.0.0.1:8791]
+  --control ADDR        control API address               [default: 127.0.0.1:8792]
 ";
+
+/// What `quickstart` was asked for.
+struct QuickstartCommand {
+    operator_bin: PathBuf,
+    bot_bin: PathBuf,
+    work_dir: PathBuf,
+    discord: SocketAddr,
+    privatebin: SocketAddr,
+    control: SocketAddr,
+}
+
+fn parse_quickstart(args: impl IntoIterator<Item = String>) -> anyhow::Result<QuickstartCommand> {
+    let (mut operator_bin, mut bot_bin, mut work_dir) = (None, None, None);
+    let defaults = parse_options(Vec::new())?.context("the defaults parse")?;
+    let mut command = QuickstartCommand {
+        operator_bin: PathBuf::new(),
+        bot_bin: PathBuf::new(),
+        work_dir: PathBuf::new(),
+        discord: defaults.discord,
+        privatebin: defaults.privatebin,
+        control: defaults.control,
+    };
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--operator-bin" => operator_bin = Some(PathBuf::from(value()?)),
+            "--bot-bin" => bot_bin = Some(PathBuf::from(value()?)),
+            "--work-dir" => work_dir = Some(PathBuf::from(value()?)),
+            "--discord" => command.discord = parse_addr("--discord", &value()?)?,
+            "--privatebin" => command.privatebin = parse_addr("--privatebin", &value()?)?,
+            "--control" => command.control = parse_addr("--control", &value()?)?,
+            other => bail!("unknown quickstart option {other:?}\n\n{USAGE}"),
+        }
+    }
+    command.operator_bin = operator_bin.context("quickstart needs --operator-bin PATH")?;
+    command.bot_bin = bot_bin.context("quickstart needs --bot-bin PATH")?;
+    command.work_dir = work_dir.context("quickstart needs --work-dir DIR")?;
+    Ok(command)
+}
 
 /// What the command line asked for.
 struct Options {
@@ -73,7 +134,9 @@ fn parse_addr(flag: &str, value: &str) -> anyhow::Result<SocketAddr> {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+            // The control plane harness polls /readyz with kube's client, which logs each early refusal.
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,kube_client::client::builder=off".into()),
         )
         .init();
     match run().await {
@@ -86,7 +149,12 @@ async fn main() -> ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
-    let Some(options) = parse_options(std::env::args().skip(1))? else {
+    let mut args = std::env::args().skip(1).peekable();
+    if args.peek().map(String::as_str) == Some("quickstart") {
+        args.next();
+        return run_quickstart(parse_quickstart(args)?).await;
+    }
+    let Some(options) = parse_options(args)? else {
         print!("{USAGE}");
         return Ok(());
     };
@@ -130,6 +198,72 @@ async fn run() -> anyhow::Result<()> {
 
     discord.shutdown().await;
     privatebin.shutdown().await;
+    Ok(())
+}
+
+async fn run_quickstart(command: QuickstartCommand) -> anyhow::Result<()> {
+    let control_listener = tokio::net::TcpListener::bind(command.control)
+        .await
+        .with_context(|| format!("binding the control API to {}", command.control))?;
+    let control_addr = control_listener.local_addr()?;
+    println!("==> starting the control plane, installing the chart, applying the examples");
+    let quickstart = Quickstart::start(QuickstartOptions {
+        operator_binary: command.operator_bin,
+        bot_binary: command.bot_bin,
+        work_dir: command.work_dir.clone(),
+        discord_bind: command.discord,
+        privatebin_bind: command.privatebin,
+    })
+    .await
+    .with_context(|| {
+        format!(
+            "the quick start failed; the operator's and the bot's logs are in {}",
+            command.work_dir.display()
+        )
+    })?;
+    let guild = quickstart.guild;
+    let kubeconfig = quickstart.plane.admin_kubeconfig().display().to_string();
+    let control = format!("http://{control_addr}");
+    let work = command.work_dir.display();
+    println!(
+        "
+Ticketeer runs the Kubernetes way: the chart is installed in a real API server, the operator
+reconciles the example TicketBot and TicketCategories, and the bot serves them against emulated
+Discord and PrivateBin. (No kubelet runs here: the operator and the bot are local processes
+started from their Deployments.) Logs: {work}/operator.log and {work}/bot.log.
+
+See what the README says kubectl shows (the categories turn Ready once the operator has read the
+bot's /status, within about half a minute):
+  export KUBECONFIG={kubeconfig}
+  kubectl -n {BOT_NAMESPACE} get tb,tc
+  kubectl -n {BOT_NAMESPACE} get tc general -o jsonpath='{{.status.panelMessageId}}'; echo
+  kubectl -n {BOT_NAMESPACE} get configmap support-config -o jsonpath='{{.data.config\\.yaml}}'
+
+Open a ticket as alice (PANEL is the panelMessageId above):
+  curl -s -XPOST {control}/click -H 'content-type: application/json' \\
+    -d '{{\"user_id\": \"{alice}\", \"message_id\": \"PANEL\", \"custom_id\": \"ticketeer:open:tickets/general\"}}'
+See the ticket channel and its pinned welcome message with the Close button:
+  curl -s {control}/guilds/{guild_id}/channels
+  curl -s {control}/channels/CHANNEL/messages
+Write in it as alice, then close it with the Close button (custom_id \"ticketeer:close:TICKET\"):
+  curl -s -XPOST {control}/channels/CHANNEL/messages -H 'content-type: application/json' \\
+    -d '{{\"user_id\": \"{alice}\", \"content\": \"Hello, my invoice is wrong\"}}'
+  curl -s -XPOST {control}/click -H 'content-type: application/json' \\
+    -d '{{\"user_id\": \"{alice}\", \"message_id\": \"WELCOME_MESSAGE\", \"custom_id\": \"ticketeer:close:TICKET\"}}'
+The transcript link lands in the log channel:
+  curl -s {control}/channels/{log}/messages
+
+Press Ctrl-C to stop (the control plane and its data go away with it).",
+        alice = guild.alice,
+        guild_id = guild.guild,
+        log = guild.log_channel,
+    );
+    axum::serve(control_listener, control_router(quickstart.control.clone()))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving the control API")?;
+    println!("==> stopping");
+    quickstart.shutdown().await;
     Ok(())
 }
 
