@@ -131,9 +131,12 @@ pub async fn resume_loop(ctx: Arc<Context>, stop: CancellationToken) {
         if ctx.gateway_connected() {
             resume_once(&ctx, &stop, &mut retries).await;
         }
+        // Unfinished closes are resumed as soon as the gateway is up (a restart should not
+        // leave them waiting a whole interval), then on every tick.
         tokio::select! {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(interval) => {}
+            () = ctx.gateway_up.notified() => {}
         }
     }
 }

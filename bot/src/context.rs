@@ -8,11 +8,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions as _, Connection as _};
 use ticketeer_config::BotConfig;
 use tokio::sync::{Mutex, Notify, watch};
 use tokio_util::sync::CancellationToken;
@@ -51,6 +52,17 @@ pub struct Settings {
     pub close_retry_interval: Duration,
     /// The longest wait between retries of a failing close (the wait doubles up to this).
     pub close_retry_max_backoff: Duration,
+    /// How long an HTTP client may take to send its request headers; a slower or silent client
+    /// is disconnected, so half-open connections cannot pile up.
+    pub http_header_timeout: Duration,
+    /// The longest an HTTP connection is kept, however busy.
+    pub http_connection_lifetime: Duration,
+    /// How long shutdown waits for HTTP requests in flight, so a slow client cannot keep the
+    /// bot past Kubernetes' grace period.
+    pub http_shutdown_wait: Duration,
+    /// How long the bot keeps trying to reach Postgres at start (a database that starts after the
+    /// bot, as in a fresh cluster, is waited for) before it exits with the last error.
+    pub database_connect_patience: Duration,
 }
 
 impl Settings {
@@ -71,6 +83,10 @@ impl Settings {
             discord_timeout: Duration::from_secs(10),
             close_retry_interval: Duration::from_secs(5),
             close_retry_max_backoff: Duration::from_mins(5),
+            http_header_timeout: Duration::from_secs(10),
+            http_connection_lifetime: Duration::from_mins(5),
+            http_shutdown_wait: Duration::from_secs(3),
+            database_connect_patience: Duration::from_mins(1),
         }
     }
 }
@@ -86,14 +102,57 @@ impl fmt::Debug for Settings {
             .field("shutdown_grace", &self.shutdown_grace)
             .field("database_max_connections", &self.database_max_connections)
             .field("close_retry_interval", &self.close_retry_interval)
+            .field("http_header_timeout", &self.http_header_timeout)
             .finish_non_exhaustive()
     }
+}
+
+/// Connects to Postgres, trying again with a growing wait for up to
+/// [`Settings::database_connect_patience`]. Each attempt is one plain connection, so a failure
+/// says what went wrong (connection refused, authentication failed, no such database) instead of
+/// the pool's "timed out".
+async fn connect_database(settings: &Settings) -> Result<PgPool> {
+    let options: PgConnectOptions = settings
+        .database_url
+        .parse()
+        .map_err(BotError::ConnectDatabase)?;
+    let started = Instant::now();
+    let mut wait = Duration::from_millis(200);
+    loop {
+        match options.connect().await {
+            Ok(connection) => {
+                let _ = connection.close().await;
+                break;
+            }
+            Err(error) if started.elapsed() + wait < settings.database_connect_patience => {
+                tracing::warn!(
+                    error = %error,
+                    retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "the database is not reachable yet; trying again"
+                );
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+            Err(error) => return Err(BotError::ConnectDatabase(error)),
+        }
+    }
+    PgPoolOptions::new()
+        .max_connections(settings.database_max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(options)
+        .await
+        .map_err(BotError::ConnectDatabase)
 }
 
 /// Everything handlers share.
 pub struct Context {
     /// Discord REST.
     pub http: Client,
+    /// For interaction callbacks and their follow-up edits only: without twilight's rate limiter,
+    /// which queues every `interactions/…` request behind one another (one in flight), so a burst
+    /// of clicks would be acknowledged one round trip apart. Discord exempts these routes from the
+    /// global limit, and each interaction is answered once.
+    pub interaction_http: Client,
     /// Postgres.
     pub pool: PgPool,
     /// Counters and histograms for `/metrics`.
@@ -108,6 +167,9 @@ pub struct Context {
     config: RwLock<Arc<BotConfig>>,
     pub(crate) config_fingerprint: std::sync::Mutex<u64>,
     pub(crate) gateway_connected: AtomicBool,
+    /// Signalled each time the gateway session comes up, so work that needs Discord (resuming
+    /// unfinished closes) starts then rather than at its next timer tick.
+    pub(crate) gateway_up: Notify,
     pub(crate) reload_requested: Notify,
     /// Panel syncs run one at a time (startup, reloads and deleted panels may coincide).
     pub(crate) panel_sync: Mutex<()>,
@@ -150,12 +212,15 @@ impl Context {
             builder = builder.proxy(proxy.clone(), true);
         }
         let http = builder.build();
-        let pool = PgPoolOptions::new()
-            .max_connections(settings.database_max_connections)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect(&settings.database_url)
-            .await
-            .map_err(BotError::ConnectDatabase)?;
+        let mut interaction_builder = Client::builder()
+            .token(settings.discord_token.clone())
+            .timeout(settings.discord_timeout)
+            .ratelimiter(None);
+        if let Some(proxy) = &config.discord.api_proxy {
+            interaction_builder = interaction_builder.proxy(proxy.clone(), true);
+        }
+        let interaction_http = interaction_builder.build();
+        let pool = connect_database(&settings).await?;
         let metrics = Metrics::new();
         let bot_user = rest_model(
             &metrics,
@@ -186,6 +251,7 @@ impl Context {
         let (http_address, _) = watch::channel(None);
         Ok(Arc::new(Self {
             http,
+            interaction_http,
             pool,
             metrics,
             tracker: TaskTracker::new(),
@@ -195,6 +261,7 @@ impl Context {
             config: RwLock::new(Arc::new(config)),
             config_fingerprint: std::sync::Mutex::new(fingerprint),
             gateway_connected: AtomicBool::new(false),
+            gateway_up: Notify::new(),
             reload_requested: Notify::new(),
             panel_sync: Mutex::new(()),
             stopping: CancellationToken::new(),
@@ -258,7 +325,11 @@ impl Context {
     }
 
     pub(crate) fn set_gateway_connected(&self, connected: bool) {
-        self.gateway_connected.store(connected, Ordering::Release);
+        let was_connected = self.gateway_connected.swap(connected, Ordering::AcqRel);
+        if connected && !was_connected {
+            // `notify_one` keeps a permit when nobody waits yet: the signal is never lost.
+            self.gateway_up.notify_one();
+        }
     }
 
     pub(crate) fn token(&self) -> &str {

@@ -49,9 +49,6 @@ pub enum BotError {
         #[source]
         source: std::io::Error,
     },
-    /// The HTTP server stopped with an error.
-    #[error("the HTTP server failed")]
-    ServeHttp(#[source] std::io::Error),
     /// A Discord REST request failed.
     #[error("Discord refused to {action}: {source}")]
     Discord {

@@ -31,8 +31,8 @@ const WANTED_EVENTS: EventTypeFlags = EventTypeFlags::READY
     .union(EventTypeFlags::MESSAGE_DELETE)
     .union(EventTypeFlags::MESSAGE_DELETE_BULK);
 
-/// Runs the shard (close frames always come through, whatever the wanted events) until `shutdown` resolves (then closes the gateway) or the gateway closes for
-/// good.
+/// Runs the shard (close frames always come through, whatever the wanted events) until
+/// `shutdown` resolves (then closes the gateway) or the gateway closes for good.
 pub(crate) async fn run(ctx: &Arc<Context>, shutdown: impl Future<Output = ()>) -> Result<()> {
     let mut config = ConfigBuilder::new(ctx.token().to_owned(), INTENTS);
     if let Some(url) = &ctx.config().discord.gateway_url {
@@ -40,22 +40,58 @@ pub(crate) async fn run(ctx: &Arc<Context>, shutdown: impl Future<Output = ()>) 
     }
     let mut shard = Shard::with_config(ShardId::ONE, config.build());
     tokio::pin!(shutdown);
+    // The code of the last close frame: when the shard gives up, it says why.
+    let mut last_close_code = None;
     let outcome = loop {
         tokio::select! {
             biased;
             () = &mut shutdown => break Ok(()),
             event = shard.next_event(WANTED_EVENTS) => match event {
-                None => break Err(BotError::GatewayClosed(
-                    "the shard stopped (invalid token, or intents not enabled for the app)".to_owned(),
-                )),
+                // The shard has ended for good and must not be polled again (twilight panics).
+                None => {
+                    ctx.set_gateway_connected(false);
+                    return Err(BotError::GatewayClosed(fatal_close_reason(last_close_code)));
+                }
                 Some(Err(error)) => tracing::warn!(%error, "could not receive a gateway event"),
-                Some(Ok(event)) => dispatch(ctx, event),
+                Some(Ok(event)) => {
+                    if let Event::GatewayClose(frame) = &event {
+                        last_close_code = frame.as_ref().map(|frame| frame.code);
+                    }
+                    dispatch(ctx, event);
+                }
             },
         }
     };
     ctx.set_gateway_connected(false);
     close(&mut shard).await;
     outcome
+}
+
+/// What a person must fix when Discord closes the gateway with `code` for good.
+///
+/// See [Discord Docs/Gateway Close Event Codes].
+///
+/// [Discord Docs/Gateway Close Event Codes]: https://discord.com/developers/docs/topics/opcodes-and-status-codes#gateway-gateway-close-event-codes
+fn fatal_close_reason(code: Option<u16>) -> String {
+    match code {
+        Some(4004) => "Discord refused the bot token (close code 4004, authentication failed): \
+                       check DISCORD_TOKEN"
+            .to_owned(),
+        Some(4010) => "Discord refused the shard (close code 4010, invalid shard)".to_owned(),
+        Some(4011) => "Discord requires sharding for this bot (close code 4011, sharding \
+                       required): it is in too many guilds for one connection"
+            .to_owned(),
+        Some(4012) => "Discord refused the gateway API version (close code 4012)".to_owned(),
+        Some(4013) => "Discord refused the intents the bot asked for (close code 4013, invalid \
+                       intents)"
+            .to_owned(),
+        Some(4014) => "the Message Content intent is not enabled for this application (close \
+                       code 4014, disallowed intents): enable it in the Discord Developer Portal \
+                       under Bot > Privileged Gateway Intents"
+            .to_owned(),
+        Some(code) => format!("Discord closed the gateway for good (close code {code})"),
+        None => "the gateway connection ended for good without a close code".to_owned(),
+    }
 }
 
 /// Sends a close frame and waits briefly for the gateway to acknowledge it.
@@ -200,4 +236,22 @@ async fn count_message(ctx: &Context, message: &Message) -> Result<()> {
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fatal_close_reason;
+
+    #[test]
+    fn each_fatal_close_code_says_what_to_fix() {
+        assert!(fatal_close_reason(Some(4004)).contains("DISCORD_TOKEN"));
+        assert!(fatal_close_reason(Some(4014)).contains("Message Content intent is not enabled"));
+        for code in 4010..=4013 {
+            assert!(
+                fatal_close_reason(Some(code)).contains(&code.to_string()),
+                "{code}"
+            );
+        }
+        assert!(fatal_close_reason(None).contains("without a close code"));
+    }
 }

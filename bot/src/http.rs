@@ -9,6 +9,10 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -24,18 +28,57 @@ pub(crate) async fn bind(address: SocketAddr) -> Result<TcpListener> {
         .map_err(|source| BotError::BindHttp { address, source })
 }
 
-/// Serves the endpoints on `listener` until `stop` is cancelled.
+/// Serves the endpoints on `listener` until `stop` is cancelled, then waits at most
+/// `http_shutdown_wait` for requests in flight.
+///
+/// Each connection must send its headers within `http_header_timeout` and lives at most
+/// `http_connection_lifetime`: the endpoints are cheap, and nothing a client does should hold
+/// the process (or its shutdown) hostage.
 pub(crate) fn serve(
     ctx: Arc<Context>,
     listener: TcpListener,
     stop: CancellationToken,
-) -> JoinHandle<Result<()>> {
+) -> JoinHandle<()> {
+    let settings = ctx.settings.clone();
     let router = router(ctx);
     tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async move { stop.cancelled().await })
+        let graceful = GracefulShutdown::new();
+        loop {
+            let accepted = tokio::select! {
+                () = stop.cancelled() => break,
+                accepted = listener.accept() => accepted,
+            };
+            let stream = match accepted {
+                Ok((stream, _)) => stream,
+                Err(error) => {
+                    // Out of file descriptors and the like: keep serving the connections we have.
+                    tracing::warn!(%error, "could not accept an HTTP connection");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let mut builder = Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(settings.http_header_timeout);
+            let service = TowerToHyperService::new(router.clone());
+            let connection = builder
+                .serve_connection(TokioIo::new(stream), service)
+                .into_owned();
+            let connection = graceful.watch(connection);
+            let lifetime = settings.http_connection_lifetime;
+            tokio::spawn(async move {
+                // An error here is one client's broken or timed-out connection.
+                let _ = tokio::time::timeout(lifetime, connection).await;
+            });
+        }
+        if tokio::time::timeout(settings.http_shutdown_wait, graceful.shutdown())
             .await
-            .map_err(BotError::ServeHttp)
+            .is_err()
+        {
+            tracing::warn!("HTTP connections still open at shutdown were dropped");
+        }
     })
 }
 

@@ -1,8 +1,12 @@
-//! Button clicks: claim, acknowledge at once, then do the work and edit the answer.
+//! Button clicks: acknowledge at once, claim, then do the work and edit the answer.
 //!
-//! Discord fails any interaction not acknowledged within 3 seconds, so the only work before the
-//! acknowledgement is one INSERT that claims the interaction id (so two replicas never both handle
-//! a click). The answer is always ephemeral: only the clicker sees it.
+//! Discord fails any interaction not acknowledged within 3 seconds, so nothing comes before the
+//! acknowledgement: no database query (a slow or unreachable database must not cost the click),
+//! no shared rate-limit queue (callbacks go through [`Context::interaction_http`]). Discord
+//! accepts one acknowledgement per interaction and answers a second with 40060, so when two
+//! replicas (or a redelivered event) race for a click, the loser learns it from Discord and stops.
+//! The claim in the database afterwards records the click as handled. The answer is always
+//! ephemeral: only the clicker sees it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +34,8 @@ use crate::store::{self, BeginTicket, NewTicket, Ticket};
 const CALLBACK_ROUTE: &str = "POST /interactions/{interaction_id}/{interaction_token}/callback";
 const EDIT_ORIGINAL_ROUTE: &str =
     "PATCH /webhooks/{application_id}/{interaction_token}/messages/@original";
+/// Discord's "Interaction has already been acknowledged".
+const ALREADY_ACKNOWLEDGED: u64 = 40060;
 /// How long a second click waits for the first click's channel to exist.
 const WAIT_FOR_CHANNEL: Duration = Duration::from_secs(10);
 
@@ -41,6 +47,9 @@ pub async fn handle(ctx: Arc<Context>, interaction: Interaction, received: Insta
         return;
     };
     let custom_id = data.custom_id.clone();
+    if !acknowledge(&ctx, &interaction, received).await {
+        return;
+    }
     match store::claim_interaction(&ctx.pool, interaction.id).await {
         Ok(true) => {}
         Ok(false) => {
@@ -50,12 +59,9 @@ pub async fn handle(ctx: Arc<Context>, interaction: Interaction, received: Insta
         Err(error) => {
             tracing::error!(error = %error, "could not claim the interaction; answering without doing anything");
             let message = BotError::from(error).user_message("handle your click", "this");
-            respond_now(&ctx, &interaction, &message).await;
+            edit_answer(&ctx, &interaction, &message).await;
             return;
         }
-    }
-    if !acknowledge(&ctx, &interaction, received).await {
-        return;
     }
     let reply = match CustomId::parse(&custom_id) {
         Err(unknown) => {
@@ -81,17 +87,21 @@ async fn acknowledge(ctx: &Context, interaction: &Interaction, received: Instant
         .rest(
             CALLBACK_ROUTE,
             "acknowledge the click",
-            ctx.http.interaction(ctx.application_id).create_response(
-                interaction.id,
-                &interaction.token,
-                &deferred,
-            ),
+            ctx.interaction_http
+                .interaction(ctx.application_id)
+                .create_response(interaction.id, &interaction.token, &deferred),
         )
         .await;
     match acknowledged {
         Ok(_) => {
             ctx.metrics.observe_ack(received.elapsed());
             true
+        }
+        Err(error) if error.discord_code() == Some(ALREADY_ACKNOWLEDGED) => {
+            tracing::debug!(
+                "the click was already acknowledged (by another replica, or before a redelivery)"
+            );
+            false
         }
         Err(error) => {
             tracing::warn!(
@@ -104,40 +114,13 @@ async fn acknowledge(ctx: &Context, interaction: &Interaction, received: Instant
     }
 }
 
-/// Answers at once with an ephemeral message (when the click cannot be handled at all).
-async fn respond_now(ctx: &Context, interaction: &Interaction, message: &str) {
-    let response = InteractionResponse {
-        kind: InteractionResponseType::ChannelMessageWithSource,
-        data: Some(InteractionResponseData {
-            content: Some(message.to_owned()),
-            flags: Some(MessageFlags::EPHEMERAL),
-            allowed_mentions: Some(AllowedMentions::default()),
-            ..InteractionResponseData::default()
-        }),
-    };
-    if let Err(error) = ctx
-        .rest(
-            CALLBACK_ROUTE,
-            "answer the click",
-            ctx.http.interaction(ctx.application_id).create_response(
-                interaction.id,
-                &interaction.token,
-                &response,
-            ),
-        )
-        .await
-    {
-        tracing::warn!(error = %error, "could not answer the click");
-    }
-}
-
 async fn edit_answer(ctx: &Context, interaction: &Interaction, reply: &str) {
     let no_pings = AllowedMentions::default();
     let edited = ctx
         .rest(
             EDIT_ORIGINAL_ROUTE,
             "answer the click",
-            ctx.http
+            ctx.interaction_http
                 .interaction(ctx.application_id)
                 .update_response(&interaction.token)
                 .content(Some(reply))

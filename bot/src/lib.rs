@@ -86,10 +86,8 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()>) -> Resul
         );
     }
     stop_http.cancel();
-    match server.await {
-        Ok(Err(error)) => tracing::warn!(error = %error, "the HTTP server failed"),
-        Err(error) => tracing::warn!(%error, "the HTTP server task failed"),
-        Ok(Ok(())) => {}
+    if let Err(error) = server.await {
+        tracing::warn!(%error, "the HTTP server task failed");
     }
     ctx.pool.close().await;
     tracing::info!("stopped");

@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use support::{Harness, WAIT, eventually};
 use ticketeer_bot::store::{self, Ticket, TicketState};
 use ticketeer_testkit::discord::{FaultSpec, UserMessage};
@@ -320,6 +322,25 @@ async fn a_failing_channel_delete_holds_the_close_until_a_restarted_bot_complete
         |harness| harness.control.clear_faults(),
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_restarted_bot_resumes_an_unfinished_close_once_its_gateway_is_up_not_on_a_timer() {
+    let mut harness = Harness::start_with_dm(DM).await;
+    let (channel, ticket) = ticket_with_messages(&harness, 2).await;
+    harness.privatebin.set_unavailable(true);
+    click_close(&harness, channel, &ticket).await;
+    wait_for_state(&harness, ticket.id, TicketState::Closing).await;
+    // The retry timer of the restarted bot is far longer than any wait in this test: only the
+    // gateway coming up can start the resumed close.
+    harness
+        .restart_with(
+            |harness| harness.privatebin.set_unavailable(false),
+            |settings| settings.close_retry_interval = Duration::from_hours(1),
+        )
+        .await;
+    let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
+    assert_closed_once(&harness, channel, &closed);
 }
 
 #[tokio::test]

@@ -8,11 +8,13 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::Value;
+use support::database_outage::DatabaseRelay;
 use support::{Harness, SUPPORT, WAIT, channel_link};
 use ticketeer_bot::{BotError, Context, Settings};
 use ticketeer_config::{Problem, StatusReport};
-use ticketeer_testkit::discord::InteractionStatus;
 use ticketeer_testkit::discord::permissions::MANAGE_ROLES;
+use ticketeer_testkit::discord::{DiscordEmulator, EmulatorConfig, InteractionStatus};
+use ticketeer_testkit::postgres::TestDatabase;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_ticketeer-bot");
 
@@ -286,6 +288,164 @@ async fn the_binary_exits_zero_on_sigterm_after_closing_the_gateway() {
             .all(|session| !session.connected),
         "the gateway is closed"
     );
+}
+
+#[tokio::test]
+async fn a_gateway_refusal_ends_the_binary_with_what_to_fix_and_a_failure_status() {
+    // An application whose Message Content intent is not enabled: Discord closes the gateway
+    // with 4014 and the shard gives up for good.
+    let discord = DiscordEmulator::start(EmulatorConfig {
+        message_content_intent: false,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("the Discord emulator starts");
+    let database = TestDatabase::create().await.expect("a test database");
+    let config = write_temp(
+        "no-intent.yaml",
+        &format!(
+            "discord:\n  apiProxy: \"{}\"\n  gatewayUrl: \"{}\"\nprivatebin:\n  url: https://paste.example.com/\nhttp:\n  listen: 127.0.0.1:0\ncategories: {{}}\n",
+            discord.http_proxy(),
+            discord.gateway_url()
+        ),
+    );
+    let child = std::process::Command::new(BINARY)
+        .arg("--config")
+        .arg(&config)
+        .env("DISCORD_TOKEN", discord.token())
+        .env("DATABASE_URL", database.url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the binary");
+    let output = tokio::time::timeout(
+        WAIT,
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
+    )
+    .await
+    .expect("the binary exits by itself")
+    .expect("the waiting thread")
+    .expect("wait for the binary");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "no panic; stderr:\n{stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "exit status; stderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("the Message Content intent is not enabled")
+            && stderr.contains("Developer Portal"),
+        "the error says what to fix; stderr:\n{stderr}"
+    );
+}
+
+/// Connects to the bot's HTTP port and sends the start of a request, never its end.
+async fn half_a_request(harness: &Harness) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt as _;
+    let address = tokio::time::timeout(WAIT, harness.ctx.http_address())
+        .await
+        .expect("the HTTP server listens");
+    let mut stream = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect to the bot");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: bot\r\n")
+        .await
+        .expect("send half a request");
+    stream
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use tokio::io::AsyncReadExt as _;
+    let mut harness = Harness::start().await;
+    harness
+        .restart_with(
+            |_| {},
+            |settings| settings.http_header_timeout = Duration::from_millis(300),
+        )
+        .await;
+    let mut stream = half_a_request(&harness).await;
+    let mut answer = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut answer))
+        .await
+        .expect("the bot hangs up instead of waiting for ever")
+        .ok();
+    assert!(
+        !String::from_utf8_lossy(&answer).contains("200 OK"),
+        "no answer to an unfinished request"
+    );
+    let (status, _) = get(&format!("{}/healthz", harness.http_base().await)).await;
+    assert_eq!(status, 200, "other clients are still served");
+}
+
+#[tokio::test]
+async fn a_stalled_http_client_does_not_hold_up_shutdown() {
+    let mut harness = Harness::start().await;
+    // Headers may take an hour: only the bounded shutdown wait can let go of this client.
+    harness
+        .restart_with(
+            |_| {},
+            |settings| settings.http_header_timeout = Duration::from_hours(1),
+        )
+        .await;
+    let _stalled = half_a_request(&harness).await;
+    tokio::time::timeout(WAIT, harness.stop())
+        .await
+        .expect("shutdown finishes while a client stalls")
+        .expect("the bot stops cleanly");
+}
+
+#[tokio::test]
+async fn a_database_refusing_connections_at_start_is_named_in_the_error() {
+    let harness = Harness::start().await;
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+        .port();
+    let mut settings = harness.settings();
+    settings.database_url = format!("postgres://postgres@127.0.0.1:{closed_port}/postgres");
+    settings.database_connect_patience = Duration::from_millis(500);
+    let Err(error) = Context::build(settings).await else {
+        panic!("no database, no bot");
+    };
+    let chain = error_chain(&error);
+    assert!(
+        chain.contains("could not connect to the database (DATABASE_URL)")
+            && chain.contains("refused"),
+        "the real cause is named: {chain}"
+    );
+}
+
+#[tokio::test]
+async fn the_bot_waits_at_start_for_a_database_that_comes_up_later() {
+    let harness = Harness::start().await;
+    let relay = DatabaseRelay::start(harness.database.url()).await;
+    relay.refuse();
+    let mut settings = harness.settings();
+    settings.database_url = relay.url(harness.database.url());
+    let starting = tokio::spawn(Context::build(settings));
+    // Longer than the connection pool's own 5 s acquire timeout.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(relay.refused() >= 2, "the bot kept trying");
+    relay.restore();
+    tokio::time::timeout(WAIT, starting)
+        .await
+        .expect("the bot starts once the database is up")
+        .expect("no panic")
+        .expect("the context is built");
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 #[test]

@@ -6,6 +6,7 @@ mod support;
 use std::time::Duration;
 
 use futures_util::future::join_all;
+use support::database_outage::DatabaseRelay;
 use support::{Harness, SUPPORT, WAIT, channel_link, eventually};
 use ticketeer_bot::store::{self, TicketState};
 use ticketeer_testkit::discord::permissions::{
@@ -162,6 +163,56 @@ async fn ten_concurrent_clicks_make_one_ticket_and_all_link_to_it() {
 
 /// Opens a ticket for alice and lets `viewer` see it (as staff adding a member would), so they can
 /// click its close button whatever rights they hold. Returns (channel, welcome message, close id).
+#[tokio::test]
+async fn a_hundred_simultaneous_clicks_over_a_100_ms_round_trip_are_all_acknowledged() {
+    let harness = Harness::start().await;
+    let panel = harness.panel(SUPPORT).await;
+    let users: Vec<u64> = (0..100)
+        .map(|number| {
+            let user = harness.control.create_user(&format!("user{number:03}"));
+            harness
+                .control
+                .add_member(harness.world.guild, user, &[])
+                .expect("a member");
+            user
+        })
+        .collect();
+    // Discord answers over a network: every REST call, the acknowledgement too, takes 100 ms.
+    harness.control.set_rest_latency(Duration::from_millis(100));
+    let clicks = users
+        .iter()
+        .map(|user| harness.click(*user, panel.id, "ticketeer:open:support"));
+    let outcomes = join_all(clicks).await;
+    let failed = outcomes.iter().filter(|outcome| outcome.failed()).count();
+    assert_eq!(
+        failed, 0,
+        "every click is acknowledged inside Discord's 3 seconds"
+    );
+    harness.control.set_rest_latency(Duration::ZERO);
+}
+
+#[tokio::test]
+async fn a_click_during_a_database_outage_is_acknowledged_and_told_to_try_again() {
+    let mut harness = Harness::start().await;
+    let relay = DatabaseRelay::start(harness.database.url()).await;
+    let relayed = relay.url(harness.database.url());
+    harness
+        .restart_with(|_| {}, |settings| settings.database_url = relayed)
+        .await;
+    let panel = harness.panel(SUPPORT).await;
+    relay.cut();
+    let outcome = harness
+        .click(harness.world.alice, panel.id, "ticketeer:open:support")
+        .await;
+    assert!(
+        !outcome.failed(),
+        "the acknowledgement does not wait on the database"
+    );
+    let answer = harness.answer(&outcome).await;
+    assert!(answer.contains("database"), "{answer}");
+    assert!(answer.contains("try again"), "{answer}");
+}
+
 async fn ticket_visible_to(harness: &Harness, viewer: u64) -> (u64, u64, String) {
     let channel = harness.open_ticket(harness.world.alice).await;
     let ticket = harness.ticket_of(channel).await;

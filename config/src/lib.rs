@@ -76,6 +76,12 @@ impl BotConfig {
     /// rejected); [`ConfigError::Invalid`] listing every field that breaks a rule, e.g.
     /// `categories["support/billing"].createButton.label: must be 1–80 characters (got 93)`.
     pub fn from_yaml(text: &str) -> Result<Self, ConfigError> {
+        // A file of nothing but comments is an empty mapping to a person: read it as one, so the
+        // error names the first required field instead of "unexpected end of input".
+        let has_content = text.lines().map(str::trim).any(|line| {
+            !line.is_empty() && !line.starts_with('#') && line != "---" && line != "..."
+        });
+        let text = if has_content { text } else { "{}" };
         let config: Self = serde_saphyr::from_str(text)
             .map_err(|error| ConfigError::ParseYaml(Box::new(error)))?;
         config.validate().map_err(ConfigError::Invalid)?;

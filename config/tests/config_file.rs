@@ -327,3 +327,20 @@ fn the_json_schema_carries_the_limits_and_the_dm_rule() {
         );
     }
 }
+
+#[test]
+fn an_empty_or_comments_only_file_names_the_missing_field() {
+    for text in [
+        "",
+        "\n\n",
+        "# nothing configured yet\n# privatebin: {}\n",
+        "---\n",
+    ] {
+        let error = BotConfig::from_yaml(text).expect_err("an empty config is refused");
+        let message = format!("{error}");
+        assert!(
+            message.contains("missing field") && message.contains("privatebin"),
+            "{text:?} gave: {message}"
+        );
+    }
+}

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // Each test file uses a different part of the harness.
 
+pub mod database_outage;
+
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -296,13 +298,24 @@ impl Harness {
     /// as a restart after a crash or a rollout would.
     /// `between` runs while no bot is running (to end an outage, say).
     pub async fn restart(&mut self, between: impl FnOnce(&Self)) {
+        self.restart_with(between, |_| {}).await;
+    }
+
+    /// Like [`restart`](Self::restart), with the new bot's settings adjusted by `adjust`.
+    pub async fn restart_with(
+        &mut self,
+        between: impl FnOnce(&Self),
+        adjust: impl FnOnce(&mut Settings),
+    ) {
         self.stop().await.expect("the bot stops cleanly");
         between(self);
+        let mut settings = self.settings();
+        adjust(&mut settings);
         let RunningBot {
             ctx,
             shutdown,
             task,
-        } = RunningBot::start(self.settings()).await;
+        } = RunningBot::start(settings).await;
         self.ctx = ctx;
         self.shutdown = Some(shutdown);
         self.task = Some(task);
