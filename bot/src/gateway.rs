@@ -119,8 +119,12 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
             // unnoticed, so every READY checks all panels (a RESUME replays missed events).
             let ctx = Arc::clone(ctx);
             ctx.tracker.clone().spawn(
-                async move { panels::sync_all(&ctx).await }
-                    .instrument(tracing::info_span!("panel_sync")),
+                async move {
+                    panels::sync_all(&ctx).await;
+                    // Tickets a crash left half-made are repaired once Discord can be asked.
+                    interactions::repair_stale_openings(&ctx).await;
+                }
+                .instrument(tracing::info_span!("panel_sync")),
             );
         }
         Event::Resumed => {

@@ -202,6 +202,13 @@ impl Opening<'_> {
             interaction_id: interaction.id,
         };
         let ticket = match store::begin_ticket(&ctx.pool, &new).await? {
+            BeginTicket::AlreadyOpen(ticket) if is_stale_opening(&ticket) => {
+                // A crash left this ticket half-made: repair it, then open as usual.
+                return match repair_opening(ctx, &ticket).await? {
+                    Some(channel) => Ok(format!("Your ticket is open: <#{channel}>")),
+                    None => Box::pin(self.run(interaction)).await,
+                };
+            }
             BeginTicket::AlreadyOpen(ticket) => {
                 return Ok(match wait_for_channel(ctx, ticket).await? {
                     Some(channel) => format!("You already have an open ticket: <#{channel}>"),
@@ -281,31 +288,109 @@ impl Opening<'_> {
     }
 
     async fn post_created_message(&self, ticket_id: i64, channel: Id<ChannelMarker>) -> Result<()> {
-        let ctx = self.ctx;
-        let created = builders::created_message(ticket_id, self.user_id, self.category);
-        let message = ctx
-            .rest_model(
-                "POST /channels/{channel_id}/messages",
-                "post the ticket's first message",
-                ctx.http
-                    .create_message(channel)
-                    .content(&created.content)
-                    .components(&created.components)
-                    .allowed_mentions(Some(&created.allowed_mentions)),
-            )
-            .await?;
-        ctx.rest(
-            "PUT /channels/{channel_id}/messages/pins/{message_id}",
-            "pin the ticket's first message",
-            ctx.http.create_pin(channel, message.id),
-        )
-        .await?;
-        Ok(())
+        post_created_message(self.ctx, ticket_id, self.user_id, self.category, channel).await
     }
 
     async fn abandon(&self, ticket: &Ticket) {
         if let Err(error) = store::abandon_opening(&self.ctx.pool, ticket.id).await {
             tracing::error!(ticket = ticket.id, error = %error, "could not abandon a ticket whose channel failed");
+        }
+    }
+}
+
+/// Posts and pins a ticket's first message (mentions and the Close button).
+async fn post_created_message(
+    ctx: &Context,
+    ticket_id: i64,
+    user_id: Id<UserMarker>,
+    category: &CategoryConfig,
+    channel: Id<ChannelMarker>,
+) -> Result<()> {
+    let created = builders::created_message(ticket_id, user_id, category);
+    let message = ctx
+        .rest_model(
+            "POST /channels/{channel_id}/messages",
+            "post the ticket's first message",
+            ctx.http
+                .create_message(channel)
+                .content(&created.content)
+                .components(&created.components)
+                .allowed_mentions(Some(&created.allowed_mentions)),
+        )
+        .await?;
+    ctx.rest(
+        "PUT /channels/{channel_id}/messages/pins/{message_id}",
+        "pin the ticket's first message",
+        ctx.http.create_pin(channel, message.id),
+    )
+    .await?;
+    Ok(())
+}
+
+/// How old an `opening` ticket must be to count as left behind by a crash: creating a channel
+/// takes one Discord request (10 s at most), so a live open is long done by then.
+const STALE_OPENING_SECONDS: i64 = 60;
+
+fn is_stale_opening(ticket: &Ticket) -> bool {
+    let age_micros = jiff::Timestamp::now().as_microsecond() - ticket.created_at.as_micros();
+    ticket.state == store::TicketState::Opening && age_micros > STALE_OPENING_SECONDS * 1_000_000
+}
+
+/// Repairs a ticket a crash left `opening`: adopts the channel Discord did create (found by its
+/// name and topic), posting its first message, or frees the row so the user can open again.
+/// Returns the adopted channel.
+pub(crate) async fn repair_opening(
+    ctx: &Context,
+    ticket: &Ticket,
+) -> Result<Option<Id<ChannelMarker>>> {
+    let channels = ctx
+        .rest_list(
+            "GET /guilds/{guild_id}/channels",
+            "list the server's channels",
+            ctx.http.guild_channels(ticket.guild_id),
+        )
+        .await?;
+    let name = builders::ticket_channel_name(ticket.id);
+    let topic_start = format!("Ticket #{} opened by <@{}>", ticket.id, ticket.user_id);
+    let created = channels.iter().find(|channel| {
+        channel.name.as_deref() == Some(name.as_str())
+            && channel
+                .topic
+                .as_deref()
+                .is_some_and(|topic| topic.starts_with(&topic_start))
+    });
+    let Some(channel) = created else {
+        store::abandon_opening(&ctx.pool, ticket.id).await?;
+        tracing::info!(
+            ticket = ticket.id,
+            "freed a ticket left opening without a channel"
+        );
+        return Ok(None);
+    };
+    store::attach_channel(&ctx.pool, ticket.id, channel.id).await?;
+    tracing::info!(ticket = ticket.id, channel = %channel.id, "adopted the channel of a ticket left opening");
+    let config = ctx.config();
+    if let Some(category) = config.categories.get(&ticket.category_key)
+        && let Err(error) =
+            post_created_message(ctx, ticket.id, ticket.user_id, category, channel.id).await
+    {
+        tracing::warn!(ticket = ticket.id, error = %error, "could not post the adopted ticket's first message");
+    }
+    Ok(Some(channel.id))
+}
+
+/// Repairs every ticket a crash left `opening` (at startup, once the gateway is up).
+pub(crate) async fn repair_stale_openings(ctx: &Context) {
+    let stale = match store::stale_openings(&ctx.pool, STALE_OPENING_SECONDS).await {
+        Ok(stale) => stale,
+        Err(error) => {
+            tracing::warn!(error = %error, "could not list tickets left opening");
+            return;
+        }
+    };
+    for ticket in stale {
+        if let Err(error) = repair_opening(ctx, &ticket).await {
+            tracing::warn!(ticket = ticket.id, error = %error, "could not repair a ticket left opening");
         }
     }
 }

@@ -652,6 +652,27 @@ pub async fn lock_panel(pool: &PgPool, category_key: &str) -> Result<AdvisoryLoc
     })
 }
 
+/// Tickets still `opening` that were started more than `older_than_seconds` ago: a crash
+/// between the row and the channel left them half-made.
+pub async fn stale_openings(
+    db: impl PgExecutor<'_>,
+    older_than_seconds: i64,
+) -> Result<Vec<Ticket>> {
+    sqlx::query_as::<_, TicketRow>(concat!(
+        "SELECT ",
+        ticket_columns!(),
+        " FROM tickets \
+         WHERE state = 'opening' AND created_at < now() - $1 * interval '1 second' ORDER BY id"
+    ))
+    .bind(older_than_seconds)
+    .fetch_all(db)
+    .await
+    .map_err(query_error("list stale openings"))?
+    .into_iter()
+    .map(Ticket::try_from)
+    .collect()
+}
+
 /// Tickets whose close began but did not finish (to resume after a crash or an outage).
 pub async fn unfinished_closes(db: impl PgExecutor<'_>) -> Result<Vec<Ticket>> {
     sqlx::query_as::<_, TicketRow>(concat!(

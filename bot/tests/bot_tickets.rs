@@ -14,7 +14,8 @@ use ticketeer_testkit::discord::permissions::{
     VIEW_CHANNEL,
 };
 use ticketeer_testkit::discord::{
-    EmulatorConfig, FaultSpec, InteractionStatus, Overwrite, OverwriteKind, UserMessage,
+    ChannelSpec, EmulatorConfig, FaultSpec, InteractionStatus, Overwrite, OverwriteKind,
+    UserMessage,
 };
 
 const MEMBER_ALLOW: u64 =
@@ -211,6 +212,84 @@ async fn a_click_during_a_database_outage_is_acknowledged_and_told_to_try_again(
     let answer = harness.answer(&outcome).await;
     assert!(answer.contains("database"), "{answer}");
     assert!(answer.contains("try again"), "{answer}");
+}
+
+/// A ticket row for `user` left `opening` five minutes ago, as a crash between the row and the
+/// channel leaves it.
+async fn stale_opening(harness: &Harness, user: u64) -> i64 {
+    let to_db = |id: u64| i64::try_from(id).expect("a snowflake fits");
+    sqlx::query_scalar(
+        "INSERT INTO tickets (guild_id, category_key, user_id, open_interaction_id, created_at) \
+         VALUES ($1, $2, $3, $4, now() - interval '5 minutes') RETURNING id",
+    )
+    .bind(to_db(harness.world.guild))
+    .bind(SUPPORT)
+    .bind(to_db(user))
+    .bind(to_db(user) + 1)
+    .fetch_one(&harness.pool)
+    .await
+    .expect("insert a stale opening")
+}
+
+#[tokio::test]
+async fn a_ticket_left_opening_without_a_channel_is_freed_by_the_next_click() {
+    let harness = Harness::start().await;
+    let stale = stale_opening(&harness, harness.world.alice).await;
+    let channel = harness.open_ticket(harness.world.alice).await;
+    let ticket = harness.ticket_of(channel).await;
+    assert_ne!(ticket.id, stale, "a new ticket replaces the half-made one");
+    assert_eq!(ticket.state, TicketState::Open);
+    assert!(
+        store::ticket(&harness.pool, stale)
+            .await
+            .expect("query")
+            .is_none(),
+        "the stale row is gone"
+    );
+}
+
+#[tokio::test]
+async fn a_ticket_left_opening_adopts_the_channel_discord_made_on_the_next_click() {
+    let harness = Harness::start().await;
+    let alice = harness.world.alice;
+    let stale = stale_opening(&harness, alice).await;
+    let orphan = harness
+        .control
+        .create_channel(
+            harness.world.guild,
+            ChannelSpec {
+                topic: Some(format!("Ticket #{stale} opened by <@{alice}> in Support")),
+                ..ChannelSpec::text(&format!("ticket-{stale:04}")).under(harness.world.parent)
+            },
+        )
+        .expect("the channel Discord made before the crash");
+    let channel = harness.open_ticket(alice).await;
+    assert_eq!(channel, orphan, "the click links the adopted channel");
+    let ticket = harness.ticket_of(channel).await;
+    assert_eq!((ticket.id, ticket.state), (stale, TicketState::Open));
+    harness
+        .control
+        .wait_for(WAIT, |control| control.pins(orphan).into_iter().next())
+        .await
+        .expect("the adopted ticket gets its pinned welcome with the Close button");
+}
+
+#[tokio::test]
+async fn tickets_left_opening_are_repaired_at_startup() {
+    let mut harness = Harness::start().await;
+    let stale = stale_opening(&harness, harness.world.bob).await;
+    harness.restart(|_| {}).await;
+    let pool = harness.pool.clone();
+    eventually("the stale opening is freed", || {
+        let pool = pool.clone();
+        async move {
+            store::ticket(&pool, stale)
+                .await
+                .ok()
+                .and_then(|ticket| ticket.is_none().then_some(()))
+        }
+    })
+    .await;
 }
 
 async fn ticket_visible_to(harness: &Harness, viewer: u64) -> (u64, u64, String) {
