@@ -130,6 +130,7 @@ pub async fn resume_loop(ctx: Arc<Context>, stop: CancellationToken) {
     loop {
         if ctx.gateway_connected() {
             resume_once(&ctx, &stop, &mut retries).await;
+            crate::interactions::repair_welcomes(&ctx).await;
         }
         // Unfinished closes are resumed as soon as the gateway is up (a restart should not
         // leave them waiting a whole interval), then on every tick.

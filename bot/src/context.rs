@@ -63,6 +63,9 @@ pub struct Settings {
     /// How long the bot keeps trying to reach Postgres at start (a database that starts after the
     /// bot, as in a fresh cluster, is waited for) before it exits with the last error.
     pub database_connect_patience: Duration,
+    /// How long after its last step an open ticket whose first message is not yet posted and
+    /// pinned is left alone before the bot finishes it (an open in flight is still posting it).
+    pub welcome_repair_after: Duration,
 }
 
 impl Settings {
@@ -87,6 +90,7 @@ impl Settings {
             http_connection_lifetime: Duration::from_mins(5),
             http_shutdown_wait: Duration::from_secs(3),
             database_connect_patience: Duration::from_mins(1),
+            welcome_repair_after: Duration::from_secs(30),
         }
     }
 }

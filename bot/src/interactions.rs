@@ -19,7 +19,7 @@ use twilight_model::http::interaction::{
     InteractionResponse, InteractionResponseData, InteractionResponseType,
 };
 use twilight_model::id::Id;
-use twilight_model::id::marker::{ChannelMarker, GuildMarker, UserMarker};
+use twilight_model::id::marker::{ChannelMarker, GuildMarker, MessageMarker, UserMarker};
 
 use ticketeer_config::CategoryConfig;
 
@@ -298,7 +298,8 @@ impl Opening<'_> {
     }
 }
 
-/// Posts and pins a ticket's first message (mentions and the Close button).
+/// Posts and pins a ticket's first message (mentions and the Close button), recording each step
+/// so that [`repair_welcomes`] finishes what a failure interrupted.
 async fn post_created_message(
     ctx: &Context,
     ticket_id: i64,
@@ -306,6 +307,17 @@ async fn post_created_message(
     category: &CategoryConfig,
     channel: Id<ChannelMarker>,
 ) -> Result<()> {
+    let message = post_welcome(ctx, ticket_id, user_id, category, channel).await?;
+    pin_welcome(ctx, ticket_id, channel, message).await
+}
+
+async fn post_welcome(
+    ctx: &Context,
+    ticket_id: i64,
+    user_id: Id<UserMarker>,
+    category: &CategoryConfig,
+    channel: Id<ChannelMarker>,
+) -> Result<Id<MessageMarker>> {
     let created = builders::created_message(ticket_id, user_id, category);
     let message = ctx
         .rest_model(
@@ -318,13 +330,104 @@ async fn post_created_message(
                 .allowed_mentions(Some(&created.allowed_mentions)),
         )
         .await?;
+    store::record_welcome(&ctx.pool, ticket_id, message.id).await?;
+    Ok(message.id)
+}
+
+async fn pin_welcome(
+    ctx: &Context,
+    ticket_id: i64,
+    channel: Id<ChannelMarker>,
+    message: Id<MessageMarker>,
+) -> Result<()> {
     ctx.rest(
         "PUT /channels/{channel_id}/messages/pins/{message_id}",
         "pin the ticket's first message",
-        ctx.http.create_pin(channel, message.id),
+        ctx.http.create_pin(channel, message),
     )
     .await?;
+    store::mark_welcome_pinned(&ctx.pool, ticket_id).await?;
     Ok(())
+}
+
+/// Finishes the first message of every open ticket whose post or pin failed (a Discord error, a
+/// crash): the welcome carries the Close button and pings the staff, so a ticket must not stay
+/// without it. A message already posted is found (by its Close button) rather than posted twice.
+pub(crate) async fn repair_welcomes(ctx: &Context) {
+    let older_than = i64::try_from(ctx.settings.welcome_repair_after.as_secs()).unwrap_or(i64::MAX);
+    let pending = match store::pending_welcomes(&ctx.pool, older_than).await {
+        Ok(pending) => pending,
+        Err(error) => {
+            tracing::warn!(error = %error, "could not list tickets without their first message");
+            return;
+        }
+    };
+    let config = ctx.config();
+    for welcome in pending {
+        let Some(category) = config.categories.get(&welcome.category_key) else {
+            continue;
+        };
+        let repaired = async {
+            let message = match welcome.message_id {
+                Some(message) => message,
+                None => match find_welcome(ctx, &welcome).await? {
+                    Some(message) => {
+                        store::record_welcome(&ctx.pool, welcome.ticket_id, message).await?;
+                        message
+                    }
+                    None => {
+                        post_welcome(
+                            ctx,
+                            welcome.ticket_id,
+                            welcome.user_id,
+                            category,
+                            welcome.channel_id,
+                        )
+                        .await?
+                    }
+                },
+            };
+            pin_welcome(ctx, welcome.ticket_id, welcome.channel_id, message).await
+        };
+        match repaired.await {
+            Ok(()) => tracing::info!(
+                ticket = welcome.ticket_id,
+                "the ticket's first message is posted and pinned"
+            ),
+            Err(error) => tracing::warn!(
+                ticket = welcome.ticket_id,
+                error = %error,
+                discord_code = error.discord_code(),
+                "could not finish the ticket's first message; retrying later"
+            ),
+        }
+    }
+}
+
+/// The bot's message in the ticket channel carrying this ticket's Close button, if posted.
+async fn find_welcome(
+    ctx: &Context,
+    welcome: &store::PendingWelcome,
+) -> Result<Option<Id<MessageMarker>>> {
+    let close_id = CustomId::Close {
+        ticket_id: welcome.ticket_id,
+    }
+    .to_string();
+    let recent = ctx
+        .rest_list(
+            "GET /channels/{channel_id}/messages",
+            "read the ticket channel",
+            ctx.http.channel_messages(welcome.channel_id).limit(50),
+        )
+        .await?;
+    Ok(recent
+        .iter()
+        .find(|message| {
+            message.author.id == ctx.bot_user_id
+                && serde_json::to_string(&message.components)
+                    .is_ok_and(|components| components.contains(&format!("\"{close_id}\"")))
+        })
+        .map(|message| message.id))
 }
 
 /// How old an `opening` ticket must be to count as left behind by a crash: creating a channel

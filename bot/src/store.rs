@@ -673,6 +673,77 @@ pub async fn stale_openings(
     .collect()
 }
 
+/// An open ticket whose first message is not yet posted and pinned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingWelcome {
+    /// The ticket.
+    pub ticket_id: i64,
+    /// Its channel.
+    pub channel_id: Id<ChannelMarker>,
+    /// Who opened it.
+    pub user_id: Id<UserMarker>,
+    /// Its category.
+    pub category_key: String,
+    /// The first message, once posted.
+    pub message_id: Option<Id<MessageMarker>>,
+}
+
+/// Open tickets whose first message is not posted and pinned, last changed more than
+/// `older_than_seconds` ago (so an open still posting it is left alone).
+pub async fn pending_welcomes(
+    db: impl PgExecutor<'_>,
+    older_than_seconds: i64,
+) -> Result<Vec<PendingWelcome>> {
+    let rows: Vec<(i64, i64, i64, String, Option<i64>)> = sqlx::query_as(
+        "SELECT id, channel_id, user_id, category_key, welcome_message_id FROM tickets \
+         WHERE state = 'open' AND channel_id IS NOT NULL AND NOT welcome_pinned \
+           AND updated_at < now() - $1 * interval '1 second' \
+         ORDER BY id",
+    )
+    .bind(older_than_seconds)
+    .fetch_all(db)
+    .await
+    .map_err(query_error("list tickets without their first message"))?;
+    rows.into_iter()
+        .map(|(ticket_id, channel, user, category_key, message)| {
+            Ok(PendingWelcome {
+                ticket_id,
+                channel_id: to_id("channel_id", channel)?,
+                user_id: to_id("user_id", user)?,
+                category_key,
+                message_id: message
+                    .map(|id| to_id("welcome_message_id", id))
+                    .transpose()?,
+            })
+        })
+        .collect()
+}
+
+/// Records that the ticket's first message was posted.
+pub async fn record_welcome(
+    db: impl PgExecutor<'_>,
+    ticket_id: i64,
+    message_id: Id<MessageMarker>,
+) -> Result<()> {
+    sqlx::query("UPDATE tickets SET welcome_message_id = $2, updated_at = now() WHERE id = $1")
+        .bind(ticket_id)
+        .bind(to_db(message_id))
+        .execute(db)
+        .await
+        .map_err(query_error("record the first message"))?;
+    Ok(())
+}
+
+/// Records that the ticket's first message is pinned: its welcome is complete.
+pub async fn mark_welcome_pinned(db: impl PgExecutor<'_>, ticket_id: i64) -> Result<()> {
+    sqlx::query("UPDATE tickets SET welcome_pinned = true, updated_at = now() WHERE id = $1")
+        .bind(ticket_id)
+        .execute(db)
+        .await
+        .map_err(query_error("record the first message pinned"))?;
+    Ok(())
+}
+
 /// Tickets whose close began but did not finish (to resume after a crash or an outage).
 pub async fn unfinished_closes(db: impl PgExecutor<'_>) -> Result<Vec<Ticket>> {
     sqlx::query_as::<_, TicketRow>(concat!(

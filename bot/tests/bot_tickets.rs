@@ -292,6 +292,55 @@ async fn tickets_left_opening_are_repaired_at_startup() {
     .await;
 }
 
+/// The bot's messages in `channel` that carry a Close button.
+fn welcomes(harness: &Harness, channel: u64) -> Vec<u64> {
+    harness
+        .control
+        .messages(channel)
+        .into_iter()
+        .filter(|message| message.author_id == harness.control.bot_user_id())
+        .filter(|message| {
+            serde_json::to_string(&message.components)
+                .is_ok_and(|components| components.contains("ticketeer:close:"))
+        })
+        .map(|message| message.id)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_failed_welcome_post_is_retried_until_the_ticket_has_its_pinned_close_button() {
+    let harness = Harness::start().await;
+    harness.control.fail_next(FaultSpec::new(
+        "POST",
+        "/channels/{channel_id}/messages",
+        500,
+    ));
+    let channel = harness.open_ticket(harness.world.alice).await;
+    let pinned = harness
+        .control
+        .wait_for(WAIT, |control| control.pins(channel).into_iter().next())
+        .await
+        .expect("the welcome is posted and pinned after all");
+    assert_eq!(welcomes(&harness, channel), vec![pinned.id], "posted once");
+}
+
+#[tokio::test]
+async fn a_failed_pin_is_retried_without_posting_the_welcome_twice() {
+    let harness = Harness::start().await;
+    harness.control.fail_next(FaultSpec::new(
+        "PUT",
+        "/channels/{channel_id}/messages/pins/{message_id}",
+        500,
+    ));
+    let channel = harness.open_ticket(harness.world.alice).await;
+    let pinned = harness
+        .control
+        .wait_for(WAIT, |control| control.pins(channel).into_iter().next())
+        .await
+        .expect("the welcome is pinned after all");
+    assert_eq!(welcomes(&harness, channel), vec![pinned.id], "posted once");
+}
+
 async fn ticket_visible_to(harness: &Harness, viewer: u64) -> (u64, u64, String) {
     let channel = harness.open_ticket(harness.world.alice).await;
     let ticket = harness.ticket_of(channel).await;

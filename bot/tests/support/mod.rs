@@ -495,6 +495,7 @@ fn test_settings(config_path: &Path, world: &World, database: &TestDatabase) -> 
     settings.database_max_connections = 4;
     settings.close_retry_interval = Duration::from_millis(100);
     settings.close_retry_max_backoff = Duration::from_millis(500);
+    settings.welcome_repair_after = Duration::from_secs(1);
     settings
 }
 
