@@ -1,7 +1,7 @@
 //! The PrivateBin v2 client: transcripts are encrypted here and only ciphertext reaches the server.
 //!
 //! The paste key lives only in the share link's `#fragment`, so whoever runs the PrivateBin server
-//! cannot read a transcript. See `shared/design/protocols.md` Part A for the wire format.
+//! cannot read a transcript. See `docs/protocols.md` for the wire format.
 //!
 //! # Layout
 //! - [`format`]: pure v2 paste format: key, adata, PBKDF2 + AES-256-GCM, raw deflate.

@@ -1,7 +1,7 @@
-//! Test-only peers for Ticketeer: everything the bot talks to, running in-process.
+//! Test-only peers for Ticketeer: everything the bot and the operator talk to, on this machine.
 //!
 //! Discord and PrivateBin cannot be reached from a test machine, so the bot is tested against
-//! emulators that follow the real services' documented behaviour (see `shared/design/protocols.md`).
+//! emulators that follow the real services' documented behaviour (see `docs/protocols.md`).
 //! Nothing here is shipped.
 //!
 //! # Layout

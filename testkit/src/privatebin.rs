@@ -1,4 +1,4 @@
-//! A PrivateBin v2 JSON API emulator applying the real server's rules (protocols.md A.2).
+//! A PrivateBin v2 JSON API emulator applying the real server's rules (docs/protocols.md).
 //!
 //! It validates new pastes exactly as PrivateBin's `FormatV2::isValid` and `Paste::_validate` do
 //! (answering "Invalid data."), enforces the size limit on the base64 `ct` and the per-IP traffic

@@ -1,4 +1,4 @@
-//! The PrivateBin v2 paste format, as pure functions (protocols.md A.1).
+//! The PrivateBin v2 paste format, as pure functions (docs/protocols.md).
 //!
 //! Encryption is split in two steps, [`compress_paste`] and [`encrypt_compressed`], because the
 //! size of the ciphertext is known exactly from the compressed size: the uploader can check a

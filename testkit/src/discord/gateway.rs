@@ -1,5 +1,5 @@
 //! The gateway: JSON text frames over a websocket, API v10, as Discord documents it and
-//! twilight-gateway 0.18 speaks it (protocols.md B.2).
+//! twilight-gateway 0.18 speaks it (docs/protocols.md).
 //!
 //! A session outlives its connection: dispatches that happen while a bot is disconnected are
 //! buffered with their sequence numbers and replayed on RESUME, as Discord does.
