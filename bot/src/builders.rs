@@ -109,8 +109,17 @@ pub fn ticket_channel_topic(
     creator: Id<UserMarker>,
     category_name: &str,
 ) -> String {
-    let topic = format!("Ticket #{ticket_id} opened by <@{creator}> in {category_name}");
+    let topic = format!(
+        "{} in {category_name}",
+        ticket_channel_topic_start(ticket_id, creator)
+    );
     truncate_chars(&topic, 1024)
+}
+
+/// How every topic of this ticket's channel starts: how a channel is recognised as the ticket's
+/// when the ticket's row does not name it yet (a crash between creating it and recording it).
+pub fn ticket_channel_topic_start(ticket_id: i64, creator: Id<UserMarker>) -> String {
+    format!("Ticket #{ticket_id} opened by <@{creator}>")
 }
 
 /// The permission overwrites of a new ticket channel: `@everyone` may not see it; the creator,

@@ -454,7 +454,7 @@ pub(crate) async fn repair_opening(
         )
         .await?;
     let name = builders::ticket_channel_name(ticket.id);
-    let topic_start = format!("Ticket #{} opened by <@{}>", ticket.id, ticket.user_id);
+    let topic_start = builders::ticket_channel_topic_start(ticket.id, ticket.user_id);
     let created = channels.iter().find(|channel| {
         channel.name.as_deref() == Some(name.as_str())
             && channel

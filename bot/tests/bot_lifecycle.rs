@@ -14,6 +14,7 @@ use ticketeer_bot::{BotError, Context, Settings};
 use ticketeer_config::{Problem, StatusReport};
 use ticketeer_testkit::discord::permissions::MANAGE_ROLES;
 use ticketeer_testkit::discord::{DiscordEmulator, EmulatorConfig, InteractionStatus};
+use ticketeer_testkit::error_chain;
 use ticketeer_testkit::postgres::TestDatabase;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_ticketeer-bot");
@@ -435,17 +436,6 @@ async fn the_bot_waits_at_start_for_a_database_that_comes_up_later() {
         .expect("the bot starts once the database is up")
         .expect("no panic")
         .expect("the context is built");
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[test]

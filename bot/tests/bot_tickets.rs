@@ -307,6 +307,16 @@ fn welcomes(harness: &Harness, channel: u64) -> Vec<u64> {
         .collect()
 }
 
+/// Waits until `channel` has its welcome pinned, and checks it was posted once.
+async fn assert_one_pinned_welcome(harness: &Harness, channel: u64) {
+    let pinned = harness
+        .control
+        .wait_for(WAIT, |control| control.pins(channel).into_iter().next())
+        .await
+        .expect("the welcome is posted and pinned after all");
+    assert_eq!(welcomes(harness, channel), vec![pinned.id], "posted once");
+}
+
 #[tokio::test]
 async fn a_failed_welcome_post_is_retried_until_the_ticket_has_its_pinned_close_button() {
     let harness = Harness::start().await;
@@ -316,12 +326,7 @@ async fn a_failed_welcome_post_is_retried_until_the_ticket_has_its_pinned_close_
         500,
     ));
     let channel = harness.open_ticket(harness.world.alice).await;
-    let pinned = harness
-        .control
-        .wait_for(WAIT, |control| control.pins(channel).into_iter().next())
-        .await
-        .expect("the welcome is posted and pinned after all");
-    assert_eq!(welcomes(&harness, channel), vec![pinned.id], "posted once");
+    assert_one_pinned_welcome(&harness, channel).await;
 }
 
 #[tokio::test]
@@ -333,12 +338,7 @@ async fn a_failed_pin_is_retried_without_posting_the_welcome_twice() {
         500,
     ));
     let channel = harness.open_ticket(harness.world.alice).await;
-    let pinned = harness
-        .control
-        .wait_for(WAIT, |control| control.pins(channel).into_iter().next())
-        .await
-        .expect("the welcome is pinned after all");
-    assert_eq!(welcomes(&harness, channel), vec![pinned.id], "posted once");
+    assert_one_pinned_welcome(&harness, channel).await;
 }
 
 async fn ticket_visible_to(harness: &Harness, viewer: u64) -> (u64, u64, String) {

@@ -839,7 +839,7 @@ fn kubeconfig(server: &str, ca_pem: &str, user: &str, token: &str) -> String {
     text
 }
 
-fn free_ports<const N: usize>() -> Result<[u16; N], ControlPlaneError> {
+pub(crate) fn free_ports<const N: usize>() -> Result<[u16; N], ControlPlaneError> {
     // Hold every listener until all are chosen so the ports differ; the tiny window between
     // closing them and the processes binding is the usual price of this approach.
     let listeners: Vec<TcpListener> = (0..N)

@@ -23,3 +23,16 @@ pub mod postgres;
 pub mod privatebin;
 pub mod quickstart;
 pub mod tools;
+
+/// `error` followed by each of its causes, `": "`-separated: what a test's failure message should
+/// show (a top-level message alone often hides the cause that matters).
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

@@ -15,7 +15,7 @@
 //! and the operator's end-to-end test drives it.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
@@ -29,7 +29,7 @@ use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 use tokio::task::JoinHandle;
 
-use crate::control_plane::{ControlPlane, ControlPlaneError};
+use crate::control_plane::{ControlPlane, ControlPlaneError, free_ports};
 use crate::discord::{ChannelSpec, Control, DiscordEmulator, EmulatorConfig};
 use crate::postgres::{TestDatabase, TestDatabaseError};
 use crate::privatebin::{PrivateBinConfig, PrivateBinEmulator};
@@ -152,13 +152,6 @@ fn workspace_root() -> PathBuf {
     manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
-fn free_port() -> Result<u16, QuickstartError> {
-    TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
-        .and_then(|listener| listener.local_addr())
-        .map(|address| address.port())
-        .map_err(|error| step_error("reserving a port", error))
-}
-
 async fn poll<T>(
     step: &'static str,
     mut check: impl AsyncFnMut() -> Option<T>,
@@ -247,8 +240,9 @@ impl Quickstart {
             apply_json(&plane, &object).await?;
         }
 
-        let operator_http = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
-        let bot_http = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
+        let [operator_port, bot_port] = free_ports()?;
+        let operator_http = SocketAddr::from((Ipv4Addr::LOCALHOST, operator_port));
+        let bot_http = SocketAddr::from((Ipv4Addr::LOCALHOST, bot_port));
         let operator = start_operator(&plane, &options, operator_http, bot_http).await?;
 
         // The bot's pod, as the kubelet would start it once the operator made the Deployment.

@@ -275,17 +275,7 @@ impl Cluster {
     }
 }
 
-/// `error` and its sources, one after the other.
-pub fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use ticketeer_testkit::error_chain as chain;
 
 /// Installs the project's CRDs from crds/ and waits until each is Established.
 ///
