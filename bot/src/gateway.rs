@@ -42,10 +42,10 @@ pub(crate) async fn run(ctx: &Arc<Context>, shutdown: impl Future<Output = ()>) 
     tokio::pin!(shutdown);
     // The code of the last close frame: when the shard gives up, it says why.
     let mut last_close_code = None;
-    let outcome = loop {
+    loop {
         tokio::select! {
             biased;
-            () = &mut shutdown => break Ok(()),
+            () = &mut shutdown => break,
             event = shard.next_event(WANTED_EVENTS) => match event {
                 // The shard has ended for good and must not be polled again (twilight panics).
                 None => {
@@ -61,10 +61,10 @@ pub(crate) async fn run(ctx: &Arc<Context>, shutdown: impl Future<Output = ()>) 
                 }
             },
         }
-    };
+    }
     ctx.set_gateway_connected(false);
     close(&mut shard).await;
-    outcome
+    Ok(())
 }
 
 /// What a person must fix when Discord closes the gateway with `code` for good.
