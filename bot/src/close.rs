@@ -7,8 +7,9 @@
 //! - the log post and the DM carry a marker (`Ticket #N` in an embed footer); before posting, the
 //!   bot looks for its own message with that marker and skips the post when it finds one;
 //! - deleting a channel that is already gone counts as done;
-//! - one process at a time drives a ticket (a Postgres advisory lock), and every state write only
-//!   moves from the state the step started in.
+//! - one process at a time drives a ticket (a lease row in Postgres, renewed while it works, so
+//!   no pooled connection is held across network IO), and every state write only moves from the
+//!   state the step started in.
 //!
 //! The one thing a crash can repeat is the upload: a crash after PrivateBin stored the paste but
 //! before its link was committed leaves one unreferenced paste, which expires with the configured
@@ -77,12 +78,43 @@ pub async fn drive(ctx: &Context, ticket_id: i64) -> Result<DriveOutcome> {
     let Some(_in_process) = DrivingGuard::claim(ctx, ticket_id) else {
         return Ok(DriveOutcome::Busy);
     };
-    let Some(lock) = store::try_lock_close(&ctx.pool, ticket_id).await? else {
+    let lease_ttl = ctx.settings.close_lease_ttl;
+    if !store::take_close_lease(&ctx.pool, ticket_id, ctx.lease_holder, lease_ttl).await? {
         return Ok(DriveOutcome::Busy);
-    };
+    }
     let outcome = run_steps(ctx, ticket_id).await;
-    lock.release().await;
+    if let Err(error) = store::release_close_lease(&ctx.pool, ticket_id, ctx.lease_holder).await {
+        // The lease expires on its own; another process waits at most its ttl.
+        tracing::warn!(error = %error, "could not release a close lease");
+    }
     outcome
+}
+
+/// Keeps this process's close leases from expiring while their closes run (a close may wait
+/// minutes in the upload queue behind PrivateBin's traffic limiter): renews every lease of the
+/// tickets it is driving, three times per ttl. Ends when `stop` is cancelled.
+pub async fn renew_leases_loop(ctx: Arc<Context>, stop: CancellationToken) {
+    let ttl = ctx.settings.close_lease_ttl;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(ttl / 3) => {}
+        }
+        let driving: Vec<i64> = match ctx.driving.lock() {
+            Ok(driving) => driving.iter().copied().collect(),
+            Err(poisoned) => poisoned.into_inner().iter().copied().collect(),
+        };
+        if driving.is_empty() {
+            continue;
+        }
+        if let Err(error) =
+            store::renew_close_leases(&ctx.pool, ctx.lease_holder, &driving, ttl).await
+        {
+            // Every state write advances only from the state it read, so a lease lost to an
+            // outage can at worst let another replica repeat one step's Discord call.
+            tracing::warn!(error = %error, "could not renew the close leases");
+        }
+    }
 }
 
 /// Starts [`drive`] on the task tracker; a failure is left to the resume loop to retry.

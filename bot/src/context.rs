@@ -66,6 +66,9 @@ pub struct Settings {
     /// How long after its last step an open ticket whose first message is not yet posted and
     /// pinned is left alone before the bot finishes it (an open in flight is still posting it).
     pub welcome_repair_after: Duration,
+    /// How long a close lease lasts unless renewed: after a crash, how long other replicas wait
+    /// before they take over its unfinished closes.
+    pub close_lease_ttl: Duration,
 }
 
 impl Settings {
@@ -91,6 +94,7 @@ impl Settings {
             http_shutdown_wait: Duration::from_secs(3),
             database_connect_patience: Duration::from_mins(1),
             welcome_repair_after: Duration::from_secs(30),
+            close_lease_ttl: Duration::from_secs(30),
         }
     }
 }
@@ -181,6 +185,8 @@ pub struct Context {
     pub(crate) stopping: CancellationToken,
     /// Tickets whose close this process is driving now (a cheap check before the database lock).
     pub(crate) driving: std::sync::Mutex<HashSet<i64>>,
+    /// Who this process is in the close leases (random per start).
+    pub(crate) lease_holder: i64,
     /// The transcript upload queue, with the settings it was built from (rebuilt when the
     /// PrivateBin settings change).
     upload_queue: std::sync::Mutex<Option<(UploadSettings, UploadQueue)>>,
@@ -270,6 +276,7 @@ impl Context {
             panel_sync: Mutex::new(()),
             stopping: CancellationToken::new(),
             driving: std::sync::Mutex::new(HashSet::new()),
+            lease_holder: rand::random(),
             upload_queue: std::sync::Mutex::new(None),
             http_address,
         }))

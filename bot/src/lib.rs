@@ -64,6 +64,11 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()>) -> Resul
     let stop_reload = CancellationToken::new();
     let watcher = tokio::spawn(reload::watch(Arc::clone(&ctx), stop_reload.clone()));
     let resumer = tokio::spawn(close::resume_loop(Arc::clone(&ctx), ctx.stopping.clone()));
+    let stop_renewing = CancellationToken::new();
+    let renewer = tokio::spawn(close::renew_leases_loop(
+        Arc::clone(&ctx),
+        stop_renewing.clone(),
+    ));
 
     let outcome = gateway::run(&ctx, shutdown).await;
 
@@ -84,6 +89,11 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()>) -> Resul
             abandoned = ctx.tracker.len(),
             "in-flight work did not finish within the shutdown grace"
         );
+    }
+    stop_renewing.cancel();
+    let _ = renewer.await;
+    if let Err(error) = store::release_close_leases_of(&ctx.pool, ctx.lease_holder).await {
+        tracing::warn!(error = %error, "could not release the close leases; they expire");
     }
     stop_http.cancel();
     if let Err(error) = server.await {

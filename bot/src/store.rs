@@ -5,6 +5,8 @@
 //! Discord ids become `i64` only here: Postgres has no unsigned 64-bit integer, and snowflakes stay
 //! below 2^63 for centuries.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
@@ -574,8 +576,7 @@ pub async fn raise_message_count(
     Ok(())
 }
 
-/// Advisory lock namespaces (the first key of Postgres' two-key advisory locks).
-const CLOSE_LOCK_CLASS: i32 = 0x7469_636b; // "tick"
+/// The advisory lock namespace of panel syncs (the first key of Postgres' two-key advisory locks).
 const PANEL_LOCK_CLASS: i32 = 0x7061_6e6c; // "panl"
 
 /// A Postgres session advisory lock held on a connection of its own. Released by
@@ -612,26 +613,81 @@ impl AdvisoryLock {
     }
 }
 
-/// Takes the lock that lets one process drive a ticket's close; `None` when another holds it.
-pub async fn try_lock_close(pool: &PgPool, ticket_id: i64) -> Result<Option<AdvisoryLock>> {
-    // Ticket ids are a sequence; folding them into 32 bits only collides after four billion.
-    let bytes = ticket_id.to_le_bytes();
-    let key = i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
-    let mut connection = AdvisoryLock::connection(pool).await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
-        .bind(CLOSE_LOCK_CLASS)
-        .bind(key)
-        .fetch_one(&mut *connection)
-        .await
-        .map_err(query_error("try the close lock"))?;
-    Ok(locked.then_some(AdvisoryLock {
-        connection,
-        class: CLOSE_LOCK_CLASS,
-        key,
-    }))
+/// Takes the lease that lets one process (`holder`) drive a ticket's close for `ttl`; `false`
+/// when another holder's lease has not expired. A lease is a row, not a session lock, so holding
+/// one costs no pooled connection while the close waits on Discord or PrivateBin.
+pub async fn take_close_lease(
+    db: impl PgExecutor<'_>,
+    ticket_id: i64,
+    holder: i64,
+    ttl: Duration,
+) -> Result<bool> {
+    let taken = sqlx::query(
+        "INSERT INTO close_leases (ticket_id, holder, expires_at) \
+         VALUES ($1, $2, now() + make_interval(secs => $3)) \
+         ON CONFLICT (ticket_id) DO UPDATE \
+         SET holder = EXCLUDED.holder, expires_at = EXCLUDED.expires_at \
+         WHERE close_leases.expires_at < now()",
+    )
+    .bind(ticket_id)
+    .bind(holder)
+    .bind(ttl.as_secs_f64())
+    .execute(db)
+    .await
+    .map_err(query_error("take the close lease"))?;
+    Ok(taken.rows_affected() == 1)
 }
 
-/// Waits for the lock under which one process at a time syncs a category's panel.
+/// Extends `holder`'s leases on `ticket_ids` to `ttl` from now (leases it no longer holds are
+/// left alone).
+pub async fn renew_close_leases(
+    db: impl PgExecutor<'_>,
+    holder: i64,
+    ticket_ids: &[i64],
+    ttl: Duration,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE close_leases SET expires_at = now() + make_interval(secs => $3) \
+         WHERE holder = $1 AND ticket_id = ANY($2)",
+    )
+    .bind(holder)
+    .bind(ticket_ids)
+    .bind(ttl.as_secs_f64())
+    .execute(db)
+    .await
+    .map_err(query_error("renew the close leases"))?;
+    Ok(())
+}
+
+/// Gives up `holder`'s lease on a ticket's close, so another process may drive it at once.
+pub async fn release_close_lease(
+    db: impl PgExecutor<'_>,
+    ticket_id: i64,
+    holder: i64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM close_leases WHERE ticket_id = $1 AND holder = $2")
+        .bind(ticket_id)
+        .bind(holder)
+        .execute(db)
+        .await
+        .map_err(query_error("release the close lease"))?;
+    Ok(())
+}
+
+/// Gives up every close lease of `holder` (at shutdown, so the next process need not wait for
+/// them to expire).
+pub async fn release_close_leases_of(db: impl PgExecutor<'_>, holder: i64) -> Result<()> {
+    sqlx::query("DELETE FROM close_leases WHERE holder = $1")
+        .bind(holder)
+        .execute(db)
+        .await
+        .map_err(query_error("release the close leases"))?;
+    Ok(())
+}
+
+/// Waits for the lock under which one process at a time syncs a category's panel. It pins a
+/// connection for the sync, which is bearable because a process syncs one panel at a time
+/// ([`crate::Context`]'s `panel_sync`); closes, which run by the dozen, use leases instead.
 pub async fn lock_panel(pool: &PgPool, category_key: &str) -> Result<AdvisoryLock> {
     let mut connection = AdvisoryLock::connection(pool).await?;
     let key: i32 = sqlx::query_scalar("SELECT hashtext($1)")

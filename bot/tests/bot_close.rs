@@ -6,7 +6,8 @@ mod support;
 
 use std::time::Duration;
 
-use support::{Harness, WAIT, eventually};
+use futures_util::future::join_all;
+use support::{Harness, SUPPORT, WAIT, eventually, eventually_within};
 use ticketeer_bot::store::{self, Ticket, TicketState};
 use ticketeer_testkit::discord::{FaultSpec, UserMessage};
 use ticketeer_testkit::tools::pbincli_get;
@@ -425,4 +426,117 @@ async fn a_ticket_channel_deleted_by_hand_closes_the_ticket_with_its_stored_mess
         None,
         "the bot does not delete a channel that is gone"
     );
+}
+
+#[tokio::test]
+async fn fifty_simultaneous_closes_leave_every_click_answered_and_close_each_ticket_once() {
+    let harness = Harness::start().await;
+    let panel = harness.panel(SUPPORT).await;
+    let member = |name: String| {
+        let user = harness.control.create_user(&name);
+        harness
+            .control
+            .add_member(harness.world.guild, user, &[])
+            .expect("a member");
+        user
+    };
+    // Fifty tickets fill the Discord category (its limit is 50 channels).
+    let owners: Vec<u64> = (0..50).map(|n| member(format!("owner{n:02}"))).collect();
+    let opened = owners.iter().map(|owner| async {
+        let channel = harness.open_ticket(*owner).await;
+        let welcome = harness
+            .control
+            .wait_for(WAIT, |control| control.pins(channel).into_iter().next())
+            .await
+            .expect("the pinned welcome");
+        harness
+            .control
+            .post_message(*owner, channel, UserMessage::text("please close this"))
+            .expect("the owner posts");
+        let ticket = harness.ticket_of(channel).await;
+        (*owner, channel, welcome.id, ticket.id)
+    });
+    let tickets = join_all(opened).await;
+    let newcomers: Vec<u64> = (0..10).map(|n| member(format!("newcomer{n}"))).collect();
+
+    // Over a network round trip, with a PrivateBin that takes 300 ms a paste (the closes queue
+    // behind one another for their uploads), every owner closes at once; newcomers click the
+    // panel while the closes wait.
+    harness.control.set_rest_latency(Duration::from_millis(40));
+    harness.privatebin.set_latency(Duration::from_millis(300));
+    let close_ids: Vec<String> = tickets
+        .iter()
+        .map(|(_, _, _, ticket_id)| format!("ticketeer:close:{ticket_id}"))
+        .collect();
+    let closes = tickets
+        .iter()
+        .zip(&close_ids)
+        .map(|((owner, _, welcome, _), close_id)| harness.click(*owner, *welcome, close_id));
+    let close_outcomes = join_all(closes).await;
+    eventually("the first upload attempt", || {
+        let tried = !harness.privatebin.requests().is_empty();
+        async move { tried.then_some(()) }
+    })
+    .await;
+    let opens = newcomers
+        .iter()
+        .map(|user| harness.click(*user, panel.id, "ticketeer:open:support"));
+    let open_outcomes = join_all(opens).await;
+    for outcome in close_outcomes.iter().chain(&open_outcomes) {
+        assert!(
+            !outcome.failed(),
+            "every click is acknowledged inside Discord's 3 seconds"
+        );
+    }
+    for outcome in &open_outcomes {
+        let answer = harness.answer(outcome).await;
+        assert!(
+            !answer.contains("database"),
+            "a click made during the closes is not told the database is unreachable: {answer}"
+        );
+    }
+    for (outcome, (_, _, _, ticket_id)) in close_outcomes.iter().zip(&tickets) {
+        assert_eq!(
+            harness.answer(outcome).await,
+            format!("Closing ticket #{ticket_id}…")
+        );
+    }
+
+    // Fifty log posts to one channel queue behind its per-route limit: give them time.
+    let pool = harness.pool.clone();
+    let ticket_ids: Vec<i64> = tickets.iter().map(|(_, _, _, id)| *id).collect();
+    eventually_within("all fifty closes to finish", Duration::from_mins(2), || {
+        let pool = pool.clone();
+        let ticket_ids = ticket_ids.clone();
+        async move {
+            for ticket_id in ticket_ids {
+                let ticket = store::ticket(&pool, ticket_id).await.ok()??;
+                if ticket.state != TicketState::Closed {
+                    return None;
+                }
+            }
+            Some(())
+        }
+    })
+    .await;
+    for (_, channel, _, ticket_id) in &tickets {
+        let done = wait_for_state(&harness, *ticket_id, TicketState::Closed).await;
+        assert_eq!(done.transcript_parts.len(), 1, "ticket {ticket_id}");
+        assert!(
+            harness
+                .privatebin
+                .paste(&done.transcript_parts[0].id)
+                .is_some()
+        );
+        assert_eq!(log_posts(&harness, *ticket_id).len(), 1, "one log post");
+        assert!(harness.control.channel(*channel).is_none(), "deleted");
+    }
+    let transcripts = tickets.len();
+    assert_eq!(
+        harness.privatebin.paste_count(),
+        transcripts,
+        "one paste per close, none uploaded twice"
+    );
+    harness.control.set_rest_latency(Duration::ZERO);
+    harness.privatebin.set_latency(Duration::ZERO);
 }

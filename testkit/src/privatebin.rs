@@ -290,6 +290,12 @@ impl PrivateBinEmulator {
         self.shared.unavailable.store(on, Ordering::SeqCst);
     }
 
+    /// Holds back every answer by `latency` (a server across a network, or a busy one).
+    pub fn set_latency(&self, latency: Duration) {
+        let millis = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self.shared.latency_ms.store(millis, Ordering::SeqCst);
+    }
+
     /// Moves the emulator's clock forward (expiry, `time_to_live` and the traffic limiter).
     pub fn advance_time(&self, by: Duration) {
         self.shared
@@ -340,6 +346,8 @@ struct Shared {
     state: Mutex<ServerState>,
     unavailable: AtomicBool,
     clock_offset_secs: AtomicU64,
+    /// Milliseconds every answer is held back (a server across a network, or a busy one).
+    latency_ms: AtomicU64,
 }
 
 #[derive(Debug, Default)]
@@ -360,6 +368,7 @@ impl Shared {
             state: Mutex::new(ServerState::default()),
             unavailable: AtomicBool::new(false),
             clock_offset_secs: AtomicU64::new(0),
+            latency_ms: AtomicU64::new(0),
         }))
     }
 
@@ -413,6 +422,10 @@ enum Answer {
 }
 
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let latency = shared.latency_ms.load(Ordering::SeqCst);
+    if latency > 0 {
+        tokio::time::sleep(Duration::from_millis(latency)).await;
+    }
     let client = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

@@ -5,6 +5,7 @@
 //! transcript against the server's limit before paying for PBKDF2 and AES.
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::io::{Read, Write};
 
 use aes_gcm::aead::consts::U16;
@@ -18,12 +19,11 @@ use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use super::{PrivateBinError, Result};
 
 /// PBKDF2 iterations, as the reference client uses (the server requires more than 10 000).
-pub const PBKDF2_ITERATIONS: u32 = 100_000;
+pub const PBKDF2_ITERATIONS: NonZeroU32 = NonZeroU32::new(100_000).expect("not zero");
 /// Length of the random paste key in bytes.
 pub const KEY_BYTES: usize = 32;
 /// Length of the GCM nonce: PrivateBin uses 16 bytes, not the usual 12.
@@ -277,8 +277,16 @@ fn adata(iv: &[u8], salt: &[u8], options: &PasteOptions, compressed: bool) -> Va
 }
 
 /// PBKDF2-HMAC-SHA256 of the paste key (no password: the bot never uses one).
-fn derive_key(key: &PasteKey, salt: &[u8], iterations: u32) -> [u8; KEY_BYTES] {
-    pbkdf2::pbkdf2_hmac_array::<Sha256, KEY_BYTES>(key.as_bytes(), salt, iterations)
+fn derive_key(key: &PasteKey, salt: &[u8], iterations: NonZeroU32) -> [u8; KEY_BYTES] {
+    let mut derived = [0; KEY_BYTES];
+    ring::pbkdf2::derive(
+        ring::pbkdf2::PBKDF2_HMAC_SHA256,
+        iterations,
+        salt,
+        key.as_bytes(),
+        &mut derived,
+    );
+    derived
 }
 
 /// Encrypts an already compressed paste with `key` and a fresh IV and salt.
@@ -335,7 +343,7 @@ pub fn encrypt_paste<R: rand::CryptoRng + ?Sized>(
 struct CipherSpec {
     iv: Vec<u8>,
     salt: Vec<u8>,
-    iterations: u32,
+    iterations: NonZeroU32,
     compressed: bool,
 }
 
@@ -384,6 +392,8 @@ fn parse_cipher_spec(adata: &Value) -> Result<CipherSpec> {
             })?;
     let iterations = u32::try_from(number(2, "the iteration count")?)
         .map_err(|_| unsupported("the iteration count is too large"))?;
+    let iterations =
+        NonZeroU32::new(iterations).ok_or_else(|| unsupported("the iteration count is zero"))?;
     let key_bits = number(3, "the key size")?;
     let tag_bits = number(4, "the tag size")?;
     let (algorithm, mode, compression) = (

@@ -507,12 +507,22 @@ pub fn channel_link(text: &str) -> Option<u64> {
 }
 
 /// Polls `check` until it returns `Some` (for state outside the emulator, e.g. the database).
-pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+pub async fn eventually<T, F, Fut>(what: &str, check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let give_up = tokio::time::Instant::now() + WAIT;
+    eventually_within(what, WAIT, check).await
+}
+
+/// Like [`eventually`], for work that takes longer than [`WAIT`] by its nature (dozens of closes
+/// queued behind Discord's per-route limits).
+pub async fn eventually_within<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let give_up = tokio::time::Instant::now() + limit;
     loop {
         if let Some(found) = check().await {
             return found;
