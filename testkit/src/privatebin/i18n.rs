@@ -209,11 +209,11 @@ fn plural_form(language: Language, count: u64) -> usize {
 mod tests {
     use super::*;
 
-    fn choice<'a>(
+    fn choice(
         default: Option<Language>,
         selection: bool,
-        accept_language: Option<&'a str>,
-    ) -> LanguageChoice<'a> {
+        accept_language: Option<&str>,
+    ) -> LanguageChoice<'_> {
         LanguageChoice {
             default,
             selection,
