@@ -501,17 +501,25 @@ async fn close_all_at_once(harness: &Harness, tickets: &[(u64, Ticket)]) -> Vec<
             .map(|(channel, ticket)| click_close(harness, *channel, ticket)),
     )
     .await;
+    // The queue uploads one after the other, each waiting out the limiter.
+    let patience = WAIT * u32::try_from(tickets.len()).unwrap_or(u32::MAX);
     let mut closed = Vec::new();
     for (_, ticket) in tickets {
-        closed.push(wait_for_state(harness, ticket.id, TicketState::Closed).await);
+        closed.push(wait_for_state_within(harness, ticket.id, TicketState::Closed, patience).await);
     }
     closed
 }
 
-/// Several closes at once against `privatebin`: each is done exactly once, with one transcript
-/// pbincli decrypts, and the queue itself waited out every limiter refusal (none failed a close).
+/// Several closes at once against `privatebin` with a limiter longer than the time the bot
+/// takes to prepare an upload (so the uploads surely meet it, even on a loaded machine): each
+/// close is done exactly once, with one transcript pbincli decrypts, and the queue itself waited
+/// out every limiter refusal (none failed a close).
 async fn simultaneous_closes_are_each_done_once(privatebin: PrivateBinConfig, count: usize) {
-    let harness = Harness::start_with_privatebin(privatebin).await;
+    let harness = Harness::start_with_privatebin(PrivateBinConfig {
+        traffic_limit_secs: 3,
+        ..privatebin
+    })
+    .await;
     let mut tickets = Vec::new();
     for number in 0..count {
         // One open ticket per member and category: each ticket has its own creator.

@@ -282,6 +282,11 @@ impl PrivateBinEmulator {
         self.addr
     }
 
+    /// What the emulator was started with.
+    pub fn config(&self) -> &PrivateBinConfig {
+        &self.shared.config
+    }
+
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.lock().requests.clone()

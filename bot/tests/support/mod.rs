@@ -264,7 +264,7 @@ impl Harness {
             yaml.push_str(&dm);
         }
         write_config_file(dir.path(), &config_path, &yaml);
-        let settings = test_settings(&config_path, &world, &database);
+        let settings = test_settings(&config_path, &world, &database, &privatebin);
         let RunningBot {
             ctx,
             shutdown: stop,
@@ -305,7 +305,12 @@ impl Harness {
 
     /// The settings the harness runs the bot with: fast reloads, a small pool.
     pub fn settings(&self) -> Settings {
-        test_settings(&self.config_path, &self.world, &self.database)
+        test_settings(
+            &self.config_path,
+            &self.world,
+            &self.database,
+            &self.privatebin,
+        )
     }
 
     /// Asks the bot to stop (as SIGTERM does) and returns what `run` returned.
@@ -514,7 +519,12 @@ fn write_config_file(dir: &Path, path: &Path, yaml: &str) {
     std::fs::rename(&staging, path).expect("swap config");
 }
 
-fn test_settings(config_path: &Path, world: &World, database: &TestDatabase) -> Settings {
+fn test_settings(
+    config_path: &Path,
+    world: &World,
+    database: &TestDatabase,
+    privatebin: &PrivateBinEmulator,
+) -> Settings {
     let mut settings = Settings::new(config_path, world.emulator.token(), database.url());
     settings.reload_interval = Duration::from_millis(100);
     settings.shutdown_grace = Duration::from_secs(10);
@@ -524,7 +534,7 @@ fn test_settings(config_path: &Path, world: &World, database: &TestDatabase) -> 
     settings.welcome_repair_after = Duration::from_secs(1);
     // Outlasts the test instance's limiter, as the default outlasts PrivateBin's default.
     settings.privatebin_retry.unrecognised_refusal_wait =
-        Duration::from_secs(TRAFFIC_LIMIT_SECS + 1);
+        Duration::from_secs(privatebin.config().traffic_limit_secs + 1);
     settings
 }
 
