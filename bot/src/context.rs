@@ -27,7 +27,7 @@ use twilight_model::id::marker::{ApplicationMarker, UserMarker};
 
 use crate::error::{BotError, Result};
 use crate::metrics::Metrics;
-use crate::privatebin::{UploadQueue, UploadSettings};
+use crate::privatebin::{RetryPolicy, UploadQueue, UploadSettings};
 use crate::reload;
 
 /// How the bot is started: where its config is and the secrets from the environment.
@@ -69,6 +69,10 @@ pub struct Settings {
     /// How long a close lease lasts unless renewed: after a crash, how long other replicas wait
     /// before they take over its unfinished closes.
     pub close_lease_ttl: Duration,
+    /// How the upload queue retries: the limiter is waited out, a refusal in the instance's own
+    /// language is waited out and then split; network trouble is tried once (see
+    /// `upload_settings`).
+    pub privatebin_retry: RetryPolicy,
 }
 
 impl Settings {
@@ -95,6 +99,10 @@ impl Settings {
             database_connect_patience: Duration::from_mins(1),
             welcome_repair_after: Duration::from_secs(30),
             close_lease_ttl: Duration::from_secs(30),
+            privatebin_retry: RetryPolicy {
+                max_attempts: 1,
+                ..RetryPolicy::default()
+            },
         }
     }
 }
@@ -310,7 +318,7 @@ impl Context {
     ///
     /// [`BotError::UploadTranscript`] when the configured URL cannot be used.
     pub fn upload_queue(&self) -> Result<UploadQueue> {
-        let wanted = upload_settings(&self.config());
+        let wanted = upload_settings(&self.config(), self.settings.privatebin_retry);
         let mut current = match self.upload_queue.lock() {
             Ok(current) => current,
             Err(poisoned) => poisoned.into_inner(),
@@ -413,13 +421,13 @@ impl Context {
     }
 }
 
-/// The upload settings for the configured server. One attempt per upload: a failed close step is
-/// retried by the close loop, which stops at shutdown, so no retry outlives the bot and stores a
-/// paste nobody references.
-fn upload_settings(config: &BotConfig) -> UploadSettings {
+/// The upload settings for the configured server. [`Settings::new`] allows one attempt for
+/// network trouble: a failed close step is retried by the close loop, which stops at shutdown, so
+/// no retry outlives the bot and stores a paste nobody references.
+fn upload_settings(config: &BotConfig, retry: RetryPolicy) -> UploadSettings {
     let mut settings = UploadSettings::new(config.privatebin.url.clone());
     settings.expire = config.privatebin.expire;
-    settings.retry.max_attempts = 1;
+    settings.retry = retry;
     settings
 }
 

@@ -1,15 +1,19 @@
 //! Behaviours 5, 6 and 7: closing a ticket through the real bot — the transcript of every message,
-//! the log post, the DM, the channel deleted last — and the close surviving crashes, outages and
-//! a channel deleted by hand.
+//! the log post, the DM, the channel deleted last — and the close surviving crashes, outages, a
+//! channel deleted by hand, PrivateBin's traffic limiter and size limit, and an instance that
+//! answers in German.
 
 mod support;
 
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use support::{Harness, SUPPORT, WAIT, eventually, eventually_within};
+use rand::distr::{Alphanumeric, SampleString};
+use support::{Harness, SUPPORT, WAIT, eventually, eventually_within, privatebin_config};
+use ticketeer_bot::privatebin::split::strip_part;
 use ticketeer_bot::store::{self, Ticket, TicketState};
 use ticketeer_testkit::discord::{FaultSpec, UserMessage};
+use ticketeer_testkit::privatebin::{Language, PrivateBinConfig};
 use ticketeer_testkit::tools::pbincli_get;
 
 const DM: &str = "Your ticket is closed. Transcript: {transcript_url}";
@@ -17,23 +21,27 @@ const DM: &str = "Your ticket is closed. Transcript: {transcript_url}";
 /// Opens a ticket for alice, has her post `count` numbered messages, waits until every message
 /// of the channel is counted, and returns (channel, ticket).
 async fn ticket_with_messages(harness: &Harness, count: usize) -> (u64, Ticket) {
-    let alice = harness.world.alice;
-    let channel = harness.open_ticket(alice).await;
+    let texts: Vec<String> = (0..count)
+        .map(|number| format!("message {number:03}"))
+        .collect();
+    ticket_with_texts(harness, harness.world.alice, &texts).await
+}
+
+/// Opens a ticket for `user`, has them post `texts`, waits until every message of the channel is
+/// counted, and returns (channel, ticket).
+async fn ticket_with_texts(harness: &Harness, user: u64, texts: &[String]) -> (u64, Ticket) {
+    let channel = harness.open_ticket(user).await;
     // The welcome first, so the conversation's order is known.
     harness
         .control
         .wait_for(WAIT, |control| control.pins(channel).into_iter().next())
         .await
         .expect("the pinned welcome");
-    for number in 0..count {
+    for text in texts {
         harness
             .control
-            .post_message(
-                alice,
-                channel,
-                UserMessage::text(&format!("message {number:03}")),
-            )
-            .expect("alice posts");
+            .post_message(user, channel, UserMessage::text(text))
+            .expect("the creator posts");
     }
     let ticket = harness.ticket_of(channel).await;
     let expected = harness.control.messages(channel).len();
@@ -59,7 +67,7 @@ async fn click_close(harness: &Harness, channel: u64, ticket: &Ticket) {
         .expect("the pinned welcome");
     let outcome = harness
         .click(
-            harness.world.alice,
+            ticket.user_id.get(),
             welcome.id,
             &format!("ticketeer:close:{}", ticket.id),
         )
@@ -70,8 +78,18 @@ async fn click_close(harness: &Harness, channel: u64, ticket: &Ticket) {
 }
 
 async fn wait_for_state(harness: &Harness, ticket_id: i64, state: TicketState) -> Ticket {
+    wait_for_state_within(harness, ticket_id, state, WAIT).await
+}
+
+async fn wait_for_state_within(
+    harness: &Harness,
+    ticket_id: i64,
+    state: TicketState,
+    patience: Duration,
+) -> Ticket {
     let pool = harness.pool.clone();
-    eventually(&format!("ticket {ticket_id} to reach {state:?}"), || {
+    let what = format!("ticket {ticket_id} to reach {state:?}");
+    eventually_within(&what, patience, || {
         let pool = pool.clone();
         async move {
             let ticket = store::ticket(&pool, ticket_id).await.ok()??;
@@ -430,7 +448,10 @@ async fn a_ticket_channel_deleted_by_hand_closes_the_ticket_with_its_stored_mess
 
 #[tokio::test]
 async fn fifty_simultaneous_closes_leave_every_click_answered_and_close_each_ticket_once() {
-    let harness = Harness::start().await;
+    // The uploads are slowed by latency rather than the limiter, whose wait per paste would make
+    // fifty closes take minutes.
+    let harness =
+        Harness::start_with_privatebin(PrivateBinConfig::without_traffic_limit()).await;
     let panel = harness.panel(SUPPORT).await;
     let member = |name: String| {
         let user = harness.control.create_user(&name);
@@ -539,4 +560,188 @@ async fn fifty_simultaneous_closes_leave_every_click_answered_and_close_each_tic
     );
     harness.control.set_rest_latency(Duration::ZERO);
     harness.privatebin.set_latency(Duration::ZERO);
+}
+
+/// PrivateBin's defaults (and the tests' limiter) with every answer in German: `languagedefault`
+/// set and `languageselection` off, so `Accept-Language` is ignored.
+fn fixed_german() -> PrivateBinConfig {
+    PrivateBinConfig {
+        language_default: Some(Language::German),
+        language_selection: false,
+        ..privatebin_config()
+    }
+}
+
+/// How many pastes the bot tried to create (refused ones included).
+fn creates(harness: &Harness) -> usize {
+    harness
+        .privatebin
+        .requests()
+        .iter()
+        .filter(|request| {
+            request.method == "POST"
+                && request
+                    .body_json()
+                    .is_some_and(|body| body.get("ct").is_some())
+        })
+        .count()
+}
+
+/// The transcript of a closed ticket as pbincli reads it: every part decrypted by the reference
+/// client, each in its place, their bodies joined.
+async fn transcript_through_pbincli(closed: &Ticket) -> String {
+    let parts = &closed.transcript_parts;
+    let mut text = String::new();
+    for (index, part) in parts.iter().enumerate() {
+        let paste = pbincli_get(&part.url)
+            .await
+            .unwrap_or_else(|error| panic!("pbincli decrypts part {}: {error}", index + 1));
+        if parts.len() == 1 {
+            return paste;
+        }
+        let part_text = strip_part(&paste).expect("a part of a split transcript");
+        assert_eq!(
+            (part_text.number, part_text.count),
+            (index + 1, parts.len())
+        );
+        text.push_str(part_text.body);
+    }
+    text
+}
+
+/// Closes every ticket at once and waits until all are closed.
+async fn close_all_at_once(harness: &Harness, tickets: &[(u64, Ticket)]) -> Vec<Ticket> {
+    join_all(
+        tickets
+            .iter()
+            .map(|(channel, ticket)| click_close(harness, *channel, ticket)),
+    )
+    .await;
+    // The queue uploads one after the other, each waiting out the limiter.
+    let patience = WAIT * u32::try_from(tickets.len()).unwrap_or(u32::MAX);
+    let mut closed = Vec::new();
+    for (_, ticket) in tickets {
+        closed.push(wait_for_state_within(harness, ticket.id, TicketState::Closed, patience).await);
+    }
+    closed
+}
+
+/// Several closes at once against `privatebin` with a limiter longer than the time the bot
+/// takes to prepare an upload (so the uploads surely meet it, even on a loaded machine): each
+/// close is done exactly once, with one transcript pbincli decrypts, and the queue itself waited
+/// out every limiter refusal (none failed a close).
+async fn simultaneous_closes_are_each_done_once(privatebin: PrivateBinConfig, count: usize) {
+    let harness = Harness::start_with_privatebin(PrivateBinConfig {
+        traffic_limit_secs: 3,
+        ..privatebin
+    })
+    .await;
+    let mut tickets = Vec::new();
+    for number in 0..count {
+        // One open ticket per member and category: each ticket has its own creator.
+        let user = harness.control.create_user(&format!("member{number}"));
+        harness
+            .control
+            .add_member(harness.world.guild, user, &[])
+            .expect("member");
+        let texts = ["message 000".to_owned(), "message 001".to_owned()];
+        tickets.push(ticket_with_texts(&harness, user, &texts).await);
+    }
+    let closed = close_all_at_once(&harness, &tickets).await;
+    for ticket in &closed {
+        assert_eq!(ticket.transcript_parts.len(), 1);
+        assert!(
+            harness
+                .privatebin
+                .paste(&ticket.transcript_parts[0].id)
+                .is_some()
+        );
+        assert_eq!(log_posts(&harness, ticket.id).len(), 1, "one log post");
+        let text = transcript_through_pbincli(ticket).await;
+        assert!(text.contains("message 001"), "{text}");
+        assert!(text.contains(&format!("Ticket #{}", ticket.id)), "{text}");
+    }
+    assert_eq!(
+        harness.privatebin.paste_count(),
+        count,
+        "one paste per ticket"
+    );
+    assert!(
+        creates(&harness) > count,
+        "the limiter refused some of the {count} uploads"
+    );
+    assert_eq!(
+        harness.ctx.metrics.transcript_upload_failures.get(),
+        0,
+        "no upload failed: the queue waited out every refusal"
+    );
+}
+
+#[tokio::test]
+async fn five_simultaneous_closes_under_the_traffic_limiter_are_each_done_once() {
+    simultaneous_closes_are_each_done_once(privatebin_config(), 5).await;
+}
+
+#[tokio::test]
+async fn a_german_instance_deaf_to_accept_language_gets_several_closes_done_through_its_limiter() {
+    simultaneous_closes_are_each_done_once(fixed_german(), 3).await;
+}
+
+/// A transcript far over `privatebin`'s size limit (random words compress badly) is stored in
+/// parts under the limit that pbincli decrypts and that hold every message in order.
+async fn an_oversized_transcript_is_stored_in_parts(privatebin: PrivateBinConfig) {
+    let size_limit = privatebin.size_limit;
+    let harness = Harness::start_with_privatebin(privatebin).await;
+    let mut rng = rand::rng();
+    let texts: Vec<String> = (0..60)
+        .map(|number| format!("{number:03} {}", Alphanumeric.sample_string(&mut rng, 400)))
+        .collect();
+    let (channel, ticket) = ticket_with_texts(&harness, harness.world.alice, &texts).await;
+    click_close(&harness, channel, &ticket).await;
+    // Every part waits out the limiter (a second and the slack) and is encrypted with 100 000
+    // PBKDF2 rounds in a debug build: a few seconds each.
+    let closed = wait_for_state_within(&harness, ticket.id, TicketState::Closed, 4 * WAIT).await;
+    assert!(
+        closed.transcript_parts.len() > 1,
+        "the transcript is split into parts"
+    );
+    for part in &closed.transcript_parts {
+        let paste = harness
+            .privatebin
+            .paste(&part.id)
+            .expect("every part is stored");
+        assert!(paste.ct.len() <= size_limit);
+    }
+    assert_eq!(
+        harness.privatebin.paste_count(),
+        closed.transcript_parts.len(),
+        "no orphaned parts"
+    );
+    let text = transcript_through_pbincli(&closed).await;
+    let mut from = 0;
+    for message in &texts {
+        let at = text[from..]
+            .find(message.as_str())
+            .unwrap_or_else(|| panic!("{} is in the transcript, in order", &message[..3]));
+        from += at + message.len();
+    }
+    assert_eq!(log_posts(&harness, closed.id).len(), 1, "one log post");
+}
+
+#[tokio::test]
+async fn an_oversized_transcript_is_split_under_the_traffic_limiter() {
+    an_oversized_transcript_is_stored_in_parts(PrivateBinConfig {
+        size_limit: 20_000,
+        ..privatebin_config()
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_german_instance_with_a_small_size_limit_stores_an_oversized_transcript_in_parts() {
+    an_oversized_transcript_is_stored_in_parts(PrivateBinConfig {
+        size_limit: 20_000,
+        ..fixed_german()
+    })
+    .await;
 }

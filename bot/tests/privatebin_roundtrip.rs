@@ -15,7 +15,7 @@ use ticketeer_bot::transcript::{
     MessageKind, Names, TranscriptAttachment, TranscriptMessage, TranscriptTicket, TranscriptUser,
     render_markdown,
 };
-use ticketeer_testkit::privatebin::{PrivateBinConfig, PrivateBinEmulator};
+use ticketeer_testkit::privatebin::{Language, PrivateBinConfig, PrivateBinEmulator};
 use twilight_model::id::Id;
 
 async fn emulator(config: PrivateBinConfig) -> PrivateBinEmulator {
@@ -31,7 +31,11 @@ fn fast_settings(base_url: String) -> UploadSettings {
             initial_backoff: Duration::from_millis(50),
             max_backoff: Duration::from_millis(200),
             max_traffic_limit_waits: 5,
-            traffic_limit_slack: Duration::from_millis(200),
+            // The server counts whole seconds and refuses until N have fully passed since the
+            // last paste's second: less than a second of slack can be refused twice.
+            traffic_limit_slack: Duration::from_secs(1),
+            unrecognised_refusal_wait: Duration::from_millis(1_200),
+            max_unrecognised_refusals: 4,
         },
         ..UploadSettings::new(base_url)
     }
@@ -129,7 +133,7 @@ fn key_of(link: &str) -> PasteKey {
 
 #[tokio::test]
 async fn our_paste_decrypts_with_pbincli_to_exactly_our_text() {
-    let server = emulator(PrivateBinConfig::default()).await;
+    let server = emulator(PrivateBinConfig::without_traffic_limit()).await;
     let queue = UploadQueue::spawn(&fast_settings(server.base_url())).expect("queue starts");
     let text = transcript(50);
     let stored = queue.upload(text.clone()).await.expect("upload succeeds");
@@ -140,7 +144,7 @@ async fn our_paste_decrypts_with_pbincli_to_exactly_our_text() {
 
 #[tokio::test]
 async fn pbincli_paste_decrypts_with_our_client() {
-    let server = emulator(PrivateBinConfig::default()).await;
+    let server = emulator(PrivateBinConfig::without_traffic_limit()).await;
     let queue = UploadQueue::spawn(&fast_settings(server.base_url())).expect("queue starts");
     let text = "# From pbincli\n\nünïcödé 🎉 <b>x</b>\n```\ncode\n```\n";
     ticketeer_testkit::tools::pbincli();
@@ -162,7 +166,7 @@ async fn pbincli_paste_decrypts_with_our_client() {
 
 #[tokio::test]
 async fn the_key_never_reaches_the_server() {
-    let server = emulator(PrivateBinConfig::default()).await;
+    let server = emulator(PrivateBinConfig::without_traffic_limit()).await;
     // A small client-side limit: the transcript is split before the server ever refuses it.
     let settings = UploadSettings {
         max_paste_bytes: 20_000,
@@ -211,9 +215,11 @@ async fn the_key_never_reaches_the_server() {
 #[tokio::test]
 async fn ten_thousand_messages_are_split_uploaded_and_read_back_intact() {
     // The server's limit is far below the client's default, so the client learns it from the
-    // server's "Document is limited to …" answer and splits smaller.
+    // server's "Document is limited to …" answer and splits smaller; every part but the first
+    // waits out the limiter, which the size refusals also start.
     let server = emulator(PrivateBinConfig {
         size_limit: 200_000,
+        traffic_limit_secs: 1,
         ..PrivateBinConfig::default()
     })
     .await;
@@ -273,7 +279,7 @@ async fn traffic_limiter_is_waited_out() {
 
 #[tokio::test]
 async fn an_outage_is_retried_with_backoff() {
-    let server = emulator(PrivateBinConfig::default()).await;
+    let server = emulator(PrivateBinConfig::without_traffic_limit()).await;
     let queue = UploadQueue::spawn(&fast_settings(server.base_url())).expect("queue starts");
     server.set_unavailable(true);
     let upload = tokio::spawn({
@@ -308,7 +314,7 @@ async fn an_outage_is_retried_with_backoff() {
 
 #[tokio::test]
 async fn a_lasting_outage_fails_after_bounded_retries() {
-    let server = emulator(PrivateBinConfig::default()).await;
+    let server = emulator(PrivateBinConfig::without_traffic_limit()).await;
     let queue = UploadQueue::spawn(&fast_settings(server.base_url())).expect("queue starts");
     server.set_unavailable(true);
     let error = queue
@@ -326,7 +332,7 @@ async fn other_refusals_are_errors_with_the_servers_message() {
     // A server without the markdown formatter refuses our pastes as invalid.
     let server = emulator(PrivateBinConfig {
         formatters: vec!["plaintext".to_owned()],
-        ..PrivateBinConfig::default()
+        ..PrivateBinConfig::without_traffic_limit()
     })
     .await;
     let queue = UploadQueue::spawn(&fast_settings(server.base_url())).expect("queue starts");
@@ -345,7 +351,7 @@ async fn other_refusals_are_errors_with_the_servers_message() {
 
 #[tokio::test]
 async fn stored_transcripts_can_be_deleted() {
-    let server = emulator(PrivateBinConfig::default()).await;
+    let server = emulator(PrivateBinConfig::without_traffic_limit()).await;
     let queue = UploadQueue::spawn(&fast_settings(server.base_url())).expect("queue starts");
     let stored: StoredTranscript = queue.upload("to be erased").await.expect("upload succeeds");
     assert!(server.paste(&stored.parts[0].id).is_some());
@@ -358,7 +364,7 @@ async fn stored_transcripts_can_be_deleted() {
 async fn a_server_under_a_sub_path_works() {
     let server = emulator(PrivateBinConfig {
         base_path: "/privatebin/".to_owned(),
-        ..PrivateBinConfig::default()
+        ..PrivateBinConfig::without_traffic_limit()
     })
     .await;
     assert!(server.base_url().ends_with("/privatebin/"));
@@ -369,4 +375,45 @@ async fn a_server_under_a_sub_path_works() {
         .expect("upload succeeds");
     assert!(stored.url.starts_with(&server.base_url()));
     assert_eq!(pbincli_get(&stored.url).await, "under a sub-path");
+}
+
+#[tokio::test]
+async fn an_instance_that_honours_accept_language_refuses_the_client_in_english() {
+    // German for browsers without a preference, the client's language otherwise.
+    let server = emulator(PrivateBinConfig {
+        language_default: Some(Language::German),
+        language_selection: true,
+        // Long enough that encrypting the second paste does not outlast the window.
+        traffic_limit_secs: 3,
+        ..PrivateBinConfig::default()
+    })
+    .await;
+    // An unrecognised refusal would be waited on for a minute: only the English limiter answer
+    // ("Please wait 3 seconds …") lets the upload through in time.
+    let settings = UploadSettings {
+        retry: RetryPolicy {
+            unrecognised_refusal_wait: Duration::from_mins(1),
+            ..fast_settings(server.base_url()).retry
+        },
+        ..fast_settings(server.base_url())
+    };
+    let queue = UploadQueue::spawn(&settings).expect("queue starts");
+    queue.upload("first").await.expect("the first paste passes");
+    let second = tokio::time::timeout(Duration::from_secs(20), queue.upload("second"))
+        .await
+        .expect("the limiter's English answer is waited out, not a minute")
+        .expect("the second paste passes");
+    assert_eq!(
+        queue.read_transcript(&second.url).await.expect("read back"),
+        "second"
+    );
+    let posts: Vec<_> = server
+        .requests()
+        .into_iter()
+        .filter(|request| request.method == "POST")
+        .collect();
+    assert_eq!(posts.len(), 3, "the second paste was refused once");
+    for post in posts {
+        assert_eq!(post.header("accept-language"), Some("en"));
+    }
 }

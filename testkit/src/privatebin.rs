@@ -10,6 +10,7 @@
 //! Not emulated: comments (a comment post is answered "Invalid data."), the `creators` list and
 //! CIDR ranges in `exempted`, the YOURLS/Shlink proxies and the web UI (a tiny HTML page stands in).
 
+mod i18n;
 mod php;
 mod rules;
 
@@ -29,6 +30,8 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use self::i18n::Language;
+use self::i18n::LanguageChoice;
 use self::rules::PostedData;
 
 /// The answer to a read of a paste that does not exist, has expired or was deleted.
@@ -55,6 +58,7 @@ pub struct PrivateBinConfig {
     /// `[main] sizelimit`: the most characters the base64 `ct` may have.
     pub size_limit: usize,
     /// `[traffic] limit`: seconds between two creations from one client IP; 0 turns it off.
+    /// PrivateBin's default is 10.
     pub traffic_limit_secs: u64,
     /// `[traffic] header`: take the client IP from this request header when present
     /// (e.g. `X-Forwarded-For`) instead of the peer address.
@@ -71,6 +75,13 @@ pub struct PrivateBinConfig {
     pub default_expire: String,
     /// The server salt delete tokens are signed with.
     pub server_salt: String,
+    /// `[main] languagedefault`: the language of clients without a preference; `None` is
+    /// PrivateBin's empty default (English).
+    pub language_default: Option<Language>,
+    /// `[main] languageselection`: when off and `language_default` is set, every answer is in
+    /// `language_default` whatever the client asks for; otherwise a `lang` cookie or
+    /// `Accept-Language` chooses.
+    pub language_selection: bool,
 }
 
 impl Default for PrivateBinConfig {
@@ -89,7 +100,7 @@ impl Default for PrivateBinConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             base_path: "/".to_owned(),
             size_limit: 10_485_760,
-            traffic_limit_secs: 0,
+            traffic_limit_secs: 10,
             traffic_header: None,
             traffic_exempted: Vec::new(),
             formatters: ["plaintext", "syntaxhighlighting", "markdown"]
@@ -101,6 +112,19 @@ impl Default for PrivateBinConfig {
                 .to_vec(),
             default_expire: "1week".to_owned(),
             server_salt: format!("{:032x}", rand::random::<u128>()),
+            language_default: None,
+            language_selection: false,
+        }
+    }
+}
+
+impl PrivateBinConfig {
+    /// The defaults with the traffic limiter off: for tests that post several pastes in a row
+    /// from one address and are not about the limiter.
+    pub fn without_traffic_limit() -> Self {
+        Self {
+            traffic_limit_secs: 0,
+            ..Self::default()
         }
     }
 }
@@ -258,6 +282,11 @@ impl PrivateBinEmulator {
         self.addr
     }
 
+    /// What the emulator was started with.
+    pub fn config(&self) -> &PrivateBinConfig {
+        &self.shared.config
+    }
+
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.lock().requests.clone()
@@ -402,11 +431,45 @@ enum Operation {
     JsonLd,
 }
 
+/// Why the server refused a request; worded in the request's language when answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    GenericError,
+    InvalidData,
+    WrongDeleteToken,
+    InvalidId,
+    Unlucky,
+    /// The traffic limiter, with its `limit` in seconds.
+    TrafficLimit(u64),
+    /// The size limit, with `sizelimit` in characters of `ct`.
+    SizeLimit(usize),
+}
+
+impl Refusal {
+    fn text(self, language: Language) -> String {
+        match self {
+            Self::GenericError => i18n::translate(language, GENERIC_ERROR),
+            Self::InvalidData => i18n::translate(language, INVALID_DATA),
+            Self::WrongDeleteToken => i18n::translate(language, WRONG_DELETE_TOKEN),
+            Self::InvalidId => i18n::translate(language, INVALID_ID),
+            Self::Unlucky => i18n::translate(language, UNLUCKY),
+            Self::TrafficLimit(secs) => {
+                i18n::translate_count(language, "Please wait %d seconds between each post.", secs)
+            }
+            Self::SizeLimit(limit) => i18n::translate_text(
+                language,
+                "Document is limited to %s of encrypted data.",
+                &php::format_human_readable_size(limit),
+            ),
+        }
+    }
+}
+
 /// The JSON answer of an operation (`_json_error` / `_json_result`).
 #[derive(Debug, Clone, PartialEq)]
 enum Answer {
     None,
-    Error(String),
+    Error(Refusal),
     Created {
         id: String,
         delete_token: String,
@@ -539,10 +602,17 @@ fn serve(shared: &Shared, request: &IncomingRequest<'_>) -> Response {
         Operation::Read if is_json => read(shared, params.get("pasteid"), now),
         Operation::Read | Operation::View => Answer::None,
     };
+    let language = LanguageChoice {
+        default: shared.config.language_default,
+        selection: shared.config.language_selection,
+        cookie: request.header("cookie"),
+        accept_language: request.header("accept-language"),
+    }
+    .resolve();
     if is_json {
-        json_response(&render_answer(&answer, &url_base))
+        json_response(&render_answer(&answer, &url_base, language))
     } else {
-        html_response(&answer)
+        html_response(&answer, language)
     }
 }
 
@@ -588,7 +658,7 @@ fn traffic_limiter_refusal(
     state: &mut ServerState,
     request: &IncomingRequest<'_>,
     now: u64,
-) -> Option<String> {
+) -> Option<Refusal> {
     let limit = shared.config.traffic_limit_secs;
     if limit == 0 {
         return None;
@@ -601,9 +671,7 @@ fn traffic_limiter_refusal(
         return None;
     }
     match state.last_creation.get(&key) {
-        Some(&last) if last > 0 && last + limit >= now => {
-            Some(format!("Please wait {limit} seconds between each post."))
-        }
+        Some(&last) if last > 0 && last + limit >= now => Some(Refusal::TrafficLimit(limit)),
         _ => {
             state.last_creation.insert(key, now);
             None
@@ -624,18 +692,15 @@ fn create(
     }
     let data = PostedData::from_params(params);
     if !rules::is_valid_format_v2(&data) {
-        return Answer::Error(INVALID_DATA.to_owned());
+        return Answer::Error(Refusal::InvalidData);
     }
     let ct = data.ct.as_str().unwrap_or_default();
     if ct.len() > config.size_limit {
-        return Answer::Error(format!(
-            "Document is limited to {} of encrypted data.",
-            php::format_human_readable_size(config.size_limit)
-        ));
+        return Answer::Error(Refusal::SizeLimit(config.size_limit));
     }
     if data.is_comment() {
         // Comments are outside the emulator's scope; see the module documentation.
-        return Answer::Error(INVALID_DATA.to_owned());
+        return Answer::Error(Refusal::InvalidData);
     }
     // The model purges expired pastes before storing a new one.
     state.pastes.retain(|_, paste| !is_expired(paste, now));
@@ -645,11 +710,11 @@ fn create(
         &config.default_expire,
     );
     if !rules::is_valid_paste(&data.adata, &config.formatters, config.discussion_enabled) {
-        return Answer::Error(INVALID_DATA.to_owned());
+        return Answer::Error(Refusal::InvalidData);
     }
     let id = php::fnv1a64_hex(ct);
     if state.pastes.contains_key(&id) {
-        return Answer::Error(UNLUCKY.to_owned());
+        return Answer::Error(Refusal::Unlucky);
     }
     let delete_token = php::hmac_sha256_hex(&id, &config.server_salt);
     let paste = StoredPaste {
@@ -668,15 +733,11 @@ fn create(
 
 /// `Paste::get`: an expired paste is removed and reported missing; a burn-after-reading paste is
 /// removed by the access itself.
-fn access(state: &mut ServerState, id: &str, now: u64) -> Result<StoredPaste, String> {
-    let paste = state
-        .pastes
-        .get(id)
-        .cloned()
-        .ok_or_else(|| GENERIC_ERROR.to_owned())?;
+fn access(state: &mut ServerState, id: &str, now: u64) -> Result<StoredPaste, Refusal> {
+    let paste = state.pastes.get(id).cloned().ok_or(Refusal::GenericError)?;
     if is_expired(&paste, now) {
         state.pastes.remove(id);
-        return Err(GENERIC_ERROR.to_owned());
+        return Err(Refusal::GenericError);
     }
     if paste.burns_after_reading() {
         state.pastes.remove(id);
@@ -686,7 +747,7 @@ fn access(state: &mut ServerState, id: &str, now: u64) -> Result<StoredPaste, St
 
 fn read(shared: &Shared, pasteid: Option<&Value>, now: u64) -> Answer {
     let Some(id) = id_text(pasteid).filter(|id| is_valid_id(id)) else {
-        return Answer::Error(INVALID_ID.to_owned());
+        return Answer::Error(Refusal::InvalidId);
     };
     let mut state = shared.lock();
     match access(&mut state, &id, now) {
@@ -698,25 +759,25 @@ fn read(shared: &Shared, pasteid: Option<&Value>, now: u64) -> Answer {
                 time_to_live,
             }
         }
-        Err(message) => Answer::Error(message),
+        Err(refusal) => Answer::Error(refusal),
     }
 }
 
 fn delete(shared: &Shared, pasteid: Option<&Value>, token: Option<&Value>, now: u64) -> Answer {
     let Some(id) = id_text(pasteid).filter(|id| is_valid_id(id)) else {
-        return Answer::Error(INVALID_ID.to_owned());
+        return Answer::Error(Refusal::InvalidId);
     };
     let mut state = shared.lock();
     // Like the real server, accessing the paste first may burn or expire it.
     let paste = match access(&mut state, &id, now) {
         Ok(paste) => paste,
-        Err(message) => return Answer::Error(message),
+        Err(refusal) => return Answer::Error(refusal),
     };
     if token.and_then(Value::as_str) == Some(paste.delete_token.as_str()) {
         state.pastes.remove(&id);
         Answer::Deleted { id }
     } else {
-        Answer::Error(WRONG_DELETE_TOKEN.to_owned())
+        Answer::Error(Refusal::WrongDeleteToken)
     }
 }
 
@@ -758,11 +819,14 @@ struct ReadBody<'a> {
 }
 
 /// The JSON text PrivateBin would answer (empty when the operation produced none).
-fn render_answer(answer: &Answer, url_base: &str) -> String {
+fn render_answer(answer: &Answer, url_base: &str, language: Language) -> String {
     let url = |id: &str| format!("{url_base}?{id}");
     match answer {
         Answer::None => String::new(),
-        Answer::Error(message) => php::json_encode(&ErrorBody { status: 1, message }),
+        Answer::Error(refusal) => php::json_encode(&ErrorBody {
+            status: 1,
+            message: &refusal.text(language),
+        }),
         Answer::Created { id, delete_token } => php::json_encode(&CreatedBody {
             status: 0,
             id,
@@ -909,16 +973,21 @@ fn json_response(json: &str) -> Response {
 }
 
 /// The stand-in for PrivateBin's web page, shown to requests that do not ask for JSON.
-fn html_response(answer: &Answer) -> Response {
+fn html_response(answer: &Answer, language: Language) -> Response {
     let notice = match answer {
-        Answer::Error(message) => format!("<p class=\"error\">{}</p>", php::html_escape(message)),
-        Answer::Deleted { .. } => {
-            "<p class=\"status\">Document was properly deleted.</p>".to_owned()
-        }
+        Answer::Error(refusal) => format!(
+            "<p class=\"error\">{}</p>",
+            php::html_escape(&refusal.text(language))
+        ),
+        Answer::Deleted { .. } => format!(
+            "<p class=\"status\">{}</p>",
+            i18n::translate(language, "Document was properly deleted.")
+        ),
         _ => String::new(),
     };
+    let lang = language.code();
     let page = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>PrivateBin</title></head>\
+        "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\"><title>PrivateBin</title></head>\
          <body><h1>PrivateBin (Ticketeer test emulator)</h1>{notice}</body></html>\n"
     );
     let mut response = Response::new(Body::from(page));
@@ -970,7 +1039,7 @@ mod tests {
             time_to_live: Some(5),
         };
         assert_eq!(
-            render_answer(&answer, "/"),
+            render_answer(&answer, "/", Language::English),
             r#"{"status":0,"id":"0123456789abcdef","url":"\/?0123456789abcdef","adata":[[],"plaintext",0,0],"meta":{"time_to_live":5},"v":2,"ct":"Y3Q=","comments":[],"comment_count":0,"comment_offset":0,"@context":"?jsonld=paste"}"#
         );
     }
@@ -982,7 +1051,7 @@ mod tests {
             paste: stored(json!([])),
             time_to_live: None,
         };
-        assert!(render_answer(&answer, "/").contains(r#""meta":[]"#));
+        assert!(render_answer(&answer, "/", Language::English).contains(r#""meta":[]"#));
     }
 
     #[test]
@@ -991,7 +1060,7 @@ mod tests {
             id: "0123456789abcdef".to_owned(),
         };
         assert_eq!(
-            render_answer(&answer, "/privatebin/"),
+            render_answer(&answer, "/privatebin/", Language::English),
             r#"{"status":0,"id":"0123456789abcdef","url":"\/privatebin\/?0123456789abcdef"}"#
         );
     }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
-use ticketeer_testkit::privatebin::{PrivateBinConfig, PrivateBinEmulator};
+use ticketeer_testkit::privatebin::{Language, PrivateBinConfig, PrivateBinEmulator};
 
 /// A change that turns a valid paste into one the server refuses.
 type Mutation = Box<dyn Fn(&mut Value)>;
@@ -75,7 +75,7 @@ fn assert_refused(answer: &Value, message: &str) {
 
 #[tokio::test]
 async fn a_valid_paste_is_stored_under_the_fnv_hash_of_its_ciphertext() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let paste = valid_paste();
     let answer = post(&emulator, &paste).await;
     assert_eq!(answer["status"], 0, "{answer}");
@@ -100,7 +100,7 @@ async fn a_valid_paste_is_stored_under_the_fnv_hash_of_its_ciphertext() {
 
 #[tokio::test]
 async fn answers_are_json_encoded_like_php_with_escaped_slashes_and_cors_headers() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let response = client()
         .put(emulator.base_url())
         .header(JSON_HEADER.0, JSON_HEADER.1)
@@ -138,7 +138,7 @@ async fn answers_are_json_encoded_like_php_with_escaped_slashes_and_cors_headers
 
 #[tokio::test]
 async fn a_paste_reads_back_by_pasteid_and_by_bare_id_with_its_time_to_live() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let paste = valid_paste();
     let created = post(&emulator, &paste).await;
     let id = created["id"].as_str().expect("an id");
@@ -164,7 +164,7 @@ async fn a_paste_reads_back_by_pasteid_and_by_bare_id_with_its_time_to_live() {
 
 #[tokio::test]
 async fn a_never_expiring_paste_reads_with_meta_as_an_empty_array() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let mut paste = valid_paste();
     paste["meta"]["expire"] = json!("never");
     let id = post(&emulator, &paste).await["id"]
@@ -178,7 +178,7 @@ async fn a_never_expiring_paste_reads_with_meta_as_an_empty_array() {
 
 #[tokio::test]
 async fn an_unknown_expire_value_silently_becomes_the_default() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let mut paste = valid_paste();
     paste["meta"]["expire"] = json!("2weeks");
     let answer = post(&emulator, &paste).await;
@@ -192,7 +192,7 @@ async fn an_unknown_expire_value_silently_becomes_the_default() {
 
 #[tokio::test]
 async fn malformed_pastes_are_refused_as_the_real_server_refuses_them() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let cases: Vec<(&str, Mutation)> = vec![
         (
             "boolean burn flag",
@@ -257,7 +257,7 @@ async fn malformed_pastes_are_refused_as_the_real_server_refuses_them() {
 
 #[tokio::test]
 async fn a_float_version_and_extra_top_level_keys_are_accepted() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let mut paste = valid_paste();
     paste["v"] = json!(2.0);
     paste["password"] = json!("dropped by the server");
@@ -269,7 +269,7 @@ async fn a_float_version_and_extra_top_level_keys_are_accepted() {
 async fn discussion_is_refused_when_the_server_disables_it() {
     let emulator = start(PrivateBinConfig {
         discussion_enabled: false,
-        ..PrivateBinConfig::default()
+        ..PrivateBinConfig::without_traffic_limit()
     })
     .await;
     let mut paste = valid_paste();
@@ -281,7 +281,7 @@ async fn discussion_is_refused_when_the_server_disables_it() {
 async fn a_ciphertext_over_the_size_limit_is_refused_with_privatebins_message() {
     let emulator = start(PrivateBinConfig {
         size_limit: 2_000_000,
-        ..PrivateBinConfig::default()
+        ..PrivateBinConfig::without_traffic_limit()
     })
     .await;
     let mut paste = valid_paste();
@@ -364,7 +364,7 @@ async fn the_traffic_limiter_tells_clients_apart_by_the_configured_header() {
 
 #[tokio::test]
 async fn a_delete_with_the_wrong_token_keeps_the_paste() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let id = post(&emulator, &valid_paste()).await["id"]
         .as_str()
         .expect("id")
@@ -380,7 +380,7 @@ async fn a_delete_with_the_wrong_token_keeps_the_paste() {
 
 #[tokio::test]
 async fn a_paste_is_deleted_by_its_token_in_a_body_or_the_query() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let client = client();
 
     let created = post(&emulator, &valid_paste()).await;
@@ -429,7 +429,7 @@ async fn a_paste_is_deleted_by_its_token_in_a_body_or_the_query() {
 
 #[tokio::test]
 async fn a_burn_after_reading_paste_is_gone_after_its_first_read() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let mut paste = valid_paste();
     paste["adata"][3] = json!(1);
     let id = post(&emulator, &paste).await["id"]
@@ -445,7 +445,7 @@ async fn a_burn_after_reading_paste_is_gone_after_its_first_read() {
 
 #[tokio::test]
 async fn an_expired_paste_does_not_exist() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let mut paste = valid_paste();
     paste["meta"]["expire"] = json!("5min");
     let id = post(&emulator, &paste).await["id"]
@@ -463,7 +463,7 @@ async fn an_expired_paste_does_not_exist() {
 
 #[tokio::test]
 async fn reading_an_id_that_is_not_16_hex_digits_is_refused() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     assert_refused(
         &get(&emulator, "pasteid=nothex").await,
         "Invalid document ID.",
@@ -476,7 +476,7 @@ async fn reading_an_id_that_is_not_16_hex_digits_is_refused() {
 
 #[tokio::test]
 async fn without_the_json_header_a_post_still_creates_but_answers_html() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let response = client()
         .post(emulator.base_url())
         .body(valid_paste().to_string())
@@ -494,7 +494,7 @@ async fn without_the_json_header_a_post_still_creates_but_answers_html() {
 
 #[tokio::test]
 async fn an_accept_header_preferring_json_is_a_json_call_and_html_reads_do_not_burn() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let mut paste = valid_paste();
     paste["adata"][3] = json!(1);
     let id = post(&emulator, &paste).await["id"]
@@ -528,7 +528,7 @@ async fn an_accept_header_preferring_json_is_a_json_call_and_html_reads_do_not_b
 
 #[tokio::test]
 async fn the_json_ld_schema_announces_format_version_2() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let response = client()
         .get(format!("{}?jsonld=paste", emulator.base_url()))
         .send()
@@ -544,7 +544,7 @@ async fn the_json_ld_schema_announces_format_version_2() {
 async fn a_sub_path_instance_answers_relative_urls_under_its_path() {
     let emulator = start(PrivateBinConfig {
         base_path: "/privatebin/".to_owned(),
-        ..PrivateBinConfig::default()
+        ..PrivateBinConfig::without_traffic_limit()
     })
     .await;
     assert!(emulator.base_url().ends_with("/privatebin/"));
@@ -563,7 +563,7 @@ async fn a_sub_path_instance_answers_relative_urls_under_its_path() {
 
 #[tokio::test]
 async fn an_outage_answers_503_and_is_still_recorded() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     emulator.set_unavailable(true);
     let response = client()
         .post(emulator.base_url())
@@ -581,7 +581,7 @@ async fn an_outage_answers_503_and_is_still_recorded() {
 
 #[tokio::test]
 async fn every_request_is_recorded_as_received() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let paste = valid_paste();
     let id = post(&emulator, &paste).await["id"]
         .as_str()
@@ -602,4 +602,89 @@ async fn every_request_is_recorded_as_received() {
     assert_eq!(requests[1].path_and_query, format!("/?pasteid={id}"));
     assert!(requests[1].body.is_empty());
     emulator.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_traffic_limiter_is_on_by_default_with_privatebins_ten_seconds() {
+    let emulator = start(PrivateBinConfig::default()).await;
+    assert_eq!(post(&emulator, &valid_paste()).await["status"], 0);
+    assert_refused(
+        &post(&emulator, &valid_paste()).await,
+        "Please wait 10 seconds between each post.",
+    );
+}
+
+/// Posts `body` with an `Accept-Language` header.
+async fn post_in(emulator: &PrivateBinEmulator, accept_language: &str, body: &Value) -> Value {
+    client()
+        .post(emulator.base_url())
+        .header(JSON_HEADER.0, JSON_HEADER.1)
+        .header("Accept-Language", accept_language)
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("the emulator answers")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
+#[tokio::test]
+async fn a_fixed_german_instance_refuses_in_german_whatever_the_client_asks() {
+    let emulator = start(PrivateBinConfig {
+        language_default: Some(Language::German),
+        language_selection: false,
+        traffic_limit_secs: 1,
+        size_limit: 1_000,
+        ..PrivateBinConfig::default()
+    })
+    .await;
+    let mut large = valid_paste();
+    large["ct"] = json!(random_base64(1_000));
+    assert_refused(
+        &post_in(&emulator, "en", &large).await,
+        "Texte sind auf 1.00 kB verschlüsselte Datenmenge beschränkt.",
+    );
+    assert_refused(
+        &post_in(&emulator, "en", &valid_paste()).await,
+        "Bitte warte eine Sekunde zwischen dem Absenden zweier Beiträge.",
+    );
+    assert_refused(
+        &get(&emulator, "pasteid=0123456789abcdef").await,
+        "Dieses Dokument gibt es nicht, es ist abgelaufen oder wurde gelöscht.",
+    );
+}
+
+#[tokio::test]
+async fn an_instance_with_language_selection_answers_in_the_clients_language() {
+    let emulator = start(PrivateBinConfig {
+        language_default: Some(Language::German),
+        language_selection: true,
+        traffic_limit_secs: 5,
+        ..PrivateBinConfig::default()
+    })
+    .await;
+    assert_eq!(post(&emulator, &valid_paste()).await["status"], 0);
+    assert_refused(
+        &post(&emulator, &valid_paste()).await,
+        "Bitte warte 5 Sekunden zwischen dem Absenden zweier Beiträge.",
+    );
+    assert_refused(
+        &post_in(&emulator, "en", &valid_paste()).await,
+        "Please wait 5 seconds between each post.",
+    );
+    assert_refused(
+        &post_in(&emulator, "fr-FR, de;q=0.5", &valid_paste()).await,
+        "Bitte warte 5 Sekunden zwischen dem Absenden zweier Beiträge.",
+    );
+}
+
+#[tokio::test]
+async fn an_instance_without_a_default_language_follows_the_browser() {
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
+    assert_refused(
+        &post_in(&emulator, "de-DE,de;q=0.9", &json!({})).await,
+        "Ungültige Daten.",
+    );
+    assert_refused(&post(&emulator, &json!({})).await, "Invalid data.");
 }

@@ -16,7 +16,7 @@ const TEXT: &str = "# Ticket 42\n\nHello — ünïcödé, emoji 🎫, and <b>mar
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pbincli_sends_a_paste_and_reads_it_back() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let sent = pbincli_send(
         &emulator.base_url(),
         TEXT,
@@ -69,7 +69,7 @@ async fn pbincli_sends_a_paste_and_reads_it_back() {
 async fn pbincli_works_with_an_instance_under_a_sub_path() {
     let emulator = start(PrivateBinConfig {
         base_path: "/privatebin/".to_owned(),
-        ..PrivateBinConfig::default()
+        ..PrivateBinConfig::without_traffic_limit()
     })
     .await;
     let sent = pbincli_send(&emulator.base_url(), TEXT, &["-E", "never"])
@@ -89,7 +89,7 @@ async fn pbincli_works_with_an_instance_under_a_sub_path() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burn_after_reading_paste_reads_once_with_pbincli() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let sent = pbincli_send(&emulator.base_url(), TEXT, &["-B"])
         .await
         .expect("pbincli sends");
@@ -117,7 +117,7 @@ async fn a_burn_after_reading_paste_reads_once_with_pbincli() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pbincli_deletes_a_paste_with_its_delete_link() {
-    let emulator = start(PrivateBinConfig::default()).await;
+    let emulator = start(PrivateBinConfig::without_traffic_limit()).await;
     let sent = pbincli_send(&emulator.base_url(), TEXT, &[])
         .await
         .expect("pbincli sends");

@@ -12,6 +12,9 @@ use super::{PasteAction, PrivateBinError, Result};
 
 /// The header that makes PrivateBin answer JSON instead of its HTML page.
 const JSON_API_HEADER: (&str, &str) = ("X-Requested-With", "JSONHttpRequest");
+/// PrivateBin words its refusals in the language the request prefers (unless the instance fixes
+/// one), and the queue reads the English ones; see docs/protocols.md.
+const LANGUAGE: &str = "en";
 
 /// Timeouts of every request to the server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -172,6 +175,7 @@ impl PrivateBinClient {
         let response = request
             .header(JSON_API_HEADER.0, JSON_API_HEADER.1)
             .header(reqwest::header::ACCEPT, "application/json")
+            .header(reqwest::header::ACCEPT_LANGUAGE, LANGUAGE)
             .send()
             .await
             .map_err(|source| PrivateBinError::SendRequest { action, source })?;

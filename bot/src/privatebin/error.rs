@@ -131,6 +131,17 @@ pub enum PrivateBinError {
         /// The server's message, verbatim.
         message: String,
     },
+    /// The server refused a paste for its size: in its size-limit message, or (in a language we
+    /// do not read) with the same unrecognised refusal after a wait that clears the limiter.
+    #[error(
+        "could not create the paste: {ciphertext_len} bytes of ciphertext are too large for the server, which said {message:?}"
+    )]
+    PasteTooLarge {
+        /// The refused paste's base64 ciphertext length.
+        ciphertext_len: usize,
+        /// The server's message, verbatim.
+        message: String,
+    },
     /// The upload queue's task is gone (the bot is shutting down).
     #[error("the upload queue has stopped")]
     QueueStopped,
@@ -152,6 +163,13 @@ pub enum PrivateBinError {
 const TRAFFIC_LIMIT_PREFIX: &str = "Please wait ";
 /// Message prefix of PrivateBin's size limit answer.
 const SIZE_LIMIT_PREFIX: &str = "Document is limited to ";
+/// PrivateBin's English refusals that no retry cures: the paste breaks the server's rules, or
+/// this address may not create pastes at all (`[traffic] creators`; 1.x and 2.x wording).
+const PERMANENT_REFUSALS: [&str; 3] = [
+    "Invalid data.",
+    "Your IP is not authorized to create documents.",
+    "Your IP is not authorized to create pastes.",
+];
 
 impl PrivateBinError {
     /// How long the server's traffic limiter asks us to wait, if this is its answer.
@@ -164,7 +182,29 @@ impl PrivateBinError {
 
     /// Whether the server refused the paste for being over its size limit.
     pub fn is_size_limit(&self) -> bool {
-        matches!(self, Self::ServerRejected { message, .. } if message.starts_with(SIZE_LIMIT_PREFIX))
+        match self {
+            Self::ServerRejected { message, .. } => message.starts_with(SIZE_LIMIT_PREFIX),
+            Self::PasteTooLarge { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// The message of a refused create that is none of PrivateBin's English refusals: most
+    /// likely one of them in the instance's own language, so it may be the traffic limiter (it
+    /// passes with time), the size limit (it passes when split) or neither.
+    pub fn unrecognised_refusal(&self) -> Option<&str> {
+        match self {
+            Self::ServerRejected {
+                action: PasteAction::Create,
+                message,
+            } if parse_traffic_limit_wait(message).is_none()
+                && !message.starts_with(SIZE_LIMIT_PREFIX)
+                && !PERMANENT_REFUSALS.contains(&message.as_str()) =>
+            {
+                Some(message)
+            }
+            _ => None,
+        }
     }
 
     /// Whether retrying the same request later may succeed (network trouble, server errors).
@@ -219,6 +259,36 @@ mod tests {
         assert!(error.is_size_limit());
         assert!(!error.is_transient());
         assert_eq!(error.traffic_limit_wait(), None);
+    }
+
+    #[test]
+    fn refusals_in_another_language_are_unrecognised_but_known_ones_are_not() {
+        let refused = |message: &str| PrivateBinError::ServerRejected {
+            action: PasteAction::Create,
+            message: message.to_owned(),
+        };
+        let german = refused("Bitte warte 10 Sekunden zwischen dem Absenden zweier Beiträge.");
+        assert_eq!(
+            german.unrecognised_refusal(),
+            Some("Bitte warte 10 Sekunden zwischen dem Absenden zweier Beiträge.")
+        );
+        for known in [
+            "Please wait 10 seconds between each post.",
+            "Document is limited to 2.00 MB of encrypted data.",
+            "Invalid data.",
+            "Your IP is not authorized to create documents.",
+        ] {
+            assert_eq!(refused(known).unrecognised_refusal(), None, "{known}");
+        }
+        let read = PrivateBinError::ServerRejected {
+            action: PasteAction::Read,
+            message: "Ungültige Dokument-ID.".to_owned(),
+        };
+        assert_eq!(
+            read.unrecognised_refusal(),
+            None,
+            "only creates are retried"
+        );
     }
 
     #[test]

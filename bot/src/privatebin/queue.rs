@@ -4,6 +4,14 @@
 //! one bot to one server go through a single task, one at a time. The queue waits out the limiter,
 //! retries network trouble with bounded exponential backoff, and splits a transcript that is over
 //! the size limit into linked parts instead of ever truncating it.
+//!
+//! The client asks for English answers, but an instance may fix its language. A refusal the queue
+//! does not recognise is therefore taken for what it most likely is, a limiter or size refusal in
+//! another language: it is waited out like the limiter (with a growing, bounded wait), and when
+//! the same paste is refused with the same text again after such a wait, which the limiter never
+//! does, the paste is split smaller. Splitting never drops text, so a wrong guess costs extra
+//! parts, never the transcript; a refusal that persists past the bound fails the upload and the
+//! close is retried later, with the ticket's messages still stored.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +53,11 @@ pub struct RetryPolicy {
     pub max_traffic_limit_waits: u32,
     /// Added to the limiter's N seconds, so the retry lands after the window has closed.
     pub traffic_limit_slack: Duration,
+    /// First wait after a refusal the queue does not recognise (one in the instance's language);
+    /// doubles with each further one, up to `max_backoff` or this wait, whichever is longer.
+    pub unrecognised_refusal_wait: Duration,
+    /// How many unrecognised refusals of one paste are waited out before giving up.
+    pub max_unrecognised_refusals: u32,
 }
 
 impl Default for RetryPolicy {
@@ -55,6 +68,9 @@ impl Default for RetryPolicy {
             max_backoff: Duration::from_secs(30),
             max_traffic_limit_waits: 20,
             traffic_limit_slack: Duration::from_secs(1),
+            // PrivateBin's default `[traffic] limit` of 10 s, and the slack.
+            unrecognised_refusal_wait: Duration::from_secs(11),
+            max_unrecognised_refusals: 6,
         }
     }
 }
@@ -68,6 +84,15 @@ impl RetryPolicy {
             .saturating_mul(2_u32.saturating_pow(failures.saturating_sub(1)))
             .min(self.max_backoff);
         exponential.mul_f64(rng.random_range(0.5..=1.0))
+    }
+
+    /// The wait after the `refusals`-th unrecognised refusal of one paste: never shorter than
+    /// [`unrecognised_refusal_wait`](Self::unrecognised_refusal_wait), which must outlast the
+    /// limiter for the refusal to be told apart from a size refusal.
+    fn unrecognised_wait(&self, refusals: u32) -> Duration {
+        self.unrecognised_refusal_wait
+            .saturating_mul(2_u32.saturating_pow(refusals.saturating_sub(1)))
+            .min(self.max_backoff.max(self.unrecognised_refusal_wait))
     }
 }
 
@@ -151,6 +176,7 @@ impl UploadQueue {
                 ..PasteOptions::default()
             },
             limit: settings.max_paste_bytes,
+            largest_accepted: 0,
             retry: settings.retry,
         };
         tokio::spawn(async move {
@@ -232,9 +258,19 @@ pub async fn read_transcript(client: &PrivateBinClient, url: &str) -> Result<Str
 struct Uploader {
     client: PrivateBinClient,
     options: PasteOptions,
-    /// Starts at the configured limit; halved whenever the server says a paste is too large.
+    /// Starts at the configured limit; lowered whenever the server says a paste is too large.
     limit: usize,
+    /// The largest ciphertext the server accepted: a paste no larger is never too large.
+    largest_accepted: usize,
     retry: RetryPolicy,
+}
+
+/// The limit to split with after a paste of `refused` ciphertext bytes was too large: half of it
+/// (or of the current limit), not below the smallest usable limit; `None` when that is no smaller
+/// than the refused paste.
+fn smaller_limit(current: usize, refused: usize) -> Option<usize> {
+    let next = (current.min(refused) / 2).max(MIN_PASTE_LIMIT);
+    (next < refused).then_some(next)
 }
 
 impl Uploader {
@@ -246,8 +282,10 @@ impl Uploader {
                 run_blocking(move || plan_parts(&text, limit, &options, link_len)).await?
             };
             match self.store_plan(&text, plan).await {
-                Err(error) if error.is_size_limit() && self.limit / 2 >= MIN_PASTE_LIMIT => {
-                    self.limit /= 2;
+                Err(PrivateBinError::PasteTooLarge { ciphertext_len, .. })
+                    if let Some(limit) = smaller_limit(self.limit, ciphertext_len) =>
+                {
+                    self.limit = limit;
                     warn!(
                         limit = self.limit,
                         "PrivateBin refused a paste as too large; splitting smaller"
@@ -263,7 +301,7 @@ impl Uploader {
         self.client.base_url().as_str().len() + 1 + 16 + 1 + 44
     }
 
-    async fn store_plan(&self, text: &str, plan: Plan) -> Result<StoredTranscript> {
+    async fn store_plan(&mut self, text: &str, plan: Plan) -> Result<StoredTranscript> {
         let ranges = match plan {
             Plan::Single(compressed) => {
                 let part = self.store(Arc::new(compressed)).await?;
@@ -314,10 +352,13 @@ impl Uploader {
     }
 
     /// Stores one paste, waiting out the traffic limiter and retrying transient failures.
-    async fn store(&self, compressed: Arc<CompressedPaste>) -> Result<StoredPart> {
+    async fn store(&mut self, compressed: Arc<CompressedPaste>) -> Result<StoredPart> {
         let key = PasteKey::generate(&mut rand::rng());
+        let ciphertext_len = compressed.ciphertext_len();
         let mut transient_failures = 0;
         let mut limiter_waits = 0;
+        let mut unrecognised_refusals = 0;
+        let mut previous_refusal: Option<String> = None;
         loop {
             // A fresh IV and salt per attempt: a create that timed out may still have been stored,
             // and the same ciphertext twice is refused by the server.
@@ -331,6 +372,7 @@ impl Uploader {
             };
             let error = match self.client.create(&request).await {
                 Ok(CreatedPaste { id, delete_token }) => {
+                    self.largest_accepted = self.largest_accepted.max(ciphertext_len);
                     let link = ShareLink::new(self.client.base_url().clone(), &id, key)?;
                     return Ok(StoredPart {
                         id,
@@ -351,6 +393,34 @@ impl Uploader {
                     "PrivateBin traffic limiter; waiting before the next paste"
                 );
                 tokio::time::sleep(wait).await;
+            } else if error.is_size_limit() {
+                return Err(too_large(error, ciphertext_len));
+            } else if let Some(message) = error.unrecognised_refusal() {
+                // The limiter never refuses twice across a wait that outlasts it; the size limit
+                // does, unless a paste this large already passed.
+                let deterministic = previous_refusal.as_deref() == Some(message);
+                if deterministic
+                    && ciphertext_len > self.largest_accepted
+                    && smaller_limit(self.limit, ciphertext_len).is_some()
+                {
+                    warn!(
+                        message,
+                        "PrivateBin refused the same paste twice in words we do not read; taking it for the size limit"
+                    );
+                    return Err(too_large(error, ciphertext_len));
+                }
+                unrecognised_refusals += 1;
+                if unrecognised_refusals > self.retry.max_unrecognised_refusals {
+                    return Err(error);
+                }
+                let wait = self.retry.unrecognised_wait(unrecognised_refusals);
+                warn!(
+                    message,
+                    wait_ms = wait.as_millis(),
+                    "PrivateBin refused the paste in words we do not read; waiting as for its traffic limiter"
+                );
+                previous_refusal = Some(message.to_owned());
+                tokio::time::sleep(wait).await;
             } else if error.is_transient() {
                 transient_failures += 1;
                 if transient_failures >= self.retry.max_attempts {
@@ -363,6 +433,17 @@ impl Uploader {
                 return Err(error);
             }
         }
+    }
+}
+
+/// A size refusal of a paste of `ciphertext_len` bytes, keeping the server's words.
+fn too_large(error: PrivateBinError, ciphertext_len: usize) -> PrivateBinError {
+    match error {
+        PrivateBinError::ServerRejected { message, .. } => PrivateBinError::PasteTooLarge {
+            ciphertext_len,
+            message,
+        },
+        other => other,
     }
 }
 

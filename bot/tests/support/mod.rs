@@ -39,6 +39,20 @@ pub const BOT_PERMISSIONS: u64 = VIEW_CHANNEL
     | MANAGE_MESSAGES
     | PIN_MESSAGES;
 
+/// The traffic limiter of the test PrivateBin instance. The real server's default is 10 s, but
+/// the bot's waits are real sleeps (limit plus a second of slack), so a 10 s window would cost
+/// each test eleven seconds per paste after the first; one second keeps the limiter in every
+/// test, refusing every paste posted within a second of the last one.
+pub const TRAFFIC_LIMIT_SECS: u64 = 1;
+
+/// The PrivateBin instance bot tests run against: PrivateBin's defaults with the limiter above.
+pub fn privatebin_config() -> PrivateBinConfig {
+    PrivateBinConfig {
+        traffic_limit_secs: TRAFFIC_LIMIT_SECS,
+        ..PrivateBinConfig::default()
+    }
+}
+
 /// The key of the category every test config has.
 pub const SUPPORT: &str = "support";
 
@@ -202,24 +216,36 @@ impl Harness {
 
     /// Starts everything; `prepare` may change the Discord world before the bot starts.
     pub async fn start_with(config: EmulatorConfig, prepare: impl FnOnce(&World)) -> Self {
-        Self::start_full(config, prepare, None).await
+        Self::start_full(config, prepare, None, privatebin_config()).await
     }
 
     /// Starts everything with the `support` category DMing its creators `dm_message` on close.
     pub async fn start_with_dm(dm_message: &str) -> Self {
-        Self::start_full(EmulatorConfig::default(), |_| {}, Some(dm_message)).await
+        Self::start_full(
+            EmulatorConfig::default(),
+            |_| {},
+            Some(dm_message),
+            privatebin_config(),
+        )
+        .await
+    }
+
+    /// Starts everything against a PrivateBin instance configured as `privatebin`.
+    pub async fn start_with_privatebin(privatebin: PrivateBinConfig) -> Self {
+        Self::start_full(EmulatorConfig::default(), |_| {}, None, privatebin).await
     }
 
     async fn start_full(
         config: EmulatorConfig,
         prepare: impl FnOnce(&World),
         dm_message: Option<&str>,
+        privatebin: PrivateBinConfig,
     ) -> Self {
         init_logging();
         let _ = rustls::crypto::ring::default_provider().install_default();
         let world = World::start(config).await;
         prepare(&world);
-        let privatebin = PrivateBinEmulator::start(PrivateBinConfig::default())
+        let privatebin = PrivateBinEmulator::start(privatebin)
             .await
             .expect("the PrivateBin emulator starts");
         let database = TestDatabase::create()
@@ -238,7 +264,7 @@ impl Harness {
             yaml.push_str(&dm);
         }
         write_config_file(dir.path(), &config_path, &yaml);
-        let settings = test_settings(&config_path, &world, &database);
+        let settings = test_settings(&config_path, &world, &database, &privatebin);
         let RunningBot {
             ctx,
             shutdown: stop,
@@ -279,7 +305,12 @@ impl Harness {
 
     /// The settings the harness runs the bot with: fast reloads, a small pool.
     pub fn settings(&self) -> Settings {
-        test_settings(&self.config_path, &self.world, &self.database)
+        test_settings(
+            &self.config_path,
+            &self.world,
+            &self.database,
+            &self.privatebin,
+        )
     }
 
     /// Asks the bot to stop (as SIGTERM does) and returns what `run` returned.
@@ -488,7 +519,12 @@ fn write_config_file(dir: &Path, path: &Path, yaml: &str) {
     std::fs::rename(&staging, path).expect("swap config");
 }
 
-fn test_settings(config_path: &Path, world: &World, database: &TestDatabase) -> Settings {
+fn test_settings(
+    config_path: &Path,
+    world: &World,
+    database: &TestDatabase,
+    privatebin: &PrivateBinEmulator,
+) -> Settings {
     let mut settings = Settings::new(config_path, world.emulator.token(), database.url());
     settings.reload_interval = Duration::from_millis(100);
     settings.shutdown_grace = Duration::from_secs(10);
@@ -496,6 +532,9 @@ fn test_settings(config_path: &Path, world: &World, database: &TestDatabase) -> 
     settings.close_retry_interval = Duration::from_millis(100);
     settings.close_retry_max_backoff = Duration::from_millis(500);
     settings.welcome_repair_after = Duration::from_secs(1);
+    // Outlasts the test instance's limiter, as the default outlasts PrivateBin's default.
+    settings.privatebin_retry.unrecognised_refusal_wait =
+        Duration::from_secs(privatebin.config().traffic_limit_secs + 1);
     settings
 }
 
@@ -515,14 +554,13 @@ where
     eventually_within(what, WAIT, check).await
 }
 
-/// Like [`eventually`], for work that takes longer than [`WAIT`] by its nature (dozens of closes
-/// queued behind Discord's per-route limits).
-pub async fn eventually_within<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
+/// [`eventually`], giving up after `patience` instead of [`WAIT`].
+pub async fn eventually_within<T, F, Fut>(what: &str, patience: Duration, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,
 {
-    let give_up = tokio::time::Instant::now() + limit;
+    let give_up = tokio::time::Instant::now() + patience;
     loop {
         if let Some(found) = check().await {
             return found;
