@@ -798,7 +798,8 @@ pub async fn open_ticket_channels(db: impl PgExecutor<'_>) -> Result<Vec<StoredU
 
 /// Records a message sent in a ticket channel and counts it; `true` the first time this message is
 /// seen, so replicas that all receive the same MESSAGE_CREATE count it once. A message already
-/// stored keeps its snapshot: edits go through [`update_message`].
+/// stored takes this snapshot only if it is a later edit: an edit handled concurrently with its
+/// create may record the message first, or race the create's insert.
 pub async fn record_message(
     db: impl PgExecutor<'_>,
     ticket_id: i64,
@@ -806,12 +807,17 @@ pub async fn record_message(
     author_id: Id<UserMarker>,
     snapshot: &serde_json::Value,
 ) -> Result<bool> {
+    // `xmax = 0` tells a fresh insert from a row the conflict clause updated: only inserts count.
     let counted: Option<i64> = sqlx::query_scalar(
-        "WITH inserted AS ( \
+        "WITH stored AS ( \
              INSERT INTO ticket_messages (message_id, ticket_id, author_id, snapshot) \
-             VALUES ($2, $1, $3, $4) ON CONFLICT DO NOTHING RETURNING ticket_id) \
+             VALUES ($2, $1, $3, $4) \
+             ON CONFLICT (message_id) DO UPDATE SET snapshot = EXCLUDED.snapshot, updated_at = now() \
+             WHERE COALESCE((EXCLUDED.snapshot ->> 'edited_timestamp')::timestamptz, '-infinity') \
+                 > COALESCE((ticket_messages.snapshot ->> 'edited_timestamp')::timestamptz, '-infinity') \
+             RETURNING ticket_id, xmax = 0 AS inserted) \
          UPDATE tickets SET message_count = message_count + 1, updated_at = now() \
-         WHERE id = (SELECT ticket_id FROM inserted) RETURNING id",
+         WHERE id = (SELECT ticket_id FROM stored WHERE inserted) RETURNING id",
     )
     .bind(ticket_id)
     .bind(to_db(message_id))

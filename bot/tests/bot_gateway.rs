@@ -10,7 +10,7 @@ mod support;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use support::{Harness, eventually};
+use support::Harness;
 use ticketeer_bot::store;
 use ticketeer_testkit::discord::{EmulatorConfig, UserMessage};
 
@@ -79,26 +79,26 @@ async fn stored_exactly_as_in_discord(
         .into_iter()
         .map(|message| (message.id, message.content))
         .collect();
-    let stored = eventually(
-        "the ticket's messages to be stored as Discord has them",
-        || {
-            let pool = pool.clone();
-            let in_discord = in_discord.clone();
-            async move {
-                let stored: BTreeMap<u64, String> = store::stored_messages(&pool, ticket.id)
-                    .await
-                    .ok()?
-                    .into_iter()
-                    .map(|stored| {
-                        let content = stored.snapshot["content"].as_str().unwrap_or("").to_owned();
-                        (stored.message_id.get(), content)
-                    })
-                    .collect();
-                (stored == in_discord).then_some(stored)
-            }
-        },
-    )
-    .await;
+    let give_up = tokio::time::Instant::now() + support::WAIT;
+    let stored = loop {
+        let stored: BTreeMap<u64, String> = store::stored_messages(&pool, ticket.id)
+            .await
+            .expect("read the stored messages")
+            .into_iter()
+            .map(|stored| {
+                let content = stored.snapshot["content"].as_str().unwrap_or("").to_owned();
+                (stored.message_id.get(), content)
+            })
+            .collect();
+        if stored == in_discord {
+            break stored;
+        }
+        assert!(
+            tokio::time::Instant::now() < give_up,
+            "the ticket's messages are stored as Discord has them:\n stored {stored:?}\n Discord {in_discord:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
     let ticket = harness.ticket_of(channel).await;
     assert_eq!(
         usize::try_from(ticket.message_count).ok(),
