@@ -42,8 +42,8 @@ use crate::transcript::{
 /// The close reason recorded when someone deletes a ticket channel by hand.
 pub const CHANNEL_DELETED_REASON: &str = "channel deleted by hand";
 
-/// Discord's page size for message history.
-const HISTORY_PAGE: u16 = 100;
+/// Discord's largest page of message history.
+pub(crate) const HISTORY_PAGE: u16 = 100;
 /// How many recent messages are searched for an earlier log post or DM of the same ticket.
 const RECENT_MESSAGES: u16 = 100;
 /// Discord: "Cannot send messages to this user" (DMs closed, no shared server, blocked).

@@ -14,7 +14,7 @@ use twilight_model::channel::Message;
 use crate::context::Context;
 use crate::error::{BotError, Result};
 use crate::store::{self, TicketState};
-use crate::{close, interactions, panels};
+use crate::{catch_up, close, interactions, panels};
 
 /// The intents the bot needs: guilds (channels), guild messages (counting, panel deletes) and
 /// their content (transcripts).
@@ -115,8 +115,14 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
         Event::Ready(_) => {
             tracing::info!("gateway connected (new session)");
             ctx.set_gateway_connected(true);
-            // A new session replays nothing: a panel deleted while no session was up would go
-            // unnoticed, so every READY checks all panels (a RESUME replays missed events).
+            // A new session replays nothing (a RESUME replays missed events): messages written in
+            // open tickets meanwhile are read from their history, and a panel deleted while no
+            // session was up would go unnoticed, so every READY also checks all panels.
+            let catching_up = Arc::clone(ctx);
+            ctx.tracker.spawn(
+                async move { catch_up::open_tickets(&catching_up).await }
+                    .instrument(tracing::info_span!("message_catch_up")),
+            );
             let ctx = Arc::clone(ctx);
             ctx.tracker.clone().spawn(
                 async move {
@@ -163,12 +169,7 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
             let ctx = Arc::clone(ctx);
             ctx.tracker.clone().spawn(
                 async move {
-                    // Only messages already stored (those of ticket channels) are updated.
-                    let snapshot =
-                        serde_json::to_value(&updated.0).unwrap_or(serde_json::Value::Null);
-                    if let Err(error) =
-                        store::update_message(&ctx.pool, updated.id, &snapshot).await
-                    {
+                    if let Err(error) = store_edit(&ctx, &updated.0).await {
                         tracing::warn!(error = %error, "could not store an edited ticket message");
                     }
                 }
@@ -216,6 +217,17 @@ fn spawn_delete_check(
     );
 }
 
+/// Stores an edit of a ticket message. Events are handled concurrently, so the edit of a message
+/// just written can be handled before its MESSAGE_CREATE: a message not stored yet is recorded from
+/// the edit (which carries the whole message), and the create then keeps the newer snapshot.
+async fn store_edit(ctx: &Context, message: &Message) -> Result<()> {
+    let snapshot = serde_json::to_value(message).unwrap_or(serde_json::Value::Null);
+    if !store::update_message(&ctx.pool, message.id, &snapshot).await? {
+        count_message(ctx, message).await?;
+    }
+    Ok(())
+}
+
 /// Counts a message if it was sent in an open ticket's channel.
 async fn count_message(ctx: &Context, message: &Message) -> Result<()> {
     if message.guild_id.is_none() {
@@ -230,15 +242,7 @@ async fn count_message(ctx: &Context, message: &Message) -> Result<()> {
     ) {
         return Ok(());
     }
-    let snapshot = serde_json::to_value(message).unwrap_or(serde_json::Value::Null);
-    store::record_message(
-        &ctx.pool,
-        ticket.id,
-        message.id,
-        message.author.id,
-        &snapshot,
-    )
-    .await?;
+    catch_up::record(ctx, ticket.id, message).await?;
     Ok(())
 }
 

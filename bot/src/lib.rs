@@ -5,6 +5,8 @@
 //!   syncs the panels) until shutdown, then finish in-flight work and stop.
 //! - [`context`]: [`Settings`] (config path and secrets) and the shared [`Context`].
 //! - [`gateway`]: the shard loop; each event is handled on the task tracker under its own span.
+//! - `catch_up`: after a new gateway session, stores the ticket messages written during the gap
+//!   from the channels' history (Discord replays nothing to a new session).
 //! - [`close`]: the durable close — transcript, log post, DM, channel deletion — resumed after
 //!   crashes and outages.
 //! - [`interactions`]: button clicks — claim, acknowledge at once, open or close a ticket.
@@ -18,6 +20,7 @@
 //!   handled interactions.
 
 pub mod builders;
+mod catch_up;
 pub mod close;
 pub mod context;
 pub mod custom_id;

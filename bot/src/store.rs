@@ -816,8 +816,46 @@ pub async fn unfinished_closes(db: impl PgExecutor<'_>) -> Result<Vec<Ticket>> {
     .collect()
 }
 
+/// An open ticket's channel and the newest message stored for it: where reading the channel's
+/// history resumes after a gap in the gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredUpTo {
+    /// The ticket.
+    pub ticket_id: i64,
+    /// Its guild.
+    pub guild_id: Id<GuildMarker>,
+    /// Its channel.
+    pub channel_id: Id<ChannelMarker>,
+    /// The newest stored message, if any.
+    pub last_message_id: Option<Id<MessageMarker>>,
+}
+
+/// Every open ticket with a channel, with the newest message stored for each.
+pub async fn open_ticket_channels(db: impl PgExecutor<'_>) -> Result<Vec<StoredUpTo>> {
+    let rows: Vec<(i64, i64, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT t.id, t.guild_id, t.channel_id, \
+                (SELECT max(m.message_id) FROM ticket_messages m WHERE m.ticket_id = t.id) \
+         FROM tickets t WHERE t.state = 'open' AND t.channel_id IS NOT NULL ORDER BY t.id",
+    )
+    .fetch_all(db)
+    .await
+    .map_err(query_error("list open ticket channels"))?;
+    rows.into_iter()
+        .map(|(ticket_id, guild, channel, last)| {
+            Ok(StoredUpTo {
+                ticket_id,
+                guild_id: to_id("guild_id", guild)?,
+                channel_id: to_id("channel_id", channel)?,
+                last_message_id: last.map(|id| to_id("message_id", id)).transpose()?,
+            })
+        })
+        .collect()
+}
+
 /// Records a message sent in a ticket channel and counts it; `true` the first time this message is
-/// seen, so replicas that all receive the same MESSAGE_CREATE count it once.
+/// seen, so replicas that all receive the same MESSAGE_CREATE count it once. A message already
+/// stored takes this snapshot only if it is a later edit: an edit handled concurrently with its
+/// create may record the message first, or race the create's insert.
 pub async fn record_message(
     db: impl PgExecutor<'_>,
     ticket_id: i64,
@@ -825,12 +863,17 @@ pub async fn record_message(
     author_id: Id<UserMarker>,
     snapshot: &serde_json::Value,
 ) -> Result<bool> {
+    // `xmax = 0` tells a fresh insert from a row the conflict clause updated: only inserts count.
     let counted: Option<i64> = sqlx::query_scalar(
-        "WITH inserted AS ( \
+        "WITH stored AS ( \
              INSERT INTO ticket_messages (message_id, ticket_id, author_id, snapshot) \
-             VALUES ($2, $1, $3, $4) ON CONFLICT DO NOTHING RETURNING ticket_id) \
+             VALUES ($2, $1, $3, $4) \
+             ON CONFLICT (message_id) DO UPDATE SET snapshot = EXCLUDED.snapshot, updated_at = now() \
+             WHERE COALESCE((EXCLUDED.snapshot ->> 'edited_timestamp')::timestamptz, '-infinity') \
+                 > COALESCE((ticket_messages.snapshot ->> 'edited_timestamp')::timestamptz, '-infinity') \
+             RETURNING ticket_id, xmax = 0 AS inserted) \
          UPDATE tickets SET message_count = message_count + 1, updated_at = now() \
-         WHERE id = (SELECT ticket_id FROM inserted) RETURNING id",
+         WHERE id = (SELECT ticket_id FROM stored WHERE inserted) RETURNING id",
     )
     .bind(ticket_id)
     .bind(to_db(message_id))
@@ -842,21 +885,29 @@ pub async fn record_message(
     Ok(counted.is_some())
 }
 
-/// Replaces a stored message's snapshot after an edit.
+/// Replaces a stored message's snapshot after an edit; `false` when the message is not stored
+/// (yet), so the caller can record it. Events are handled concurrently, so a snapshot never
+/// replaces one with a later `edited_timestamp` (none = never edited).
 pub async fn update_message(
     db: impl PgExecutor<'_>,
     message_id: Id<MessageMarker>,
     snapshot: &serde_json::Value,
-) -> Result<()> {
-    sqlx::query(
-        "UPDATE ticket_messages SET snapshot = $2, updated_at = now() WHERE message_id = $1",
+) -> Result<bool> {
+    let stored: Option<bool> = sqlx::query_scalar(
+        "WITH updated AS ( \
+             UPDATE ticket_messages SET snapshot = $2, updated_at = now() \
+             WHERE message_id = $1 \
+               AND COALESCE(($2::jsonb ->> 'edited_timestamp')::timestamptz, '-infinity') \
+                   >= COALESCE((snapshot ->> 'edited_timestamp')::timestamptz, '-infinity') \
+             RETURNING message_id) \
+         SELECT true FROM ticket_messages WHERE message_id = $1",
     )
     .bind(to_db(message_id))
     .bind(sqlx::types::Json(snapshot))
-    .execute(db)
+    .fetch_optional(db)
     .await
     .map_err(query_error("update message"))?;
-    Ok(())
+    Ok(stored.is_some())
 }
 
 /// Marks a stored message as deleted (it stays in the transcript, marked as such).

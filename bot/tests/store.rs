@@ -352,3 +352,73 @@ async fn panels_are_saved_replaced_listed_and_deleted() {
     store::delete_panel(&pool, "support/billing").await.unwrap();
     assert_eq!(store::panel(&pool, "support/billing").await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn an_edit_stored_before_its_create_is_not_overwritten_by_the_create() {
+    let (_database, pool) = migrated_database().await;
+    let ticket = open_ticket(
+        &pool,
+        2_000_000_000_000_000_019,
+        3_700_000_000_000_000_011,
+        4_000_000_000_000_000_014,
+    )
+    .await;
+    let author = Id::new(2_000_000_000_000_000_019);
+    let id = Id::new(5_000_000_000_000_000_011);
+    let original = json!({ "content": "first", "edited_timestamp": null });
+    let edited =
+        json!({ "content": "second", "edited_timestamp": "2026-12-01T12:00:00.000000+00:00" });
+    assert!(
+        !store::update_message(&pool, id, &edited).await.unwrap(),
+        "not stored yet"
+    );
+    assert!(
+        store::record_message(&pool, ticket.id, id, author, &edited)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store::record_message(&pool, ticket.id, id, author, &original)
+            .await
+            .unwrap(),
+        "the late create counts nothing"
+    );
+    assert!(store::update_message(&pool, id, &original).await.unwrap());
+    let messages = store::stored_messages(&pool, ticket.id).await.unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].snapshot, edited, "the newer snapshot stays");
+    let counted = store::ticket(&pool, ticket.id).await.unwrap().unwrap();
+    assert_eq!(counted.message_count, 1);
+}
+
+#[tokio::test]
+async fn a_later_edit_recorded_after_its_create_replaces_the_snapshot_and_counts_nothing() {
+    let (_database, pool) = migrated_database().await;
+    let ticket = open_ticket(
+        &pool,
+        2_000_000_000_000_000_029,
+        3_700_000_000_000_000_021,
+        4_000_000_000_000_000_024,
+    )
+    .await;
+    let author = Id::new(2_000_000_000_000_000_029);
+    let id = Id::new(5_000_000_000_000_000_021);
+    let original = json!({ "content": "first", "edited_timestamp": null });
+    let edited =
+        json!({ "content": "second", "edited_timestamp": "2026-12-01T12:00:00.000000+00:00" });
+    assert!(
+        store::record_message(&pool, ticket.id, id, author, &original)
+            .await
+            .unwrap()
+    );
+    // The edit's handler found no row yet and recorded the message itself, racing the create.
+    assert!(
+        !store::record_message(&pool, ticket.id, id, author, &edited)
+            .await
+            .unwrap()
+    );
+    let messages = store::stored_messages(&pool, ticket.id).await.unwrap();
+    assert_eq!(messages[0].snapshot, edited);
+    let counted = store::ticket(&pool, ticket.id).await.unwrap().unwrap();
+    assert_eq!(counted.message_count, 1);
+}

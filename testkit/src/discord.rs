@@ -75,6 +75,9 @@ pub struct EmulatorConfig {
     pub interaction_token_lifetime: Duration,
     /// HELLO's heartbeat interval (Discord: 41.25 s).
     pub heartbeat_interval: Duration,
+    /// How long a session without a connection can still be resumed; past it RESUME gets
+    /// INVALID_SESSION(false). Discord does not publish its window; a few minutes is typical.
+    pub session_resume_window: Duration,
     /// A delay before every REST answer, modelling Discord's round trip.
     pub rest_latency: Duration,
     /// Channels allowed in one category (Discord: 50).
@@ -100,6 +103,7 @@ impl Default for EmulatorConfig {
             ack_deadline: Duration::from_secs(3),
             interaction_token_lifetime: Duration::from_mins(15),
             heartbeat_interval: Duration::from_millis(41_250),
+            session_resume_window: Duration::from_mins(3),
             rest_latency: Duration::ZERO,
             max_channels_per_category: 50,
             max_guild_channels: 500,
@@ -159,6 +163,9 @@ impl DiscordEmulator {
         let shared = state::Shared::new(state::State::new(config, format!("http://{address}")));
         let router = Router::new()
             .route("/", get(gateway::upgrade))
+            // twilight appends `/?v=10&encoding=json` to the resume URL, so both spellings.
+            .route("/resume/{session}", get(gateway::upgrade_resume))
+            .route("/resume/{session}/", get(gateway::upgrade_resume))
             .route("/api/v10/{*path}", any(rest::handle))
             .route(
                 "/attachments/{channel}/{attachment}/{filename}",

@@ -1,6 +1,7 @@
 //! A twilight-gateway 0.18 shard against the Discord emulator: READY and GUILD_CREATE,
-//! RECONNECT → RESUME → RESUMED without losing an event, INVALID_SESSION → re-IDENTIFY, and the
-//! fatal close codes.
+//! RECONNECT → RESUME (on the session's resume URL) → RESUMED without losing an event, a zombie
+//! connection → RESUME, INVALID_SESSION → RESUME or re-IDENTIFY, session expiry and
+//! invalidation → re-IDENTIFY, and the fatal close codes.
 
 use std::time::Duration;
 
@@ -9,11 +10,11 @@ use ticketeer_testkit::discord::{
     ChannelSpec, Control, DiscordEmulator, EmulatorConfig, UserMessage,
 };
 use twilight_gateway::{
-    CloseFrame, ConfigBuilder, Event, Intents, Shard, ShardId, queue::InMemoryQueue,
+    CloseFrame, ConfigBuilder, Event, Intents, Session, Shard, ShardId, queue::InMemoryQueue,
 };
 
 mod support;
-use support::{next_where, shard};
+use support::{WAIT, next_where, shard};
 
 fn intents() -> Intents {
     Intents::GUILDS | Intents::GUILD_MESSAGES | Intents::MESSAGE_CONTENT
@@ -134,6 +135,164 @@ async fn reconnect_resumes_and_replays_every_missed_event_in_order() {
     };
     assert_eq!(message.content, "while dropped");
     assert_eq!(w.control.gateway_counts(), (1, 2));
+    assert_eq!(
+        w.control.gateway_resume_faults(),
+        (0, 0),
+        "both RESUMEs came in on the resume_gateway_url READY gave"
+    );
+}
+
+/// Waits for a RESUMED and collects the contents of the MESSAGE_CREATEs before and after it until
+/// `expected` messages arrived.
+async fn messages_across_resume(shard: &mut Shard<InMemoryQueue>, expected: usize) -> Vec<String> {
+    let mut received = Vec::new();
+    let mut resumed = false;
+    while received.len() < expected || !resumed {
+        match next_where(shard, |e| {
+            matches!(
+                e,
+                Event::MessageCreate(_) | Event::Resumed | Event::Ready(_)
+            )
+        })
+        .await
+        {
+            Event::MessageCreate(message) => received.push(message.content.clone()),
+            Event::Resumed => resumed = true,
+            other => panic!("a new session instead of a resume: {other:?}"),
+        }
+    }
+    received
+}
+
+#[tokio::test]
+async fn a_zombie_connection_is_closed_by_the_shard_and_resumed_without_losing_events() {
+    let w = world(EmulatorConfig {
+        heartbeat_interval: Duration::from_millis(200),
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let mut shard = shard(&w.emulator, intents());
+    next_where(&mut shard, |e| matches!(e, Event::GuildCreate(_))).await;
+    next_where(&mut shard, |e| matches!(e, Event::GatewayHeartbeatAck)).await;
+
+    // From here the connection delivers nothing, heartbeat ACKs included: only the shard's
+    // missing-ACK check can notice, by closing and resuming.
+    w.control.zombie_gateway_connections();
+    let posted: Vec<String> = (0..5).map(|i| format!("during the zombie {i}")).collect();
+    for text in &posted {
+        w.control
+            .post_message(w.user, w.channel, UserMessage::text(text))
+            .expect("post");
+    }
+    assert_eq!(
+        messages_across_resume(&mut shard, posted.len()).await,
+        posted
+    );
+    assert_eq!(
+        w.control.gateway_counts(),
+        (1, 1),
+        "one IDENTIFY, one RESUME"
+    );
+    assert_eq!(w.control.gateway_resume_faults(), (0, 0));
+}
+
+#[tokio::test]
+async fn invalid_session_true_makes_the_shard_resume_its_session() {
+    let w = world(EmulatorConfig::default()).await;
+    let mut shard = shard(&w.emulator, intents());
+    next_where(&mut shard, |e| matches!(e, Event::GuildCreate(_))).await;
+    w.control.send_invalid_session(true);
+    w.control
+        .post_message(
+            w.user,
+            w.channel,
+            UserMessage::text("after the invalid session"),
+        )
+        .expect("post");
+    assert_eq!(
+        messages_across_resume(&mut shard, 1).await,
+        vec!["after the invalid session".to_owned()]
+    );
+    assert_eq!(w.control.gateway_counts(), (1, 1));
+}
+
+#[tokio::test]
+async fn an_invalidated_session_is_refused_on_resume_and_the_shard_identifies_anew() {
+    let w = world(EmulatorConfig::default()).await;
+    let mut shard = shard(&w.emulator, intents());
+    let Event::Ready(first) = next_where(&mut shard, |e| matches!(e, Event::Ready(_))).await else {
+        unreachable!()
+    };
+    w.control.invalidate_gateway_sessions();
+    assert!(w.control.gateway_sessions().iter().all(|s| !s.resumable));
+    w.control.drop_gateway_connections();
+    let Event::Ready(second) = next_where(&mut shard, |e| matches!(e, Event::Ready(_))).await
+    else {
+        unreachable!()
+    };
+    assert_ne!(first.session_id, second.session_id);
+    assert_eq!(
+        w.control.gateway_counts(),
+        (2, 0),
+        "two IDENTIFYs, no RESUME"
+    );
+    assert_eq!(w.control.gateway_resume_faults().0, 1, "one RESUME refused");
+}
+
+#[tokio::test]
+async fn a_session_disconnected_past_the_resume_window_is_refused_and_its_events_are_not_replayed()
+{
+    let window = Duration::from_millis(200);
+    let w = world(EmulatorConfig {
+        session_resume_window: window,
+        ..EmulatorConfig::default()
+    })
+    .await;
+    let mut first = shard(&w.emulator, intents());
+    next_where(&mut first, |e| matches!(e, Event::GuildCreate(_))).await;
+    let session = first.session().cloned().expect("a session after READY");
+    let resume_url = first
+        .resume_url()
+        .expect("READY gave a resume URL")
+        .to_owned();
+    // The client goes away without a close frame (a crash, a network failure): the session stays.
+    drop(first);
+    w.control
+        .wait_for(WAIT, |c| {
+            c.gateway_sessions()
+                .iter()
+                .all(|s| !s.connected)
+                .then_some(())
+        })
+        .await
+        .expect("the emulator sees the session disconnected");
+    w.control
+        .post_message(w.user, w.channel, UserMessage::text("while away"))
+        .expect("post");
+    // Let the window pass: the cause of the refusal, not the proof of it.
+    tokio::time::sleep(window * 2).await;
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let config = ConfigBuilder::new(w.emulator.token().to_owned(), intents())
+        .proxy_url(w.emulator.gateway_url())
+        .resume_url(resume_url)
+        .session(Session::new(session.sequence(), session.id().to_owned()))
+        .queue(InMemoryQueue::new(0, 0, Duration::ZERO, 0))
+        .build();
+    let mut second = Shard::with_config(ShardId::ONE, config);
+    let Event::Ready(ready) = next_where(&mut second, |e| {
+        matches!(
+            e,
+            Event::Ready(_) | Event::Resumed | Event::MessageCreate(_)
+        )
+    })
+    .await
+    else {
+        panic!("the expired session was resumed or replayed");
+    };
+    assert_ne!(ready.session_id, session.id());
+    assert_eq!(w.control.gateway_counts(), (2, 0));
+    assert_eq!(w.control.gateway_resume_faults().0, 1);
 }
 
 #[tokio::test]

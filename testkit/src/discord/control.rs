@@ -722,6 +722,25 @@ impl Control {
         self.shared.mutate(|s| s.send_invalid_session(resumable));
     }
 
+    /// Makes every open gateway connection a zombie: it stays open but delivers nothing from now
+    /// on, HEARTBEAT_ACK included, so only the client's missing-ACK check can notice.
+    pub fn zombie_gateway_connections(&self) {
+        self.shared.mutate(super::state::State::silence_connections);
+    }
+
+    /// Gives every gateway session up without telling its connection: the next RESUME of each is
+    /// answered INVALID_SESSION(false), as for a session Discord has expired.
+    pub fn invalidate_gateway_sessions(&self) {
+        self.shared.mutate(super::state::State::invalidate_sessions);
+    }
+
+    /// RESUMEs refused with INVALID_SESSION(false), and accepted RESUMEs that did not use the
+    /// session's `resume_gateway_url`.
+    pub fn gateway_resume_faults(&self) -> (u64, u64) {
+        self.shared
+            .read(|s| (s.refused_resumes, s.resumes_off_resume_url))
+    }
+
     /// Gateway sessions, connected or waiting for RESUME.
     pub fn gateway_sessions(&self) -> Vec<GatewaySession> {
         self.shared.read(super::state::State::gateway_sessions)

@@ -350,6 +350,16 @@ async fn gateway_invalid_session(State(control): State<Control>, Json(body): Jso
     Ok(Json(json!({})))
 }
 
+async fn gateway_zombie(State(control): State<Control>) -> Reply {
+    control.zombie_gateway_connections();
+    Ok(Json(json!({})))
+}
+
+async fn gateway_invalidate(State(control): State<Control>) -> Reply {
+    control.invalidate_gateway_sessions();
+    Ok(Json(json!({})))
+}
+
 async fn gateway_sessions(State(control): State<Control>) -> Reply {
     Ok(Json(json!(control.gateway_sessions())))
 }
@@ -391,7 +401,8 @@ async fn settings(State(control): State<Control>, Json(body): Json<Value>) -> Re
 /// `PATCH|DELETE /messages/{id} {content}`; `GET /users/{id}/dms`;
 /// `POST /click {user_id, message_id, custom_id}`; `GET /interactions`, `GET /interactions/{id}`;
 /// `POST|DELETE /faults` (a [`FaultSpec`]); `POST /gateway/drop`, `/gateway/reconnect`,
-/// `/gateway/invalid-session {resumable}`; `GET /gateway/sessions`; `GET|DELETE /requests`;
+/// `/gateway/invalid-session {resumable}`, `/gateway/zombie` (stop delivering frames, heartbeat
+/// ACKs included), `/gateway/invalidate` (refuse the next RESUME); `GET /gateway/sessions`; `GET|DELETE /requests`;
 /// `POST /settings {rest_latency_ms?, ack_deadline_ms?, rate_limits?}`.
 pub fn control_router(control: Control) -> Router {
     Router::new()
@@ -433,6 +444,8 @@ pub fn control_router(control: Control) -> Router {
         .route("/gateway/drop", post(gateway_drop))
         .route("/gateway/reconnect", post(gateway_reconnect))
         .route("/gateway/invalid-session", post(gateway_invalid_session))
+        .route("/gateway/zombie", post(gateway_zombie))
+        .route("/gateway/invalidate", post(gateway_invalidate))
         .route("/gateway/sessions", get(gateway_sessions))
         .route("/requests", get(requests).delete(clear_requests))
         .route("/settings", post(settings))

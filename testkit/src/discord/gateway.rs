@@ -2,13 +2,17 @@
 //! twilight-gateway 0.18 speaks it (docs/protocols.md).
 //!
 //! A session outlives its connection: dispatches that happen while a bot is disconnected are
-//! buffered with their sequence numbers and replayed on RESUME, as Discord does.
+//! buffered with their sequence numbers and replayed on RESUME, as Discord does. A session that
+//! has been without a connection for longer than the configured resume window, or that a test
+//! invalidated, is answered INVALID_SESSION (`d: false`) on RESUME; its dispatches are never
+//! delivered to the new session the client then identifies (Discord Docs, Gateway: "Resuming").
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Instant;
 
-use axum::extract::State as AxumState;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, State as AxumState};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
@@ -47,6 +51,18 @@ pub(crate) enum Outbound {
     Close(u16, &'static str),
     /// Drop the TCP connection without a close frame (a network failure).
     Drop,
+    /// From now on deliver nothing, HEARTBEAT_ACK included, while the socket stays open: a
+    /// "zombied" connection, which the client must notice by its missing ACKs.
+    Silence,
+}
+
+/// Which URL a websocket connected to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// The gateway URL every new session starts from (`GET /gateway/bot`).
+    Main,
+    /// The `resume_gateway_url` READY gave the session with this id.
+    ResumeUrl(String),
 }
 
 #[derive(Debug)]
@@ -64,6 +80,10 @@ pub(crate) struct Session {
     pub(crate) seq: u64,
     replay: VecDeque<(u64, String)>,
     pub(crate) connection: Option<Connection>,
+    /// When the last connection went away (`None` while connected).
+    disconnected_at: Option<Instant>,
+    /// `false` once the server has given the session up: RESUME is refused.
+    resumable: bool,
 }
 
 /// A gateway session as tests see it.
@@ -79,6 +99,8 @@ pub struct GatewaySession {
     pub intents: u64,
     /// `[shard_id, shard_count]`.
     pub shard: [u64; 2],
+    /// Whether a RESUME would still be accepted (not invalidated; expiry is judged at RESUME).
+    pub resumable: bool,
 }
 
 impl Session {
@@ -101,8 +123,20 @@ impl Session {
         if let Some(connection) = &self.connection
             && connection.outbound.send(outbound).is_err()
         {
-            self.connection = None;
+            self.disconnect();
         }
+    }
+
+    fn disconnect(&mut self) {
+        if self.connection.take().is_some() {
+            self.disconnected_at = Some(Instant::now());
+        }
+    }
+
+    /// Whether RESUME may pick the session up again: Discord keeps a disconnected session only
+    /// for a while, and not at all once it has invalidated it.
+    fn can_resume(&self, window: std::time::Duration) -> bool {
+        self.resumable && self.disconnected_at.is_none_or(|at| at.elapsed() <= window)
     }
 
     /// The frames after `seq`, or `None` if the buffer no longer reaches back that far.
@@ -137,6 +171,12 @@ fn frame(op: u64, d: &Value) -> String {
 impl State {
     fn gateway_base(&self) -> String {
         self.base_url.replacen("http", "ws", 1)
+    }
+
+    /// The session-specific URL READY hands out for resuming (Discord Docs, Gateway: "Preparing
+    /// to resume"); clients append `/?v=10&encoding=json` as they do to the main URL.
+    fn resume_url(&self, session_id: &str) -> String {
+        format!("{}/resume/{session_id}", self.gateway_base())
     }
 
     fn identify(
@@ -183,6 +223,8 @@ impl State {
                 seq: 0,
                 replay: VecDeque::new(),
                 connection: Some(connection),
+                disconnected_at: None,
+                resumable: true,
             },
         );
         *session_id = Some(id.clone());
@@ -201,7 +243,7 @@ impl State {
             "guilds": guild_ids.iter().map(|g| json!({"id": id_str(*g), "unavailable": true})).collect::<Vec<_>>(),
             "session_id": id,
             "session_type": "normal",
-            "resume_gateway_url": self.gateway_base(),
+            "resume_gateway_url": self.resume_url(&id),
             "shard": shard,
             "application": {"id": id_str(self.config.application_id), "flags": 0},
             "private_channels": [],
@@ -226,6 +268,7 @@ impl State {
         &mut self,
         d: &Value,
         connection: Connection,
+        entry: &Entry,
         session_id: &mut Option<String>,
     ) -> FrameResult {
         let token = d["token"].as_str().unwrap_or_default();
@@ -234,22 +277,33 @@ impl State {
         }
         let requested = d["session_id"].as_str().unwrap_or_default().to_owned();
         let seq = d["seq"].as_u64().unwrap_or(0);
-        let replay = self.sessions.get(&requested).map(|s| s.replay_after(seq));
+        let window = self.config.session_resume_window;
+        let replay = self
+            .sessions
+            .get(&requested)
+            .filter(|s| s.can_resume(window))
+            .map(|s| s.replay_after(seq));
         let Some(Some(frames)) = replay else {
-            // Unknown session or history gone: Discord answers INVALID_SESSION(false).
+            // Unknown, expired or invalidated session, or history gone: Discord answers
+            // INVALID_SESSION(false) and the client must IDENTIFY a new session.
             self.sessions.remove(&requested);
+            self.refused_resumes += 1;
             let _ = connection
                 .outbound
                 .send(Outbound::Text(frame(9, &Value::Bool(false))));
             return FrameResult::Continue;
         };
         self.resume_count += 1;
+        if *entry != Entry::ResumeUrl(requested.clone()) {
+            self.resumes_off_resume_url += 1;
+        }
         let Some(session) = self.sessions.get_mut(&requested) else {
             return FrameResult::Continue;
         };
         if let Some(old) = session.connection.replace(connection) {
             let _ = old.outbound.send(Outbound::Drop);
         }
+        session.disconnected_at = None;
         for text in frames {
             session.send(Outbound::Text(text));
         }
@@ -272,7 +326,7 @@ impl State {
                 .as_ref()
                 .is_some_and(|c| c.id == connection_id)
         {
-            session.connection = None;
+            session.disconnect();
         }
     }
 
@@ -280,7 +334,24 @@ impl State {
     pub(crate) fn drop_connections(&mut self) {
         for session in self.sessions.values_mut() {
             session.send(Outbound::Drop);
-            session.connection = None;
+            session.disconnect();
+        }
+    }
+
+    /// Every open connection stops delivering frames (heartbeat ACKs and dispatches alike) but
+    /// stays open: what a client sees of a half-open TCP connection. Dispatches still advance
+    /// the session and wait in its replay buffer.
+    pub(crate) fn silence_connections(&mut self) {
+        for session in self.sessions.values_mut() {
+            session.send(Outbound::Silence);
+        }
+    }
+
+    /// Gives every session up on the server side without telling its connection: the next
+    /// RESUME of any of them is answered INVALID_SESSION(false).
+    pub(crate) fn invalidate_sessions(&mut self) {
+        for session in self.sessions.values_mut() {
+            session.resumable = false;
         }
     }
 
@@ -311,6 +382,7 @@ impl State {
                 seq: s.seq,
                 intents: s.intents,
                 shard: s.shard,
+                resumable: s.resumable,
             })
             .collect();
         sessions.sort_by(|a, b| a.session_id.cmp(&b.session_id));
@@ -322,6 +394,7 @@ fn handle_frame(
     shared: &Shared,
     text: &str,
     connection_id: u64,
+    entry: &Entry,
     outbound: &mpsc::UnboundedSender<Outbound>,
     session_id: &mut Option<String>,
 ) -> FrameResult {
@@ -340,7 +413,9 @@ fn handle_frame(
             FrameResult::Heartbeat
         }
         Some(2) => shared.mutate(|state| state.identify(&payload["d"], connection(), session_id)),
-        Some(6) => shared.mutate(|state| state.resume(&payload["d"], connection(), session_id)),
+        Some(6) => {
+            shared.mutate(|state| state.resume(&payload["d"], connection(), entry, session_id))
+        }
         Some(3 | 4 | 8 | 31 | 36 | 37) if session_id.is_none() => {
             FrameResult::Close(4003, "Not authenticated.")
         }
@@ -354,10 +429,19 @@ pub(crate) async fn upgrade(
     AxumState(shared): AxumState<Arc<Shared>>,
     upgrade: WebSocketUpgrade,
 ) -> Response {
-    upgrade.on_upgrade(move |socket| run_connection(shared, socket))
+    upgrade.on_upgrade(move |socket| run_connection(shared, socket, Entry::Main))
 }
 
-async fn run_connection(shared: Arc<Shared>, socket: WebSocket) {
+/// A session's `resume_gateway_url` (`GET /resume/{session}/?v=10&encoding=json`).
+pub(crate) async fn upgrade_resume(
+    AxumState(shared): AxumState<Arc<Shared>>,
+    Path(session): Path<String>,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    upgrade.on_upgrade(move |socket| run_connection(shared, socket, Entry::ResumeUrl(session)))
+}
+
+async fn run_connection(shared: Arc<Shared>, socket: WebSocket, entry: Entry) {
     let (connection_id, heartbeat_interval) = shared.mutate(|state| {
         state.next_connection_id += 1;
         (state.next_connection_id, state.config.heartbeat_interval)
@@ -371,13 +455,14 @@ async fn run_connection(shared: Arc<Shared>, socket: WebSocket) {
     }
     let mut session_id: Option<String> = None;
     let mut invalidate = false;
+    let mut silent = false;
     // Discord drops a connection that stops heartbeating; allow a full missed beat of slack.
     let mut heartbeat_deadline = tokio::time::Instant::now() + heartbeat_interval * 2;
     loop {
         tokio::select! {
             incoming = stream.next() => match incoming {
                 Some(Ok(WsMessage::Text(text))) => {
-                    match handle_frame(&shared, text.as_str(), connection_id, &outbound, &mut session_id) {
+                    match handle_frame(&shared, text.as_str(), connection_id, &entry, &outbound, &mut session_id) {
                         FrameResult::Continue => {}
                         FrameResult::Heartbeat => {
                             heartbeat_deadline = tokio::time::Instant::now() + heartbeat_interval * 2;
@@ -399,6 +484,10 @@ async fn run_connection(shared: Arc<Shared>, socket: WebSocket) {
                 Some(Err(_)) | None => break,
             },
             next = pending.recv() => match next {
+                Some(Outbound::Text(_)) if silent => {}
+                // A zombie delivers no close frame either: the connection just ends.
+                Some(Outbound::Close(..)) if silent => break,
+                Some(Outbound::Silence) => silent = true,
                 Some(Outbound::Text(text)) => {
                     if sink.send(WsMessage::Text(text.into())).await.is_err() {
                         break;

@@ -120,6 +120,10 @@ pub(crate) struct State {
     pub(crate) next_connection_id: u64,
     pub(crate) identify_count: u64,
     pub(crate) resume_count: u64,
+    /// RESUMEs answered INVALID_SESSION(false).
+    pub(crate) refused_resumes: u64,
+    /// Accepted RESUMEs that did not come in on the session's `resume_gateway_url`.
+    pub(crate) resumes_off_resume_url: u64,
 }
 
 impl State {
@@ -143,6 +147,8 @@ impl State {
             next_connection_id: 0,
             identify_count: 0,
             resume_count: 0,
+            refused_resumes: 0,
+            resumes_off_resume_url: 0,
             config,
         };
         let bot = User {
