@@ -858,37 +858,46 @@ async fn category_readiness_follows_the_bots_status_report() {
     .await;
 
     let parent = "300000000000000001";
-    operator.status.answer(Answer::Report(report([
+    let staff = "400000000000000001";
+    let problems = [
         (
-            "tickets/billing".to_owned(),
-            entry(
-                Some("700000000000000001"),
-                2,
-                vec![Problem::MissingPermissions {
-                    field: "parentChannelId".to_owned(),
-                    channel_id: parent.to_owned(),
-                    missing: vec!["MANAGE_CHANNELS".to_owned()],
-                }],
+            Problem::MissingPermissions {
+                field: "parentChannelId".to_owned(),
+                channel_id: parent.to_owned(),
+                missing: vec!["MANAGE_CHANNELS".to_owned()],
+            },
+            format!("the bot lacks Manage Channels in category {parent} (parentChannelId)"),
+        ),
+        (
+            Problem::RoleNotPinged {
+                field: "roleIds[0]".to_owned(),
+                role_id: staff.to_owned(),
+            },
+            format!(
+                "role {staff} (roleIds[0]) is not notified of new tickets: make it mentionable or give the bot Mention Everyone"
             ),
         ),
-        general.clone(),
-    ])));
-    eventually(
-        "a reported problem makes billing not Ready, in words",
-        async || {
-            condition(&cluster, "ticketcategories", "billing", "Ready")
-                .await
-                .is_some_and(|(status, reason, message)| {
-                    status == "False"
-                        && reason == "DiscordProblem"
-                        && message
-                            == format!(
-                                "the bot lacks Manage Channels in category {parent} (parentChannelId)"
-                            )
-                })
-        },
-    )
-    .await;
+    ];
+    for (problem, sentence) in problems {
+        operator.status.answer(Answer::Report(report([
+            (
+                "tickets/billing".to_owned(),
+                entry(Some("700000000000000001"), 2, vec![problem]),
+            ),
+            general.clone(),
+        ])));
+        eventually(
+            "a reported problem makes billing not Ready, in words",
+            async || {
+                condition(&cluster, "ticketcategories", "billing", "Ready")
+                    .await
+                    .is_some_and(|(status, reason, message)| {
+                        status == "False" && reason == "DiscordProblem" && message == sentence
+                    })
+            },
+        )
+        .await;
+    }
     let flipped_at = ready_transition_time(&cluster, "billing").await;
 
     operator.status.stop().await;
