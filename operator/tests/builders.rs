@@ -174,6 +174,37 @@ fn a_button_emoji_discord_does_not_know_is_refused_naming_the_field_and_never_re
 }
 
 #[test]
+fn a_category_refused_as_invalid_keeps_the_form_the_bot_runs_now() {
+    let bot = bot(bot_json());
+    let running = builders::render_config(&bot, &[category(billing_json())]).expect("renders");
+    let broken = category(billing_json().set("/spec/createButton/emoji", json!("ab")));
+    let kept = builders::render_config_keeping(&bot, &[broken], Some(&running)).expect("renders");
+    assert_eq!(
+        kept.categories, running.categories,
+        "the live category is left as it was"
+    );
+    assert_eq!(
+        builders::render_config_keeping(&bot, &[], Some(&running))
+            .expect("renders")
+            .categories
+            .len(),
+        0,
+        "a deleted category is not kept"
+    );
+    let edited = category(billing_json().set("/spec/createButton/emoji", json!("💳")));
+    let updated =
+        builders::render_config_keeping(&bot, &[edited], Some(&running)).expect("renders");
+    assert_eq!(
+        updated.categories["tickets/billing"]
+            .create_button
+            .emoji
+            .as_deref(),
+        Some("💳"),
+        "a valid edit replaces it"
+    );
+}
+
+#[test]
 fn every_child_is_owned_by_the_bot_and_labelled() {
     let (bot, categories) = examples();
     let config = builders::render_config(&bot, &categories).expect("renders");

@@ -402,6 +402,52 @@ async fn category_changes_update_the_config_map_without_rolling_the_deployment()
 }
 
 #[tokio::test]
+async fn a_button_emoji_discord_does_not_know_is_refused_and_the_running_config_is_kept() {
+    let cluster = seeded().await;
+    let operator = Operator::start(&cluster).await;
+    converged(&cluster).await;
+    let before = rendered_config(&cluster).await.expect("rendered");
+
+    cluster
+        .put(billing_json().set("/spec/createButton/emoji", json!("ab")))
+        .await;
+    eventually("billing is refused naming the field", async || {
+        condition(&cluster, "ticketcategories", "billing", "Accepted")
+            .await
+            .is_some_and(|(status, reason, message)| {
+                status == "False"
+                    && reason == "InvalidSpec"
+                    && message.contains("spec.createButton.emoji")
+            })
+    })
+    .await;
+    operator.settle().await;
+    assert_eq!(
+        rendered_config(&cluster)
+            .await
+            .expect("rendered")
+            .categories,
+        before.categories,
+        "the bot keeps running the last accepted billing"
+    );
+
+    cluster
+        .put(billing_json().set("/spec/createButton/emoji", json!("💳")))
+        .await;
+    eventually("the fixed emoji is rendered", async || {
+        rendered_config(&cluster).await.is_some_and(|config| {
+            config.categories["tickets/billing"]
+                .create_button
+                .emoji
+                .as_deref()
+                == Some("💳")
+        })
+    })
+    .await;
+    operator.shut_down(&cluster).await;
+}
+
+#[tokio::test]
 async fn an_image_change_rolls_the_deployment() {
     let cluster = seeded().await;
     let operator = Operator::start(&cluster).await;
