@@ -22,9 +22,15 @@ pub const CATEGORY_CHANNEL_LIMIT: usize = 50;
 /// From this many channels a category counts as nearly full.
 pub const CATEGORY_NEAR_FULL: usize = 45;
 
-/// What the bot needs in the parent category to create ticket channels: manage them, set their
-/// overwrites (Manage Roles), and hold every permission it grants in them.
-pub const NEEDED_IN_PARENT: Permissions = BOT_ALLOW.union(Permissions::MANAGE_ROLES);
+/// What the bot needs in the parent category to create ticket channels in it.
+pub const NEEDED_IN_PARENT: Permissions =
+    Permissions::VIEW_CHANNEL.union(Permissions::MANAGE_CHANNELS);
+/// What the bot needs server-wide (its roles, not the category's overwrites): a new channel's
+/// overwrites may only allow or deny what the bot holds in the guild, so it must hold Manage Roles
+/// and every permission it grants in a ticket channel.
+///
+/// See [Discord Docs/Create Guild Channel](https://discord.com/developers/docs/resources/guild#create-guild-channel).
+pub const NEEDED_IN_GUILD: Permissions = BOT_ALLOW.union(Permissions::MANAGE_ROLES);
 /// What the bot needs in the create channel to post and keep the panel.
 pub const NEEDED_IN_CREATE_CHANNEL: Permissions = Permissions::VIEW_CHANNEL
     .union(Permissions::SEND_MESSAGES)
@@ -52,6 +58,13 @@ pub struct GuildView<'a> {
 /// Finds the Discord-side problems of a category, pure.
 pub fn diagnose(category: &CategoryConfig, guild: &GuildView<'_>) -> Vec<Problem> {
     let mut problems = Vec::new();
+    let in_guild = bot_permissions(guild, None);
+    let missing = NEEDED_IN_GUILD.difference(in_guild);
+    if !missing.is_empty() {
+        problems.push(Problem::MissingGuildPermissions {
+            missing: permission_names(missing),
+        });
+    }
     let checks = [
         (
             "parentChannelId",
@@ -99,10 +112,7 @@ pub fn diagnose(category: &CategoryConfig, guild: &GuildView<'_>) -> Vec<Problem
             problems.push(Problem::MissingPermissions {
                 field: field.to_owned(),
                 channel_id: channel_id.clone(),
-                missing: missing
-                    .iter_names()
-                    .map(|(name, _)| name.to_owned())
-                    .collect(),
+                missing: permission_names(missing),
             });
         }
         if kind == ChannelKind::Category {
@@ -120,7 +130,50 @@ pub fn diagnose(category: &CategoryConfig, guild: &GuildView<'_>) -> Vec<Problem
             }
         }
     }
+    problems.extend(role_problems(category, guild, in_guild));
     problems
+}
+
+/// Ticket roles that are gone, or that the created message's mention would not notify: Discord
+/// pings a role only if it is mentionable or the sender has Mention Everyone (in the ticket
+/// channel, whose overwrites never deny it, so the guild-level permission decides).
+///
+/// See [Discord Docs/Allowed Mentions](https://discord.com/developers/docs/resources/message#allowed-mentions-object).
+fn role_problems(
+    category: &CategoryConfig,
+    guild: &GuildView<'_>,
+    in_guild: Permissions,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for (index, role_id) in category.role_ids.iter().enumerate() {
+        let field = format!("roleIds[{index}]");
+        let role = role_id
+            .get()
+            .and_then(|id| guild.roles.iter().find(|role| role.id.get() == id));
+        match role {
+            None => problems.push(Problem::MissingRole {
+                field,
+                role_id: role_id.to_string(),
+            }),
+            Some(role)
+                if !role.mentionable && !in_guild.contains(Permissions::MENTION_EVERYONE) =>
+            {
+                problems.push(Problem::RoleNotPinged {
+                    field,
+                    role_id: role_id.to_string(),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    problems
+}
+
+fn permission_names(permissions: Permissions) -> Vec<String> {
+    permissions
+        .iter_names()
+        .map(|(name, _)| name.to_owned())
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -375,7 +428,7 @@ mod tests {
     #[test]
     fn a_healthy_category_has_no_problems() {
         let channels = healthy_channels();
-        let roles = [role(GUILD, NEEDED_IN_PARENT | NEEDED_IN_LOG_CHANNEL)];
+        let roles = [role(GUILD, NEEDED_IN_GUILD | NEEDED_IN_LOG_CHANNEL)];
         assert_eq!(diagnose(&category(), &view(&channels, &roles)), vec![]);
     }
 
@@ -406,16 +459,16 @@ mod tests {
     #[test]
     fn missing_permissions_are_named_and_overwrites_count() {
         let mut channels = healthy_channels();
-        // The parent denies the bot's role Manage Roles.
+        // The parent denies the bot's role Manage Channels.
         channels[0].permission_overwrites = Some(vec![PermissionOverwrite {
             allow: Permissions::empty(),
-            deny: Permissions::MANAGE_ROLES,
+            deny: Permissions::MANAGE_CHANNELS,
             id: Id::new(BOT_ROLE),
             kind: PermissionOverwriteType::Role,
         }]);
         let roles = [
             role(GUILD, Permissions::VIEW_CHANNEL),
-            role(BOT_ROLE, NEEDED_IN_PARENT | NEEDED_IN_LOG_CHANNEL),
+            role(BOT_ROLE, NEEDED_IN_GUILD | NEEDED_IN_LOG_CHANNEL),
         ];
         let bot_roles = [Id::new(BOT_ROLE)];
         let guild = GuildView {
@@ -428,9 +481,77 @@ mod tests {
             vec![Problem::MissingPermissions {
                 field: "parentChannelId".to_owned(),
                 channel_id: PARENT.to_string(),
+                missing: vec!["MANAGE_CHANNELS".to_owned()],
+            }]
+        );
+    }
+
+    #[test]
+    fn manage_roles_granted_only_on_the_category_is_missing_in_the_guild() {
+        let mut channels = healthy_channels();
+        channels[0].permission_overwrites = Some(vec![PermissionOverwrite {
+            allow: Permissions::MANAGE_ROLES,
+            deny: Permissions::empty(),
+            id: Id::new(BOT_ROLE),
+            kind: PermissionOverwriteType::Role,
+        }]);
+        let roles = [
+            role(GUILD, Permissions::VIEW_CHANNEL),
+            role(
+                BOT_ROLE,
+                (NEEDED_IN_GUILD | NEEDED_IN_LOG_CHANNEL) - Permissions::MANAGE_ROLES,
+            ),
+        ];
+        let bot_roles = [Id::new(BOT_ROLE)];
+        let guild = GuildView {
+            bot_roles: &bot_roles,
+            ..view(&channels, &roles)
+        };
+        assert_eq!(
+            diagnose(&category(), &guild),
+            vec![Problem::MissingGuildPermissions {
                 missing: vec!["MANAGE_ROLES".to_owned()],
             }]
         );
+    }
+
+    #[test]
+    fn a_ticket_role_nobody_would_ping_or_that_is_gone_is_reported() {
+        const STAFF: u64 = 400_000_000_000_000_001;
+        const GONE: u64 = 400_000_000_000_000_002;
+        let channels = healthy_channels();
+        let with_roles = CategoryConfig {
+            role_ids: vec![Snowflake::from(STAFF), Snowflake::from(GONE)],
+            ..category()
+        };
+        let everyone = NEEDED_IN_GUILD | NEEDED_IN_LOG_CHANNEL;
+        let roles = [role(GUILD, everyone), role(STAFF, Permissions::empty())];
+        assert_eq!(
+            diagnose(&with_roles, &view(&channels, &roles)),
+            vec![
+                Problem::RoleNotPinged {
+                    field: "roleIds[0]".to_owned(),
+                    role_id: STAFF.to_string(),
+                },
+                Problem::MissingRole {
+                    field: "roleIds[1]".to_owned(),
+                    role_id: GONE.to_string(),
+                },
+            ]
+        );
+        let only_staff = CategoryConfig {
+            role_ids: vec![Snowflake::from(STAFF)],
+            ..category()
+        };
+        let mut mentionable = role(STAFF, Permissions::empty());
+        mentionable.mentionable = true;
+        let roles = [role(GUILD, everyone), mentionable];
+        assert_eq!(diagnose(&only_staff, &view(&channels, &roles)), vec![]);
+        let roles = [
+            role(GUILD, everyone | Permissions::MENTION_EVERYONE),
+            role(STAFF, Permissions::empty()),
+        ];
+        assert_eq!(diagnose(&only_staff, &view(&channels, &roles)), vec![]);
     }
 
     #[test]

@@ -174,8 +174,7 @@ async fn status_reports_panels_open_tickets_and_discord_side_problems() {
     assert_eq!(
         problems,
         &serde_json::json!([
-            {"kind": "missing_permissions", "field": "parentChannelId",
-             "channel_id": world.parent.to_string(), "missing": ["MANAGE_ROLES"]},
+            {"kind": "missing_guild_permissions", "missing": ["MANAGE_ROLES"]},
             {"kind": "missing_channel", "field": "logChannelId",
              "channel_id": world.log_channel.to_string()},
         ])
@@ -184,9 +183,7 @@ async fn status_reports_panels_open_tickets_and_discord_side_problems() {
     assert_eq!(
         report.categories[SUPPORT].problems,
         [
-            Problem::MissingPermissions {
-                field: "parentChannelId".to_owned(),
-                channel_id: world.parent.to_string(),
+            Problem::MissingGuildPermissions {
                 missing: vec!["MANAGE_ROLES".to_owned()],
             },
             Problem::MissingChannel {

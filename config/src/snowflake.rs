@@ -92,15 +92,15 @@ pub enum Emoji {
 }
 
 impl Emoji {
-    /// Reads an emoji as written in the config; `None` when it is empty, has whitespace, or looks
-    /// like a custom emoji (`<…>`) but is malformed.
+    /// Reads an emoji as written in the config; `None` when it is not one Discord accepts on a
+    /// button: text that is not in the Unicode emoji table (Discord answers such a button with
+    /// 50035 "Invalid emoji", and every panel carrying it fails), or a malformed custom emoji.
     pub fn parse(text: &str) -> Option<Self> {
         if text.is_empty() || text.chars().any(char::is_whitespace) {
             return None;
         }
         let Some(inner) = text.strip_prefix('<') else {
-            return (text.chars().count() <= 16 && !text.contains('>'))
-                .then(|| Self::Unicode(text.to_owned()));
+            return emojis::get(text).map(|_| Self::Unicode(text.to_owned()));
         };
         let inner = inner.strip_suffix('>')?;
         let (animated, rest) = match inner.strip_prefix("a:") {
@@ -166,6 +166,22 @@ mod tests {
     }
 
     #[test]
+    fn emojis_with_and_without_the_variation_selector_and_with_skin_tones_parse() {
+        for good in [
+            "❤",
+            "❤\u{fe0f}",
+            "👍🏽",
+            "🏳\u{fe0f}\u{200d}🌈",
+            "1\u{fe0f}\u{20e3}",
+        ] {
+            assert!(
+                matches!(Emoji::parse(good), Some(Emoji::Unicode(_))),
+                "{good:?} should be accepted"
+            );
+        }
+    }
+
+    #[test]
     fn malformed_emojis_are_rejected() {
         for bad in [
             "",
@@ -175,6 +191,11 @@ mod tests {
             "<:t:123456789012345678>",
             "<:ticket:123456789012345678",
             "this is not an emoji at all",
+            "ab",
+            "ticket",
+            ":ticket:",
+            "🎫🎫",
+            "\u{200d}",
         ] {
             assert_eq!(Emoji::parse(bad), None, "{bad:?} should be rejected");
         }

@@ -63,6 +63,29 @@ pub enum Problem {
         /// Discord's names of the missing permissions, e.g. `MANAGE_ROLES`.
         missing: Vec<String>,
     },
+    /// The bot's roles lack permissions server-wide that a ticket channel's overwrites grant:
+    /// Discord lets a new channel's overwrites allow or deny only what the bot holds in the guild
+    /// (a grant on the parent category does not count), so every open fails.
+    MissingGuildPermissions {
+        /// Discord's names of the missing permissions, e.g. `MANAGE_ROLES`.
+        missing: Vec<String>,
+    },
+    /// A ticket role does not exist in the guild: every ticket channel names it in an overwrite,
+    /// which Discord refuses.
+    MissingRole {
+        /// The config field, e.g. `roleIds[0]`.
+        field: String,
+        /// The role id.
+        role_id: String,
+    },
+    /// A ticket role would not be notified when a ticket opens: it is not mentionable and the bot
+    /// lacks Mention Everyone, so Discord shows the mention without pinging anyone.
+    RoleNotPinged {
+        /// The config field, e.g. `roleIds[0]`.
+        field: String,
+        /// The role id.
+        role_id: String,
+    },
     /// The parent category holds nearly Discord's maximum of 50 channels.
     CategoryNearlyFull {
         /// The parent category id.
@@ -96,6 +119,15 @@ fn permission_display_name(name: &str) -> String {
         .join(" ")
 }
 
+/// `["MANAGE_CHANNELS", "MANAGE_ROLES"]` → `Manage Channels, Manage Roles`.
+fn permission_display_names(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|name| permission_display_name(name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// What the channel named by a config field is, in words.
 fn channel_noun(field: &str) -> &'static str {
     if field == "parentChannelId" {
@@ -127,18 +159,25 @@ impl fmt::Display for Problem {
                 field,
                 channel_id,
                 missing,
-            } => {
-                let names: Vec<String> = missing
-                    .iter()
-                    .map(|name| permission_display_name(name))
-                    .collect();
-                write!(
-                    formatter,
-                    "the bot lacks {} in {} {channel_id} ({field})",
-                    names.join(", "),
-                    channel_noun(field)
-                )
-            }
+            } => write!(
+                formatter,
+                "the bot lacks {} in {} {channel_id} ({field})",
+                permission_display_names(missing),
+                channel_noun(field)
+            ),
+            Self::MissingGuildPermissions { missing } => write!(
+                formatter,
+                "the bot's roles lack {} in the server; a ticket channel's overwrites can only grant what the bot holds server-wide, not through the category",
+                permission_display_names(missing)
+            ),
+            Self::MissingRole { field, role_id } => write!(
+                formatter,
+                "role {role_id} ({field}) does not exist in the server; tickets cannot be opened until it is removed or replaced"
+            ),
+            Self::RoleNotPinged { field, role_id } => write!(
+                formatter,
+                "role {role_id} ({field}) is not notified of new tickets: make it mentionable or give the bot Mention Everyone"
+            ),
             Self::CategoryNearlyFull {
                 channel_id,
                 channels,
@@ -179,6 +218,26 @@ mod tests {
                     channel_id: "300000000000000003".to_owned(),
                 },
                 "channel 300000000000000003 (logChannelId) does not exist or the bot cannot see it",
+            ),
+            (
+                Problem::MissingGuildPermissions {
+                    missing: vec!["MANAGE_ROLES".to_owned()],
+                },
+                "the bot's roles lack Manage Roles in the server; a ticket channel's overwrites can only grant what the bot holds server-wide, not through the category",
+            ),
+            (
+                Problem::RoleNotPinged {
+                    field: "roleIds[0]".to_owned(),
+                    role_id: "400000000000000001".to_owned(),
+                },
+                "role 400000000000000001 (roleIds[0]) is not notified of new tickets: make it mentionable or give the bot Mention Everyone",
+            ),
+            (
+                Problem::MissingRole {
+                    field: "roleIds[1]".to_owned(),
+                    role_id: "400000000000000002".to_owned(),
+                },
+                "role 400000000000000002 (roleIds[1]) does not exist in the server; tickets cannot be opened until it is removed or replaced",
             ),
             (
                 Problem::WrongChannelType {

@@ -275,7 +275,9 @@ fn check_button(checker: &mut Checker, path: &str, button: &ButtonConfig) {
     {
         checker.fail(
             &format!("{path}.emoji"),
-            format!("must be a Unicode emoji or <:name:id> (got {emoji:?})"),
+            format!(
+                "must be a Unicode emoji or a custom emoji <:name:id> / <a:name:id> (got {emoji:?})"
+            ),
         );
     }
 }

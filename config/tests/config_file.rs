@@ -237,9 +237,30 @@ fn a_malformed_emoji_is_rejected() {
     assert_eq!(
         invalid(&text),
         [
-            r#"categories["general"].closeButton.emoji: must be a Unicode emoji or <:name:id> (got "<:x:1>")"#
+            r#"categories["general"].closeButton.emoji: must be a Unicode emoji or a custom emoji <:name:id> / <a:name:id> (got "<:x:1>")"#
         ]
     );
+}
+
+#[test]
+fn text_that_is_not_in_the_unicode_emoji_table_is_rejected_naming_the_field() {
+    // Discord refuses a button whose emoji it does not know (50035 "Invalid emoji"), so a short
+    // word or a shortcode would break every panel of the category.
+    for bad in ["ab", ":ticket:", "🎫🎫"] {
+        let text = minimal_with(
+            "    createdMessage: Welcome!\n",
+            &format!(
+                "    createdMessage: Welcome!\n    createButton: {{label: Open, emoji: \"{bad}\"}}\n"
+            ),
+        );
+        assert_eq!(
+            invalid(&text),
+            [format!(
+                r#"categories["general"].createButton.emoji: must be a Unicode emoji or a custom emoji <:name:id> / <a:name:id> (got {bad:?})"#
+            )],
+            "{bad:?}"
+        );
+    }
 }
 
 #[test]

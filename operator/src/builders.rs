@@ -19,7 +19,7 @@ use kube::{Resource, ResourceExt};
 use sha2::{Digest, Sha256};
 use ticketeer_config::validation::category_key_problem;
 use ticketeer_config::{
-    BotConfig, CONFIG_FILE_NAME, ConfigError, HttpConfig, LogConfig, LogFormat,
+    BotConfig, CONFIG_FILE_NAME, CategoryConfig, ConfigError, HttpConfig, LogConfig, LogFormat,
 };
 
 use crate::crd::{TicketBot, TicketCategory};
@@ -129,7 +129,38 @@ pub fn render_config(
     bot: &TicketBot,
     categories: &[TicketCategory],
 ) -> Result<BotConfig, BuildError> {
+    render_config_keeping(bot, categories, None)
+}
+
+/// Like [`render_config`], but a category whose current spec is refused as invalid keeps the form
+/// it has in `previous` (the config the bot runs now): an edit the schema cannot catch, such as
+/// an emoji Discord does not know, must not take the category's live panel away. The category's
+/// `Accepted` condition names the broken field meanwhile.
+///
+/// # Errors
+///
+/// [`BuildError::InvalidConfig`] when the result breaks a rule of the config contract.
+pub fn render_config_keeping(
+    bot: &TicketBot,
+    categories: &[TicketCategory],
+    previous: Option<&BotConfig>,
+) -> Result<BotConfig, BuildError> {
     let spec = &bot.spec;
+    let mut served: BTreeMap<String, CategoryConfig> = served_categories(bot, categories)
+        .into_iter()
+        .map(|category| (category.key(), category.spec.category.clone()))
+        .collect();
+    if let Some(previous) = previous {
+        for category in categories {
+            let refused_as_invalid = category.belongs_to(bot)
+                && accept_category(category, Some(bot))
+                    .is_err_and(|rejection| rejection.reason == "InvalidSpec");
+            let key = category.key();
+            if let (true, Some(kept)) = (refused_as_invalid, previous.categories.get(&key)) {
+                served.insert(key, kept.clone());
+            }
+        }
+    }
     let config = BotConfig {
         discord: spec.discord.clone(),
         privatebin: spec.privatebin.clone(),
@@ -142,10 +173,7 @@ pub fn render_config(
             // Log collectors in a cluster read JSON; people running the bot by hand get text.
             format: spec.log_format.unwrap_or(LogFormat::Json),
         },
-        categories: served_categories(bot, categories)
-            .into_iter()
-            .map(|category| (category.key(), category.spec.category.clone()))
-            .collect(),
+        categories: served,
     };
     config
         .validate()

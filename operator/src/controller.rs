@@ -431,8 +431,22 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         source,
     };
 
+    let config_maps: Api<ConfigMap> = ctx.api(&namespace);
+    let config_map_name = builders::config_map_name(&name);
+    // The config the bot runs now: a category refused as invalid keeps its entry from it.
+    let running = config_maps
+        .get_opt(&config_map_name)
+        .await
+        .map_err(|source| Error::ReadConfigMap {
+            namespace: namespace.clone(),
+            name: config_map_name.clone(),
+            source,
+        })?
+        .and_then(|config_map| config_map.data?.remove(ticketeer_config::CONFIG_FILE_NAME))
+        .and_then(|text| ticketeer_config::BotConfig::from_yaml(&text).ok());
     let deployments: Api<Deployment> = ctx.api(&namespace);
-    let (config_rendered, served, deployment) = match builders::render_config(bot, &categories) {
+    let rendered = builders::render_config_keeping(bot, &categories, running.as_ref());
+    let (config_rendered, served, deployment) = match rendered {
         Ok(config) => {
             let config_map = builders::config_map(bot, &config).map_err(build_error)?;
             apply(
@@ -440,7 +454,7 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
                 &builders::service_account(bot).map_err(build_error)?,
             )
             .await?;
-            apply(&ctx.api::<ConfigMap>(&namespace), &config_map).await?;
+            apply(&config_maps, &config_map).await?;
             apply(
                 &ctx.api::<Service>(&namespace),
                 &builders::service(bot).map_err(build_error)?,

@@ -46,6 +46,17 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// Reading the bot's current ConfigMap failed (other than it not existing yet).
+    #[error("reading ConfigMap {namespace}/{name}: {source}")]
+    ReadConfigMap {
+        /// The namespace.
+        namespace: String,
+        /// The ConfigMap's name.
+        name: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
     /// Building a child object failed.
     #[error("building the children of TicketBot {name}: {source}")]
     BuildChild {
@@ -94,6 +105,7 @@ impl Error {
             Self::ListCategories { .. } => "list_categories",
             Self::ReadBot { .. } => "read_bot",
             Self::ReadSecret { .. } => "read_secret",
+            Self::ReadConfigMap { .. } => "read_config_map",
             Self::BuildChild { .. } => "build_child",
             Self::ApplyChild { .. } => "apply_child",
             Self::WriteStatus { .. } => "write_status",

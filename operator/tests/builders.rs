@@ -151,6 +151,60 @@ fn a_category_with_an_invalid_spec_or_too_long_a_key_is_rejected() {
 }
 
 #[test]
+fn a_button_emoji_discord_does_not_know_is_refused_naming_the_field_and_never_rendered() {
+    let bot = bot(bot_json());
+    let invalid = category(category_json("bad-emoji", "support").set(
+        "/spec/createButton",
+        json!({"label": "Open", "emoji": "ab"}),
+    ));
+    let rejection = accept_category(&invalid, Some(&bot)).expect_err("not an emoji");
+    assert_eq!(rejection.reason, "InvalidSpec");
+    assert!(
+        rejection.message.contains("spec.createButton.emoji"),
+        "{}",
+        rejection.message
+    );
+    let config = BotConfig::from_yaml(&rendered_yaml(&bot, &[category(billing_json()), invalid]))
+        .expect("what is rendered is valid");
+    assert_eq!(
+        config.categories.keys().collect::<Vec<_>>(),
+        ["tickets/billing"],
+        "the refused category never reaches the bot"
+    );
+}
+
+#[test]
+fn a_category_refused_as_invalid_keeps_the_form_the_bot_runs_now() {
+    let bot = bot(bot_json());
+    let running = builders::render_config(&bot, &[category(billing_json())]).expect("renders");
+    let broken = category(billing_json().set("/spec/createButton/emoji", json!("ab")));
+    let kept = builders::render_config_keeping(&bot, &[broken], Some(&running)).expect("renders");
+    assert_eq!(
+        kept.categories, running.categories,
+        "the live category is left as it was"
+    );
+    assert_eq!(
+        builders::render_config_keeping(&bot, &[], Some(&running))
+            .expect("renders")
+            .categories
+            .len(),
+        0,
+        "a deleted category is not kept"
+    );
+    let edited = category(billing_json().set("/spec/createButton/emoji", json!("💳")));
+    let updated =
+        builders::render_config_keeping(&bot, &[edited], Some(&running)).expect("renders");
+    assert_eq!(
+        updated.categories["tickets/billing"]
+            .create_button
+            .emoji
+            .as_deref(),
+        Some("💳"),
+        "a valid edit replaces it"
+    );
+}
+
+#[test]
 fn every_child_is_owned_by_the_bot_and_labelled() {
     let (bot, categories) = examples();
     let config = builders::render_config(&bot, &categories).expect("renders");
@@ -523,6 +577,27 @@ fn a_categorys_status_follows_acceptance_the_bot_and_its_status_report() {
         true,
         Some(entry(Some(PANEL), 2, vec![missing_manage_channels()])),
     );
+    let unpinged = report(
+        true,
+        Some(entry(
+            Some(PANEL),
+            2,
+            vec![Problem::RoleNotPinged {
+                field: "roleIds[0]".to_owned(),
+                role_id: "400000000000000001".to_owned(),
+            }],
+        )),
+    );
+    let guild_permissions = report(
+        true,
+        Some(entry(
+            Some(PANEL),
+            2,
+            vec![Problem::MissingGuildPermissions {
+                missing: vec!["MANAGE_ROLES".to_owned()],
+            }],
+        )),
+    );
     let disconnected = report(false, Some(entry(Some(PANEL), 2, vec![])));
     let not_loaded = report(true, None);
     let unreachable = BotReport::Unreachable(
@@ -611,6 +686,36 @@ fn a_categorys_status_follows_acceptance_the_bot_and_its_status_report() {
                 false,
                 "DiscordProblem",
                 "the bot lacks Manage Channels in category 300000000000000001 (parentChannelId)",
+                Some(PANEL),
+                Some(2),
+            ),
+        },
+        Case {
+            what: "a ticket role nobody would ping",
+            rejected: false,
+            bot: &bot_ready,
+            report: Some(&unpinged),
+            previous: None,
+            expect: (
+                true,
+                false,
+                "DiscordProblem",
+                "role 400000000000000001 (roleIds[0]) is not notified of new tickets: make it mentionable or give the bot Mention Everyone",
+                Some(PANEL),
+                Some(2),
+            ),
+        },
+        Case {
+            what: "Manage Roles held only through the category",
+            rejected: false,
+            bot: &bot_ready,
+            report: Some(&guild_permissions),
+            previous: None,
+            expect: (
+                true,
+                false,
+                "DiscordProblem",
+                "the bot's roles lack Manage Roles in the server",
                 Some(PANEL),
                 Some(2),
             ),

@@ -402,6 +402,52 @@ async fn category_changes_update_the_config_map_without_rolling_the_deployment()
 }
 
 #[tokio::test]
+async fn a_button_emoji_discord_does_not_know_is_refused_and_the_running_config_is_kept() {
+    let cluster = seeded().await;
+    let operator = Operator::start(&cluster).await;
+    converged(&cluster).await;
+    let before = rendered_config(&cluster).await.expect("rendered");
+
+    cluster
+        .put(billing_json().set("/spec/createButton/emoji", json!("ab")))
+        .await;
+    eventually("billing is refused naming the field", async || {
+        condition(&cluster, "ticketcategories", "billing", "Accepted")
+            .await
+            .is_some_and(|(status, reason, message)| {
+                status == "False"
+                    && reason == "InvalidSpec"
+                    && message.contains("spec.createButton.emoji")
+            })
+    })
+    .await;
+    operator.settle().await;
+    assert_eq!(
+        rendered_config(&cluster)
+            .await
+            .expect("rendered")
+            .categories,
+        before.categories,
+        "the bot keeps running the last accepted billing"
+    );
+
+    cluster
+        .put(billing_json().set("/spec/createButton/emoji", json!("💳")))
+        .await;
+    eventually("the fixed emoji is rendered", async || {
+        rendered_config(&cluster).await.is_some_and(|config| {
+            config.categories["tickets/billing"]
+                .create_button
+                .emoji
+                .as_deref()
+                == Some("💳")
+        })
+    })
+    .await;
+    operator.shut_down(&cluster).await;
+}
+
+#[tokio::test]
 async fn an_image_change_rolls_the_deployment() {
     let cluster = seeded().await;
     let operator = Operator::start(&cluster).await;
@@ -858,37 +904,46 @@ async fn category_readiness_follows_the_bots_status_report() {
     .await;
 
     let parent = "300000000000000001";
-    operator.status.answer(Answer::Report(report([
+    let staff = "400000000000000001";
+    let problems = [
         (
-            "tickets/billing".to_owned(),
-            entry(
-                Some("700000000000000001"),
-                2,
-                vec![Problem::MissingPermissions {
-                    field: "parentChannelId".to_owned(),
-                    channel_id: parent.to_owned(),
-                    missing: vec!["MANAGE_CHANNELS".to_owned()],
-                }],
+            Problem::MissingPermissions {
+                field: "parentChannelId".to_owned(),
+                channel_id: parent.to_owned(),
+                missing: vec!["MANAGE_CHANNELS".to_owned()],
+            },
+            format!("the bot lacks Manage Channels in category {parent} (parentChannelId)"),
+        ),
+        (
+            Problem::RoleNotPinged {
+                field: "roleIds[0]".to_owned(),
+                role_id: staff.to_owned(),
+            },
+            format!(
+                "role {staff} (roleIds[0]) is not notified of new tickets: make it mentionable or give the bot Mention Everyone"
             ),
         ),
-        general.clone(),
-    ])));
-    eventually(
-        "a reported problem makes billing not Ready, in words",
-        async || {
-            condition(&cluster, "ticketcategories", "billing", "Ready")
-                .await
-                .is_some_and(|(status, reason, message)| {
-                    status == "False"
-                        && reason == "DiscordProblem"
-                        && message
-                            == format!(
-                                "the bot lacks Manage Channels in category {parent} (parentChannelId)"
-                            )
-                })
-        },
-    )
-    .await;
+    ];
+    for (problem, sentence) in problems {
+        operator.status.answer(Answer::Report(report([
+            (
+                "tickets/billing".to_owned(),
+                entry(Some("700000000000000001"), 2, vec![problem]),
+            ),
+            general.clone(),
+        ])));
+        eventually(
+            "a reported problem makes billing not Ready, in words",
+            async || {
+                condition(&cluster, "ticketcategories", "billing", "Ready")
+                    .await
+                    .is_some_and(|(status, reason, message)| {
+                        status == "False" && reason == "DiscordProblem" && message == sentence
+                    })
+            },
+        )
+        .await;
+    }
     let flipped_at = ready_transition_time(&cluster, "billing").await;
 
     operator.status.stop().await;

@@ -84,7 +84,7 @@ pub struct EmulatorConfig {
     pub max_channels_per_category: usize,
     /// Channels allowed in one guild (Discord: 500).
     pub max_guild_channels: usize,
-    /// Pins allowed in one channel (Discord: 50).
+    /// Pins allowed in one channel (Discord: 250).
     pub max_pins_per_channel: usize,
 }
 
@@ -107,7 +107,7 @@ impl Default for EmulatorConfig {
             rest_latency: Duration::ZERO,
             max_channels_per_category: 50,
             max_guild_channels: 500,
-            max_pins_per_channel: 50,
+            max_pins_per_channel: 250,
         }
     }
 }

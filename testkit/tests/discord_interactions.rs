@@ -102,6 +102,25 @@ async fn world(config: EmulatorConfig) -> World {
     }
 }
 
+/// Clicks the panel's button as the user, in the background: the click resolves once the test
+/// acknowledges it (or the deadline passes).
+fn start_click(
+    w: &World,
+) -> tokio::task::JoinHandle<
+    Result<
+        ticketeer_testkit::discord::InteractionOutcome,
+        ticketeer_testkit::discord::ControlError,
+    >,
+> {
+    let control = w.control.clone();
+    let (user, message) = (w.user, w.panel_message);
+    tokio::spawn(async move {
+        control
+            .click_button(user, message, "ticket:open:support")
+            .await
+    })
+}
+
 async fn next_interaction(shard: &mut Shard<InMemoryQueue>) -> Interaction {
     tokio::time::timeout(WAIT, async {
         loop {
@@ -140,13 +159,7 @@ fn discord_code(error: &twilight_http::Error) -> u64 {
 #[tokio::test]
 async fn a_click_carries_the_member_with_permissions_and_the_clicked_message() {
     let mut w = world(EmulatorConfig::default()).await;
-    let control = w.control.clone();
-    let (user, message) = (w.user, w.panel_message);
-    let click = tokio::spawn(async move {
-        control
-            .click_button(user, message, "ticket:open:support")
-            .await
-    });
+    let click = start_click(&w);
     let interaction = next_interaction(&mut w.shard).await;
     let member = interaction
         .member
@@ -191,13 +204,7 @@ async fn a_click_not_acknowledged_in_time_is_recorded_as_failed() {
         ..EmulatorConfig::default()
     })
     .await;
-    let control = w.control.clone();
-    let (user, message) = (w.user, w.panel_message);
-    let click = tokio::spawn(async move {
-        control
-            .click_button(user, message, "ticket:open:support")
-            .await
-    });
+    let click = start_click(&w);
     let interaction = next_interaction(&mut w.shard).await;
     let outcome = click.await.expect("click task").expect("click");
     assert!(outcome.failed(), "the user sees 'This interaction failed'");
@@ -259,13 +266,7 @@ async fn the_default_deadline_is_discords_three_seconds() {
 #[tokio::test]
 async fn a_double_acknowledgement_gets_40060_and_the_deferred_reply_is_completed_by_an_edit() {
     let mut w = world(EmulatorConfig::default()).await;
-    let control = w.control.clone();
-    let (user, message) = (w.user, w.panel_message);
-    let click = tokio::spawn(async move {
-        control
-            .click_button(user, message, "ticket:open:support")
-            .await
-    });
+    let click = start_click(&w);
     let interaction = next_interaction(&mut w.shard).await;
     let responder = w.client.interaction(interaction.application_id);
     responder
@@ -311,13 +312,7 @@ async fn a_double_acknowledgement_gets_40060_and_the_deferred_reply_is_completed
 #[tokio::test]
 async fn an_update_message_response_edits_the_clicked_message() {
     let mut w = world(EmulatorConfig::default()).await;
-    let control = w.control.clone();
-    let (user, message) = (w.user, w.panel_message);
-    let click = tokio::spawn(async move {
-        control
-            .click_button(user, message, "ticket:open:support")
-            .await
-    });
+    let click = start_click(&w);
     let interaction = next_interaction(&mut w.shard).await;
     let response = InteractionResponse {
         kind: InteractionResponseType::UpdateMessage,
@@ -359,4 +354,37 @@ async fn clicking_a_button_that_is_not_on_the_message_is_refused() {
         .click_button(w.user, posted, "ticket:open:support")
         .await;
     assert!(refused.is_err());
+}
+
+#[tokio::test]
+async fn a_follow_up_without_allowed_mentions_parses_user_mentions_only() {
+    let mut w = world(EmulatorConfig::default()).await;
+    let click = start_click(&w);
+    let interaction = next_interaction(&mut w.shard).await;
+    let guild = interaction.guild_id.expect("a guild click").get();
+    let staff = w.control.create_role(guild, "Staff", 0).expect("role");
+    w.control
+        .set_role_mentionable(guild, staff, true)
+        .expect("mentionable");
+    let responder = w.client.interaction(interaction.application_id);
+    responder
+        .create_response(interaction.id, &interaction.token, &deferred_ephemeral())
+        .await
+        .expect("acknowledged");
+    click.await.expect("click task").expect("click");
+    let followup = responder
+        .create_followup(&interaction.token)
+        .content(&format!("<@{}> <@&{staff}> @everyone", w.user))
+        .await
+        .expect("follow-up")
+        .model()
+        .await
+        .expect("follow-up parses");
+    let stored = w.control.message(followup.id.get()).expect("stored");
+    assert_eq!(stored.mentions, [w.user], "user mentions are parsed");
+    assert!(
+        stored.mention_roles.is_empty() && stored.notified_roles.is_empty(),
+        "a webhook parses no role mention unless allowed_mentions says so"
+    );
+    assert!(!stored.mention_everyone);
 }

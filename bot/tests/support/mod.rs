@@ -14,8 +14,8 @@ use std::time::Duration;
 use sqlx::PgPool;
 use ticketeer_bot::{BotError, Context, Settings, store};
 use ticketeer_testkit::discord::permissions::{
-    ATTACH_FILES, EMBED_LINKS, MANAGE_CHANNELS, MANAGE_MESSAGES, MANAGE_ROLES, PIN_MESSAGES,
-    READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL,
+    ATTACH_FILES, EMBED_LINKS, MANAGE_CHANNELS, MANAGE_MESSAGES, MANAGE_ROLES, MENTION_EVERYONE,
+    PIN_MESSAGES, READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL,
 };
 use ticketeer_testkit::discord::{
     ChannelSpec, Control, DiscordEmulator, EmulatorConfig, InteractionOutcome, Message,
@@ -28,8 +28,11 @@ use tokio::task::JoinHandle;
 /// How long any wait in a test may take before it fails.
 pub const WAIT: Duration = Duration::from_secs(15);
 
-/// What the bot holds in the test guild: enough to run tickets, nothing more.
-pub const BOT_PERMISSIONS: u64 = VIEW_CHANNEL
+/// What the bot holds in the test guild: enough to run tickets, nothing more. Mention Everyone
+/// lets the created message notify the ticket roles, which are not mentionable (as new roles
+/// are not).
+pub const BOT_PERMISSIONS: u64 = MENTION_EVERYONE
+    | VIEW_CHANNEL
     | SEND_MESSAGES
     | READ_MESSAGE_HISTORY
     | ATTACH_FILES

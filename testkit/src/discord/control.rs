@@ -333,6 +333,28 @@ impl Control {
         })
     }
 
+    /// Whether a role may be notified by anyone (Discord's "Allow anyone to @mention this role");
+    /// roles start not mentionable (GUILD_ROLE_UPDATE).
+    pub fn set_role_mentionable(
+        &self,
+        guild_id: u64,
+        role_id: u64,
+        mentionable: bool,
+    ) -> Result<(), ControlError> {
+        self.shared.mutate(|s| {
+            let role = s
+                .guilds
+                .get_mut(&guild_id)
+                .ok_or(ControlError::UnknownGuild(guild_id))?
+                .roles
+                .get_mut(&role_id)
+                .ok_or(ControlError::UnknownRole(role_id))?;
+            role.mentionable = mentionable;
+            s.role_event("GUILD_ROLE_UPDATE", guild_id, role_id);
+            Ok(())
+        })
+    }
+
     /// A user (not yet in any guild).
     pub fn create_user(&self, username: &str) -> u64 {
         self.shared.mutate(|s| s.create_user(username))

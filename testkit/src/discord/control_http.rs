@@ -90,6 +90,8 @@ fn message_value(message: &Message) -> Value {
         "pinned": message.pinned,
         "edited": message.edited_at_ms.is_some(),
         "reference": message.reference.map(id_str),
+        "mention_roles": message.mention_roles.iter().map(|r| id_str(*r)).collect::<Vec<_>>(),
+        "notified_roles": message.notified_roles.iter().map(|r| id_str(*r)).collect::<Vec<_>>(),
         "button_custom_ids": message.button_custom_ids(),
     })
 }
@@ -138,7 +140,25 @@ async fn create_role(
         .get("permissions")
         .and_then(permission_bits)
         .unwrap_or(0);
-    Ok(created(control.create_role(guild, name, permissions)?))
+    let role = control.create_role(guild, name, permissions)?;
+    if let Some(mentionable) = body["mentionable"].as_bool() {
+        control.set_role_mentionable(guild, role, mentionable)?;
+    }
+    Ok(created(role))
+}
+
+async fn update_role(
+    State(control): State<Control>,
+    Path((guild, role)): Path<(u64, u64)>,
+    Json(body): Json<Value>,
+) -> Reply {
+    if let Some(permissions) = body.get("permissions").and_then(permission_bits) {
+        control.set_role_permissions(guild, role, permissions)?;
+    }
+    if let Some(mentionable) = body["mentionable"].as_bool() {
+        control.set_role_mentionable(guild, role, mentionable)?;
+    }
+    Ok(Json(json!({})))
 }
 
 async fn create_user(State(control): State<Control>, Json(body): Json<Value>) -> Reply {
@@ -393,7 +413,8 @@ async fn settings(State(control): State<Control>, Json(body): Json<Value>) -> Re
 /// The HTTP control API for the emulator binary.
 ///
 /// Routes (JSON bodies; ids as strings or numbers):
-/// `GET /info`; `POST /guilds {name, bot_permissions}`; `POST /guilds/{id}/roles {name, permissions}`;
+/// `GET /info`; `POST /guilds {name, bot_permissions}`; `POST /guilds/{id}/roles {name, permissions, mentionable?}`;
+/// `PATCH /guilds/{gid}/roles/{rid} {permissions?, mentionable?}` (roles start not mentionable);
 /// `POST /users {name, accepts_dms?}`; `PATCH /users/{id} {accepts_dms}`;
 /// `PUT /guilds/{gid}/members/{uid} {roles}`; `POST|GET /guilds/{id}/channels {name, kind, parent_id?, overwrites?, topic?}`;
 /// `GET|DELETE /channels/{id}`; `PUT /channels/{id}/overwrites {overwrites}`;
@@ -409,6 +430,10 @@ pub fn control_router(control: Control) -> Router {
         .route("/info", get(info))
         .route("/guilds", post(create_guild))
         .route("/guilds/{guild}/roles", post(create_role))
+        .route(
+            "/guilds/{guild}/roles/{role}",
+            axum::routing::patch(update_role),
+        )
         .route(
             "/guilds/{guild}/channels",
             post(create_channel).get(guild_channels),

@@ -20,7 +20,7 @@ use super::permissions;
 use super::rest::Reply;
 use super::routes::WebhookMessage;
 use super::state::{Ack, Dispatch, Interaction, NewMessage, State};
-use super::validate::{MessageDraft, message_draft};
+use super::validate::{MessageDraft, webhook_message_draft};
 
 /// Message flag of a deferred response still "thinking".
 const LOADING_FLAG: u64 = 1 << 7;
@@ -216,7 +216,7 @@ impl State {
         })?;
         let data = body.get("data").filter(|d| !d.is_null()).cloned();
         let draft = match &data {
-            Some(data) if matches!(callback_type, 4 | 7) => message_draft(data)?,
+            Some(data) if matches!(callback_type, 4 | 7) => webhook_message_draft(data)?,
             _ => MessageDraft::default(),
         };
         let flags = data.as_ref().and_then(|d| d["flags"].as_u64()).unwrap_or(0) & RESPONSE_FLAGS;
@@ -368,7 +368,7 @@ impl State {
         body: Option<&Value>,
     ) -> Result<Reply, ApiError> {
         let interaction_id = self.webhook_interaction(application_id, token)?;
-        let draft = message_draft(body.unwrap_or(&Value::Null))?;
+        let draft = webhook_message_draft(body.unwrap_or(&Value::Null))?;
         if draft.is_empty() {
             return Err(ApiError::empty_message());
         }
@@ -440,7 +440,7 @@ impl State {
     ) -> Result<Reply, ApiError> {
         let interaction_id = self.webhook_interaction(application_id, token)?;
         let message_id = self.webhook_message_id(interaction_id, which)?;
-        let draft = message_draft(body.unwrap_or(&Value::Null))?;
+        let draft = webhook_message_draft(body.unwrap_or(&Value::Null))?;
         if self
             .interactions
             .get(&interaction_id)

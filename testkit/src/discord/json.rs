@@ -61,7 +61,7 @@ impl State {
                     "position": role.position,
                     "permissions": role.permissions.to_string(),
                     "managed": role.managed,
-                    "mentionable": false,
+                    "mentionable": role.mentionable,
                     "flags": 0,
                 });
                 if role.managed {

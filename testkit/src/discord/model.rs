@@ -34,6 +34,9 @@ pub struct Role {
     pub position: i64,
     /// Whether an integration (the bot's own role) manages it.
     pub managed: bool,
+    /// Whether anyone may notify it with `<@&id>`; new roles are not, as on Discord. Otherwise only
+    /// a sender with MENTION_EVERYONE notifies it.
+    pub mentionable: bool,
 }
 
 /// A guild member.
@@ -226,8 +229,11 @@ pub struct Message {
     pub edited_at_ms: Option<u64>,
     /// Mentioned user ids.
     pub mentions: Vec<u64>,
-    /// Mentioned role ids.
+    /// Mentioned role ids (in the content and allowed by `allowed_mentions`).
     pub mention_roles: Vec<u64>,
+    /// The mentioned roles whose members were actually notified: the role is mentionable or the
+    /// author has MENTION_EVERYONE in the channel. Discord shows the others highlighted, silently.
+    pub notified_roles: Vec<u64>,
     /// Whether @everyone or @here was mentioned (and allowed).
     pub mention_everyone: bool,
     /// The message this one replies to or refers to.

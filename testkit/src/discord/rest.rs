@@ -570,6 +570,31 @@ impl State {
         }
     }
 
+    /// Every overwrite must name a role of the guild (10011 Unknown Role) or a known user
+    /// (10013 Unknown User).
+    fn check_overwrite_targets(
+        &self,
+        guild_id: u64,
+        overwrites: &[Overwrite],
+    ) -> Result<(), ApiError> {
+        let guild = self
+            .guilds
+            .get(&guild_id)
+            .ok_or_else(ApiError::unknown_guild)?;
+        for overwrite in overwrites {
+            match overwrite.kind {
+                OverwriteKind::Role if !guild.roles.contains_key(&overwrite.id) => {
+                    return Err(ApiError::unknown_role());
+                }
+                OverwriteKind::Member if !self.users.contains_key(&overwrite.id) => {
+                    return Err(ApiError::unknown_user());
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     fn create_guild_channel(&mut self, guild_id: u64, body: &Value) -> Result<Reply, ApiError> {
         self.member_guild(guild_id)?;
         let draft = channel_draft(body)?;
@@ -601,7 +626,10 @@ impl State {
             return Err(ApiError::missing_permissions());
         }
         if let Some(overwrites) = draft.overwrites.as_ref().filter(|o| !o.is_empty()) {
-            check_overwrites(held, overwrites)?;
+            self.check_overwrite_targets(guild_id, overwrites)?;
+            // Create Guild Channel checks overwrites against the bot's guild-level permissions:
+            // what it holds only through the parent category's overwrites does not count.
+            check_overwrites(self.permissions(guild_id, bot, None), overwrites)?;
         }
         let guild_channels = self
             .channels
@@ -684,6 +712,7 @@ impl State {
             return Err(ApiError::invalid_form(&errors));
         }
         if let Some(overwrites) = &overwrites {
+            self.check_overwrite_targets(guild_id, overwrites)?;
             let held = self.permissions(guild_id, self.bot_id(), Some(&channel));
             check_overwrites(held, overwrites)?;
         }
@@ -765,6 +794,7 @@ impl State {
                 .and_then(validate::permission_bits)
                 .unwrap_or(0),
         };
+        self.check_overwrite_targets(guild_id, std::slice::from_ref(&overwrite))?;
         let held = self.permissions(guild_id, self.bot_id(), Some(&channel));
         check_overwrites(held, std::slice::from_ref(&overwrite))?;
         if let Some(c) = self.channels.get_mut(&channel_id) {

@@ -97,6 +97,15 @@ pub(crate) struct NewMessage {
     pub(crate) allowed_mentions: Option<Value>,
 }
 
+/// What a message's content mentions, and whom it notifies.
+#[derive(Debug, Default)]
+struct Mentions {
+    users: Vec<u64>,
+    roles: Vec<u64>,
+    notified_roles: Vec<u64>,
+    everyone: bool,
+}
+
 /// Everything the emulator knows.
 pub(crate) struct State {
     pub(crate) config: EmulatorConfig,
@@ -344,6 +353,7 @@ impl State {
                 permissions: permissions::DEFAULT_EVERYONE,
                 position: 0,
                 managed: false,
+                mentionable: false,
             },
         );
         roles.insert(
@@ -354,6 +364,7 @@ impl State {
                 permissions: bot_permissions,
                 position: 1,
                 managed: true,
+                mentionable: false,
             },
         );
         let mut members = BTreeMap::new();
@@ -427,6 +438,7 @@ impl State {
                 permissions,
                 position: 1,
                 managed: false,
+                mentionable: false,
             },
         );
         self.role_event("GUILD_ROLE_CREATE", guild_id, role_id);
@@ -560,12 +572,25 @@ impl State {
         self.messages.get(&channel_id)?.get(&message_id)
     }
 
+    /// Who a message's content mentions and notifies, as Discord decides it: a mention counts when
+    /// `allowed_mentions` allows it (everything when absent); a role mention notifies only when the
+    /// role is mentionable or the author has MENTION_EVERYONE in the channel, and @everyone/@here
+    /// need MENTION_EVERYONE too.
     fn mentions(
         &self,
         content: &str,
-        guild_id: Option<u64>,
+        author_id: u64,
+        channel_id: u64,
         allowed: Option<&Value>,
-    ) -> (Vec<u64>, Vec<u64>, bool) {
+    ) -> Mentions {
+        let channel = self.channels.get(&channel_id);
+        let guild = channel
+            .and_then(|c| c.guild_id)
+            .and_then(|g| self.guilds.get(&g));
+        let may_mention_everyone = channel.is_some_and(|c| {
+            c.guild_id.is_some()
+                && self.channel_permissions_of(author_id, c) & permissions::MENTION_EVERYONE != 0
+        });
         let parse: Option<Vec<&str>> = allowed.map(|a| {
             a["parse"]
                 .as_array()
@@ -582,39 +607,46 @@ impl State {
         let allow = |kind: &str, field: &str, id: u64| {
             parse.as_ref().is_none_or(|p| p.contains(&kind)) || listed(field, id)
         };
-        let mut users = Vec::new();
-        let mut roles = Vec::new();
+        let mut found = Mentions::default();
         let mut rest = content;
         while let Some(start) = rest.find("<@") {
             rest = &rest[start + 2..];
             let Some(end) = rest.find('>') else { break };
             let inner = &rest[..end];
             if let Some(role) = inner.strip_prefix('&').and_then(|r| r.parse::<u64>().ok()) {
-                let exists = guild_id
-                    .and_then(|g| self.guilds.get(&g))
-                    .is_some_and(|g| g.roles.contains_key(&role));
-                if exists && allow("roles", "roles", role) && !roles.contains(&role) {
-                    roles.push(role);
+                let Some(role) = guild.and_then(|g| g.roles.get(&role)) else {
+                    continue;
+                };
+                if allow("roles", "roles", role.id) && !found.roles.contains(&role.id) {
+                    found.roles.push(role.id);
+                    if role.mentionable || may_mention_everyone {
+                        found.notified_roles.push(role.id);
+                    }
                 }
             } else if let Ok(user) = inner.trim_start_matches('!').parse::<u64>()
                 && self.users.contains_key(&user)
                 && allow("users", "users", user)
-                && !users.contains(&user)
+                && !found.users.contains(&user)
             {
-                users.push(user);
+                found.users.push(user);
             }
         }
-        let everyone = (content.contains("@everyone") || content.contains("@here"))
-            && parse.as_ref().is_none_or(|p| p.contains(&"everyone"));
-        (users, roles, everyone)
+        found.everyone = (content.contains("@everyone") || content.contains("@here"))
+            && parse.as_ref().is_none_or(|p| p.contains(&"everyone"))
+            && may_mention_everyone;
+        found
     }
 
     /// Stores a message and dispatches MESSAGE_CREATE (ephemeral ones are only stored).
     pub(crate) fn add_message(&mut self, new: NewMessage) -> Message {
         let id = self.next_id();
         let guild_id = self.channels.get(&new.channel_id).and_then(|c| c.guild_id);
-        let (mentions, mention_roles, mention_everyone) =
-            self.mentions(&new.content, guild_id, new.allowed_mentions.as_ref());
+        let mentions = self.mentions(
+            &new.content,
+            new.author_id,
+            new.channel_id,
+            new.allowed_mentions.as_ref(),
+        );
         let message = Message {
             id,
             channel_id: new.channel_id,
@@ -629,9 +661,10 @@ impl State {
             pinned: false,
             pinned_at_ms: None,
             edited_at_ms: None,
-            mentions,
-            mention_roles,
-            mention_everyone,
+            mentions: mentions.users,
+            mention_roles: mentions.roles,
+            notified_roles: mentions.notified_roles,
+            mention_everyone: mentions.everyone,
             reference: new.reference,
             interaction_id: new.interaction_id,
             webhook_id: new.webhook_id,
@@ -661,18 +694,20 @@ impl State {
         embeds: Option<Vec<Value>>,
         allowed_mentions: Option<&Value>,
     ) -> Option<Message> {
-        let guild_id = self.find_message(message_id)?.guild_id;
+        let message = self.find_message(message_id)?;
+        let (author_id, channel_id) = (message.author_id, message.channel_id);
         let mentions = content
             .as_deref()
-            .map(|text| self.mentions(text, guild_id, allowed_mentions));
+            .map(|text| self.mentions(text, author_id, channel_id, allowed_mentions));
         let message = self.find_message_mut(message_id)?;
         if let Some(content) = content {
             message.content = content;
         }
-        if let Some((users, roles, everyone)) = mentions {
-            message.mentions = users;
-            message.mention_roles = roles;
-            message.mention_everyone = everyone;
+        if let Some(mentions) = mentions {
+            message.mentions = mentions.users;
+            message.mention_roles = mentions.roles;
+            message.notified_roles = mentions.notified_roles;
+            message.mention_everyone = mentions.everyone;
         }
         if let Some(components) = components {
             message.components = components;

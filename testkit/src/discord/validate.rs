@@ -22,6 +22,11 @@ pub const MAX_CUSTOM_ID_CHARS: usize = 100;
 pub const MAX_BUTTON_LABEL_CHARS: usize = 80;
 /// Most embeds on a message.
 pub const MAX_EMBEDS: usize = 10;
+/// Most characters in all of a message's embeds together (titles, descriptions, field names and
+/// values, footer texts and author names).
+pub const MAX_EMBED_TOTAL_CHARS: usize = 6000;
+/// Custom emoji names: 2 to 32 of `[A-Za-z0-9_]`.
+const CUSTOM_EMOJI_NAME_CHARS: std::ops::RangeInclusive<usize> = 2..=32;
 
 /// The message fields a create or edit request carries; `None` means "not sent".
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -69,6 +74,16 @@ fn char_len(value: &Value) -> usize {
     value.as_str().map_or(0, |text| text.chars().count())
 }
 
+/// Parses and validates a message sent through an interaction or a webhook. Without an explicit
+/// `allowed_mentions` these parse only user mentions (a channel message parses everything).
+pub(crate) fn webhook_message_draft(body: &Value) -> Result<MessageDraft, ApiError> {
+    let mut draft = message_draft(body)?;
+    if draft.allowed_mentions.is_none() {
+        draft.allowed_mentions = Some(serde_json::json!({"parse": ["users"]}));
+    }
+    Ok(draft)
+}
+
 /// Parses and validates a message body (create, edit, interaction response or webhook).
 pub(crate) fn message_draft(body: &Value) -> Result<MessageDraft, ApiError> {
     let mut errors = FormErrors::default();
@@ -109,6 +124,14 @@ pub(crate) fn message_draft(body: &Value) -> Result<MessageDraft, ApiError> {
                 );
             }
         }
+        let total: usize = list.iter().map(embed_chars).sum();
+        if total > MAX_EMBED_TOTAL_CHARS {
+            errors.push(
+                vec!["embeds".into()],
+                "MAX_EMBED_SIZE_EXCEEDED",
+                &format!("Embed size exceeds maximum size of {MAX_EMBED_TOTAL_CHARS}"),
+            );
+        }
         draft.embeds = Some(list);
     }
     if let Some(components) = body.get("components").filter(|v| !v.is_null()) {
@@ -129,6 +152,39 @@ pub(crate) fn message_draft(body: &Value) -> Result<MessageDraft, ApiError> {
         Ok(draft)
     } else {
         Err(ApiError::invalid_form(&errors))
+    }
+}
+
+/// The characters of one embed that count towards Discord's 6000 per message.
+fn embed_chars(embed: &Value) -> usize {
+    let fields: usize = embed["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|field| char_len(&field["name"]) + char_len(&field["value"]))
+        .sum();
+    char_len(&embed["title"])
+        + char_len(&embed["description"])
+        + char_len(&embed["footer"]["text"])
+        + char_len(&embed["author"]["name"])
+        + fields
+}
+
+/// Which part of a button's `emoji` Discord refuses, if any: a custom emoji (with an `id`) needs a
+/// snowflake id and a 2–32 character `[A-Za-z0-9_]` name; any other must be a Unicode emoji.
+fn invalid_emoji_field(emoji: &Value) -> Option<&'static str> {
+    let name = emoji["name"].as_str().unwrap_or_default();
+    let Some(id) = emoji.get("id").filter(|id| !id.is_null()) else {
+        return emojis::get(name).is_none().then_some("name");
+    };
+    let name_ok = CUSTOM_EMOJI_NAME_CHARS.contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if snowflake(id).is_none() {
+        Some("id")
+    } else if !name_ok {
+        Some("name")
+    } else {
+        None
     }
 }
 
@@ -169,8 +225,12 @@ fn validate_components(rows: &[Value], errors: &mut FormErrors) {
             let index = index.to_string();
             let path = |field: &str| row_path(&["components", &index, field]);
             if let Some(custom_id) = child.get("custom_id").and_then(Value::as_str) {
-                if custom_id.chars().count() > MAX_CUSTOM_ID_CHARS {
-                    too_long(errors, path("custom_id"), MAX_CUSTOM_ID_CHARS);
+                if !(1..=MAX_CUSTOM_ID_CHARS).contains(&custom_id.chars().count()) {
+                    errors.push(
+                        path("custom_id"),
+                        "BASE_TYPE_BAD_LENGTH",
+                        &format!("Must be between 1 and {MAX_CUSTOM_ID_CHARS} in length."),
+                    );
                 }
                 if !seen_ids.insert(custom_id.to_owned()) {
                     errors.push(
@@ -185,6 +245,19 @@ fn validate_components(rows: &[Value], errors: &mut FormErrors) {
             }
             if char_len(&child["label"]) > MAX_BUTTON_LABEL_CHARS {
                 too_long(errors, path("label"), MAX_BUTTON_LABEL_CHARS);
+            }
+            if let Some(field) = child
+                .get("emoji")
+                .filter(|e| !e.is_null())
+                .and_then(invalid_emoji_field)
+            {
+                let mut emoji_path = path("emoji");
+                emoji_path.push(field.to_owned());
+                errors.push(
+                    emoji_path,
+                    "BUTTON_COMPONENT_INVALID_EMOJI",
+                    "Invalid emoji",
+                );
             }
             match child["style"].as_u64() {
                 Some(5) => {
@@ -379,7 +452,7 @@ mod tests {
         let field = &body["errors"]["components"]["0"]["components"]["0"];
         assert_eq!(
             field["custom_id"]["_errors"][0]["code"],
-            "BASE_TYPE_MAX_LENGTH"
+            "BASE_TYPE_BAD_LENGTH"
         );
         assert_eq!(field["label"]["_errors"][0]["code"], "BASE_TYPE_MAX_LENGTH");
     }

@@ -1,0 +1,165 @@
+//! Discord rules a ticket depends on without saying so: the staff ping notifies only a mentionable
+//! role or from a bot with Mention Everyone, a new channel's overwrites count only the bot's
+//! guild-level permissions, and a button emoji must be one Discord knows. Each through the real
+//! bot, its `/status` and its config loader.
+
+mod support;
+
+use support::{BOT_PERMISSIONS, Harness, SUPPORT, WAIT};
+use ticketeer_bot::{BotError, Context, Settings};
+use ticketeer_config::{Problem, StatusReport};
+use ticketeer_testkit::discord::permissions::{MANAGE_ROLES, MENTION_EVERYONE};
+use ticketeer_testkit::discord::{EmulatorConfig, Message, Overwrite};
+
+async fn problems(harness: &Harness) -> Vec<Problem> {
+    let url = format!("{}/status", harness.http_base().await);
+    let body = reqwest::get(&url)
+        .await
+        .expect("the bot answers HTTP")
+        .text()
+        .await
+        .expect("body");
+    let report: StatusReport = serde_json::from_str(&body).expect("the operator can read it");
+    report.categories[SUPPORT].problems.clone()
+}
+
+/// The ticket's first message (the one that mentions the creator and the ticket roles).
+async fn welcome(harness: &Harness, channel: u64) -> Message {
+    harness
+        .control
+        .wait_for(WAIT, |control| {
+            control
+                .messages(channel)
+                .into_iter()
+                .find(|message| !message.mention_roles.is_empty())
+        })
+        .await
+        .expect("the welcome mentions the ticket roles")
+}
+
+/// Nothing is reported, and a new ticket's welcome notifies the ticket role.
+async fn assert_staff_pinged(harness: &Harness) {
+    assert_eq!(problems(harness).await, []);
+    let channel = harness.open_ticket(harness.world.alice).await;
+    let welcome = welcome(harness, channel).await;
+    assert_eq!(welcome.notified_roles, [harness.world.staff_role]);
+}
+
+fn without_mention_everyone(world: &support::World) {
+    let bot_role = world.control.bot_role(world.guild).expect("bot role");
+    world
+        .control
+        .set_role_permissions(world.guild, bot_role, BOT_PERMISSIONS & !MENTION_EVERYONE)
+        .expect("take Mention Everyone away");
+}
+
+#[tokio::test]
+async fn staff_are_pinged_when_the_bot_may_mention_everyone() {
+    let harness = Harness::start().await;
+    assert_staff_pinged(&harness).await;
+}
+
+#[tokio::test]
+async fn staff_are_pinged_through_a_mentionable_role() {
+    let harness = Harness::start_with(EmulatorConfig::default(), |world| {
+        without_mention_everyone(world);
+        world
+            .control
+            .set_role_mentionable(world.guild, world.staff_role, true)
+            .expect("mentionable");
+    })
+    .await;
+    assert_staff_pinged(&harness).await;
+}
+
+#[tokio::test]
+async fn status_reports_a_ticket_role_nobody_would_ping() {
+    let harness = Harness::start_with(EmulatorConfig::default(), without_mention_everyone).await;
+    let staff = harness.world.staff_role;
+    assert_eq!(
+        problems(&harness).await,
+        [Problem::RoleNotPinged {
+            field: "roleIds[0]".to_owned(),
+            role_id: staff.to_string(),
+        }]
+    );
+    // What the report warns of: the mention is there, and nobody is notified.
+    let channel = harness.open_ticket(harness.world.alice).await;
+    let welcome = welcome(&harness, channel).await;
+    assert_eq!(welcome.mention_roles, [staff]);
+    assert!(welcome.notified_roles.is_empty());
+
+    harness
+        .control
+        .set_role_mentionable(harness.world.guild, staff, true)
+        .expect("mentionable");
+    assert_eq!(problems(&harness).await, []);
+}
+
+#[tokio::test]
+async fn manage_roles_granted_only_on_the_category_fails_the_open_and_status_says_so() {
+    let harness = Harness::start_with(EmulatorConfig::default(), |world| {
+        let bot_role = world.control.bot_role(world.guild).expect("bot role");
+        world
+            .control
+            .set_role_permissions(world.guild, bot_role, BOT_PERMISSIONS & !MANAGE_ROLES)
+            .expect("no Manage Roles in the guild");
+        world
+            .control
+            .set_channel_overwrites(
+                world.parent,
+                vec![Overwrite::role(bot_role, MANAGE_ROLES, 0)],
+            )
+            .expect("Manage Roles on the category");
+    })
+    .await;
+    assert_eq!(
+        problems(&harness).await,
+        [Problem::MissingGuildPermissions {
+            missing: vec!["MANAGE_ROLES".to_owned()],
+        }]
+    );
+    let outcome = harness.click_open(harness.world.alice).await;
+    let answer = harness.answer(&outcome).await;
+    assert!(
+        answer.starts_with("I could not create your ticket channel: I am missing permissions"),
+        "{answer}"
+    );
+    let refused = harness
+        .control
+        .request_log()
+        .into_iter()
+        .filter(|request| {
+            request.method == "POST" && request.route == "/guilds/{guild_id}/channels"
+        })
+        .map(|request| request.status)
+        .collect::<Vec<_>>();
+    assert_eq!(refused, [403], "Discord refused the channel once");
+    assert!(
+        harness.control.channels(harness.world.guild).len() == 3,
+        "no ticket channel was made"
+    );
+}
+
+#[tokio::test]
+async fn a_button_emoji_discord_does_not_know_is_refused_at_load_naming_the_field() {
+    let harness = Harness::start().await;
+    let yaml = harness
+        .config_yaml(&[(SUPPORT, "Need help?")])
+        .replace("emoji: \"🎫\"", "emoji: \"tk\"");
+    assert!(
+        yaml.contains("emoji: \"tk\""),
+        "the test config names an emoji"
+    );
+    let path = harness.dir.path().join("bad-emoji.yaml");
+    std::fs::write(&path, yaml).expect("write");
+    let error = Context::build(Settings::new(&path, "unused-token", "postgres://unused"))
+        .await
+        .expect_err("the config is refused");
+    assert!(matches!(error, BotError::InvalidConfig { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.contains(r#"categories["support"].createButton.emoji"#),
+        "{message}"
+    );
+}
