@@ -25,7 +25,7 @@ json_id() { python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
 # member "alice", the Discord category and channels; writes the bot config for it. Sets GUILD, ROLE,
 # ALICE, PARENT, CREATE and LOG.
 make_guild_config() {
-  GUILD="$(control_post POST /guilds '{"name": "Ticketeer demo", "bot_permissions": "2251800082238480"}' | json_id)"
+  GUILD="$(control_post POST /guilds '{"name": "Ticketeer demo", "bot_permissions": "2251800082369552"}' | json_id)"
   ROLE="$(control_post POST "/guilds/$GUILD/roles" '{"name": "Staff", "permissions": "0"}' | json_id)"
   ALICE="$(control_post POST /users '{"name": "alice"}' | json_id)"
   control_post PUT "/guilds/$GUILD/members/$ALICE" '{"roles": []}' >/dev/null

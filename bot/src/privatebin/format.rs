@@ -5,8 +5,8 @@
 //! transcript against the server's limit before paying for PBKDF2 and AES.
 
 use std::fmt;
-use std::num::NonZeroU32;
 use std::io::{Read, Write};
+use std::num::NonZeroU32;
 
 use aes_gcm::aead::consts::U16;
 use aes_gcm::aead::{AeadInPlace, KeyInit};
