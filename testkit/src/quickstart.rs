@@ -44,7 +44,7 @@ pub const BOT_NAMESPACE: &str = "tickets";
 /// The example TicketBot's name.
 pub const BOT_NAME: &str = "support";
 /// The permissions the README's invite link grants the bot.
-pub const README_BOT_PERMISSIONS: u64 = 2_251_800_082_238_480;
+pub const README_BOT_PERMISSIONS: u64 = 2_251_800_082_369_552;
 /// How long each step may take.
 const STEP_TIMEOUT: Duration = Duration::from_mins(1);
 /// How often the ConfigMap is copied to the bot's config file (the kubelet syncs a mounted
@@ -666,5 +666,20 @@ async fn sync_config(
         {
             current = text;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::README_BOT_PERMISSIONS;
+
+    #[test]
+    fn the_quick_start_grants_what_the_readme_invite_link_grants() {
+        let readme = include_str!("../../README.md");
+        let (_, after) = readme
+            .split_once("&permissions=")
+            .expect("the README has an invite link");
+        let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+        assert_eq!(digits.parse::<u64>(), Ok(README_BOT_PERMISSIONS));
     }
 }
