@@ -13,6 +13,7 @@
 //! matter only for a channel later deleted by hand: while the channel exists, the close reads its
 //! whole history from Discord.
 
+use crate::error::ErrorChain;
 use twilight_model::channel::Message;
 use twilight_model::id::Id;
 use twilight_model::id::marker::MessageMarker;
@@ -40,7 +41,7 @@ pub(crate) async fn open_tickets(ctx: &Context) {
     let tickets = match store::open_ticket_channels(&ctx.pool).await {
         Ok(tickets) => tickets,
         Err(error) => {
-            tracing::warn!(%error, "could not list open tickets to catch up on their messages");
+            tracing::warn!(error = %ErrorChain(&error), "could not list open tickets to catch up on their messages");
             return;
         }
     };
@@ -54,7 +55,7 @@ pub(crate) async fn open_tickets(ctx: &Context) {
             ),
             Err(error) => tracing::warn!(
                 ticket = ticket.ticket_id,
-                %error,
+                error = %ErrorChain(&error),
                 discord_code = error.discord_code(),
                 "could not catch up on a ticket's messages"
             ),

@@ -1,6 +1,7 @@
 //! The bot's shared state: Discord and Postgres clients, the current config, metrics, and the
 //! tracker of in-flight work. One [`Context`] per process, passed as `Arc<Context>`.
 
+use crate::error::ErrorChain;
 use std::collections::HashSet;
 use std::fmt;
 use std::future::IntoFuture;
@@ -142,7 +143,7 @@ async fn connect_database(settings: &Settings) -> Result<PgPool> {
             }
             Err(error) if started.elapsed() + wait < settings.database_connect_patience => {
                 tracing::warn!(
-                    error = %error,
+                    error = %ErrorChain(&error),
                     retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                     "the database is not reachable yet; trying again"
                 );

@@ -1,6 +1,7 @@
 //! The gateway loop: one shard; every event is handled on the task tracker under its own span,
 //! so a slow handler never holds up the next event and shutdown can wait for all of them.
 
+use crate::error::ErrorChain;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -52,7 +53,7 @@ pub(crate) async fn run(ctx: &Arc<Context>, shutdown: impl Future<Output = ()>) 
                     ctx.set_gateway_connected(false);
                     return Err(BotError::GatewayClosed(fatal_close_reason(last_close_code)));
                 }
-                Some(Err(error)) => tracing::warn!(%error, "could not receive a gateway event"),
+                Some(Err(error)) => tracing::warn!(error = %ErrorChain(&error), "could not receive a gateway event"),
                 Some(Ok(event)) => {
                     if let Event::GatewayClose(frame) = &event {
                         last_close_code = frame.as_ref().map(|frame| frame.code);
@@ -158,7 +159,7 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
             ctx.tracker.clone().spawn(
                 async move {
                     if let Err(error) = count_message(&ctx, &message.message).await {
-                        tracing::warn!(error = %error, "could not count a ticket message");
+                        tracing::warn!(error = %ErrorChain(&error), "could not count a ticket message");
                     }
                 }
                 .instrument(span),
@@ -170,7 +171,7 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
             ctx.tracker.clone().spawn(
                 async move {
                     if let Err(error) = store_edit(&ctx, &updated.0).await {
-                        tracing::warn!(error = %error, "could not store an edited ticket message");
+                        tracing::warn!(error = %ErrorChain(&error), "could not store an edited ticket message");
                     }
                 }
                 .instrument(span),
@@ -183,7 +184,7 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
             ctx.tracker.clone().spawn(
                 async move {
                     if let Err(error) = close::on_channel_deleted(&ctx, channel_id).await {
-                        tracing::warn!(error = %error, "could not close the ticket of a deleted channel");
+                        tracing::warn!(error = %ErrorChain(&error), "could not close the ticket of a deleted channel");
                     }
                 }
                 .instrument(span),
@@ -206,10 +207,10 @@ fn spawn_delete_check(
         async move {
             for message_id in message_ids {
                 if let Err(error) = store::mark_message_deleted(&ctx.pool, message_id).await {
-                    tracing::warn!(error = %error, "could not mark a ticket message deleted");
+                    tracing::warn!(error = %ErrorChain(&error), "could not mark a ticket message deleted");
                 }
                 if let Err(error) = panels::on_message_deleted(&ctx, message_id).await {
-                    tracing::warn!(error = %error, discord_code = error.discord_code(), "could not re-post a deleted panel");
+                    tracing::warn!(error = %ErrorChain(&error), discord_code = error.discord_code(), "could not re-post a deleted panel");
                 }
             }
         }

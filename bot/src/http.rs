@@ -1,5 +1,6 @@
 //! The bot's HTTP endpoints: `/healthz`, `/readyz`, `/metrics`, `/status`.
 
+use crate::error::ErrorChain;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,7 +53,7 @@ pub(crate) fn serve(
                 Ok((stream, _)) => stream,
                 Err(error) => {
                     // Out of file descriptors and the like: keep serving the connections we have.
-                    tracing::warn!(%error, "could not accept an HTTP connection");
+                    tracing::warn!(error = %ErrorChain(&error), "could not accept an HTTP connection");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -126,7 +127,7 @@ async fn status(State(ctx): State<Arc<Context>>) -> Response {
     match status::report(&ctx).await {
         Ok(report) => axum::Json(report).into_response(),
         Err(error) => {
-            tracing::warn!(error = %error, "could not build the status report");
+            tracing::warn!(error = %ErrorChain(&error), "could not build the status report");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "status unavailable: the database is not reachable\n",

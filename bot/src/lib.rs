@@ -39,6 +39,7 @@ pub mod privatebin;
 /// Transcript rendering: a ticket's messages as Markdown, pure.
 pub mod transcript;
 
+use crate::error::ErrorChain;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -96,11 +97,11 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()>) -> Resul
     stop_renewing.cancel();
     let _ = renewer.await;
     if let Err(error) = store::release_close_leases_of(&ctx.pool, ctx.lease_holder).await {
-        tracing::warn!(error = %error, "could not release the close leases; they expire");
+        tracing::warn!(error = %ErrorChain(&error), "could not release the close leases; they expire");
     }
     stop_http.cancel();
     if let Err(error) = server.await {
-        tracing::warn!(%error, "the HTTP server task failed");
+        tracing::warn!(error = %ErrorChain(&error), "the HTTP server task failed");
     }
     ctx.pool.close().await;
     tracing::info!("stopped");
@@ -112,7 +113,7 @@ pub(crate) async fn refresh_open_ticket_gauges(ctx: &Context) {
     let counts = match store::open_ticket_counts(&ctx.pool).await {
         Ok(counts) => counts,
         Err(error) => {
-            tracing::warn!(error = %error, "could not count open tickets for the metrics");
+            tracing::warn!(error = %ErrorChain(&error), "could not count open tickets for the metrics");
             return;
         }
     };

@@ -5,6 +5,7 @@
 //! watchers miss or report oddly, while reading the content always sees the truth. SIGHUP asks for
 //! a reload at once. A bad new file is refused and logged; the running config stays.
 
+use crate::error::ErrorChain;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
@@ -60,7 +61,7 @@ pub async fn reload_once(ctx: &Context, forced: bool) -> ReloadOutcome {
     let text = match tokio::fs::read_to_string(path).await {
         Ok(text) => text,
         Err(error) => {
-            tracing::error!(path = %path.display(), %error, "could not read the config file; keeping the running config");
+            tracing::error!(path = %path.display(), error = %ErrorChain(&error), "could not read the config file; keeping the running config");
             return ReloadOutcome::Refused;
         }
     };
@@ -83,7 +84,7 @@ pub async fn reload_once(ctx: &Context, forced: bool) -> ReloadOutcome {
                 path: path.to_owned(),
                 problems,
             };
-            tracing::error!(error = %error, "config reload refused; keeping the running config");
+            tracing::error!(error = %ErrorChain(&error), "config reload refused; keeping the running config");
             return ReloadOutcome::Refused;
         }
     };

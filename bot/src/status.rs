@@ -2,6 +2,7 @@
 //! (missing channels, wrong channel types, missing permissions, a category near Discord's limit).
 //! The operator reads it to set the `Ready` condition of each TicketCategory.
 
+use crate::error::ErrorChain;
 use std::collections::BTreeMap;
 
 use ticketeer_config::CategoryConfig;
@@ -314,7 +315,7 @@ struct GuildData {
 
 async fn fetch_guild(ctx: &Context, guild_id: Id<GuildMarker>) -> Result<GuildData, String> {
     let describe = |error: crate::error::BotError| {
-        tracing::warn!(guild = %guild_id, error = %error, "status check could not read the guild");
+        tracing::warn!(guild = %guild_id, error = %ErrorChain(&error), "status check could not read the guild");
         match error.discord_code() {
             Some(code) => format!("Discord refused to describe guild {guild_id} (code {code})"),
             None => format!("could not read guild {guild_id} from Discord"),

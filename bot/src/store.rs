@@ -5,6 +5,7 @@
 //! Discord ids become `i64` only here: Postgres has no unsigned 64-bit integer, and snowflakes stay
 //! below 2^63 for centuries.
 
+use crate::error::ErrorChain;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -608,7 +609,7 @@ impl AdvisoryLock {
             .await;
         if let Err(error) = unlocked {
             // Closing the connection (on drop) releases it all the same.
-            tracing::debug!(%error, "could not release an advisory lock explicitly");
+            tracing::debug!(error = %ErrorChain(&error), "could not release an advisory lock explicitly");
         }
     }
 }

@@ -450,3 +450,92 @@ fn the_example_config_is_a_valid_config() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("valid (2 categories)"));
 }
+
+#[tokio::test]
+async fn the_binarys_logs_name_the_cause_of_a_failure_and_never_an_interaction_token() {
+    let mut harness = Harness::start().await;
+    harness.stop().await.expect("the harness bot stops");
+    let relay = DatabaseRelay::start(harness.database.url()).await;
+    // The most verbose level a user could configure.
+    let yaml = harness
+        .config_yaml(&[(SUPPORT, "Need help?")])
+        .replace("level: info", "level: trace");
+    harness.write_config(&yaml);
+    let (identifies_before, _) = harness.control.gateway_counts();
+    let child = std::process::Command::new(BINARY)
+        .arg("--config")
+        .arg(&harness.config_path)
+        .env("DISCORD_TOKEN", harness.world.emulator.token())
+        .env("DATABASE_URL", relay.url(harness.database.url()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the binary");
+    harness
+        .control
+        .wait_for(WAIT, |control| {
+            (control.gateway_counts().0 > identifies_before
+                && control
+                    .gateway_sessions()
+                    .iter()
+                    .any(|session| session.connected))
+            .then_some(())
+        })
+        .await
+        .expect("the binary connects to the gateway");
+    let opened = harness.click_open(harness.world.alice).await;
+    assert!(channel_link(&harness.answer(&opened).await).is_some());
+    // The database goes away: the next click fails on it, and the log must say why.
+    relay.refuse();
+    relay.cut();
+    let refused = harness.click_open(harness.world.carol).await;
+    let answer = harness.answer(&refused).await;
+    assert!(answer.contains("database"), "{answer}");
+
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("the kill command exists");
+    assert!(killed.success());
+    let output = tokio::time::timeout(
+        WAIT,
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
+    )
+    .await
+    .expect("the binary exits in time")
+    .expect("the waiting thread")
+    .expect("wait for the binary");
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for outcome in [&opened, &refused] {
+        assert!(
+            !logs.contains(&outcome.token),
+            "an interaction token is in the logs"
+        );
+    }
+    // "database query failed: claim interaction" alone does not say the connection was reset.
+    let store_failures: Vec<&str> = logs
+        .lines()
+        .filter_map(|line| {
+            line.split_once("database query failed: ")
+                .map(|(_, rest)| rest)
+        })
+        .collect();
+    assert!(
+        !store_failures.is_empty(),
+        "the failed click is logged:\n{logs}"
+    );
+    for failure in store_failures {
+        let (operation, cause) = failure
+            .split_once(": ")
+            .unwrap_or_else(|| panic!("no cause after the operation: {failure}"));
+        assert!(
+            !cause.trim().is_empty(),
+            "{operation} is logged with its cause"
+        );
+    }
+}

@@ -13,6 +13,7 @@
 //! parts, never the transcript; a refusal that persists past the bound fails the upload and the
 //! close is retried later, with the ticket's messages still stored.
 
+use crate::error::ErrorChain;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -346,7 +347,7 @@ impl Uploader {
     async fn delete_orphans(&self, parts: &[StoredPart]) {
         for part in parts {
             if let Err(error) = self.client.delete(&part.id, &part.delete_token).await {
-                warn!(paste = %part.id, error = %error, "could not delete a part of an unfinished transcript");
+                warn!(paste = %part.id, error = %ErrorChain(&error), "could not delete a part of an unfinished transcript");
             }
         }
     }
@@ -427,7 +428,7 @@ impl Uploader {
                     return Err(error);
                 }
                 let wait = self.retry.backoff(transient_failures, &mut rand::rng());
-                warn!(error = %error, attempt = transient_failures, wait_ms = wait.as_millis(), "PrivateBin upload failed; retrying");
+                warn!(error = %ErrorChain(&error), attempt = transient_failures, wait_ms = wait.as_millis(), "PrivateBin upload failed; retrying");
                 tokio::time::sleep(wait).await;
             } else {
                 return Err(error);
