@@ -13,13 +13,13 @@
 //! matter only for a channel later deleted by hand: while the channel exists, the close reads its
 //! whole history from Discord.
 
-use crate::error::ErrorChain;
 use twilight_model::channel::Message;
 use twilight_model::id::Id;
 use twilight_model::id::marker::MessageMarker;
 
 use crate::close::HISTORY_PAGE;
 use crate::context::Context;
+use crate::error::ErrorChain;
 use crate::error::Result;
 use crate::store::{self, StoredUpTo};
 

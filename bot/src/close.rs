@@ -16,7 +16,6 @@
 //! expiry. Avoiding it would need a second write before every upload; an orphaned ciphertext
 //! nobody holds the key to is harmless.
 
-use crate::error::ErrorChain;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +31,7 @@ use twilight_model::id::Id;
 use twilight_model::id::marker::{ChannelMarker, GuildMarker, MessageMarker, UserMarker};
 
 use crate::context::Context;
+use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::metrics::Metrics;
 use crate::privatebin::StoredTranscript;

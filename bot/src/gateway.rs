@@ -1,7 +1,6 @@
 //! The gateway loop: one shard; every event is handled on the task tracker under its own span,
 //! so a slow handler never holds up the next event and shutdown can wait for all of them.
 
-use crate::error::ErrorChain;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -13,6 +12,7 @@ use twilight_gateway::{
 use twilight_model::channel::Message;
 
 use crate::context::Context;
+use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::store::{self, TicketState};
 use crate::{catch_up, close, interactions, panels};
@@ -30,7 +30,20 @@ const WANTED_EVENTS: EventTypeFlags = EventTypeFlags::READY
     .union(EventTypeFlags::MESSAGE_CREATE)
     .union(EventTypeFlags::MESSAGE_UPDATE)
     .union(EventTypeFlags::MESSAGE_DELETE)
-    .union(EventTypeFlags::MESSAGE_DELETE_BULK);
+    .union(EventTypeFlags::MESSAGE_DELETE_BULK)
+    .union(GUILD_CHANGES);
+
+/// Events after which `/status` reads a guild from Discord again (the GUILDS intent delivers
+/// them; a member update only with the GUILD_MEMBERS intent, so the bot's own role changes are
+/// otherwise seen when the cached read ages out).
+const GUILD_CHANGES: EventTypeFlags = EventTypeFlags::GUILD_CREATE
+    .union(EventTypeFlags::GUILD_UPDATE)
+    .union(EventTypeFlags::CHANNEL_CREATE)
+    .union(EventTypeFlags::CHANNEL_UPDATE)
+    .union(EventTypeFlags::ROLE_CREATE)
+    .union(EventTypeFlags::ROLE_UPDATE)
+    .union(EventTypeFlags::ROLE_DELETE)
+    .union(EventTypeFlags::MEMBER_UPDATE);
 
 /// Runs the shard (close frames always come through, whatever the wanted events) until
 /// `shutdown` resolves (then closes the gateway) or the gateway closes for good.
@@ -177,7 +190,16 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
                 .instrument(span),
             );
         }
+        Event::GuildCreate(guild) => ctx.guild_cache.guild_changed(guild.id()),
+        Event::GuildUpdate(guild) => ctx.guild_cache.guild_changed(guild.id),
+        Event::ChannelCreate(channel) => guild_channel_changed(ctx, channel.guild_id),
+        Event::ChannelUpdate(channel) => guild_channel_changed(ctx, channel.guild_id),
+        Event::RoleCreate(role) => ctx.guild_cache.guild_changed(role.guild_id),
+        Event::RoleUpdate(role) => ctx.guild_cache.guild_changed(role.guild_id),
+        Event::RoleDelete(role) => ctx.guild_cache.guild_changed(role.guild_id),
+        Event::MemberUpdate(member) => ctx.guild_cache.guild_changed(member.guild_id),
         Event::ChannelDelete(deleted) => {
+            guild_channel_changed(ctx, deleted.guild_id);
             let channel_id = deleted.id;
             let span = tracing::info_span!("channel_delete", channel = %channel_id);
             let ctx = Arc::clone(ctx);
@@ -193,6 +215,15 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
         Event::MessageDelete(deleted) => spawn_delete_check(ctx, vec![deleted.id]),
         Event::MessageDeleteBulk(deleted) => spawn_delete_check(ctx, deleted.ids),
         _ => {}
+    }
+}
+
+fn guild_channel_changed(
+    ctx: &Context,
+    guild_id: Option<twilight_model::id::Id<twilight_model::id::marker::GuildMarker>>,
+) {
+    if let Some(guild_id) = guild_id {
+        ctx.guild_cache.guild_changed(guild_id);
     }
 }
 

@@ -1,6 +1,5 @@
 //! The bot's HTTP endpoints: `/healthz`, `/readyz`, `/metrics`, `/status`.
 
-use crate::error::ErrorChain;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +18,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
+use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::status;
 

@@ -8,7 +8,6 @@
 //! The claim in the database afterwards records the click as handled. The answer is always
 //! ephemeral: only the clicker sees it.
 
-use crate::error::ErrorChain;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +27,7 @@ use crate::builders::{self, Clicker};
 use crate::close;
 use crate::context::Context;
 use crate::custom_id::CustomId;
+use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::metrics::Metrics;
 use crate::store::{self, BeginTicket, NewTicket, Ticket};

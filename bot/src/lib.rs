@@ -39,11 +39,12 @@ pub mod privatebin;
 /// Transcript rendering: a ticket's messages as Markdown, pure.
 pub mod transcript;
 
-use crate::error::ErrorChain;
 use std::future::Future;
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
+
+use crate::error::ErrorChain;
 
 pub use context::{Context, Settings};
 pub use error::{BotError, Result};

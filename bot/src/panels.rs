@@ -3,13 +3,13 @@
 //! Posted when missing, edited in place when its text or button changes, re-posted at once when
 //! someone deletes it, deleted when its category is removed. Syncs run one at a time.
 
-use crate::error::ErrorChain;
 use ticketeer_config::CategoryConfig;
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ChannelMarker, GuildMarker, MessageMarker};
 
 use crate::builders::{self, PanelMessage};
 use crate::context::Context;
+use crate::error::ErrorChain;
 use crate::error::Result;
 use crate::store::{self, Panel};
 

@@ -5,7 +5,6 @@
 //! watchers miss or report oddly, while reading the content always sees the truth. SIGHUP asks for
 //! a reload at once. A bad new file is refused and logged; the running config stays.
 
-use crate::error::ErrorChain;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 use std::sync::Arc;
@@ -15,6 +14,7 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
+use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::panels;
 

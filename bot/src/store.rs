@@ -5,7 +5,6 @@
 //! Discord ids become `i64` only here: Postgres has no unsigned 64-bit integer, and snowflakes stay
 //! below 2^63 for centuries.
 
-use crate::error::ErrorChain;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +16,8 @@ use twilight_model::id::marker::{
     ChannelMarker, GuildMarker, InteractionMarker, MessageMarker, UserMarker,
 };
 use twilight_model::util::Timestamp;
+
+use crate::error::ErrorChain;
 
 /// The forward-only schema migrations in `bot/migrations/`, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!();

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::database_outage::DatabaseRelay;
-use support::{Harness, SUPPORT, WAIT, channel_link};
+use support::{Harness, SUPPORT, WAIT, channel_link, eventually};
 use ticketeer_bot::{BotError, Context, Settings};
 use ticketeer_config::{Problem, StatusReport};
 use ticketeer_testkit::discord::permissions::MANAGE_ROLES;
@@ -168,17 +168,21 @@ async fn status_reports_panels_open_tickets_and_discord_side_problems() {
             support::BOT_PERMISSIONS & !MANAGE_ROLES,
         )
         .expect("take Manage Roles away");
-    let body = get(&format!("{base}/status")).await.1;
-    let status: Value = serde_json::from_str(&body).expect("status is JSON");
-    let problems = &status["categories"][SUPPORT]["problems"];
-    assert_eq!(
-        problems,
-        &serde_json::json!([
-            {"kind": "missing_guild_permissions", "missing": ["MANAGE_ROLES"]},
-            {"kind": "missing_channel", "field": "logChannelId",
-             "channel_id": world.log_channel.to_string()},
-        ])
-    );
+    // The bot learns of both changes from gateway events, which make it read the guild again.
+    let expected = serde_json::json!([
+        {"kind": "missing_guild_permissions", "missing": ["MANAGE_ROLES"]},
+        {"kind": "missing_channel", "field": "logChannelId",
+         "channel_id": world.log_channel.to_string()},
+    ]);
+    let body = eventually("/status to report both changes", || {
+        let (url, expected) = (format!("{base}/status"), expected.clone());
+        async move {
+            let body = get(&url).await.1;
+            let status: Value = serde_json::from_str(&body).ok()?;
+            (status["categories"][SUPPORT]["problems"] == expected).then_some(body)
+        }
+    })
+    .await;
     let report: StatusReport = serde_json::from_str(&body).expect("the operator can read it");
     assert_eq!(
         report.categories[SUPPORT].problems,
@@ -538,4 +542,52 @@ async fn the_binarys_logs_name_the_cause_of_a_failure_and_never_an_interaction_t
             "{operation} is logged with its cause"
         );
     }
+}
+
+#[tokio::test]
+async fn status_asks_discord_once_for_a_burst_of_requests_and_again_after_a_change() {
+    let harness = Harness::start().await;
+    let base = harness.http_base().await;
+    harness.panel(SUPPORT).await;
+    let guild_reads = || {
+        let path = format!("/guilds/{}/channels", harness.world.guild);
+        harness
+            .control
+            .request_log()
+            .iter()
+            .filter(|request| request.method == "GET" && request.path == path)
+            .count()
+    };
+    let before = guild_reads();
+    let url = format!("{base}/status");
+    let burst = (0..200).map(|_| get(&url));
+    let answers = futures_util::future::join_all(burst).await;
+    assert!(answers.iter().all(|(status, _)| *status == 200));
+    assert_eq!(
+        guild_reads() - before,
+        1,
+        "two hundred requests at once read the guild from Discord once"
+    );
+
+    harness
+        .control
+        .delete_channel(harness.world.log_channel)
+        .expect("delete the log channel by hand");
+    eventually("/status to see the deleted channel", || {
+        let url = format!("{base}/status");
+        async move {
+            let body = get(&url).await.1;
+            body.contains("missing_channel").then_some(())
+        }
+    })
+    .await;
+    let after_change = guild_reads();
+    for _ in 0..20 {
+        get(&format!("{base}/status")).await;
+    }
+    assert_eq!(
+        guild_reads(),
+        after_change,
+        "what the change made it read is reused"
+    );
 }

@@ -13,7 +13,6 @@
 //! parts, never the transcript; a refusal that persists past the bound fails the upload and the
 //! close is retried later, with the ticket's messages still stored.
 
-use crate::error::ErrorChain;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,6 +28,8 @@ use super::format::{
 use super::link::ShareLink;
 use super::split::{MIN_PASTE_LIMIT, Plan, decorate_part, plan_parts, strip_part};
 use super::{PrivateBinError, Result};
+
+use crate::error::ErrorChain;
 
 /// Default size limit, in bytes of base64 ciphertext (what PrivateBin's `sizelimit` counts).
 ///
