@@ -19,6 +19,7 @@ use twilight_model::id::marker::MessageMarker;
 
 use crate::close::HISTORY_PAGE;
 use crate::context::Context;
+use crate::error::ErrorChain;
 use crate::error::Result;
 use crate::store::{self, StoredUpTo};
 
@@ -40,7 +41,7 @@ pub(crate) async fn open_tickets(ctx: &Context) {
     let tickets = match store::open_ticket_channels(&ctx.pool).await {
         Ok(tickets) => tickets,
         Err(error) => {
-            tracing::warn!(%error, "could not list open tickets to catch up on their messages");
+            tracing::warn!(error = %ErrorChain(&error), "could not list open tickets to catch up on their messages");
             return;
         }
     };
@@ -54,7 +55,7 @@ pub(crate) async fn open_tickets(ctx: &Context) {
             ),
             Err(error) => tracing::warn!(
                 ticket = ticket.ticket_id,
-                %error,
+                error = %ErrorChain(&error),
                 discord_code = error.discord_code(),
                 "could not catch up on a ticket's messages"
             ),

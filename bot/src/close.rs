@@ -31,6 +31,7 @@ use twilight_model::id::Id;
 use twilight_model::id::marker::{ChannelMarker, GuildMarker, MessageMarker, UserMarker};
 
 use crate::context::Context;
+use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::metrics::Metrics;
 use crate::privatebin::StoredTranscript;
@@ -85,7 +86,7 @@ pub async fn drive(ctx: &Context, ticket_id: i64) -> Result<DriveOutcome> {
     let outcome = run_steps(ctx, ticket_id).await;
     if let Err(error) = store::release_close_lease(&ctx.pool, ticket_id, ctx.lease_holder).await {
         // The lease expires on its own; another process waits at most its ttl.
-        tracing::warn!(error = %error, "could not release a close lease");
+        tracing::warn!(error = %ErrorChain(&error), "could not release a close lease");
     }
     outcome
 }
@@ -112,7 +113,7 @@ pub async fn renew_leases_loop(ctx: Arc<Context>, stop: CancellationToken) {
         {
             // Every state write advances only from the state it read, so a lease lost to an
             // outage can at worst let another replica repeat one step's Discord call.
-            tracing::warn!(error = %error, "could not renew the close leases");
+            tracing::warn!(error = %ErrorChain(&error), "could not renew the close leases");
         }
     }
 }
@@ -125,7 +126,7 @@ pub fn spawn_drive(ctx: &Arc<Context>, ticket_id: i64) {
             match drive(&task_ctx, ticket_id).await {
                 Ok(outcome) => tracing::debug!(?outcome, "close driven"),
                 Err(error) => tracing::warn!(
-                    error = %error,
+                    error = %ErrorChain(&error),
                     discord_code = error.discord_code(),
                     "a close step failed; it will be retried"
                 ),
@@ -178,7 +179,7 @@ async fn resume_once(ctx: &Context, stop: &CancellationToken, retries: &mut Retr
     let unfinished = match store::unfinished_closes(&ctx.pool).await {
         Ok(unfinished) => unfinished,
         Err(error) => {
-            tracing::warn!(error = %error, "could not list unfinished closes");
+            tracing::warn!(error = %ErrorChain(&error), "could not list unfinished closes");
             return;
         }
     };
@@ -200,7 +201,7 @@ async fn resume_once(ctx: &Context, stop: &CancellationToken, retries: &mut Retr
                 tracing::warn!(
                     ticket = ticket.id,
                     state = ticket.state.as_str(),
-                    error = %error,
+                    error = %ErrorChain(&error),
                     discord_code = error.discord_code(),
                     retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                     "a close step failed; retrying later"
@@ -388,7 +389,7 @@ async fn store_transcript(ctx: &Context, ticket: &Ticket) -> Result<bool> {
         Err(StoreError::TicketNotFound(_)) => {
             // The ticket left `closing` meanwhile: another transcript is the one referenced.
             if let Err(error) = queue.delete(&stored).await {
-                tracing::warn!(ticket = ticket.id, error = %error, "could not delete a superfluous transcript");
+                tracing::warn!(ticket = ticket.id, error = %ErrorChain(&error), "could not delete a superfluous transcript");
             }
             Ok(true)
         }
@@ -446,7 +447,7 @@ async fn stored_history(ctx: &Context, ticket_id: i64) -> Result<Vec<Message>> {
         .filter_map(|stored| match serde_json::from_value::<Message>(stored.snapshot) {
             Ok(message) => Some(message),
             Err(error) => {
-                tracing::warn!(message = %stored.message_id, %error, "a stored message cannot be read; leaving it out");
+                tracing::warn!(message = %stored.message_id, error = %ErrorChain(&error), "a stored message cannot be read; leaving it out");
                 None
             }
         })
@@ -501,7 +502,9 @@ async fn learn_guild_names(
                 names.insert_role(role.id, role.name);
             }
         }
-        Err(error) => tracing::debug!(error = %error, "role names unavailable for the transcript"),
+        Err(error) => {
+            tracing::debug!(error = %ErrorChain(&error), "role names unavailable for the transcript");
+        }
     }
     match ctx
         .rest_model(
@@ -513,7 +516,7 @@ async fn learn_guild_names(
     {
         Ok(guild) => Some(guild.name),
         Err(error) => {
-            tracing::debug!(error = %error, "the guild's name is unavailable for the transcript");
+            tracing::debug!(error = %ErrorChain(&error), "the guild's name is unavailable for the transcript");
             None
         }
     }
@@ -657,7 +660,7 @@ async fn post_log(ctx: &Context, ticket: &Ticket) -> Result<()> {
         Err(error) if cannot_post(&error) => {
             tracing::error!(
                 ticket = ticket.id,
-                error = %error,
+                error = %ErrorChain(&error),
                 discord_code = error.discord_code(),
                 "cannot post in the log channel; the transcript link stays in the database"
             );

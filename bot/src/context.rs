@@ -25,6 +25,7 @@ use twilight_http::response::marker::ListBody;
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ApplicationMarker, UserMarker};
 
+use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::metrics::Metrics;
 use crate::privatebin::{RetryPolicy, UploadQueue, UploadSettings};
@@ -69,6 +70,9 @@ pub struct Settings {
     /// How long a close lease lasts unless renewed: after a crash, how long other replicas wait
     /// before they take over its unfinished closes.
     pub close_lease_ttl: Duration,
+    /// How long `/status` reuses what it read of a guild from Discord when no gateway event
+    /// says the guild changed.
+    pub status_max_age: Duration,
     /// How the upload queue retries: the limiter is waited out, a refusal in the instance's own
     /// language is waited out and then split; network trouble is tried once (see
     /// `upload_settings`).
@@ -99,6 +103,7 @@ impl Settings {
             database_connect_patience: Duration::from_mins(1),
             welcome_repair_after: Duration::from_secs(30),
             close_lease_ttl: Duration::from_secs(30),
+            status_max_age: Duration::from_mins(1),
             privatebin_retry: RetryPolicy {
                 max_attempts: 1,
                 ..RetryPolicy::default()
@@ -142,7 +147,7 @@ async fn connect_database(settings: &Settings) -> Result<PgPool> {
             }
             Err(error) if started.elapsed() + wait < settings.database_connect_patience => {
                 tracing::warn!(
-                    error = %error,
+                    error = %ErrorChain(&error),
                     retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
                     "the database is not reachable yet; trying again"
                 );
@@ -193,6 +198,8 @@ pub struct Context {
     pub(crate) stopping: CancellationToken,
     /// Tickets whose close this process is driving now (a cheap check before the database lock).
     pub(crate) driving: std::sync::Mutex<HashSet<i64>>,
+    /// What `/status` read of each guild from Discord.
+    pub(crate) guild_cache: crate::status::GuildCache,
     /// Who this process is in the close leases (random per start).
     pub(crate) lease_holder: i64,
     /// The transcript upload queue, with the settings it was built from (rebuilt when the
@@ -285,6 +292,7 @@ impl Context {
             stopping: CancellationToken::new(),
             driving: std::sync::Mutex::new(HashSet::new()),
             lease_holder: rand::random(),
+            guild_cache: crate::status::GuildCache::default(),
             upload_queue: std::sync::Mutex::new(None),
             http_address,
         }))

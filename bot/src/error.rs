@@ -1,5 +1,6 @@
 //! The bot's errors: what failed, and what (if anything) a clicker is told about it.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -210,6 +211,27 @@ impl BotError {
     }
 }
 
+/// An error with every cause behind it, "what failed: why: why", for logs: a store error alone
+/// says only which query failed, its cause says the pool timed out or the connection was
+/// refused. A cause whose text its parent's message already ends with is not repeated.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut written = self.0.to_string();
+        let mut cause = self.0.source();
+        while let Some(error) = cause {
+            let text = error.to_string();
+            if !text.is_empty() && !written.ends_with(&text) {
+                written.push_str(": ");
+                written.push_str(&text);
+            }
+            cause = error.source();
+        }
+        formatter.write_str(&written)
+    }
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack
         .windows(needle.len())
@@ -236,6 +258,29 @@ mod tests {
         let message = error.user_message("open your ticket", "Billing");
         assert!(message.contains("database"));
         assert!(!message.contains("ticket 3"));
+    }
+
+    #[test]
+    fn the_logged_chain_names_the_cause_of_a_store_error_once() {
+        let error = BotError::Store(StoreError::Query {
+            operation: "load ticket",
+            source: sqlx::Error::PoolTimedOut,
+        });
+        assert_eq!(error.to_string(), "database query failed: load ticket");
+        let logged = ErrorChain(&error).to_string();
+        assert_eq!(
+            logged,
+            format!(
+                "database query failed: load ticket: {}",
+                sqlx::Error::PoolTimedOut
+            )
+        );
+        let refused = BotError::ConnectDatabase(sqlx::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused,
+        )));
+        let logged = ErrorChain(&refused).to_string();
+        assert!(logged.contains("refused"), "{logged}");
+        assert_eq!(logged.matches("refused").count(), 1, "{logged}");
     }
 
     #[test]

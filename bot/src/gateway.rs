@@ -12,6 +12,7 @@ use twilight_gateway::{
 use twilight_model::channel::Message;
 
 use crate::context::Context;
+use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::store::{self, TicketState};
 use crate::{catch_up, close, interactions, panels};
@@ -29,7 +30,20 @@ const WANTED_EVENTS: EventTypeFlags = EventTypeFlags::READY
     .union(EventTypeFlags::MESSAGE_CREATE)
     .union(EventTypeFlags::MESSAGE_UPDATE)
     .union(EventTypeFlags::MESSAGE_DELETE)
-    .union(EventTypeFlags::MESSAGE_DELETE_BULK);
+    .union(EventTypeFlags::MESSAGE_DELETE_BULK)
+    .union(GUILD_CHANGES);
+
+/// Events after which `/status` reads a guild from Discord again (the GUILDS intent delivers
+/// them; a member update only with the GUILD_MEMBERS intent, so the bot's own role changes are
+/// otherwise seen when the cached read ages out).
+const GUILD_CHANGES: EventTypeFlags = EventTypeFlags::GUILD_CREATE
+    .union(EventTypeFlags::GUILD_UPDATE)
+    .union(EventTypeFlags::CHANNEL_CREATE)
+    .union(EventTypeFlags::CHANNEL_UPDATE)
+    .union(EventTypeFlags::ROLE_CREATE)
+    .union(EventTypeFlags::ROLE_UPDATE)
+    .union(EventTypeFlags::ROLE_DELETE)
+    .union(EventTypeFlags::MEMBER_UPDATE);
 
 /// Runs the shard (close frames always come through, whatever the wanted events) until
 /// `shutdown` resolves (then closes the gateway) or the gateway closes for good.
@@ -52,7 +66,7 @@ pub(crate) async fn run(ctx: &Arc<Context>, shutdown: impl Future<Output = ()>) 
                     ctx.set_gateway_connected(false);
                     return Err(BotError::GatewayClosed(fatal_close_reason(last_close_code)));
                 }
-                Some(Err(error)) => tracing::warn!(%error, "could not receive a gateway event"),
+                Some(Err(error)) => tracing::warn!(error = %ErrorChain(&error), "could not receive a gateway event"),
                 Some(Ok(event)) => {
                     if let Event::GatewayClose(frame) = &event {
                         last_close_code = frame.as_ref().map(|frame| frame.code);
@@ -158,7 +172,7 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
             ctx.tracker.clone().spawn(
                 async move {
                     if let Err(error) = count_message(&ctx, &message.message).await {
-                        tracing::warn!(error = %error, "could not count a ticket message");
+                        tracing::warn!(error = %ErrorChain(&error), "could not count a ticket message");
                     }
                 }
                 .instrument(span),
@@ -170,20 +184,29 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
             ctx.tracker.clone().spawn(
                 async move {
                     if let Err(error) = store_edit(&ctx, &updated.0).await {
-                        tracing::warn!(error = %error, "could not store an edited ticket message");
+                        tracing::warn!(error = %ErrorChain(&error), "could not store an edited ticket message");
                     }
                 }
                 .instrument(span),
             );
         }
+        Event::GuildCreate(guild) => ctx.guild_cache.guild_changed(guild.id()),
+        Event::GuildUpdate(guild) => ctx.guild_cache.guild_changed(guild.id),
+        Event::ChannelCreate(channel) => guild_channel_changed(ctx, channel.guild_id),
+        Event::ChannelUpdate(channel) => guild_channel_changed(ctx, channel.guild_id),
+        Event::RoleCreate(role) => ctx.guild_cache.guild_changed(role.guild_id),
+        Event::RoleUpdate(role) => ctx.guild_cache.guild_changed(role.guild_id),
+        Event::RoleDelete(role) => ctx.guild_cache.guild_changed(role.guild_id),
+        Event::MemberUpdate(member) => ctx.guild_cache.guild_changed(member.guild_id),
         Event::ChannelDelete(deleted) => {
+            guild_channel_changed(ctx, deleted.guild_id);
             let channel_id = deleted.id;
             let span = tracing::info_span!("channel_delete", channel = %channel_id);
             let ctx = Arc::clone(ctx);
             ctx.tracker.clone().spawn(
                 async move {
                     if let Err(error) = close::on_channel_deleted(&ctx, channel_id).await {
-                        tracing::warn!(error = %error, "could not close the ticket of a deleted channel");
+                        tracing::warn!(error = %ErrorChain(&error), "could not close the ticket of a deleted channel");
                     }
                 }
                 .instrument(span),
@@ -192,6 +215,15 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
         Event::MessageDelete(deleted) => spawn_delete_check(ctx, vec![deleted.id]),
         Event::MessageDeleteBulk(deleted) => spawn_delete_check(ctx, deleted.ids),
         _ => {}
+    }
+}
+
+fn guild_channel_changed(
+    ctx: &Context,
+    guild_id: Option<twilight_model::id::Id<twilight_model::id::marker::GuildMarker>>,
+) {
+    if let Some(guild_id) = guild_id {
+        ctx.guild_cache.guild_changed(guild_id);
     }
 }
 
@@ -206,10 +238,10 @@ fn spawn_delete_check(
         async move {
             for message_id in message_ids {
                 if let Err(error) = store::mark_message_deleted(&ctx.pool, message_id).await {
-                    tracing::warn!(error = %error, "could not mark a ticket message deleted");
+                    tracing::warn!(error = %ErrorChain(&error), "could not mark a ticket message deleted");
                 }
                 if let Err(error) = panels::on_message_deleted(&ctx, message_id).await {
-                    tracing::warn!(error = %error, discord_code = error.discord_code(), "could not re-post a deleted panel");
+                    tracing::warn!(error = %ErrorChain(&error), discord_code = error.discord_code(), "could not re-post a deleted panel");
                 }
             }
         }

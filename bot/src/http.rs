@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
+use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::status;
 
@@ -52,7 +53,7 @@ pub(crate) fn serve(
                 Ok((stream, _)) => stream,
                 Err(error) => {
                     // Out of file descriptors and the like: keep serving the connections we have.
-                    tracing::warn!(%error, "could not accept an HTTP connection");
+                    tracing::warn!(error = %ErrorChain(&error), "could not accept an HTTP connection");
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -126,7 +127,7 @@ async fn status(State(ctx): State<Arc<Context>>) -> Response {
     match status::report(&ctx).await {
         Ok(report) => axum::Json(report).into_response(),
         Err(error) => {
-            tracing::warn!(error = %error, "could not build the status report");
+            tracing::warn!(error = %ErrorChain(&error), "could not build the status report");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "status unavailable: the database is not reachable\n",

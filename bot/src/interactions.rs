@@ -27,6 +27,7 @@ use crate::builders::{self, Clicker};
 use crate::close;
 use crate::context::Context;
 use crate::custom_id::CustomId;
+use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::metrics::Metrics;
 use crate::store::{self, BeginTicket, NewTicket, Ticket};
@@ -57,7 +58,7 @@ pub async fn handle(ctx: Arc<Context>, interaction: Interaction, received: Insta
             return;
         }
         Err(error) => {
-            tracing::error!(error = %error, "could not claim the interaction; answering without doing anything");
+            tracing::error!(error = %ErrorChain(&error), "could not claim the interaction; answering without doing anything");
             let message = BotError::from(error).user_message("handle your click", "this");
             edit_answer(&ctx, &interaction, &message).await;
             return;
@@ -105,7 +106,7 @@ async fn acknowledge(ctx: &Context, interaction: &Interaction, received: Instant
         }
         Err(error) => {
             tracing::warn!(
-                error = %error,
+                error = %ErrorChain(&error),
                 discord_code = error.discord_code(),
                 "could not acknowledge the click; the user sees \"This interaction failed\""
             );
@@ -128,7 +129,7 @@ async fn edit_answer(ctx: &Context, interaction: &Interaction, reply: &str) {
         )
         .await;
     if let Err(error) = edited {
-        tracing::warn!(error = %error, discord_code = error.discord_code(), "could not answer the click");
+        tracing::warn!(error = %ErrorChain(&error), discord_code = error.discord_code(), "could not answer the click");
     }
 }
 
@@ -173,7 +174,7 @@ async fn open_ticket(ctx: &Context, interaction: &Interaction, category_key: &st
         Err(error) => {
             tracing::warn!(
                 category = %category_key,
-                error = %error,
+                error = %ErrorChain(&error),
                 discord_code = error.discord_code(),
                 http_status = error.discord_status(),
                 "could not open a ticket"
@@ -248,7 +249,7 @@ impl Opening<'_> {
             // The channel works without it; staff can still talk to the user there.
             tracing::warn!(
                 ticket = ticket.id,
-                error = %error,
+                error = %ErrorChain(&error),
                 discord_code = error.discord_code(),
                 "could not post or pin the ticket's first message"
             );
@@ -293,7 +294,7 @@ impl Opening<'_> {
 
     async fn abandon(&self, ticket: &Ticket) {
         if let Err(error) = store::abandon_opening(&self.ctx.pool, ticket.id).await {
-            tracing::error!(ticket = ticket.id, error = %error, "could not abandon a ticket whose channel failed");
+            tracing::error!(ticket = ticket.id, error = %ErrorChain(&error), "could not abandon a ticket whose channel failed");
         }
     }
 }
@@ -358,7 +359,7 @@ pub(crate) async fn repair_welcomes(ctx: &Context) {
     let pending = match store::pending_welcomes(&ctx.pool, older_than).await {
         Ok(pending) => pending,
         Err(error) => {
-            tracing::warn!(error = %error, "could not list tickets without their first message");
+            tracing::warn!(error = %ErrorChain(&error), "could not list tickets without their first message");
             return;
         }
     };
@@ -396,7 +397,7 @@ pub(crate) async fn repair_welcomes(ctx: &Context) {
             ),
             Err(error) => tracing::warn!(
                 ticket = welcome.ticket_id,
-                error = %error,
+                error = %ErrorChain(&error),
                 discord_code = error.discord_code(),
                 "could not finish the ticket's first message; retrying later"
             ),
@@ -477,7 +478,7 @@ pub(crate) async fn repair_opening(
         && let Err(error) =
             post_created_message(ctx, ticket.id, ticket.user_id, category, channel.id).await
     {
-        tracing::warn!(ticket = ticket.id, error = %error, "could not post the adopted ticket's first message");
+        tracing::warn!(ticket = ticket.id, error = %ErrorChain(&error), "could not post the adopted ticket's first message");
     }
     Ok(Some(channel.id))
 }
@@ -487,13 +488,13 @@ pub(crate) async fn repair_stale_openings(ctx: &Context) {
     let stale = match store::stale_openings(&ctx.pool, STALE_OPENING_SECONDS).await {
         Ok(stale) => stale,
         Err(error) => {
-            tracing::warn!(error = %error, "could not list tickets left opening");
+            tracing::warn!(error = %ErrorChain(&error), "could not list tickets left opening");
             return;
         }
     };
     for ticket in stale {
         if let Err(error) = repair_opening(ctx, &ticket).await {
-            tracing::warn!(ticket = ticket.id, error = %error, "could not repair a ticket left opening");
+            tracing::warn!(ticket = ticket.id, error = %ErrorChain(&error), "could not repair a ticket left opening");
         }
     }
 }
@@ -520,7 +521,7 @@ async fn close_ticket(ctx: &Arc<Context>, interaction: &Interaction, ticket_id: 
     match try_close(ctx, interaction, ticket_id).await {
         Ok(reply) => reply,
         Err(error) => {
-            tracing::warn!(ticket = ticket_id, error = %error, "could not close a ticket");
+            tracing::warn!(ticket = ticket_id, error = %ErrorChain(&error), "could not close a ticket");
             error.user_message("close this ticket", "this")
         }
     }

@@ -44,6 +44,8 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::error::ErrorChain;
+
 pub use context::{Context, Settings};
 pub use error::{BotError, Result};
 
@@ -96,11 +98,11 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()>) -> Resul
     stop_renewing.cancel();
     let _ = renewer.await;
     if let Err(error) = store::release_close_leases_of(&ctx.pool, ctx.lease_holder).await {
-        tracing::warn!(error = %error, "could not release the close leases; they expire");
+        tracing::warn!(error = %ErrorChain(&error), "could not release the close leases; they expire");
     }
     stop_http.cancel();
     if let Err(error) = server.await {
-        tracing::warn!(%error, "the HTTP server task failed");
+        tracing::warn!(error = %ErrorChain(&error), "the HTTP server task failed");
     }
     ctx.pool.close().await;
     tracing::info!("stopped");
@@ -112,7 +114,7 @@ pub(crate) async fn refresh_open_ticket_gauges(ctx: &Context) {
     let counts = match store::open_ticket_counts(&ctx.pool).await {
         Ok(counts) => counts,
         Err(error) => {
-            tracing::warn!(error = %error, "could not count open tickets for the metrics");
+            tracing::warn!(error = %ErrorChain(&error), "could not count open tickets for the metrics");
             return;
         }
     };

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use ticketeer_bot::error::ErrorChain;
 
 use anyhow::{Context as _, bail};
 use ticketeer_bot::{Context, Settings, reload, run};
@@ -57,9 +58,19 @@ fn required_env(name: &str, what: &str) -> anyhow::Result<String> {
     }
 }
 
+/// Log targets capped at `warn`, because their spans and events print request paths.
+const TOKEN_BEARING_LOG_TARGETS: [&str; 2] =
+    ["twilight_http=warn", "twilight_http_ratelimiting=warn"];
+
 fn init_tracing(log: &LogConfig) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(&log.level)
+    let mut filter = EnvFilter::try_new(&log.level)
         .with_context(|| format!("log.level {:?} is not a valid filter", log.level))?;
+    // twilight's HTTP spans carry the request path, and the paths of interaction callbacks and
+    // their follow-ups hold the interaction's token (a credential to answer as the bot for 15
+    // minutes): keep those crates to warnings whatever the configured level.
+    for quiet in TOKEN_BEARING_LOG_TARGETS {
+        filter = filter.add_directive(quiet.parse().context("a built-in log directive")?);
+    }
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let installed = match log.format {
         LogFormat::Json => builder.json().try_init(),
@@ -75,7 +86,7 @@ async fn shutdown_signal() {
                 terminate.recv().await;
             }
             Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM; stop the bot with SIGINT");
+                tracing::error!(error = %ErrorChain(&error), "cannot listen for SIGTERM; stop the bot with SIGINT");
                 std::future::pending::<()>().await;
             }
         }

@@ -9,6 +9,7 @@ use twilight_model::id::marker::{ChannelMarker, GuildMarker, MessageMarker};
 
 use crate::builders::{self, PanelMessage};
 use crate::context::Context;
+use crate::error::ErrorChain;
 use crate::error::Result;
 use crate::store::{self, Panel};
 
@@ -33,7 +34,7 @@ pub async fn sync_all(ctx: &Context) {
             Ok(action) => tracing::debug!(category = %key, ?action, "panel synced"),
             Err(error) => tracing::warn!(
                 category = %key,
-                error = %error,
+                error = %ErrorChain(&error),
                 discord_code = error.discord_code(),
                 "could not sync the panel"
             ),
@@ -42,7 +43,7 @@ pub async fn sync_all(ctx: &Context) {
     let stored = match store::panels(&ctx.pool).await {
         Ok(stored) => stored,
         Err(error) => {
-            tracing::warn!(error = %error, "could not list stored panels");
+            tracing::warn!(error = %ErrorChain(&error), "could not list stored panels");
             return;
         }
     };
@@ -56,7 +57,7 @@ pub async fn sync_all(ctx: &Context) {
             }
             Err(error) => tracing::warn!(
                 category = %panel.category_key,
-                error = %error,
+                error = %ErrorChain(&error),
                 "could not delete the panel of a removed category"
             ),
         }

@@ -14,6 +14,7 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::Context;
+use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::panels;
 
@@ -60,7 +61,7 @@ pub async fn reload_once(ctx: &Context, forced: bool) -> ReloadOutcome {
     let text = match tokio::fs::read_to_string(path).await {
         Ok(text) => text,
         Err(error) => {
-            tracing::error!(path = %path.display(), %error, "could not read the config file; keeping the running config");
+            tracing::error!(path = %path.display(), error = %ErrorChain(&error), "could not read the config file; keeping the running config");
             return ReloadOutcome::Refused;
         }
     };
@@ -83,7 +84,7 @@ pub async fn reload_once(ctx: &Context, forced: bool) -> ReloadOutcome {
                 path: path.to_owned(),
                 problems,
             };
-            tracing::error!(error = %error, "config reload refused; keeping the running config");
+            tracing::error!(error = %ErrorChain(&error), "config reload refused; keeping the running config");
             return ReloadOutcome::Refused;
         }
     };

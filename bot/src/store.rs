@@ -17,6 +17,8 @@ use twilight_model::id::marker::{
 };
 use twilight_model::util::Timestamp;
 
+use crate::error::ErrorChain;
+
 /// The forward-only schema migrations in `bot/migrations/`, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!();
 
@@ -608,7 +610,7 @@ impl AdvisoryLock {
             .await;
         if let Err(error) = unlocked {
             // Closing the connection (on drop) releases it all the same.
-            tracing::debug!(%error, "could not release an advisory lock explicitly");
+            tracing::debug!(error = %ErrorChain(&error), "could not release an advisory lock explicitly");
         }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use support::database_outage::DatabaseRelay;
-use support::{Harness, SUPPORT, WAIT, channel_link};
+use support::{Harness, SUPPORT, WAIT, channel_link, eventually};
 use ticketeer_bot::{BotError, Context, Settings};
 use ticketeer_config::{Problem, StatusReport};
 use ticketeer_testkit::discord::permissions::MANAGE_ROLES;
@@ -168,17 +168,21 @@ async fn status_reports_panels_open_tickets_and_discord_side_problems() {
             support::BOT_PERMISSIONS & !MANAGE_ROLES,
         )
         .expect("take Manage Roles away");
-    let body = get(&format!("{base}/status")).await.1;
-    let status: Value = serde_json::from_str(&body).expect("status is JSON");
-    let problems = &status["categories"][SUPPORT]["problems"];
-    assert_eq!(
-        problems,
-        &serde_json::json!([
-            {"kind": "missing_guild_permissions", "missing": ["MANAGE_ROLES"]},
-            {"kind": "missing_channel", "field": "logChannelId",
-             "channel_id": world.log_channel.to_string()},
-        ])
-    );
+    // The bot learns of both changes from gateway events, which make it read the guild again.
+    let expected = serde_json::json!([
+        {"kind": "missing_guild_permissions", "missing": ["MANAGE_ROLES"]},
+        {"kind": "missing_channel", "field": "logChannelId",
+         "channel_id": world.log_channel.to_string()},
+    ]);
+    let body = eventually("/status to report both changes", || {
+        let (url, expected) = (format!("{base}/status"), expected.clone());
+        async move {
+            let body = get(&url).await.1;
+            let status: Value = serde_json::from_str(&body).ok()?;
+            (status["categories"][SUPPORT]["problems"] == expected).then_some(body)
+        }
+    })
+    .await;
     let report: StatusReport = serde_json::from_str(&body).expect("the operator can read it");
     assert_eq!(
         report.categories[SUPPORT].problems,
@@ -449,4 +453,141 @@ fn the_example_config_is_a_valid_config() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("valid (2 categories)"));
+}
+
+#[tokio::test]
+async fn the_binarys_logs_name_the_cause_of_a_failure_and_never_an_interaction_token() {
+    let mut harness = Harness::start().await;
+    harness.stop().await.expect("the harness bot stops");
+    let relay = DatabaseRelay::start(harness.database.url()).await;
+    // The most verbose level a user could configure.
+    let yaml = harness
+        .config_yaml(&[(SUPPORT, "Need help?")])
+        .replace("level: info", "level: trace");
+    harness.write_config(&yaml);
+    let (identifies_before, _) = harness.control.gateway_counts();
+    let child = std::process::Command::new(BINARY)
+        .arg("--config")
+        .arg(&harness.config_path)
+        .env("DISCORD_TOKEN", harness.world.emulator.token())
+        .env("DATABASE_URL", relay.url(harness.database.url()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the binary");
+    harness
+        .control
+        .wait_for(WAIT, |control| {
+            (control.gateway_counts().0 > identifies_before
+                && control
+                    .gateway_sessions()
+                    .iter()
+                    .any(|session| session.connected))
+            .then_some(())
+        })
+        .await
+        .expect("the binary connects to the gateway");
+    let opened = harness.click_open(harness.world.alice).await;
+    assert!(channel_link(&harness.answer(&opened).await).is_some());
+    // The database goes away: the next click fails on it, and the log must say why.
+    relay.refuse();
+    relay.cut();
+    let refused = harness.click_open(harness.world.carol).await;
+    let answer = harness.answer(&refused).await;
+    assert!(answer.contains("database"), "{answer}");
+
+    let pid = child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("the kill command exists");
+    assert!(killed.success());
+    let output = tokio::time::timeout(
+        WAIT,
+        tokio::task::spawn_blocking(move || child.wait_with_output()),
+    )
+    .await
+    .expect("the binary exits in time")
+    .expect("the waiting thread")
+    .expect("wait for the binary");
+    let logs = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for outcome in [&opened, &refused] {
+        assert!(
+            !logs.contains(&outcome.token),
+            "an interaction token is in the logs"
+        );
+    }
+    // "database query failed: claim interaction" alone does not say the connection was reset.
+    let store_failures: Vec<&str> = logs
+        .lines()
+        .filter_map(|line| {
+            line.split_once("database query failed: ")
+                .map(|(_, rest)| rest)
+        })
+        .collect();
+    assert!(
+        !store_failures.is_empty(),
+        "the failed click is logged:\n{logs}"
+    );
+    for failure in store_failures {
+        let (operation, cause) = failure
+            .split_once(": ")
+            .unwrap_or_else(|| panic!("no cause after the operation: {failure}"));
+        assert!(
+            !cause.trim().is_empty(),
+            "{operation} is logged with its cause"
+        );
+    }
+}
+
+#[tokio::test]
+async fn status_asks_discord_once_for_a_burst_of_requests_and_again_after_a_change() {
+    let harness = Harness::start().await;
+    let base = harness.http_base().await;
+    harness.panel(SUPPORT).await;
+    let guild_reads = || {
+        let path = format!("/guilds/{}/channels", harness.world.guild);
+        harness
+            .control
+            .request_log()
+            .iter()
+            .filter(|request| request.method == "GET" && request.path == path)
+            .count()
+    };
+    let before = guild_reads();
+    let url = format!("{base}/status");
+    let burst = (0..200).map(|_| get(&url));
+    let answers = futures_util::future::join_all(burst).await;
+    assert!(answers.iter().all(|(status, _)| *status == 200));
+    assert_eq!(
+        guild_reads() - before,
+        1,
+        "two hundred requests at once read the guild from Discord once"
+    );
+
+    harness
+        .control
+        .delete_channel(harness.world.log_channel)
+        .expect("delete the log channel by hand");
+    eventually("/status to see the deleted channel", || {
+        let url = format!("{base}/status");
+        async move {
+            let body = get(&url).await.1;
+            body.contains("missing_channel").then_some(())
+        }
+    })
+    .await;
+    let after_change = guild_reads();
+    for _ in 0..20 {
+        get(&format!("{base}/status")).await;
+    }
+    assert_eq!(
+        guild_reads(),
+        after_change,
+        "what the change made it read is reused"
+    );
 }

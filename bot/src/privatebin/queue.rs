@@ -29,6 +29,8 @@ use super::link::ShareLink;
 use super::split::{MIN_PASTE_LIMIT, Plan, decorate_part, plan_parts, strip_part};
 use super::{PrivateBinError, Result};
 
+use crate::error::ErrorChain;
+
 /// Default size limit, in bytes of base64 ciphertext (what PrivateBin's `sizelimit` counts).
 ///
 /// PrivateBin's own default is 10 485 760, but a default PHP `post_max_size` of 8 MB refuses such
@@ -346,7 +348,7 @@ impl Uploader {
     async fn delete_orphans(&self, parts: &[StoredPart]) {
         for part in parts {
             if let Err(error) = self.client.delete(&part.id, &part.delete_token).await {
-                warn!(paste = %part.id, error = %error, "could not delete a part of an unfinished transcript");
+                warn!(paste = %part.id, error = %ErrorChain(&error), "could not delete a part of an unfinished transcript");
             }
         }
     }
@@ -427,7 +429,7 @@ impl Uploader {
                     return Err(error);
                 }
                 let wait = self.retry.backoff(transient_failures, &mut rand::rng());
-                warn!(error = %error, attempt = transient_failures, wait_ms = wait.as_millis(), "PrivateBin upload failed; retrying");
+                warn!(error = %ErrorChain(&error), attempt = transient_failures, wait_ms = wait.as_millis(), "PrivateBin upload failed; retrying");
                 tokio::time::sleep(wait).await;
             } else {
                 return Err(error);
