@@ -448,9 +448,14 @@ async fn a_ticket_channel_deleted_by_hand_closes_the_ticket_with_its_stored_mess
 
 #[tokio::test]
 async fn fifty_simultaneous_closes_leave_every_click_answered_and_close_each_ticket_once() {
-    // The uploads are slowed by latency rather than the limiter, whose wait per paste would make
-    // fifty closes take minutes.
-    let harness = Harness::start_with_privatebin(PrivateBinConfig::without_traffic_limit()).await;
+    // The uploads are slowed by latency rather than PrivateBin's limiter, and Discord's limits
+    // are off: at one paste per second and five channels or log posts per five seconds, fifty
+    // tickets would take minutes to open and close.
+    let harness = Harness::start_with_peers(
+        ticketeer_testkit::discord::EmulatorConfig::default(),
+        PrivateBinConfig::without_traffic_limit(),
+    )
+    .await;
     let panel = harness.panel(SUPPORT).await;
     let member = |name: String| {
         let user = harness.control.create_user(&name);

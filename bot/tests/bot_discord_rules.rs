@@ -9,7 +9,7 @@ use support::{BOT_PERMISSIONS, Harness, SUPPORT, WAIT};
 use ticketeer_bot::{BotError, Context, Settings};
 use ticketeer_config::{Problem, StatusReport};
 use ticketeer_testkit::discord::permissions::{MANAGE_ROLES, MENTION_EVERYONE};
-use ticketeer_testkit::discord::{EmulatorConfig, Message, Overwrite};
+use ticketeer_testkit::discord::{Message, Overwrite};
 
 async fn problems(harness: &Harness) -> Vec<Problem> {
     let url = format!("{}/status", harness.http_base().await);
@@ -61,7 +61,7 @@ async fn staff_are_pinged_when_the_bot_may_mention_everyone() {
 
 #[tokio::test]
 async fn staff_are_pinged_through_a_mentionable_role() {
-    let harness = Harness::start_with(EmulatorConfig::default(), |world| {
+    let harness = Harness::start_with(support::emulator_config(), |world| {
         without_mention_everyone(world);
         world
             .control
@@ -74,7 +74,7 @@ async fn staff_are_pinged_through_a_mentionable_role() {
 
 #[tokio::test]
 async fn status_reports_a_ticket_role_nobody_would_ping() {
-    let harness = Harness::start_with(EmulatorConfig::default(), without_mention_everyone).await;
+    let harness = Harness::start_with(support::emulator_config(), without_mention_everyone).await;
     let staff = harness.world.staff_role;
     assert_eq!(
         problems(&harness).await,
@@ -98,7 +98,7 @@ async fn status_reports_a_ticket_role_nobody_would_ping() {
 
 #[tokio::test]
 async fn manage_roles_granted_only_on_the_category_fails_the_open_and_status_says_so() {
-    let harness = Harness::start_with(EmulatorConfig::default(), |world| {
+    let harness = Harness::start_with(support::emulator_config(), |world| {
         let bot_role = world.control.bot_role(world.guild).expect("bot role");
         world
             .control

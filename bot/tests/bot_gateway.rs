@@ -42,14 +42,14 @@ impl Gap {
             // Short beats, so the missing ACK is noticed quickly.
             Self::Zombie => EmulatorConfig {
                 heartbeat_interval: Duration::from_millis(200),
-                ..EmulatorConfig::default()
+                ..support::emulator_config()
             },
             // Any time at all without a connection is too long to resume.
             Self::Expired => EmulatorConfig {
                 session_resume_window: Duration::ZERO,
-                ..EmulatorConfig::default()
+                ..support::emulator_config()
             },
-            _ => EmulatorConfig::default(),
+            _ => support::emulator_config(),
         }
     }
 

@@ -34,7 +34,7 @@ async fn a_click_opens_a_private_ticket_channel_with_a_pinned_welcome() {
     let harness = Harness::start_with(
         EmulatorConfig {
             ack_deadline: Duration::from_secs(1),
-            ..EmulatorConfig::default()
+            ..support::emulator_config()
         },
         |_| {},
     )

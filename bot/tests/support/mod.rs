@@ -19,6 +19,7 @@ use ticketeer_testkit::discord::permissions::{
 };
 use ticketeer_testkit::discord::{
     ChannelSpec, Control, DiscordEmulator, EmulatorConfig, InteractionOutcome, Message,
+    RateLimitConfig,
 };
 use ticketeer_testkit::postgres::TestDatabase;
 use ticketeer_testkit::privatebin::{PrivateBinConfig, PrivateBinEmulator};
@@ -211,10 +212,25 @@ fn init_logging() {
         .try_init();
 }
 
+/// The Discord emulator the bot tests run against: Discord-like rate limits on (per-route
+/// buckets and the global 50 per second), so a burst the bot sends is paced as Discord paces it.
+pub fn emulator_config() -> EmulatorConfig {
+    EmulatorConfig {
+        rate_limits: RateLimitConfig::discord_like(),
+        ..EmulatorConfig::default()
+    }
+}
+
 impl Harness {
     /// Starts everything with the `support` category and waits for its panel.
     pub async fn start() -> Self {
-        Self::start_with(EmulatorConfig::default(), |_| {}).await
+        Self::start_with(emulator_config(), |_| {}).await
+    }
+
+    /// Starts everything against a Discord emulator configured as `discord` and a PrivateBin
+    /// instance configured as `privatebin`.
+    pub async fn start_with_peers(discord: EmulatorConfig, privatebin: PrivateBinConfig) -> Self {
+        Self::start_full(discord, |_| {}, None, privatebin).await
     }
 
     /// Starts everything; `prepare` may change the Discord world before the bot starts.
@@ -225,7 +241,7 @@ impl Harness {
     /// Starts everything with the `support` category DMing its creators `dm_message` on close.
     pub async fn start_with_dm(dm_message: &str) -> Self {
         Self::start_full(
-            EmulatorConfig::default(),
+            emulator_config(),
             |_| {},
             Some(dm_message),
             privatebin_config(),
@@ -235,7 +251,7 @@ impl Harness {
 
     /// Starts everything against a PrivateBin instance configured as `privatebin`.
     pub async fn start_with_privatebin(privatebin: PrivateBinConfig) -> Self {
-        Self::start_full(EmulatorConfig::default(), |_| {}, None, privatebin).await
+        Self::start_full(emulator_config(), |_| {}, None, privatebin).await
     }
 
     async fn start_full(
