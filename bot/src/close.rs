@@ -43,6 +43,10 @@ use crate::transcript::{
 /// The close reason recorded when someone deletes a ticket channel by hand.
 pub const CHANNEL_DELETED_REASON: &str = "channel deleted by hand";
 
+/// Most member lookups for names per transcript: names are cosmetic, and a close must not wait
+/// on a long series of requests.
+const MEMBER_NAME_LOOKUPS: usize = 10;
+
 /// Discord's largest page of message history.
 pub(crate) const HISTORY_PAGE: u16 = 100;
 /// How many recent messages are searched for an earlier log post or DM of the same ticket.
@@ -346,6 +350,7 @@ async fn store_transcript(ctx: &Context, ticket: &Ticket) -> Result<bool> {
         names.learn_from_message(message);
     }
     let guild_name = learn_guild_names(ctx, ticket.guild_id, &mut names).await;
+    learn_member_names(ctx, ticket, &mut names).await;
     let mut transcript_messages: Vec<TranscriptMessage> =
         messages.iter().map(TranscriptMessage::from).collect();
     if channel_gone {
@@ -518,6 +523,36 @@ async fn learn_guild_names(
         Err(error) => {
             tracing::debug!(error = %ErrorChain(&error), "the guild's name is unavailable for the transcript");
             None
+        }
+    }
+}
+
+/// Looks up, as server members, the people the messages do not name for sure: users only
+/// mentioned (a mention lacks the global display name), and the opener and closer when the
+/// messages never name them. Best effort, like [`learn_guild_names`].
+async fn learn_member_names(ctx: &Context, ticket: &Ticket, names: &mut Names) {
+    let mut wanted = names.incomplete_users();
+    for id in std::iter::once(ticket.user_id).chain(ticket.closed_by) {
+        if names.user(id).is_none() && !wanted.contains(&id) {
+            wanted.push(id);
+        }
+    }
+    for id in wanted.into_iter().take(MEMBER_NAME_LOOKUPS) {
+        match ctx
+            .rest_model(
+                "GET /guilds/{guild_id}/members/{user_id}",
+                "read a member's names",
+                ctx.http.guild_member(ticket.guild_id, id),
+            )
+            .await
+        {
+            Ok(member) => {
+                names.learn_member(&member);
+            }
+            // Someone who left the server keeps the name the mention gave.
+            Err(error) => {
+                tracing::debug!(user = %id, error = %error, "a member's names are unavailable for the transcript");
+            }
         }
     }
 }

@@ -447,6 +447,34 @@ async fn a_ticket_channel_deleted_by_hand_closes_the_ticket_with_its_stored_mess
 }
 
 #[tokio::test]
+async fn a_user_only_mentioned_is_looked_up_as_a_member_for_the_transcript() {
+    let harness = Harness::start().await;
+    let carol = harness.world.carol;
+    let (channel, ticket) =
+        ticket_with_texts(&harness, harness.world.alice, &[format!("ask <@{carol}>")]).await;
+    click_close(&harness, channel, &ticket).await;
+    let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
+    // A mention carries no global display name, so the close asks the guild who carol is; alice
+    // wrote, so her names come from her messages.
+    let guild = harness.world.guild;
+    assert!(
+        first_request(&harness, "GET", &format!("/guilds/{guild}/members/{carol}")).is_some(),
+        "the mentioned member is read"
+    );
+    let alice = harness.world.alice;
+    assert_eq!(
+        first_request(&harness, "GET", &format!("/guilds/{guild}/members/{alice}")),
+        None,
+        "a writer is not looked up"
+    );
+    let url = closed.transcript_url.clone().expect("a transcript URL");
+    let text = pbincli_get(&url)
+        .await
+        .expect("pbincli decrypts the transcript");
+    assert!(text.contains("ask @carol"), "{text}");
+}
+
+#[tokio::test]
 async fn fifty_simultaneous_closes_leave_every_click_answered_and_close_each_ticket_once() {
     // The uploads are slowed by latency rather than PrivateBin's limiter, and Discord's limits
     // are off: at one paste per second and five channels or log posts per five seconds, fifty

@@ -295,9 +295,9 @@ fn angle_syntax(rest: &str, names: &Names, out: &mut String) -> Option<usize> {
     }
     if let Some(id) = inner.strip_prefix('@') {
         let id = parse_id(id.strip_prefix('!').unwrap_or(id))?;
-        match names.user(Id::new(id)) {
+        match names.mention(Id::new(id)) {
             Some(name) => {
-                let _ = write!(out, "@{}", plain(name));
+                let _ = write!(out, "@{}", plain(&name));
             }
             None => {
                 let _ = write!(out, "@unknown user (`{id}`)");

@@ -31,19 +31,29 @@ pub fn render_markdown(
     ordered.sort_by_key(|message| message.id);
     // About 300 bytes per rendered message; reserving avoids regrowing a multi-megabyte string.
     let mut out = String::with_capacity(1024 + messages.len() * 320);
-    write_header(ticket, &ordered, &mut out);
+    write_header(ticket, &ordered, names, &mut out);
     for message in ordered {
         write_message(message, names, &mut out);
     }
     out
 }
 
-fn user_label(user: &TranscriptUser) -> String {
-    let bot = if user.bot { "bot, " } else { "" };
-    format!("{} ({bot}`{}`)", plain(&user.display_name), user.id)
+/// A user with their id, e.g. ``Alice (alice_92) (`123`)``; the name follows the module's rule.
+fn user_label(user: &TranscriptUser, names: &Names) -> String {
+    labelled(&names.name_of(user), user)
 }
 
-fn write_header(ticket: &TranscriptTicket, messages: &[&TranscriptMessage], out: &mut String) {
+fn labelled(name: &str, user: &TranscriptUser) -> String {
+    let bot = if user.bot { "bot, " } else { "" };
+    format!("{} ({bot}`{}`)", plain(name), user.id)
+}
+
+fn write_header(
+    ticket: &TranscriptTicket,
+    messages: &[&TranscriptMessage],
+    names: &Names,
+    out: &mut String,
+) {
     let _ = writeln!(
         out,
         "# Ticket #{} — {}\n",
@@ -59,7 +69,7 @@ fn write_header(ticket: &TranscriptTicket, messages: &[&TranscriptMessage], out:
     let _ = writeln!(
         out,
         "- **Opened by:** {} at {}",
-        user_label(&ticket.opened_by),
+        user_label(&ticket.opened_by, names),
         format_timestamp(ticket.opened_at)
     );
     match (&ticket.closed_by, ticket.closed_at) {
@@ -67,12 +77,12 @@ fn write_header(ticket: &TranscriptTicket, messages: &[&TranscriptMessage], out:
             let _ = writeln!(
                 out,
                 "- **Closed by:** {} at {}",
-                user_label(user),
+                user_label(user, names),
                 format_timestamp(at)
             );
         }
         (Some(user), None) => {
-            let _ = writeln!(out, "- **Closed by:** {}", user_label(user));
+            let _ = writeln!(out, "- **Closed by:** {}", user_label(user, names));
         }
         (None, Some(at)) => {
             let _ = writeln!(out, "- **Closed at:** {}", format_timestamp(at));
@@ -87,11 +97,11 @@ fn write_header(ticket: &TranscriptTicket, messages: &[&TranscriptMessage], out:
         let _ = writeln!(out, "- **Close reason:** {}", inline(reason, &Names::new()));
     }
     let _ = writeln!(out, "- **Messages:** {}", messages.len());
-    let _ = writeln!(out, "- **Participants:** {}", participants(messages));
+    let _ = writeln!(out, "- **Participants:** {}", participants(messages, names));
     out.push_str("\nAll times are UTC.\n\n---\n");
 }
 
-fn participants(messages: &[&TranscriptMessage]) -> String {
+fn participants(messages: &[&TranscriptMessage], names: &Names) -> String {
     let mut order: Vec<&TranscriptUser> = Vec::new();
     let mut counts: HashMap<Id<UserMarker>, usize> = HashMap::new();
     for message in messages {
@@ -109,7 +119,7 @@ fn participants(messages: &[&TranscriptMessage]) -> String {
         .map(|user| {
             let count = counts.get(&user.id).copied().unwrap_or_default();
             let noun = if count == 1 { "message" } else { "messages" };
-            format!("{} — {count} {noun}", user_label(user))
+            format!("{} — {count} {noun}", user_label(user, names))
         })
         .collect::<Vec<_>>()
         .join("; ")
@@ -120,10 +130,10 @@ fn write_message(message: &TranscriptMessage, names: &Names, out: &mut String) {
     let _ = writeln!(
         out,
         "\n#### {}{webhook} — {}\n",
-        user_label(&message.author),
+        user_label(&message.author, names),
         format_timestamp(message.timestamp)
     );
-    let name = plain(&message.author.display_name);
+    let name = plain(&names.name_of(&message.author));
     if let Some(description) =
         describe_system_message(&message.kind, &name, &message.content, names)
     {
@@ -197,8 +207,14 @@ fn describe_system_message(
     names: &Names,
 ) -> Option<String> {
     let target = |user: &Option<TranscriptUser>| {
-        user.as_ref()
-            .map_or_else(|| "someone".to_owned(), user_label)
+        user.as_ref().map_or_else(
+            || "someone".to_owned(),
+            // The added user's names come from a mention, which [`Names`] may know better.
+            |user| match names.mention(user.id) {
+                Some(name) => labelled(&name, user),
+                None => user_label(user, names),
+            },
+        )
     };
     Some(match kind {
         MessageKind::Default | MessageKind::Reply => return None,
@@ -257,7 +273,7 @@ fn write_reference(referenced: &ReferencedMessage, names: &Names, out: &mut Stri
             let _ = writeln!(
                 out,
                 "> ↪ Reply to {} (message `{id}`): {excerpt}\n",
-                user_label(author)
+                user_label(author, names)
             );
         }
         ReferencedMessage::Unavailable { id: Some(id) } => {
