@@ -238,19 +238,16 @@ async fn shutdown_finishes_in_flight_clicks_closes_the_gateway_and_takes_no_new_
     assert!(late.failed(), "a stopped bot takes no new clicks");
 }
 
-#[tokio::test]
-async fn the_binary_exits_zero_on_sigterm_after_closing_the_gateway() {
-    let harness = Harness::start().await;
-    // Stop the harness's own bot; the binary takes over with the same config and database.
-    let mut harness = harness;
-    harness.stop().await.expect("the harness bot stops");
+/// Starts the bot binary on the harness's config and `database_url` (the harness's own bot
+/// stopped) and waits until it is connected to the gateway. Its output is captured.
+async fn start_binary(harness: &Harness, database_url: &str) -> std::process::Child {
     let (identifies_before, _) = harness.control.gateway_counts();
     let child = std::process::Command::new(BINARY)
         .arg("--config")
         .arg(&harness.config_path)
         .env("DISCORD_TOKEN", harness.world.emulator.token())
-        .env("DATABASE_URL", harness.database.url())
-        .stdout(Stdio::null())
+        .env("DATABASE_URL", database_url)
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the binary");
@@ -266,20 +263,35 @@ async fn the_binary_exits_zero_on_sigterm_after_closing_the_gateway() {
         })
         .await
         .expect("the binary connects to the gateway");
+    child
+}
+
+/// Sends the binary SIGTERM and waits for it to exit.
+async fn stop_binary(child: std::process::Child) -> std::process::Output {
     let pid = child.id().to_string();
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .expect("the kill command exists");
     assert!(killed.success());
-    let output = tokio::time::timeout(
+    tokio::time::timeout(
         WAIT,
         tokio::task::spawn_blocking(move || child.wait_with_output()),
     )
     .await
     .expect("the binary exits in time")
     .expect("the waiting thread")
-    .expect("wait for the binary");
+    .expect("wait for the binary")
+}
+
+#[tokio::test]
+async fn the_binary_exits_zero_on_sigterm_after_closing_the_gateway() {
+    let harness = Harness::start().await;
+    // Stop the harness's own bot; the binary takes over with the same config and database.
+    let mut harness = harness;
+    harness.stop().await.expect("the harness bot stops");
+    let child = start_binary(&harness, harness.database.url()).await;
+    let output = stop_binary(child).await;
     let (status, stderr) = (output.status, String::from_utf8_lossy(&output.stderr));
     assert_eq!(status.code(), Some(0), "exit status; stderr:\n{stderr}");
     assert!(
@@ -465,28 +477,7 @@ async fn the_binarys_logs_name_the_cause_of_a_failure_and_never_an_interaction_t
         .config_yaml(&[(SUPPORT, "Need help?")])
         .replace("level: info", "level: trace");
     harness.write_config(&yaml);
-    let (identifies_before, _) = harness.control.gateway_counts();
-    let child = std::process::Command::new(BINARY)
-        .arg("--config")
-        .arg(&harness.config_path)
-        .env("DISCORD_TOKEN", harness.world.emulator.token())
-        .env("DATABASE_URL", relay.url(harness.database.url()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the binary");
-    harness
-        .control
-        .wait_for(WAIT, |control| {
-            (control.gateway_counts().0 > identifies_before
-                && control
-                    .gateway_sessions()
-                    .iter()
-                    .any(|session| session.connected))
-            .then_some(())
-        })
-        .await
-        .expect("the binary connects to the gateway");
+    let child = start_binary(&harness, &relay.url(harness.database.url())).await;
     let opened = harness.click_open(harness.world.alice).await;
     assert!(channel_link(&harness.answer(&opened).await).is_some());
     // The database goes away: the next click fails on it, and the log must say why.
@@ -496,20 +487,7 @@ async fn the_binarys_logs_name_the_cause_of_a_failure_and_never_an_interaction_t
     let answer = harness.answer(&refused).await;
     assert!(answer.contains("database"), "{answer}");
 
-    let pid = child.id().to_string();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("the kill command exists");
-    assert!(killed.success());
-    let output = tokio::time::timeout(
-        WAIT,
-        tokio::task::spawn_blocking(move || child.wait_with_output()),
-    )
-    .await
-    .expect("the binary exits in time")
-    .expect("the waiting thread")
-    .expect("wait for the binary");
+    let output = stop_binary(child).await;
     let logs = format!(
         "{}{}",
         String::from_utf8_lossy(&output.stdout),
