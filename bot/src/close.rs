@@ -16,9 +16,7 @@
 //! expiry. Avoiding it would need a second write before every upload; an orphaned ciphertext
 //! nobody holds the key to is harmless.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use ticketeer_config::{MESSAGE_MAX_CHARS, TRANSCRIPT_URL_PLACEHOLDER};
 use tokio::time::Instant;
@@ -35,6 +33,7 @@ use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::metrics::Metrics;
 use crate::privatebin::StoredTranscript;
+use crate::retries::Retries;
 use crate::store::{self, StoreError, Ticket, TicketState, TranscriptPart};
 use crate::transcript::{
     Names, TranscriptMessage, TranscriptTicket, TranscriptUser, render_markdown,
@@ -163,11 +162,13 @@ pub async fn on_channel_deleted(ctx: &Arc<Context>, channel_id: Id<ChannelMarker
 /// longer between attempts, up to `close_retry_max_backoff`. Ends when `stop` is cancelled.
 pub async fn resume_loop(ctx: Arc<Context>, stop: CancellationToken) {
     let interval = ctx.settings.close_retry_interval;
-    let mut retries = Retries::new(interval, ctx.settings.close_retry_max_backoff);
+    let max_backoff = ctx.settings.close_retry_max_backoff;
+    let mut close_retries = Retries::new(interval, max_backoff);
+    let mut welcome_retries = Retries::new(interval, max_backoff);
     loop {
         if ctx.gateway_connected() {
-            resume_once(&ctx, &stop, &mut retries).await;
-            crate::interactions::repair_welcomes(&ctx).await;
+            resume_once(&ctx, &stop, &mut close_retries).await;
+            crate::interactions::repair_welcomes(&ctx, &mut welcome_retries).await;
         }
         // Unfinished closes are resumed as soon as the gateway is up (a restart should not
         // leave them waiting a whole interval), then on every tick.
@@ -187,13 +188,13 @@ async fn resume_once(ctx: &Context, stop: &CancellationToken, retries: &mut Retr
             return;
         }
     };
-    retries.forget_all_but(&unfinished);
+    let ids: Vec<i64> = unfinished.iter().map(|ticket| ticket.id).collect();
+    retries.forget_all_but(&ids);
     for ticket in unfinished {
         if stop.is_cancelled() {
             return;
         }
-        let now = Instant::now();
-        if !retries.is_due(ticket.id, now) {
+        if !retries.is_due(ticket.id, Instant::now()) {
             continue;
         }
         let span = tracing::info_span!("close", ticket = ticket.id, resumed = true);
@@ -201,7 +202,8 @@ async fn resume_once(ctx: &Context, stop: &CancellationToken, retries: &mut Retr
             Ok(DriveOutcome::Busy | DriveOutcome::Stopped) => {}
             Ok(DriveOutcome::Closed | DriveOutcome::NotClosing) => retries.succeeded(ticket.id),
             Err(error) => {
-                let wait = retries.failed(ticket.id, now);
+                // From now, not from the attempt's start: a close can take long to fail.
+                let wait = retries.failed(ticket.id, Instant::now());
                 tracing::warn!(
                     ticket = ticket.id,
                     state = ticket.state.as_str(),
@@ -212,50 +214,6 @@ async fn resume_once(ctx: &Context, stop: &CancellationToken, retries: &mut Retr
                 );
             }
         }
-    }
-}
-
-/// Per-ticket backoff for failing closes: pure bookkeeping, no IO.
-#[derive(Debug)]
-struct Retries {
-    initial: Duration,
-    max: Duration,
-    failing: HashMap<i64, (u32, Instant)>,
-}
-
-impl Retries {
-    fn new(initial: Duration, max: Duration) -> Self {
-        Self {
-            initial,
-            max,
-            failing: HashMap::new(),
-        }
-    }
-
-    fn is_due(&self, ticket_id: i64, now: Instant) -> bool {
-        self.failing
-            .get(&ticket_id)
-            .is_none_or(|(_, next)| *next <= now)
-    }
-
-    /// Records a failure and returns how long to wait before the next attempt.
-    fn failed(&mut self, ticket_id: i64, now: Instant) -> Duration {
-        let failures = self.failing.get(&ticket_id).map_or(0, |(count, _)| *count) + 1;
-        let wait = self
-            .initial
-            .saturating_mul(2_u32.saturating_pow(failures - 1))
-            .min(self.max);
-        self.failing.insert(ticket_id, (failures, now + wait));
-        wait
-    }
-
-    fn succeeded(&mut self, ticket_id: i64) {
-        self.failing.remove(&ticket_id);
-    }
-
-    fn forget_all_but(&mut self, unfinished: &[Ticket]) {
-        self.failing
-            .retain(|id, _| unfinished.iter().any(|ticket| ticket.id == *id));
     }
 }
 
@@ -853,20 +811,6 @@ mod tests {
         let text = dm_text(&long, &"u".repeat(100));
         assert_eq!(text.chars().count(), MESSAGE_MAX_CHARS);
         assert!(text.ends_with('…'));
-    }
-
-    #[test]
-    fn failing_closes_wait_twice_as_long_each_time_up_to_the_maximum() {
-        let mut retries = Retries::new(Duration::from_secs(1), Duration::from_secs(5));
-        let now = Instant::now();
-        assert!(retries.is_due(1, now));
-        let waits: Vec<u64> = (0..5).map(|_| retries.failed(1, now).as_secs()).collect();
-        assert_eq!(waits, [1, 2, 4, 5, 5]);
-        assert!(!retries.is_due(1, now));
-        assert!(retries.is_due(1, now + Duration::from_secs(5)));
-        assert!(retries.is_due(2, now), "other tickets are not held back");
-        retries.succeeded(1);
-        assert!(retries.is_due(1, now));
     }
 
     #[test]

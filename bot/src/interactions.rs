@@ -30,6 +30,7 @@ use crate::custom_id::CustomId;
 use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::metrics::Metrics;
+use crate::retries::Retries;
 use crate::store::{self, BeginTicket, NewTicket, Ticket};
 
 const CALLBACK_ROUTE: &str = "POST /interactions/{interaction_id}/{interaction_token}/callback";
@@ -354,7 +355,9 @@ async fn pin_welcome(
 /// Finishes the first message of every open ticket whose post or pin failed (a Discord error, a
 /// crash): the welcome carries the Close button and pings the staff, so a ticket must not stay
 /// without it. A message already posted is found (by its Close button) rather than posted twice.
-pub(crate) async fn repair_welcomes(ctx: &Context) {
+/// A ticket whose repair fails waits longer after each failure (`retries`): a refusal that lasts
+/// (the bot may not pin there) must not be repeated every tick.
+pub(crate) async fn repair_welcomes(ctx: &Context, retries: &mut Retries) {
     let older_than = i64::try_from(ctx.settings.welcome_repair_after.as_secs()).unwrap_or(i64::MAX);
     let pending = match store::pending_welcomes(&ctx.pool, older_than).await {
         Ok(pending) => pending,
@@ -363,8 +366,15 @@ pub(crate) async fn repair_welcomes(ctx: &Context) {
             return;
         }
     };
+    let ids: Vec<i64> = pending.iter().map(|welcome| welcome.ticket_id).collect();
+    retries.forget_all_but(&ids);
     let config = ctx.config();
     for welcome in pending {
+        // Failures are kept for unsettled tickets too: a message in the ticket must not reset
+        // the wait of a refusal that lasts.
+        if !welcome.settled || !retries.is_due(welcome.ticket_id, Instant::now()) {
+            continue;
+        }
         let Some(category) = config.categories.get(&welcome.category_key) else {
             continue;
         };
@@ -391,16 +401,25 @@ pub(crate) async fn repair_welcomes(ctx: &Context) {
             pin_welcome(ctx, welcome.ticket_id, welcome.channel_id, message).await
         };
         match repaired.await {
-            Ok(()) => tracing::info!(
-                ticket = welcome.ticket_id,
-                "the ticket's first message is posted and pinned"
-            ),
-            Err(error) => tracing::warn!(
-                ticket = welcome.ticket_id,
-                error = %ErrorChain(&error),
-                discord_code = error.discord_code(),
-                "could not finish the ticket's first message; retrying later"
-            ),
+            Ok(()) => {
+                retries.succeeded(welcome.ticket_id);
+                tracing::info!(
+                    ticket = welcome.ticket_id,
+                    "the ticket's first message is posted and pinned"
+                );
+            }
+            Err(error) => {
+                // From now, not from the attempt's start: a slow attempt (a rate-limit wait)
+                // must not eat the wait.
+                let wait = retries.failed(welcome.ticket_id, Instant::now());
+                tracing::warn!(
+                    ticket = welcome.ticket_id,
+                    error = %ErrorChain(&error),
+                    discord_code = error.discord_code(),
+                    retry_in_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+                    "could not finish the ticket's first message; retrying later"
+                );
+            }
         }
     }
 }

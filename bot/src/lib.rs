@@ -12,6 +12,8 @@
 //! - [`interactions`]: button clicks — claim, acknowledge at once, open or close a ticket.
 //! - [`panels`]: one panel per category, kept in line with the config.
 //! - [`reload`]: loading the config file and reloading it on change or SIGHUP.
+//! - `retries`: per-ticket backoff for retried work, so a lasting refusal is not retried on
+//!   every tick (Discord blocks a client answered 401/403/429 too often).
 //! - [`builders`] and [`custom_id`]: pure builders of everything sent to Discord.
 //! - [`http`], [`status`], [`metrics`]: `/healthz`, `/readyz`, `/metrics`, `/status`.
 //! - [`privatebin`]: the PrivateBin v2 client — client-side encryption, upload queue, share links.
@@ -31,6 +33,7 @@ pub mod interactions;
 pub mod metrics;
 pub mod panels;
 pub mod reload;
+mod retries;
 pub mod status;
 pub mod store;
 

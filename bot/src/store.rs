@@ -744,18 +744,21 @@ pub struct PendingWelcome {
     pub category_key: String,
     /// The first message, once posted.
     pub message_id: Option<Id<MessageMarker>>,
+    /// Whether the ticket was last changed long enough ago that no open is still posting it.
+    pub settled: bool,
 }
 
-/// Open tickets whose first message is not posted and pinned, last changed more than
-/// `older_than_seconds` ago (so an open still posting it is left alone).
+/// Open tickets whose first message is not posted and pinned; `settled` when last changed more
+/// than `older_than_seconds` ago (so an open still posting it is left alone).
 pub async fn pending_welcomes(
     db: impl PgExecutor<'_>,
     older_than_seconds: i64,
 ) -> Result<Vec<PendingWelcome>> {
-    let rows: Vec<(i64, i64, i64, String, Option<i64>)> = sqlx::query_as(
-        "SELECT id, channel_id, user_id, category_key, welcome_message_id FROM tickets \
+    let rows: Vec<(i64, i64, i64, String, Option<i64>, bool)> = sqlx::query_as(
+        "SELECT id, channel_id, user_id, category_key, welcome_message_id, \
+                updated_at < now() - $1 * interval '1 second' AS settled \
+         FROM tickets \
          WHERE state = 'open' AND channel_id IS NOT NULL AND NOT welcome_pinned \
-           AND updated_at < now() - $1 * interval '1 second' \
          ORDER BY id",
     )
     .bind(older_than_seconds)
@@ -763,17 +766,20 @@ pub async fn pending_welcomes(
     .await
     .map_err(query_error("list tickets without their first message"))?;
     rows.into_iter()
-        .map(|(ticket_id, channel, user, category_key, message)| {
-            Ok(PendingWelcome {
-                ticket_id,
-                channel_id: to_id("channel_id", channel)?,
-                user_id: to_id("user_id", user)?,
-                category_key,
-                message_id: message
-                    .map(|id| to_id("welcome_message_id", id))
-                    .transpose()?,
-            })
-        })
+        .map(
+            |(ticket_id, channel, user, category_key, message, settled)| {
+                Ok(PendingWelcome {
+                    ticket_id,
+                    channel_id: to_id("channel_id", channel)?,
+                    user_id: to_id("user_id", user)?,
+                    category_key,
+                    message_id: message
+                        .map(|id| to_id("welcome_message_id", id))
+                        .transpose()?,
+                    settled,
+                })
+            },
+        )
         .collect()
 }
 

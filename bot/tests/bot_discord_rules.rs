@@ -1,15 +1,20 @@
 //! Discord rules a ticket depends on without saying so: the staff ping notifies only a mentionable
 //! role or from a bot with Mention Everyone, a new channel's overwrites count only the bot's
-//! guild-level permissions, and a button emoji must be one Discord knows. Each through the real
-//! bot, its `/status` and its config loader.
+//! guild-level permissions, a button emoji must be one Discord knows, and a client answered
+//! 401/403/429 too often is blocked from the whole API. Each through the real bot, its `/status`
+//! and its config loader.
 
 mod support;
+
+use std::time::Duration;
 
 use support::{BOT_PERMISSIONS, Harness, SUPPORT, WAIT};
 use ticketeer_bot::{BotError, Context, Settings};
 use ticketeer_config::{Problem, StatusReport};
 use ticketeer_testkit::discord::permissions::{MANAGE_ROLES, MENTION_EVERYONE};
-use ticketeer_testkit::discord::{Message, Overwrite};
+use ticketeer_testkit::discord::{
+    Control, FaultSpec, InvalidRequestLimit, Message, Overwrite, RequestRecord,
+};
 
 async fn problems(harness: &Harness) -> Vec<Problem> {
     let url = format!("{}/status", harness.http_base().await);
@@ -161,5 +166,85 @@ async fn a_button_emoji_discord_does_not_know_is_refused_at_load_naming_the_fiel
     assert!(
         message.contains(r#"categories["support"].createButton.emoji"#),
         "{message}"
+    );
+}
+
+/// The bot's requests about `channel` that Discord refused with 403.
+fn refused_in(control: &Control, channel: u64) -> Vec<RequestRecord> {
+    let prefix = format!("/channels/{channel}/");
+    control
+        .request_log()
+        .into_iter()
+        .filter(|request| request.status == 403 && request.path.starts_with(&prefix))
+        .collect()
+}
+
+/// A moderator drops the bot's overwrite from a ticket channel before its welcome is pinned:
+/// from then on every attempt to finish the welcome is refused (403), for good. Discord blocks a
+/// client from its whole API once 10 000 of its requests in 10 minutes were refused so (429s
+/// count too); the emulator here blocks at 8, which a bot retrying on every tick reaches within
+/// seconds, and a bot that waits twice as long after each refusal does not.
+#[tokio::test]
+async fn a_refusal_that_lasts_is_retried_less_and_less_often_and_never_gets_the_bot_blocked() {
+    let mut harness = Harness::start().await;
+    let max_backoff = Duration::from_secs(2);
+    harness
+        .restart_with(
+            |_| {},
+            |settings| {
+                settings.close_retry_interval = Duration::from_millis(250);
+                settings.close_retry_max_backoff = max_backoff;
+            },
+        )
+        .await;
+    harness
+        .control
+        .set_invalid_request_limit(InvalidRequestLimit {
+            limit: 8,
+            window: Duration::from_mins(10),
+            block: Duration::from_hours(1),
+        });
+    harness.control.fail_next(FaultSpec::new(
+        "PUT",
+        "/channels/{channel_id}/messages/pins/{message_id}",
+        500,
+    ));
+    let channel = harness.open_ticket(harness.world.alice).await;
+    let bot = harness.control.bot_user_id();
+    let mut overwrites = harness
+        .control
+        .channel(channel)
+        .expect("the ticket channel")
+        .overwrites;
+    overwrites.retain(|overwrite| overwrite.id != bot);
+    harness
+        .control
+        .set_channel_overwrites(channel, overwrites)
+        .expect("drop the bot's overwrite");
+
+    // Seven refusals take the bot past the first retries (each waiting twice as long as the last)
+    // to the longest wait. The pin route allows 5 requests per 5 s, and the sixth refusal comes
+    // at least 5.75 s after the first, so the bot draws no 429 on the way.
+    let refused = harness
+        .control
+        .wait_for(Duration::from_secs(30), |control| {
+            let refused = refused_in(control, channel);
+            (refused.len() >= 7 || control.invalid_request_blocks() > 0).then_some(refused)
+        })
+        .await
+        .expect("the bot keeps trying to finish the welcome");
+    assert_eq!(
+        harness.control.invalid_request_blocks(),
+        0,
+        "the bot was blocked after {} refusals",
+        refused.len()
+    );
+    let gaps: Vec<Duration> = refused
+        .windows(2)
+        .map(|pair| pair[1].at.saturating_sub(pair[0].at))
+        .collect();
+    assert!(
+        gaps.last().is_some_and(|gap| *gap >= max_backoff / 2),
+        "by the seventh refusal the bot waits about {max_backoff:?} between attempts: {gaps:?}"
     );
 }

@@ -422,3 +422,27 @@ async fn a_later_edit_recorded_after_its_create_replaces_the_snapshot_and_counts
     let counted = store::ticket(&pool, ticket.id).await.unwrap().unwrap();
     assert_eq!(counted.message_count, 1);
 }
+
+#[tokio::test]
+async fn an_open_ticket_without_its_pinned_welcome_is_pending_until_pinned() {
+    let (_database, pool) = migrated_database().await;
+    let ticket = open_ticket(&pool, 7, 70, 700).await;
+    let pending = store::pending_welcomes(&pool, 3600).await.unwrap();
+    assert_eq!(
+        pending
+            .iter()
+            .map(|p| (p.ticket_id, p.settled))
+            .collect::<Vec<_>>(),
+        [(ticket.id, false)],
+        "listed but not settled: it changed less than an hour ago"
+    );
+    let pending = store::pending_welcomes(&pool, 0).await.unwrap();
+    assert!(pending[0].settled && pending[0].message_id.is_none());
+    store::record_welcome(&pool, ticket.id, Id::new(7000))
+        .await
+        .unwrap();
+    let pending = store::pending_welcomes(&pool, 0).await.unwrap();
+    assert_eq!(pending[0].message_id, Some(Id::new(7000)));
+    store::mark_welcome_pinned(&pool, ticket.id).await.unwrap();
+    assert!(store::pending_welcomes(&pool, 0).await.unwrap().is_empty());
+}

@@ -43,7 +43,7 @@ pub use model::{
     Attachment, Channel, ChannelKind, Guild, InteractionOutcome, InteractionStatus,
     InteractionView, Member, Message, Overwrite, OverwriteKind, RequestRecord, Role, User,
 };
-pub use ratelimit::{RateLimitConfig, RouteLimit, RouteOverride};
+pub use ratelimit::{InvalidRequestLimit, RateLimitConfig, RouteLimit, RouteOverride};
 
 /// Message flag: only the clicking user sees the message.
 pub const EPHEMERAL_FLAG: u64 = 1 << 6;
@@ -69,6 +69,8 @@ pub struct EmulatorConfig {
     pub presence_intent: bool,
     /// REST rate limits.
     pub rate_limits: RateLimitConfig,
+    /// The invalid-request limit; always on, as on Discord.
+    pub invalid_requests: InvalidRequestLimit,
     /// How long a bot has to acknowledge an interaction (Discord: 3 s).
     pub ack_deadline: Duration,
     /// How long an interaction token works for follow-ups and edits (Discord: 15 min).
@@ -100,6 +102,7 @@ impl Default for EmulatorConfig {
             guild_members_intent: true,
             presence_intent: false,
             rate_limits: RateLimitConfig::default(),
+            invalid_requests: InvalidRequestLimit::default(),
             ack_deadline: Duration::from_secs(3),
             interaction_token_lifetime: Duration::from_mins(15),
             heartbeat_interval: Duration::from_millis(41_250),

@@ -1,15 +1,19 @@
 //! Discord's rules that requests break silently when a fake skips them: role mentions that do not
 //! notify, button emoji and custom ids Discord refuses, the embed total, overwrites checked
-//! against guild-level permissions and naming real roles and users, and the pin limit. Sent as raw
+//! against guild-level permissions and naming real roles and users, the pin limit, and the
+//! invalid-request limit that blocks a client answered 401/403/429 too often. Sent as raw
 //! HTTP, because twilight validates some of these client-side and the point is Discord's answer.
 
 use serde_json::{Value, json};
+use std::time::Duration;
 use ticketeer_testkit::discord::permissions::{
     MANAGE_CHANNELS, MANAGE_ROLES, MENTION_EVERYONE, PIN_MESSAGES, READ_MESSAGE_HISTORY,
     SEND_MESSAGES, VIEW_CHANNEL,
 };
+
 use ticketeer_testkit::discord::{
-    ChannelSpec, Control, DiscordEmulator, EmulatorConfig, Overwrite, UserMessage,
+    ChannelSpec, Control, DiscordEmulator, EmulatorConfig, InvalidRequestLimit, Overwrite,
+    UserMessage,
 };
 
 const BOT_PERMISSIONS: u64 = VIEW_CHANNEL
@@ -49,13 +53,24 @@ async fn world(bot_permissions: u64) -> World {
 
 impl World {
     async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let token = self.emulator.token().to_owned();
+        self.send_as(&token, method, path, body).await
+    }
+
+    async fn send_as(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut request = self
             .http
             .request(
                 method,
                 format!("http://{}/api/v10{path}", self.emulator.http_proxy()),
             )
-            .header("Authorization", format!("Bot {}", self.emulator.token()));
+            .header("Authorization", format!("Bot {token}"));
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -349,4 +364,58 @@ async fn a_channel_holds_250_pins_and_the_251st_is_refused_with_30003() {
         "{body}"
     );
     assert_eq!(w.control.pins(w.channel).len(), 250);
+}
+
+#[tokio::test]
+async fn five_401_or_403_answers_in_the_window_block_every_request_when_the_limit_is_five() {
+    let w = world(BOT_PERMISSIONS & !PIN_MESSAGES).await;
+    w.control.set_invalid_request_limit(InvalidRequestLimit {
+        limit: 5,
+        window: Duration::from_mins(10),
+        block: Duration::from_hours(1),
+    });
+    let user = w.control.create_user("alice");
+    w.control.add_member(w.guild, user, &[]).expect("member");
+    let message = w
+        .control
+        .post_message(user, w.channel, UserMessage::text("pin me"))
+        .expect("posted");
+    let pin = format!("/channels/{}/messages/pins/{message}", w.channel);
+    let channel = format!("/channels/{}", w.channel);
+
+    for _ in 0..3 {
+        let (status, body) = w.send(reqwest::Method::GET, "/channels/1", None).await;
+        assert_eq!(
+            status, 404,
+            "an unknown channel is not an invalid request: {body}"
+        );
+    }
+    for _ in 0..3 {
+        let (status, body) = w.send(reqwest::Method::PUT, &pin, None).await;
+        assert_eq!((status, body["code"].clone()), (403, json!(50013)));
+    }
+    let (status, _) = w
+        .send_as("not-the-token", reqwest::Method::GET, &channel, None)
+        .await;
+    assert_eq!(status, 401);
+    assert_eq!(w.control.invalid_requests_in_window(), 4);
+    let (status, body) = w.send(reqwest::Method::GET, &channel, None).await;
+    assert_eq!(status, 200, "four invalid answers do not block: {body}");
+    assert!(!w.control.api_blocked());
+
+    let (status, _) = w.send(reqwest::Method::PUT, &pin, None).await;
+    assert_eq!(status, 403);
+    assert!(w.control.api_blocked());
+    let (status, body) = w.send(reqwest::Method::GET, &channel, None).await;
+    assert_eq!(
+        status, 429,
+        "a valid request is refused while blocked: {body}"
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("You are being blocked from accessing our API")),
+        "{body}"
+    );
+    assert_eq!(w.control.invalid_request_blocks(), 1);
 }

@@ -2,7 +2,7 @@
 //! observe everything the bot did.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -13,7 +13,7 @@ use super::model::{
     Overwrite, RequestRecord, User,
 };
 use super::permissions::{SEND_MESSAGES, VIEW_CHANNEL};
-use super::ratelimit::RateLimitConfig;
+use super::ratelimit::{InvalidRequestLimit, RateLimitConfig};
 use super::snowflake::now_ms;
 use super::state::{ArmedFault, NewMessage, Shared};
 
@@ -791,6 +791,33 @@ impl Control {
     /// Replaces the rate-limit settings.
     pub fn set_rate_limits(&self, config: RateLimitConfig) {
         self.shared.mutate(|s| s.config.rate_limits = config);
+    }
+
+    /// Invalid responses (401, 403, counted 429) within the invalid-request limit's window.
+    pub fn invalid_requests_in_window(&self) -> usize {
+        self.shared.read(|s| {
+            s.invalid_requests
+                .in_window(&s.config.invalid_requests, Instant::now())
+        })
+    }
+
+    /// How many times the invalid-request limit has blocked the API so far.
+    pub fn invalid_request_blocks(&self) -> u32 {
+        self.shared.read(|s| s.invalid_requests.blocks())
+    }
+
+    /// Whether the invalid-request limit blocks the API now.
+    pub fn api_blocked(&self) -> bool {
+        self.shared
+            .read(|s| s.invalid_requests.blocked_for(Instant::now()).is_some())
+    }
+
+    /// Replaces the invalid-request limit, ending any block and forgetting what was counted.
+    pub fn set_invalid_request_limit(&self, limit: InvalidRequestLimit) {
+        self.shared.mutate(|s| {
+            s.config.invalid_requests = limit;
+            s.invalid_requests.reset();
+        });
     }
 
     /// Changes the acknowledgement deadline for later clicks.

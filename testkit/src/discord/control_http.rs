@@ -407,7 +407,33 @@ async fn settings(State(control): State<Control>, Json(body): Json<Value>) -> Re
             super::RateLimitConfig::default()
         });
     }
+    if let Some(limit) = body["invalid_request_limit"].as_object() {
+        let default = super::InvalidRequestLimit::default();
+        let millis = |key: &str, fallback: Duration| {
+            limit
+                .get(key)
+                .and_then(Value::as_u64)
+                .map_or(fallback, Duration::from_millis)
+        };
+        control.set_invalid_request_limit(super::InvalidRequestLimit {
+            limit: limit
+                .get("limit")
+                .and_then(Value::as_u64)
+                .and_then(|n| u32::try_from(n).ok())
+                .unwrap_or(default.limit),
+            window: millis("window_ms", default.window),
+            block: millis("block_ms", default.block),
+        });
+    }
     Ok(Json(json!({})))
+}
+
+async fn invalid_requests(State(control): State<Control>) -> Reply {
+    Ok(Json(json!({
+        "in_window": control.invalid_requests_in_window(),
+        "blocks": control.invalid_request_blocks(),
+        "blocked": control.api_blocked(),
+    })))
 }
 
 /// The HTTP control API for the emulator binary.
@@ -424,7 +450,9 @@ async fn settings(State(control): State<Control>, Json(body): Json<Value>) -> Re
 /// `POST|DELETE /faults` (a [`FaultSpec`]); `POST /gateway/drop`, `/gateway/reconnect`,
 /// `/gateway/invalid-session {resumable}`, `/gateway/zombie` (stop delivering frames, heartbeat
 /// ACKs included), `/gateway/invalidate` (refuse the next RESUME); `GET /gateway/sessions`; `GET|DELETE /requests`;
-/// `POST /settings {rest_latency_ms?, ack_deadline_ms?, rate_limits?}`.
+/// `GET /invalid-requests` (`{in_window, blocks, blocked}`);
+/// `POST /settings {rest_latency_ms?, ack_deadline_ms?, rate_limits?, invalid_request_limit?: {limit?, window_ms?, block_ms?}}`
+/// (setting the invalid-request limit ends a block and forgets what was counted).
 pub fn control_router(control: Control) -> Router {
     Router::new()
         .route("/info", get(info))
@@ -473,6 +501,7 @@ pub fn control_router(control: Control) -> Router {
         .route("/gateway/invalidate", post(gateway_invalidate))
         .route("/gateway/sessions", get(gateway_sessions))
         .route("/requests", get(requests).delete(clear_requests))
+        .route("/invalid-requests", get(invalid_requests))
         .route("/settings", post(settings))
         .with_state(control)
 }

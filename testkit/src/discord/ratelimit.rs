@@ -4,8 +4,12 @@
 //! See [Discord Docs/Rate Limits](https://discord.com/developers/docs/topics/rate-limits). Every
 //! bucketed response carries `X-RateLimit-Limit/Remaining/Reset/Reset-After/Bucket`; a 429 adds
 //! `X-RateLimit-Scope`, `Retry-After` and the JSON body `{"message","retry_after","global"}`.
+//!
+//! Beside them, the invalid-request limit (the same page, "Invalid Request Limit"): an IP whose
+//! responses include too many 401, 403 and 429 statuses (10 000 per 10 minutes; a 429 with
+//! `X-RateLimit-Scope: shared` does not count) is blocked from the whole API for a while.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -100,6 +104,103 @@ impl Default for RateLimitConfig {
             scope_header_on_success: false,
         }
     }
+}
+
+/// Discord's invalid-request limit: `limit` responses of 401, 403 or 429 within any `window`
+/// block every request for `block`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InvalidRequestLimit {
+    /// Invalid responses allowed per window (Discord: 10 000).
+    pub limit: u32,
+    /// The sliding window (Discord: 10 minutes).
+    pub window: Duration,
+    /// How long the block lasts. Discord says only "temporarily"; bots report about an hour.
+    pub block: Duration,
+}
+
+impl Default for InvalidRequestLimit {
+    fn default() -> Self {
+        Self {
+            limit: 10_000,
+            window: Duration::from_mins(10),
+            block: Duration::from_hours(1),
+        }
+    }
+}
+
+/// Whether a response counts against the invalid-request limit.
+pub(crate) fn counts_as_invalid(status: u16, headers: &[(&'static str, String)]) -> bool {
+    match status {
+        401 | 403 => true,
+        429 => !headers
+            .iter()
+            .any(|(name, value)| *name == "x-ratelimit-scope" && value == "shared"),
+        _ => false,
+    }
+}
+
+/// The invalid responses of the last window, and the block they caused.
+#[derive(Debug, Default)]
+pub(crate) struct InvalidRequests {
+    recent: VecDeque<Instant>,
+    blocked_until: Option<Instant>,
+    blocks: u32,
+}
+
+impl InvalidRequests {
+    /// How much longer the API stays blocked, if it is.
+    pub(crate) fn blocked_for(&self, now: Instant) -> Option<Duration> {
+        self.blocked_until
+            .filter(|until| *until > now)
+            .map(|until| until - now)
+    }
+
+    /// Counts one invalid response; reaching the limit starts a block.
+    pub(crate) fn record(&mut self, limit: &InvalidRequestLimit, now: Instant) {
+        self.forget_before(limit, now);
+        self.recent.push_back(now);
+        if self.recent.len() >= limit.limit as usize && self.blocked_for(now).is_none() {
+            self.blocked_until = Some(now + limit.block);
+            self.blocks += 1;
+        }
+    }
+
+    /// Invalid responses within the last window.
+    pub(crate) fn in_window(&self, limit: &InvalidRequestLimit, now: Instant) -> usize {
+        self.recent
+            .iter()
+            .filter(|at| now.duration_since(**at) < limit.window)
+            .count()
+    }
+
+    /// How many blocks the limit has caused so far.
+    pub(crate) fn blocks(&self) -> u32 {
+        self.blocks
+    }
+
+    /// Ends any block and forgets the counted responses.
+    pub(crate) fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    fn forget_before(&mut self, limit: &InvalidRequestLimit, now: Instant) {
+        while self
+            .recent
+            .front()
+            .is_some_and(|at| now.duration_since(*at) >= limit.window)
+        {
+            self.recent.pop_front();
+        }
+    }
+}
+
+/// The answer to every request while the invalid-request limit blocks the API. Discord does not
+/// document the body; bots report a 429 with this message and no rate-limit bucket headers.
+pub(crate) fn blocked_body() -> Value {
+    json!({
+        "message": "You are being blocked from accessing our API temporarily due to exceeding our rate limits frequently. Please read our docs at https://discord.com/developers/docs/topics/rate-limits to prevent this moving forward.",
+        "code": 0,
+    })
 }
 
 /// Headers and body of a rate-limit decision.
@@ -453,5 +554,61 @@ mod tests {
             );
             assert!(decision.refusal.is_none() && decision.headers.is_empty());
         }
+    }
+
+    fn small_limit() -> InvalidRequestLimit {
+        InvalidRequestLimit {
+            limit: 3,
+            window: Duration::from_secs(10),
+            block: Duration::from_mins(1),
+        }
+    }
+
+    #[test]
+    fn the_limitth_invalid_response_in_a_window_blocks_the_api() {
+        let limit = small_limit();
+        let mut invalid = InvalidRequests::default();
+        let start = Instant::now();
+        invalid.record(&limit, start);
+        invalid.record(&limit, start + Duration::from_secs(1));
+        assert_eq!(invalid.blocked_for(start + Duration::from_secs(2)), None);
+        invalid.record(&limit, start + Duration::from_secs(2));
+        assert_eq!(
+            invalid.blocked_for(start + Duration::from_secs(3)),
+            Some(Duration::from_secs(59))
+        );
+        assert_eq!(invalid.blocked_for(start + Duration::from_secs(62)), None);
+        assert_eq!(invalid.blocks(), 1);
+    }
+
+    #[test]
+    fn invalid_responses_older_than_the_window_are_forgotten() {
+        let limit = small_limit();
+        let mut invalid = InvalidRequests::default();
+        let start = Instant::now();
+        for second in [0, 5, 10, 15, 20] {
+            invalid.record(&limit, start + Duration::from_secs(second));
+        }
+        assert_eq!(invalid.blocks(), 0, "never three within ten seconds");
+        assert_eq!(
+            invalid.in_window(&limit, start + Duration::from_secs(21)),
+            2
+        );
+    }
+
+    #[test]
+    fn only_401_403_and_unshared_429_count_as_invalid() {
+        assert!(counts_as_invalid(401, &[]));
+        assert!(counts_as_invalid(403, &[]));
+        assert!(counts_as_invalid(
+            429,
+            &[("x-ratelimit-scope", "user".to_owned())]
+        ));
+        assert!(!counts_as_invalid(
+            429,
+            &[("x-ratelimit-scope", "shared".to_owned())]
+        ));
+        assert!(!counts_as_invalid(404, &[]));
+        assert!(!counts_as_invalid(400, &[]));
     }
 }

@@ -17,7 +17,7 @@ use super::permissions::{
     ADMINISTRATOR, MANAGE_CHANNELS, MANAGE_MESSAGES, MANAGE_ROLES, PIN_MESSAGES,
     READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL,
 };
-use super::ratelimit::Limited;
+use super::ratelimit::{self, Limited};
 use super::routes::{self, Endpoint};
 use super::snowflake::{iso8601, now_ms, parse_iso8601};
 use super::state::{NewMessage, Shared, State};
@@ -156,7 +156,16 @@ impl State {
             .as_ref()
             .map_or_else(|_| path.to_owned(), |r| r.template.clone());
         let mut bucket = None;
+        let limit = self.config.invalid_requests;
+        let blocked = self.invalid_requests.blocked_for(now);
         let answer = (|| {
+            if let Some(remaining) = blocked {
+                return Err(Answer {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    headers: vec![("retry-after", remaining.as_secs_f64().ceil().to_string())],
+                    body: Some(ratelimit::blocked_body()),
+                });
+            }
             let route = route.map_err(|e| Answer::error(&e))?;
             if route.needs_bot_auth
                 && authorization != Some(format!("Bot {}", self.config.token).as_str())
@@ -208,6 +217,12 @@ impl State {
             })
         })()
         .unwrap_or_else(|answer| answer);
+        // Answers during a block do not count: the block is already the consequence.
+        if blocked.is_none()
+            && ratelimit::counts_as_invalid(answer.status.as_u16(), &answer.headers)
+        {
+            self.invalid_requests.record(&limit, now);
+        }
         self.request_log.push(RequestRecord {
             method: method.to_string(),
             path: full_path,

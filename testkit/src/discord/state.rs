@@ -17,7 +17,7 @@ use super::model::{
     Role, User,
 };
 use super::permissions::{self, MemberFacts};
-use super::ratelimit::RateLimiter;
+use super::ratelimit::{InvalidRequests, RateLimiter};
 use super::snowflake::{SnowflakeGenerator, iso8601, now_ms};
 
 /// A fault armed by a test: the next `remaining` matching requests fail.
@@ -126,6 +126,7 @@ pub(crate) struct State {
     pub(crate) faults: Vec<ArmedFault>,
     pub(crate) request_log: Vec<RequestRecord>,
     pub(crate) limiter: RateLimiter,
+    pub(crate) invalid_requests: InvalidRequests,
     pub(crate) next_connection_id: u64,
     pub(crate) identify_count: u64,
     pub(crate) resume_count: u64,
@@ -153,6 +154,7 @@ impl State {
             faults: Vec::new(),
             request_log: Vec::new(),
             limiter: RateLimiter::default(),
+            invalid_requests: InvalidRequests::default(),
             next_connection_id: 0,
             identify_count: 0,
             resume_count: 0,
