@@ -36,13 +36,6 @@ pub struct UnknownCustomId {
     pub custom_id: String,
 }
 
-impl UnknownCustomId {
-    /// What the clicker is told.
-    pub fn user_message(&self) -> &'static str {
-        "This button is no longer in use. Please use the ticket panel's current button."
-    }
-}
-
 impl CustomId {
     /// Reads a clicked button's custom id.
     ///
@@ -143,7 +136,6 @@ mod tests {
         ] {
             let error = CustomId::parse(bad).expect_err(bad);
             assert_eq!(error.custom_id, bad);
-            assert!(!error.user_message().is_empty());
         }
     }
 

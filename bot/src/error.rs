@@ -170,45 +170,6 @@ impl BotError {
         self.discord_problem() == Some(DiscordProblem::UnknownResource)
             || self.discord_status() == Some(404)
     }
-
-    /// What a clicker is told when this error stops their request: clear and actionable, never
-    /// internals. `doing` completes "I could not …", e.g. `create your ticket channel`;
-    /// `category` names the ticket category.
-    pub fn user_message(&self, doing: &str, category: &str) -> String {
-        match self.discord_problem() {
-            Some(DiscordProblem::MissingPermissions) => format!(
-                "I could not {doing}: I am missing permissions in the **{category}** ticket \
-                 category (I need View Channel, Manage Channels, Manage Roles, Send Messages and \
-                 Pin Messages there). Please tell a server admin."
-            ),
-            Some(DiscordProblem::CategoryFull) => format!(
-                "I could not {doing}: the **{category}** ticket category is full (Discord allows \
-                 50 channels per category). Please tell a server admin."
-            ),
-            Some(DiscordProblem::InvalidRequest) => format!(
-                "I could not {doing}: Discord rejected the request (Invalid Form Body). Please \
-                 tell a server admin to check the **{category}** ticket settings."
-            ),
-            Some(DiscordProblem::UnknownResource) => format!(
-                "I could not {doing}: a channel of the **{category}** ticket category no longer \
-                 exists. Please tell a server admin."
-            ),
-            Some(DiscordProblem::DiscordOutage | DiscordProblem::Unreachable) => format!(
-                "I could not {doing}: Discord is having trouble right now. Please try again in a \
-                 moment."
-            ),
-            Some(DiscordProblem::Other) | None => match self {
-                Self::Store(_) | Self::ConnectDatabase(_) => format!(
-                    "I could not {doing}: my database is not reachable right now. Please try \
-                     again in a moment."
-                ),
-                _ => format!(
-                    "I could not {doing} because something went wrong on my side. Please try \
-                     again in a moment."
-                ),
-            },
-        }
-    }
 }
 
 /// An error with every cause behind it, "what failed: why: why", for logs: a store error alone
@@ -243,21 +204,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn errors_that_are_not_discords_have_no_code_and_a_generic_message() {
+    fn errors_that_are_not_discords_have_no_code() {
         let error = BotError::GatewayClosed("4004".to_owned());
         assert_eq!(error.discord_code(), None);
         assert_eq!(error.discord_problem(), None);
-        let message = error.user_message("create your ticket channel", "Billing");
-        assert!(message.starts_with("I could not create your ticket channel"));
-        assert!(!message.contains("4004"), "internals must not leak");
-    }
-
-    #[test]
-    fn database_errors_tell_the_clicker_to_try_again() {
-        let error = BotError::Store(StoreError::TicketNotFound(3));
-        let message = error.user_message("open your ticket", "Billing");
-        assert!(message.contains("database"));
-        assert!(!message.contains("ticket 3"));
     }
 
     #[test]

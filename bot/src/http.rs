@@ -101,13 +101,10 @@ async fn readyz(State(ctx): State<Arc<Context>>) -> Response {
     if !ctx.gateway_connected() {
         return (StatusCode::SERVICE_UNAVAILABLE, "gateway not connected\n").into_response();
     }
-    let reachable = tokio::time::timeout(
-        Duration::from_secs(2),
-        sqlx::query("SELECT 1").execute(&ctx.pool),
-    )
-    .await;
+    let reachable =
+        tokio::time::timeout(Duration::from_secs(2), crate::store::ping(&ctx.pool)).await;
     match reachable {
-        Ok(Ok(_)) => (StatusCode::OK, "ready\n").into_response(),
+        Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "database not reachable\n").into_response(),
     }
 }

@@ -9,19 +9,20 @@
 //!   from the channels' history (Discord replays nothing to a new session).
 //! - [`close`]: the durable close — transcript, log post, DM, channel deletion — resumed after
 //!   crashes and outages.
-//! - [`interactions`]: button clicks — claim, acknowledge at once, open or close a ticket.
+//! - `interactions`: button clicks — acknowledge at once, claim, open or close a ticket, and a
+//!   `Reply` whose text is a pure function.
 //! - [`panels`]: one panel per category, kept in line with the config.
 //! - [`reload`]: loading the config file and reloading it on change or SIGHUP.
 //! - `retries`: per-ticket backoff for retried work, so a lasting refusal is not retried on
 //!   every tick (Discord blocks a client answered 401/403/429 too often).
-//! - [`builders`] and [`custom_id`]: pure builders of everything sent to Discord.
+//! - `messages` and [`custom_id`]: pure builders of everything the bot posts (panel, first
+//!   message, log post, DM) and of its buttons' ids; `policy`: who may see and close a ticket.
 //! - [`http`], [`status`], [`metrics`]: `/healthz`, `/readyz`, `/metrics`, `/status`.
 //! - [`privatebin`]: the PrivateBin v2 client — client-side encryption, upload queue, share links.
 //! - [`transcript`]: renders a ticket's messages as Markdown for PrivateBin's markdown formatter.
 //! - [`store`]: Postgres — tickets and their durable close state machine, counted messages, panels,
 //!   handled interactions.
 
-pub mod builders;
 mod catch_up;
 pub mod close;
 pub mod context;
@@ -29,9 +30,11 @@ pub mod custom_id;
 pub mod error;
 pub mod gateway;
 pub mod http;
-pub mod interactions;
+mod interactions;
+mod messages;
 pub mod metrics;
 pub mod panels;
+mod policy;
 pub mod reload;
 mod retries;
 pub mod status;

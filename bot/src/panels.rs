@@ -7,10 +7,10 @@ use ticketeer_config::CategoryConfig;
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ChannelMarker, GuildMarker, MessageMarker};
 
-use crate::builders::{self, PanelMessage};
 use crate::context::Context;
 use crate::error::ErrorChain;
 use crate::error::Result;
+use crate::messages::{self, PanelMessage};
 use crate::store::{self, Panel};
 
 /// What a sync did to one category's panel.
@@ -87,7 +87,7 @@ async fn repost_deleted(ctx: &Context, message_id: Id<MessageMarker>) -> Result<
         store::delete_panel(&ctx.pool, &panel.category_key).await?;
         return Ok(());
     };
-    let wanted = builders::panel_message(&panel.category_key, category);
+    let wanted = messages::panel_message(&panel.category_key, category);
     post_panel(ctx, &panel.category_key, category, &wanted).await?;
     tracing::info!(category = %panel.category_key, "re-posted a panel deleted by hand");
     Ok(())
@@ -123,7 +123,7 @@ async fn sync_category(
     category: &CategoryConfig,
     check_exists: bool,
 ) -> Result<PanelAction> {
-    let wanted = builders::panel_message(key, category);
+    let wanted = messages::panel_message(key, category);
     let channel = channel_id(category);
     let Some(stored) = store::panel(&ctx.pool, key).await? else {
         post_panel(ctx, key, category, &wanted).await?;

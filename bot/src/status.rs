@@ -14,9 +14,9 @@ use twilight_model::guild::{Permissions, Role};
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ChannelMarker, GuildMarker, RoleMarker, UserMarker};
 
-use crate::builders::BOT_ALLOW;
 use crate::context::Context;
 use crate::error::{ErrorChain, Result};
+use crate::policy::BOT_ALLOW;
 use crate::store;
 
 /// Discord's limit of channels in one category.

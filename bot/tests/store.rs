@@ -1,5 +1,7 @@
 //! The store against a real Postgres server: each test gets its own fresh database.
 
+use std::time::Duration;
+
 use serde_json::json;
 use ticketeer_bot::store::{self, BeginTicket, NewTicket, Panel, TicketState, TranscriptPart};
 use ticketeer_testkit::postgres::TestDatabase;
@@ -324,7 +326,9 @@ async fn an_interaction_is_claimed_by_exactly_one_caller() {
         .count();
     assert_eq!(won, 1);
     assert_eq!(
-        store::prune_interactions(&pool, 3600).await.unwrap(),
+        store::prune_interactions(&pool, Duration::from_hours(1))
+            .await
+            .unwrap(),
         0,
         "fresh claims are kept"
     );
@@ -427,7 +431,9 @@ async fn a_later_edit_recorded_after_its_create_replaces_the_snapshot_and_counts
 async fn an_open_ticket_without_its_pinned_welcome_is_pending_until_pinned() {
     let (_database, pool) = migrated_database().await;
     let ticket = open_ticket(&pool, 7, 70, 700).await;
-    let pending = store::pending_welcomes(&pool, 3600).await.unwrap();
+    let pending = store::pending_welcomes(&pool, Duration::from_hours(1))
+        .await
+        .unwrap();
     assert_eq!(
         pending
             .iter()
@@ -436,13 +442,45 @@ async fn an_open_ticket_without_its_pinned_welcome_is_pending_until_pinned() {
         [(ticket.id, false)],
         "listed but not settled: it changed less than an hour ago"
     );
-    let pending = store::pending_welcomes(&pool, 0).await.unwrap();
+    let pending = store::pending_welcomes(&pool, Duration::ZERO)
+        .await
+        .unwrap();
     assert!(pending[0].settled && pending[0].message_id.is_none());
     store::record_welcome(&pool, ticket.id, Id::new(7000))
         .await
         .unwrap();
-    let pending = store::pending_welcomes(&pool, 0).await.unwrap();
+    let pending = store::pending_welcomes(&pool, Duration::ZERO)
+        .await
+        .unwrap();
     assert_eq!(pending[0].message_id, Some(Id::new(7000)));
     store::mark_welcome_pinned(&pool, ticket.id).await.unwrap();
-    assert!(store::pending_welcomes(&pool, 0).await.unwrap().is_empty());
+    assert!(
+        store::pending_welcomes(&pool, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn every_ticket_state_is_a_value_of_the_database_enum_in_the_same_order() {
+    let (_database, pool) = migrated_database().await;
+    let values: Vec<String> =
+        sqlx::query_scalar("SELECT unnest(enum_range(NULL::ticket_state))::text")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let ours: Vec<&str> = TicketState::ALL
+        .iter()
+        .map(|state| state.as_str())
+        .collect();
+    assert_eq!(values, ours);
+    for state in TicketState::ALL {
+        let stored: TicketState = sqlx::query_scalar("SELECT $1::ticket_state")
+            .bind(state)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(stored, state);
+    }
 }

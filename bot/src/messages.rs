@@ -1,33 +1,27 @@
-//! Pure builders: everything the bot sends to Discord, computed from the config and the facts of
-//! one click. No IO here, so every rule is unit-tested.
+//! Everything the bot posts, as pure functions of the config and the facts at hand: the panel,
+//! a ticket channel's name, topic and first message, and the log post and DM about a closed
+//! ticket with the marker that makes each post happen once. No IO here, so every rule is
+//! unit-tested.
 
 use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
-use ticketeer_config::{ButtonConfig, ButtonStyle, CategoryConfig, Emoji};
+use ticketeer_config::{
+    ButtonConfig, ButtonStyle, CategoryConfig, Emoji, MESSAGE_MAX_CHARS, TRANSCRIPT_URL_PLACEHOLDER,
+};
+use twilight_model::channel::Message;
 use twilight_model::channel::message::component::{
     ActionRow, Button, ButtonStyle as DiscordButtonStyle,
 };
+use twilight_model::channel::message::embed::Embed;
 use twilight_model::channel::message::{AllowedMentions, Component, EmojiReactionType};
-use twilight_model::channel::permission_overwrite::{PermissionOverwrite, PermissionOverwriteType};
-use twilight_model::guild::Permissions;
 use twilight_model::id::Id;
-use twilight_model::id::marker::{GuildMarker, RoleMarker, UserMarker};
+use twilight_model::id::marker::UserMarker;
+use twilight_util::builder::embed::{EmbedBuilder, EmbedFooterBuilder};
 
 use crate::custom_id::CustomId;
-
-/// What the creator and the ticket roles may do in a ticket channel.
-pub const MEMBER_ALLOW: Permissions = Permissions::VIEW_CHANNEL
-    .union(Permissions::SEND_MESSAGES)
-    .union(Permissions::READ_MESSAGE_HISTORY)
-    .union(Permissions::ATTACH_FILES)
-    .union(Permissions::EMBED_LINKS);
-
-/// What the bot grants itself in a ticket channel: the members' rights, plus managing the channel
-/// (to delete it on close) and pinning the created message.
-pub const BOT_ALLOW: Permissions = MEMBER_ALLOW
-    .union(Permissions::MANAGE_CHANNELS)
-    .union(Permissions::PIN_MESSAGES);
+use crate::policy::category_roles;
+use crate::store::Ticket;
 
 /// The panel message of one category, as posted in its create channel.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,107 +116,6 @@ pub fn ticket_channel_topic_start(ticket_id: i64, creator: Id<UserMarker>) -> St
     format!("Ticket #{ticket_id} opened by <@{creator}>")
 }
 
-/// The permission overwrites of a new ticket channel: `@everyone` may not see it; the creator,
-/// each ticket role and the bot may.
-pub fn ticket_overwrites(
-    guild_id: Id<GuildMarker>,
-    creator: Id<UserMarker>,
-    roles: &[Id<RoleMarker>],
-    bot: Id<UserMarker>,
-) -> Vec<PermissionOverwrite> {
-    let mut overwrites = vec![PermissionOverwrite {
-        // The @everyone role's id is the guild's id.
-        id: guild_id.cast(),
-        kind: PermissionOverwriteType::Role,
-        allow: Permissions::empty(),
-        deny: Permissions::VIEW_CHANNEL,
-    }];
-    overwrites.push(member_overwrite(creator, MEMBER_ALLOW));
-    for role in roles {
-        overwrites.push(PermissionOverwrite {
-            id: role.cast(),
-            kind: PermissionOverwriteType::Role,
-            allow: MEMBER_ALLOW,
-            deny: Permissions::empty(),
-        });
-    }
-    if bot == creator {
-        // Cannot happen through a click, but two overwrites for one id would be refused.
-        overwrites.retain(|overwrite| overwrite.id != bot.cast());
-    }
-    overwrites.push(member_overwrite(bot, BOT_ALLOW));
-    overwrites
-}
-
-fn member_overwrite(user: Id<UserMarker>, allow: Permissions) -> PermissionOverwrite {
-    PermissionOverwrite {
-        id: user.cast(),
-        kind: PermissionOverwriteType::Member,
-        allow,
-        deny: Permissions::empty(),
-    }
-}
-
-/// The member who clicked a close button, as the interaction describes them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Clicker<'a> {
-    /// Who clicked.
-    pub user_id: Id<UserMarker>,
-    /// Their roles in the guild.
-    pub roles: &'a [Id<RoleMarker>],
-    /// Their permissions in the ticket channel, as Discord computed them for the interaction.
-    pub permissions: Permissions,
-}
-
-/// Why someone may close a ticket, or that they may not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseDecision {
-    /// They opened it.
-    Creator,
-    /// They hold one of the category's ticket roles.
-    TicketRole,
-    /// They can manage channels (or are an administrator).
-    ChannelManager,
-    /// None of the above.
-    Refused,
-}
-
-impl CloseDecision {
-    /// Whether the close goes ahead.
-    pub fn is_allowed(self) -> bool {
-        self != Self::Refused
-    }
-}
-
-/// Decides whether `clicker` may close a ticket opened by `creator` in a category with `roles`.
-pub fn close_decision(
-    clicker: &Clicker<'_>,
-    creator: Id<UserMarker>,
-    ticket_roles: &[Id<RoleMarker>],
-) -> CloseDecision {
-    if clicker.user_id == creator {
-        CloseDecision::Creator
-    } else if clicker.roles.iter().any(|role| ticket_roles.contains(role)) {
-        CloseDecision::TicketRole
-    } else if clicker
-        .permissions
-        .intersects(Permissions::MANAGE_CHANNELS | Permissions::ADMINISTRATOR)
-    {
-        CloseDecision::ChannelManager
-    } else {
-        CloseDecision::Refused
-    }
-}
-
-/// The ticket roles of a category as Discord ids (validation guarantees they parse).
-pub fn category_roles(category: &CategoryConfig) -> Vec<Id<RoleMarker>> {
-    category
-        .role_ids
-        .iter()
-        .filter_map(|role| role.get().and_then(Id::new_checked))
-        .collect()
-}
-
 fn button_row(custom_id: &CustomId, button: &ButtonConfig) -> Component {
     Component::ActionRow(ActionRow {
         id: None,
@@ -281,16 +174,84 @@ fn truncate_chars(text: &str, max_chars: usize) -> String {
     }
 }
 
+/// The marker in the embed footer of every message the bot sends about a closed ticket.
+pub(crate) fn marker(ticket_id: i64) -> String {
+    format!("Ticket #{ticket_id}")
+}
+
+/// The embed every post about a closed ticket carries: the marker in its footer, and the
+/// transcript's title and link when there is one.
+pub(crate) fn marker_embed(ticket_id: i64, title: Option<String>, url: Option<String>) -> Embed {
+    let mut embed = EmbedBuilder::new().footer(EmbedFooterBuilder::new(marker(ticket_id)));
+    if let Some(title) = title {
+        embed = embed.title(title);
+    }
+    if let Some(url) = url {
+        embed = embed.url(url);
+    }
+    embed.build()
+}
+
+/// Whether `message` is the bot's earlier post about this ticket.
+pub(crate) fn is_marked(message: &Message, bot: Id<UserMarker>, ticket_id: i64) -> bool {
+    let marker = marker(ticket_id);
+    message.author.id == bot
+        && message.embeds.iter().any(|embed| {
+            embed
+                .footer
+                .as_ref()
+                .is_some_and(|footer| footer.text == marker)
+        })
+}
+
+/// The text of the log channel post about a closed ticket.
+pub(crate) fn log_text(ticket: &Ticket, category: &str, transcript_url: &str) -> String {
+    let number = ticket.id;
+    let how = if ticket.channel_gone {
+        "was closed: its channel was deleted by hand. The transcript holds the messages seen \
+         before that"
+            .to_owned()
+    } else {
+        match ticket.closed_by {
+            Some(closer) => format!("was closed by <@{closer}>"),
+            None => "was closed".to_owned(),
+        }
+    };
+    let reason = ticket
+        .close_reason
+        .as_deref()
+        .filter(|reason| !reason.is_empty() && !ticket.channel_gone)
+        .map(|reason| format!("\nReason: {reason}"))
+        .unwrap_or_default();
+    format!(
+        "**Ticket #{number}** ({category}) opened by <@{opener}> {how}.\nMessages: {count}{reason}\nTranscript: {transcript_url}",
+        opener = ticket.user_id,
+        count = ticket.message_count,
+    )
+}
+
+/// The DM text: the configured message with the transcript link, cut to Discord's 2000 characters.
+pub(crate) fn dm_text(template: &str, transcript_url: &str) -> String {
+    let text = template.replace(TRANSCRIPT_URL_PLACEHOLDER, transcript_url);
+    if text.chars().count() <= MESSAGE_MAX_CHARS {
+        return text;
+    }
+    let mut cut: String = text.chars().take(MESSAGE_MAX_CHARS - 1).collect();
+    cut.push('…');
+    cut
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::close::CHANNEL_DELETED_REASON;
+    use crate::store::TicketState;
     use ticketeer_config::{DmOnCloseConfig, Snowflake};
 
     const GUILD: u64 = 200_000_000_000_000_001;
     const ROLE_A: u64 = 400_000_000_000_000_001;
     const ROLE_B: u64 = 400_000_000_000_000_002;
     const CREATOR: u64 = 500_000_000_000_000_001;
-    const BOT: u64 = 600_000_000_000_000_001;
 
     fn category() -> CategoryConfig {
         CategoryConfig {
@@ -319,6 +280,30 @@ mod tests {
                 other => panic!("expected one button, got {other:?}"),
             },
             other => panic!("expected one action row, got {other:?}"),
+        }
+    }
+
+    fn ticket() -> Ticket {
+        let now = twilight_model::util::Timestamp::from_secs(1_700_000_000).expect("timestamp");
+        Ticket {
+            id: 42,
+            guild_id: Id::new(1),
+            category_key: "support".to_owned(),
+            user_id: Id::new(7),
+            channel_id: Some(Id::new(9)),
+            state: TicketState::Logged,
+            open_interaction_id: Id::new(3),
+            message_count: 151,
+            additional_users: Vec::new(),
+            closed_by: Some(Id::new(8)),
+            close_reason: None,
+            transcript_url: Some("https://paste.example/?abc#key".to_owned()),
+            transcript_delete_token: Some("token".to_owned()),
+            transcript_parts: Vec::new(),
+            channel_gone: false,
+            created_at: now,
+            updated_at: now,
+            closed_at: None,
         }
     }
 
@@ -389,38 +374,6 @@ mod tests {
     }
 
     #[test]
-    fn overwrites_hide_the_channel_from_everyone_but_creator_roles_and_bot() {
-        let roles = [Id::new(ROLE_A), Id::new(ROLE_B)];
-        let overwrites = ticket_overwrites(Id::new(GUILD), Id::new(CREATOR), &roles, Id::new(BOT));
-        assert_eq!(overwrites.len(), 5);
-        let everyone = &overwrites[0];
-        assert_eq!(everyone.id.get(), GUILD);
-        assert_eq!(everyone.kind, PermissionOverwriteType::Role);
-        assert_eq!(everyone.deny, Permissions::VIEW_CHANNEL);
-        assert_eq!(everyone.allow, Permissions::empty());
-        let find = |id: u64| {
-            overwrites
-                .iter()
-                .find(|overwrite| overwrite.id.get() == id)
-                .unwrap_or_else(|| panic!("no overwrite for {id}"))
-        };
-        assert_eq!(find(CREATOR).kind, PermissionOverwriteType::Member);
-        assert_eq!(find(CREATOR).allow, MEMBER_ALLOW);
-        for role in [ROLE_A, ROLE_B] {
-            assert_eq!(find(role).kind, PermissionOverwriteType::Role);
-            assert_eq!(find(role).allow, MEMBER_ALLOW);
-        }
-        let bot = find(BOT).allow;
-        assert!(bot.contains(MEMBER_ALLOW | Permissions::MANAGE_CHANNELS));
-        assert_eq!(
-            bot & Permissions::from_bits_retain(1 << 51),
-            Permissions::from_bits_retain(1 << 51),
-            "the bot must be able to pin (PIN_MESSAGES)"
-        );
-        assert!(!MEMBER_ALLOW.contains(Permissions::MANAGE_CHANNELS));
-    }
-
-    #[test]
     fn the_created_message_pings_exactly_the_creator_and_the_roles() {
         let message = created_message(42, Id::new(CREATOR), &category());
         assert!(
@@ -454,35 +407,42 @@ mod tests {
     }
 
     #[test]
-    fn creator_ticket_roles_and_channel_managers_may_close_and_nobody_else() {
-        let ticket_roles = [Id::new(ROLE_A)];
-        let plain = Permissions::VIEW_CHANNEL | Permissions::SEND_MESSAGES;
-        let cases = [
-            (CREATOR, vec![], plain, CloseDecision::Creator),
-            (701, vec![Id::new(ROLE_A)], plain, CloseDecision::TicketRole),
-            (
-                702,
-                vec![],
-                plain | Permissions::MANAGE_CHANNELS,
-                CloseDecision::ChannelManager,
-            ),
-            (
-                703,
-                vec![],
-                Permissions::ADMINISTRATOR,
-                CloseDecision::ChannelManager,
-            ),
-            (704, vec![Id::new(ROLE_B)], plain, CloseDecision::Refused),
-        ];
-        for (user, roles, permissions, expected) in cases {
-            let clicker = Clicker {
-                user_id: Id::new(user),
-                roles: &roles,
-                permissions,
-            };
-            let decision = close_decision(&clicker, Id::new(CREATOR), &ticket_roles);
-            assert_eq!(decision, expected, "{clicker:?}");
-            assert_eq!(decision.is_allowed(), expected != CloseDecision::Refused);
-        }
+    fn the_log_post_names_the_ticket_closer_count_and_link() {
+        let text = log_text(&ticket(), "Support", "https://paste.example/?abc#key");
+        assert!(text.starts_with("**Ticket #42** (Support) opened by <@7> was closed by <@8>."));
+        assert!(text.contains("Messages: 151"));
+        assert!(text.ends_with("Transcript: https://paste.example/?abc#key"));
+    }
+
+    #[test]
+    fn the_log_post_of_a_channel_deleted_by_hand_says_so() {
+        let mut gone = ticket();
+        gone.channel_gone = true;
+        gone.closed_by = None;
+        gone.close_reason = Some(CHANNEL_DELETED_REASON.to_owned());
+        let text = log_text(&gone, "Support", "u");
+        assert!(text.contains("its channel was deleted by hand"), "{text}");
+        assert!(!text.contains("<@8>"));
+    }
+
+    #[test]
+    fn the_dm_replaces_the_placeholder_and_fits_discords_limit() {
+        assert_eq!(
+            dm_text("Your transcript: {transcript_url}", "https://x/?1#k"),
+            "Your transcript: https://x/?1#k"
+        );
+        let long = format!("{} {{transcript_url}}", "é".repeat(1990));
+        let text = dm_text(&long, &"u".repeat(100));
+        assert_eq!(text.chars().count(), MESSAGE_MAX_CHARS);
+        assert!(text.ends_with('…'));
+    }
+
+    #[test]
+    fn the_marker_names_the_ticket() {
+        let embed = marker_embed(42, None, None);
+        assert_eq!(
+            embed.footer.map(|footer| footer.text),
+            Some("Ticket #42".to_owned())
+        );
     }
 }

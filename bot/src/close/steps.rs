@@ -1,0 +1,172 @@
+//! The steps after the transcript: the log post, the DM to the creator and the channel's
+//! deletion. Posts carry the ticket's marker, and the bot looks for its own marked message before
+//! posting, so a step repeated after a crash does nothing twice.
+
+use twilight_model::channel::Message;
+use twilight_model::channel::message::AllowedMentions;
+use twilight_model::id::Id;
+use twilight_model::id::marker::ChannelMarker;
+
+use crate::context::Context;
+use crate::error::ErrorChain;
+use crate::error::{BotError, Result};
+use crate::messages::{dm_text, is_marked, log_text, marker_embed};
+use crate::store::Ticket;
+
+/// How many recent messages are searched for an earlier log post or DM of the same ticket.
+const RECENT_MESSAGES: u16 = 100;
+/// Discord: "Cannot send messages to this user" (DMs closed, no shared server, blocked).
+const CANNOT_DM_USER: u64 = 50007;
+/// Discord: "Missing Access".
+const MISSING_ACCESS: u64 = 50001;
+/// Discord: "Missing Permissions".
+const MISSING_PERMISSIONS: u64 = 50013;
+/// Discord: "Unknown User".
+const UNKNOWN_USER: u64 = 10013;
+
+async fn recent_messages(ctx: &Context, channel: Id<ChannelMarker>) -> Result<Vec<Message>> {
+    ctx.rest_list(
+        "GET /channels/{channel_id}/messages",
+        "read recent messages",
+        ctx.http.channel_messages(channel).limit(RECENT_MESSAGES),
+    )
+    .await
+}
+
+fn transcript_url(ticket: &Ticket) -> &str {
+    ticket.transcript_url.as_deref().unwrap_or_default()
+}
+
+/// Whether a Discord error means the bot can never post there (so waiting would not help).
+fn cannot_post(error: &BotError) -> bool {
+    error.is_unknown_resource()
+        || matches!(
+            error.discord_code(),
+            Some(MISSING_ACCESS | MISSING_PERMISSIONS)
+        )
+}
+
+pub(super) async fn post_log(ctx: &Context, ticket: &Ticket) -> Result<()> {
+    let config = ctx.config();
+    let category = config.categories.get(&ticket.category_key);
+    let Some(channel) = category
+        .and_then(|category| category.log_channel_id.get())
+        .and_then(Id::new_checked)
+    else {
+        tracing::warn!(ticket = ticket.id, category = %ticket.category_key, "no log channel for the ticket's category; not logging its close");
+        return Ok(());
+    };
+    let name = category.map_or(ticket.category_key.as_str(), |category| {
+        category.name.as_str()
+    });
+    let outcome = post_once(
+        ctx,
+        ticket,
+        channel,
+        &log_text(ticket, name, transcript_url(ticket)),
+    )
+    .await;
+    match outcome {
+        Err(error) if cannot_post(&error) => {
+            tracing::error!(
+                ticket = ticket.id,
+                error = %ErrorChain(&error),
+                discord_code = error.discord_code(),
+                "cannot post in the log channel; the transcript link stays in the database"
+            );
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Posts `content` (with the ticket's marker) in `channel` unless the bot already did.
+async fn post_once(
+    ctx: &Context,
+    ticket: &Ticket,
+    channel: Id<ChannelMarker>,
+    content: &str,
+) -> Result<()> {
+    let recent = recent_messages(ctx, channel).await?;
+    if recent
+        .iter()
+        .any(|message| is_marked(message, ctx.bot_user_id, ticket.id))
+    {
+        tracing::info!(ticket = ticket.id, channel = %channel, "already posted before a restart; not posting again");
+        return Ok(());
+    }
+    let url = ticket.transcript_url.clone();
+    let embeds = [marker_embed(
+        ticket.id,
+        url.as_ref().map(|_| "Transcript".to_owned()),
+        url,
+    )];
+    let no_pings = AllowedMentions::default();
+    ctx.rest(
+        "POST /channels/{channel_id}/messages",
+        "post about the closed ticket",
+        ctx.http
+            .create_message(channel)
+            .content(content)
+            .embeds(&embeds)
+            .allowed_mentions(Some(&no_pings)),
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn notify_creator(ctx: &Context, ticket: &Ticket) -> Result<()> {
+    let config = ctx.config();
+    let Some(template) = config
+        .categories
+        .get(&ticket.category_key)
+        .filter(|category| category.dm_on_close.enabled)
+        .and_then(|category| category.dm_on_close.message.clone())
+    else {
+        return Ok(());
+    };
+    let text = dm_text(&template, transcript_url(ticket));
+    let sent = async {
+        let dm = ctx
+            .rest_model(
+                "POST /users/@me/channels",
+                "open a DM with the ticket's creator",
+                ctx.http.create_private_channel(ticket.user_id),
+            )
+            .await?;
+        post_once(ctx, ticket, dm.id, &text).await
+    }
+    .await;
+    match sent {
+        Err(error)
+            if matches!(error.discord_code(), Some(CANNOT_DM_USER | UNKNOWN_USER))
+                || error.is_unknown_resource() =>
+        {
+            tracing::info!(
+                ticket = ticket.id,
+                user = %ticket.user_id,
+                discord_code = error.discord_code(),
+                "the ticket's creator does not accept DMs; closing without one"
+            );
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+pub(super) async fn delete_channel(ctx: &Context, ticket: &Ticket) -> Result<()> {
+    let Some(channel) = ticket.channel_id.filter(|_| !ticket.channel_gone) else {
+        return Ok(());
+    };
+    let deleted = ctx
+        .rest(
+            "DELETE /channels/{channel_id}",
+            "delete the ticket channel",
+            ctx.http.delete_channel(channel),
+        )
+        .await;
+    match deleted {
+        Err(error) if !error.is_unknown_resource() => Err(error),
+        _ => Ok(()),
+    }
+}

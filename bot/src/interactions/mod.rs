@@ -1,0 +1,159 @@
+//! Button clicks: acknowledge at once, claim, then route to [`open`] or [`close`] and edit the
+//! answer to the [`Reply`] the handler returns.
+//!
+//! Discord fails any interaction not acknowledged within 3 seconds, so nothing comes before the
+//! acknowledgement: no database query (a slow or unreachable database must not cost the click),
+//! no shared rate-limit queue (callbacks go through [`Context::interaction_http`]). Discord
+//! accepts one acknowledgement per interaction and answers a second with 40060, so when two
+//! replicas (or a redelivered event) race for a click, the loser learns it from Discord and stops.
+//! The claim in the database afterwards records the click as handled. The answer is always
+//! ephemeral: only the clicker sees it.
+//!
+//! - `open`: the Open button — one ticket per user and category, repairs of half-made tickets.
+//! - `welcome`: each ticket's first message (pings and the Close button), posted and pinned
+//!   durably and repaired with backoff.
+//! - `close`: the Close button — who may close, then the durable close in [`crate::close`].
+//! - `reply`: what the clicker is told, as data with a pure text.
+
+mod close;
+mod open;
+mod reply;
+mod welcome;
+
+use std::sync::Arc;
+
+use tokio::time::Instant;
+use twilight_model::application::interaction::{Interaction, InteractionData};
+use twilight_model::channel::message::{AllowedMentions, MessageFlags};
+use twilight_model::http::interaction::{
+    InteractionResponse, InteractionResponseData, InteractionResponseType,
+};
+use twilight_model::id::Id;
+use twilight_model::id::marker::{ChannelMarker, UserMarker};
+
+use crate::context::Context;
+use crate::custom_id::CustomId;
+use crate::error::BotError;
+use crate::error::ErrorChain;
+use crate::store;
+
+pub(crate) use open::repair_stale_openings;
+use reply::Reply;
+pub(crate) use welcome::repair_welcomes;
+
+const CALLBACK_ROUTE: &str = "POST /interactions/{interaction_id}/{interaction_token}/callback";
+const EDIT_ORIGINAL_ROUTE: &str =
+    "PATCH /webhooks/{application_id}/{interaction_token}/messages/@original";
+/// Discord's "Interaction has already been acknowledged".
+const ALREADY_ACKNOWLEDGED: u64 = 40060;
+
+/// Handles one INTERACTION_CREATE received at `received`.
+pub async fn handle(ctx: Arc<Context>, interaction: Interaction, received: Instant) {
+    let Some(InteractionData::MessageComponent(data)) = &interaction.data else {
+        // The bot registers no commands or modals; nothing else is addressed to it.
+        tracing::debug!(kind = ?interaction.kind, "ignoring an interaction that is not a button");
+        return;
+    };
+    let custom_id = data.custom_id.clone();
+    if !acknowledge(&ctx, &interaction, received).await {
+        return;
+    }
+    match store::claim_interaction(&ctx.pool, interaction.id).await {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::debug!("interaction already handled (by another replica or a redelivery)");
+            return;
+        }
+        Err(error) => {
+            tracing::error!(error = %ErrorChain(&error), "could not claim the interaction; answering without doing anything");
+            let reply = Reply::failed("handle your click", "this", &BotError::from(error));
+            edit_answer(&ctx, &interaction, &reply).await;
+            return;
+        }
+    }
+    let reply = match CustomId::parse(&custom_id) {
+        Err(unknown) => {
+            tracing::info!(custom_id = %unknown.custom_id, "click on an unknown or stale button");
+            Reply::StaleButton
+        }
+        Ok(CustomId::Open { category_key }) => {
+            open::open_ticket(&ctx, &interaction, &category_key).await
+        }
+        Ok(CustomId::Close { ticket_id }) => {
+            close::close_ticket(&ctx, &interaction, ticket_id).await
+        }
+    };
+    edit_answer(&ctx, &interaction, &reply).await;
+}
+
+/// Sends the deferred ephemeral acknowledgement; `false` when Discord refused it.
+async fn acknowledge(ctx: &Context, interaction: &Interaction, received: Instant) -> bool {
+    let deferred = InteractionResponse {
+        kind: InteractionResponseType::DeferredChannelMessageWithSource,
+        data: Some(InteractionResponseData {
+            flags: Some(MessageFlags::EPHEMERAL),
+            ..InteractionResponseData::default()
+        }),
+    };
+    let acknowledged = ctx
+        .rest(
+            CALLBACK_ROUTE,
+            "acknowledge the click",
+            ctx.interaction_http
+                .interaction(ctx.application_id)
+                .create_response(interaction.id, &interaction.token, &deferred),
+        )
+        .await;
+    match acknowledged {
+        Ok(_) => {
+            ctx.metrics.observe_ack(received.elapsed());
+            true
+        }
+        Err(error) if error.discord_code() == Some(ALREADY_ACKNOWLEDGED) => {
+            tracing::debug!(
+                "the click was already acknowledged (by another replica, or before a redelivery)"
+            );
+            false
+        }
+        Err(error) => {
+            tracing::warn!(
+                error = %ErrorChain(&error),
+                discord_code = error.discord_code(),
+                "could not acknowledge the click; the user sees \"This interaction failed\""
+            );
+            false
+        }
+    }
+}
+
+async fn edit_answer(ctx: &Context, interaction: &Interaction, reply: &Reply) {
+    let no_pings = AllowedMentions::default();
+    let text = reply.to_string();
+    let edited = ctx
+        .rest(
+            EDIT_ORIGINAL_ROUTE,
+            "answer the click",
+            ctx.interaction_http
+                .interaction(ctx.application_id)
+                .update_response(&interaction.token)
+                .content(Some(&text))
+                .allowed_mentions(Some(&no_pings)),
+        )
+        .await;
+    if let Err(error) = edited {
+        tracing::warn!(error = %ErrorChain(&error), discord_code = error.discord_code(), "could not answer the click");
+    }
+}
+
+pub(crate) fn clicker_id(interaction: &Interaction) -> Option<Id<UserMarker>> {
+    interaction
+        .member
+        .as_ref()
+        .and_then(|member| member.user.as_ref())
+        .or(interaction.user.as_ref())
+        .map(|user| user.id)
+}
+
+pub(crate) fn clicked_channel(interaction: &Interaction) -> Option<Id<ChannelMarker>> {
+    interaction.channel.as_ref().map(|channel| channel.id)
+}

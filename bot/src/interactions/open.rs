@@ -1,0 +1,267 @@
+//! The Open button: one ticket per user and category (the database's partial unique index
+//! decides between racing clicks and replicas), its channel, and the repair of tickets a crash
+//! left half-made.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+use twilight_model::application::interaction::Interaction;
+use twilight_model::id::Id;
+use twilight_model::id::marker::{ChannelMarker, GuildMarker, UserMarker};
+
+use ticketeer_config::CategoryConfig;
+
+use super::reply::Reply;
+use super::{clicker_id, welcome};
+use crate::context::Context;
+use crate::error::ErrorChain;
+use crate::error::Result;
+use crate::messages;
+use crate::metrics::Metrics;
+use crate::policy;
+use crate::store::{self, BeginTicket, NewTicket, Ticket};
+
+/// How long a second click waits for the first click's channel to exist.
+const WAIT_FOR_CHANNEL: Duration = Duration::from_secs(10);
+
+pub(super) async fn open_ticket(
+    ctx: &Context,
+    interaction: &Interaction,
+    category_key: &str,
+) -> Reply {
+    let config = ctx.config();
+    let Some(category) = config.categories.get(category_key) else {
+        tracing::info!(category = %category_key, "click on the panel of a removed category");
+        return Reply::CategoryRemoved;
+    };
+    let guild = category.guild_id.get().and_then(Id::new_checked);
+    let (Some(guild_id), Some(user_id)) = (guild, clicker_id(interaction)) else {
+        return Reply::NotFromPanel;
+    };
+    if interaction.guild_id != Some(guild_id) {
+        tracing::info!(category = %category_key, "click on a panel from another server");
+        return Reply::OtherServer;
+    }
+    let opening = Opening {
+        ctx,
+        category_key,
+        category,
+        guild_id,
+        user_id,
+    };
+    match opening.run(interaction).await {
+        Ok(reply) => reply,
+        Err(error) => {
+            tracing::warn!(
+                category = %category_key,
+                error = %ErrorChain(&error),
+                discord_code = error.discord_code(),
+                http_status = error.discord_status(),
+                "could not open a ticket"
+            );
+            Reply::failed("create your ticket channel", &category.name, &error)
+        }
+    }
+}
+
+/// One ticket being opened.
+struct Opening<'a> {
+    ctx: &'a Context,
+    category_key: &'a str,
+    category: &'a CategoryConfig,
+    guild_id: Id<GuildMarker>,
+    user_id: Id<UserMarker>,
+}
+
+impl Opening<'_> {
+    async fn run(&self, interaction: &Interaction) -> Result<Reply> {
+        let ctx = self.ctx;
+        let new = NewTicket {
+            guild_id: self.guild_id,
+            category_key: self.category_key.to_owned(),
+            user_id: self.user_id,
+            interaction_id: interaction.id,
+        };
+        let ticket = match store::begin_ticket(&ctx.pool, &new).await? {
+            BeginTicket::AlreadyOpen(ticket) if is_stale_opening(&ticket) => {
+                // A crash left this ticket half-made: repair it, then open as usual.
+                return match repair_opening(ctx, &ticket).await? {
+                    Some(channel) => Ok(Reply::Opened(channel)),
+                    None => Box::pin(self.run(interaction)).await,
+                };
+            }
+            BeginTicket::AlreadyOpen(ticket) => {
+                return Ok(match wait_for_channel(ctx, ticket).await? {
+                    Some(channel) => Reply::AlreadyOpen(channel),
+                    None => Reply::OpenFailedElsewhere,
+                });
+            }
+            BeginTicket::Created(ticket) => ticket,
+        };
+        let channel = match self.create_channel(&ticket).await {
+            Ok(channel) => channel,
+            Err(error) => {
+                self.abandon(&ticket).await;
+                return Err(error);
+            }
+        };
+        if let Err(error) = store::attach_channel(&ctx.pool, ticket.id, channel).await {
+            // Without the row the channel is an orphan nobody can close: take it back.
+            let _ = ctx
+                .rest(
+                    "DELETE /channels/{channel_id}",
+                    "delete an orphaned ticket channel",
+                    ctx.http.delete_channel(channel),
+                )
+                .await;
+            self.abandon(&ticket).await;
+            return Err(error.into());
+        }
+        ctx.metrics
+            .tickets_opened
+            .get_or_create(&Metrics::category(self.category_key))
+            .inc();
+        crate::refresh_open_ticket_gauges(ctx).await;
+        tracing::info!(ticket = ticket.id, channel = %channel, category = %self.category_key, "ticket opened");
+        if let Err(error) = self.post_created_message(ticket.id, channel).await {
+            // The channel works without it; staff can still talk to the user there.
+            tracing::warn!(
+                ticket = ticket.id,
+                error = %ErrorChain(&error),
+                discord_code = error.discord_code(),
+                "could not post or pin the ticket's first message"
+            );
+        }
+        Ok(Reply::Opened(channel))
+    }
+
+    async fn create_channel(&self, ticket: &Ticket) -> Result<Id<ChannelMarker>> {
+        let ctx = self.ctx;
+        let parent = self
+            .category
+            .parent_channel_id
+            .get()
+            .and_then(Id::new_checked);
+        let roles = policy::category_roles(self.category);
+        let overwrites =
+            policy::ticket_overwrites(self.guild_id, self.user_id, &roles, ctx.bot_user_id);
+        let name = messages::ticket_channel_name(ticket.id);
+        let topic = messages::ticket_channel_topic(ticket.id, self.user_id, &self.category.name);
+        let mut request = ctx
+            .http
+            .create_guild_channel(self.guild_id, &name)
+            .kind(twilight_model::channel::ChannelType::GuildText)
+            .permission_overwrites(&overwrites)
+            .topic(&topic);
+        if let Some(parent) = parent {
+            request = request.parent_id(parent);
+        }
+        let channel = ctx
+            .rest_model(
+                "POST /guilds/{guild_id}/channels",
+                "create the ticket channel",
+                request,
+            )
+            .await?;
+        Ok(channel.id)
+    }
+
+    async fn post_created_message(&self, ticket_id: i64, channel: Id<ChannelMarker>) -> Result<()> {
+        welcome::post_created_message(self.ctx, ticket_id, self.user_id, self.category, channel)
+            .await
+    }
+
+    async fn abandon(&self, ticket: &Ticket) {
+        if let Err(error) = store::abandon_opening(&self.ctx.pool, ticket.id).await {
+            tracing::error!(ticket = ticket.id, error = %ErrorChain(&error), "could not abandon a ticket whose channel failed");
+        }
+    }
+}
+
+/// How old an `opening` ticket must be to count as left behind by a crash: creating a channel
+/// takes one Discord request (10 s at most), so a live open is long done by then.
+const STALE_OPENING: Duration = Duration::from_mins(1);
+
+fn is_stale_opening(ticket: &Ticket) -> bool {
+    let age_micros = jiff::Timestamp::now().as_microsecond() - ticket.created_at.as_micros();
+    let stale_micros = i64::try_from(STALE_OPENING.as_micros()).unwrap_or(i64::MAX);
+    ticket.state == store::TicketState::Opening && age_micros > stale_micros
+}
+
+/// Repairs a ticket a crash left `opening`: adopts the channel Discord did create (found by its
+/// name and topic), posting its first message, or frees the row so the user can open again.
+/// Returns the adopted channel.
+pub(crate) async fn repair_opening(
+    ctx: &Context,
+    ticket: &Ticket,
+) -> Result<Option<Id<ChannelMarker>>> {
+    let channels = ctx
+        .rest_list(
+            "GET /guilds/{guild_id}/channels",
+            "list the server's channels",
+            ctx.http.guild_channels(ticket.guild_id),
+        )
+        .await?;
+    let name = messages::ticket_channel_name(ticket.id);
+    let topic_start = messages::ticket_channel_topic_start(ticket.id, ticket.user_id);
+    let created = channels.iter().find(|channel| {
+        channel.name.as_deref() == Some(name.as_str())
+            && channel
+                .topic
+                .as_deref()
+                .is_some_and(|topic| topic.starts_with(&topic_start))
+    });
+    let Some(channel) = created else {
+        store::abandon_opening(&ctx.pool, ticket.id).await?;
+        tracing::info!(
+            ticket = ticket.id,
+            "freed a ticket left opening without a channel"
+        );
+        return Ok(None);
+    };
+    store::attach_channel(&ctx.pool, ticket.id, channel.id).await?;
+    tracing::info!(ticket = ticket.id, channel = %channel.id, "adopted the channel of a ticket left opening");
+    let config = ctx.config();
+    if let Some(category) = config.categories.get(&ticket.category_key)
+        && let Err(error) =
+            welcome::post_created_message(ctx, ticket.id, ticket.user_id, category, channel.id)
+                .await
+    {
+        tracing::warn!(ticket = ticket.id, error = %ErrorChain(&error), "could not post the adopted ticket's first message");
+    }
+    Ok(Some(channel.id))
+}
+
+/// Repairs every ticket a crash left `opening` (at startup, once the gateway is up).
+pub(crate) async fn repair_stale_openings(ctx: &Context) {
+    let stale = match store::stale_openings(&ctx.pool, STALE_OPENING).await {
+        Ok(stale) => stale,
+        Err(error) => {
+            tracing::warn!(error = %ErrorChain(&error), "could not list tickets left opening");
+            return;
+        }
+    };
+    for ticket in stale {
+        if let Err(error) = repair_opening(ctx, &ticket).await {
+            tracing::warn!(ticket = ticket.id, error = %ErrorChain(&error), "could not repair a ticket left opening");
+        }
+    }
+}
+
+/// Waits for a ticket another click is opening to get its channel; `None` when that open failed.
+async fn wait_for_channel(ctx: &Context, ticket: Ticket) -> Result<Option<Id<ChannelMarker>>> {
+    if let Some(channel) = ticket.channel_id {
+        return Ok(Some(channel));
+    }
+    let give_up = Instant::now() + WAIT_FOR_CHANNEL;
+    while Instant::now() < give_up {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        match store::ticket(&ctx.pool, ticket.id).await? {
+            Some(current) if current.channel_id.is_some() => return Ok(current.channel_id),
+            Some(current) if current.state.is_open() => {}
+            // Abandoned (the channel could not be created) or already closing.
+            _ => return Ok(None),
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,271 @@
+//! What a clicker is told, as data: every handler returns a [`Reply`], and its text is a pure
+//! function of it. Texts are clear and actionable and never carry internals (no error details,
+//! no ids but the ticket number and channel links).
+
+use std::fmt;
+
+use twilight_model::id::Id;
+use twilight_model::id::marker::ChannelMarker;
+
+use crate::error::{BotError, DiscordProblem};
+
+/// The outcome of a click, as the clicker sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Reply {
+    /// A new ticket channel is ready (or a half-made one was repaired).
+    Opened(Id<ChannelMarker>),
+    /// The clicker already has a ticket open in this category.
+    AlreadyOpen(Id<ChannelMarker>),
+    /// Another click's open of the same ticket failed meanwhile.
+    OpenFailedElsewhere,
+    /// The panel's category was removed from the config.
+    CategoryRemoved,
+    /// A click that did not come from a server's ticket panel.
+    NotFromPanel,
+    /// A panel of one server clicked in another.
+    OtherServer,
+    /// A button that is not (or no longer) one of ours.
+    StaleButton,
+    /// The ticket of a Close button does not exist.
+    TicketGone,
+    /// The ticket is already closing or closed.
+    AlreadyClosing,
+    /// A Close button clicked outside its ticket's channel.
+    WrongChannel,
+    /// A Close click without a server member behind it.
+    CloseOutsideServer,
+    /// The clicker may not close the ticket; `team` is the category's name.
+    CloseRefused {
+        /// The category's name.
+        team: String,
+    },
+    /// The close started.
+    Closing {
+        /// The ticket number.
+        ticket_id: i64,
+    },
+    /// The work failed; `doing` completes "I could not …", `category` names the ticket category.
+    Failed {
+        /// What the bot could not do, e.g. "create your ticket channel".
+        doing: &'static str,
+        /// The ticket category's name ("this" when there is none).
+        category: String,
+        /// What went wrong, in the clicker's terms.
+        cause: FailureCause,
+    },
+}
+
+/// Why a click's work failed, in the terms a clicker (or the admin they tell) can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FailureCause {
+    /// The bot lacks permissions in the ticket category.
+    MissingPermissions,
+    /// The Discord category holds 50 channels already.
+    CategoryFull,
+    /// Discord refused the request as invalid (a setting Discord does not accept).
+    InvalidRequest,
+    /// A channel the category uses no longer exists.
+    UnknownResource,
+    /// Discord is failing or unreachable.
+    DiscordTrouble,
+    /// Postgres is not reachable.
+    DatabaseDown,
+    /// Anything else.
+    Internal,
+}
+
+impl FailureCause {
+    /// Classifies the error that stopped a click's work.
+    pub(crate) fn of(error: &BotError) -> Self {
+        match error.discord_problem() {
+            Some(DiscordProblem::MissingPermissions) => Self::MissingPermissions,
+            Some(DiscordProblem::CategoryFull) => Self::CategoryFull,
+            Some(DiscordProblem::InvalidRequest) => Self::InvalidRequest,
+            Some(DiscordProblem::UnknownResource) => Self::UnknownResource,
+            Some(DiscordProblem::DiscordOutage | DiscordProblem::Unreachable) => {
+                Self::DiscordTrouble
+            }
+            Some(DiscordProblem::Other) | None => match error {
+                BotError::Store(_) | BotError::ConnectDatabase(_) => Self::DatabaseDown,
+                _ => Self::Internal,
+            },
+        }
+    }
+}
+
+impl Reply {
+    /// The reply to a click whose work failed with `error`.
+    pub(crate) fn failed(doing: &'static str, category: &str, error: &BotError) -> Self {
+        Self::Failed {
+            doing,
+            category: category.to_owned(),
+            cause: FailureCause::of(error),
+        }
+    }
+}
+
+impl fmt::Display for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Opened(channel) => write!(f, "Your ticket is open: <#{channel}>"),
+            Self::AlreadyOpen(channel) => {
+                write!(f, "You already have an open ticket: <#{channel}>")
+            }
+            Self::OpenFailedElsewhere => {
+                f.write_str("Your ticket could not be set up. Please click the button again.")
+            }
+            Self::CategoryRemoved => f.write_str(
+                "This ticket category no longer exists. Please use a current ticket panel.",
+            ),
+            Self::NotFromPanel => {
+                f.write_str("Tickets can only be opened from the server's ticket panel.")
+            }
+            Self::OtherServer => f.write_str(
+                "This ticket panel belongs to another server. Please use this server's ticket \
+                 panel.",
+            ),
+            Self::StaleButton => f.write_str(
+                "This button is no longer in use. Please use the ticket panel's current button.",
+            ),
+            Self::TicketGone => f.write_str("This ticket no longer exists."),
+            Self::AlreadyClosing => f.write_str("This ticket is already being closed."),
+            Self::WrongChannel => f.write_str("This close button does not belong to this channel."),
+            Self::CloseOutsideServer => {
+                f.write_str("Tickets can only be closed from their channel.")
+            }
+            Self::CloseRefused { team } => write!(
+                f,
+                "You cannot close this ticket: only the person who opened it, the **{team}** \
+                 team, or someone who can manage channels can close it."
+            ),
+            Self::Closing { ticket_id } => write!(f, "Closing ticket #{ticket_id}…"),
+            Self::Failed {
+                doing,
+                category,
+                cause,
+            } => failure_text(f, doing, category, *cause),
+        }
+    }
+}
+
+fn failure_text(
+    f: &mut fmt::Formatter<'_>,
+    doing: &str,
+    category: &str,
+    cause: FailureCause,
+) -> fmt::Result {
+    match cause {
+        FailureCause::MissingPermissions => write!(
+            f,
+            "I could not {doing}: I am missing permissions in the **{category}** ticket category \
+             (I need View Channel, Manage Channels, Manage Roles, Send Messages and Pin Messages \
+             there). Please tell a server admin."
+        ),
+        FailureCause::CategoryFull => write!(
+            f,
+            "I could not {doing}: the **{category}** ticket category is full (Discord allows 50 \
+             channels per category). Please tell a server admin."
+        ),
+        FailureCause::InvalidRequest => write!(
+            f,
+            "I could not {doing}: Discord rejected the request (Invalid Form Body). Please tell \
+             a server admin to check the **{category}** ticket settings."
+        ),
+        FailureCause::UnknownResource => write!(
+            f,
+            "I could not {doing}: a channel of the **{category}** ticket category no longer \
+             exists. Please tell a server admin."
+        ),
+        FailureCause::DiscordTrouble => write!(
+            f,
+            "I could not {doing}: Discord is having trouble right now. Please try again in a \
+             moment."
+        ),
+        FailureCause::DatabaseDown => write!(
+            f,
+            "I could not {doing}: my database is not reachable right now. Please try again in a \
+             moment."
+        ),
+        FailureCause::Internal => write!(
+            f,
+            "I could not {doing} because something went wrong on my side. Please try again in a \
+             moment."
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(cause: FailureCause) -> String {
+        Reply::Failed {
+            doing: "create your ticket channel",
+            category: "Billing".to_owned(),
+            cause,
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn every_failure_says_what_could_not_be_done_and_what_to_do() {
+        for cause in [
+            FailureCause::MissingPermissions,
+            FailureCause::CategoryFull,
+            FailureCause::InvalidRequest,
+            FailureCause::UnknownResource,
+            FailureCause::DiscordTrouble,
+            FailureCause::DatabaseDown,
+            FailureCause::Internal,
+        ] {
+            let text = failure(cause);
+            assert!(
+                text.starts_with("I could not create your ticket channel"),
+                "{text}"
+            );
+            assert!(
+                text.contains("server admin") || text.contains("try again"),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_permission_failure_names_the_category_and_the_permissions() {
+        let text = failure(FailureCause::MissingPermissions);
+        assert!(text.contains("**Billing**"), "{text}");
+        assert!(text.contains("Manage Roles"), "{text}");
+    }
+
+    #[test]
+    fn a_refused_close_names_who_may_close() {
+        let text = Reply::CloseRefused {
+            team: "Billing".to_owned(),
+        }
+        .to_string();
+        assert!(text.starts_with("You cannot close this ticket"), "{text}");
+        assert!(text.contains("**Billing** team"), "{text}");
+    }
+
+    #[test]
+    fn errors_of_the_bot_itself_get_a_generic_text_without_internals() {
+        let error = BotError::GatewayClosed("4004".to_owned());
+        let text = Reply::failed("create your ticket channel", "Billing", &error).to_string();
+        assert!(text.starts_with("I could not create your ticket channel"));
+        assert!(!text.contains("4004"), "internals must not leak: {text}");
+    }
+
+    #[test]
+    fn database_errors_tell_the_clicker_to_try_again() {
+        let error = BotError::Store(crate::store::StoreError::TicketNotFound(3));
+        let text = Reply::failed("open your ticket", "Billing", &error).to_string();
+        assert!(text.contains("database"), "{text}");
+        assert!(!text.contains("ticket 3"), "{text}");
+    }
+
+    #[test]
+    fn an_open_ticket_links_its_channel() {
+        let text = Reply::Opened(Id::new(42)).to_string();
+        assert_eq!(text, "Your ticket is open: <#42>");
+    }
+}

@@ -1,0 +1,124 @@
+//! The `panels` table: the message with the open button each category has in its create channel.
+
+use sqlx::PgExecutor;
+use twilight_model::id::Id;
+use twilight_model::id::marker::{ChannelMarker, GuildMarker, MessageMarker};
+
+use super::{Result, query_error, to_db, to_id};
+
+/// A category's panel message as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Panel {
+    /// The category's stable key.
+    pub category_key: String,
+    /// The guild.
+    pub guild_id: Id<GuildMarker>,
+    /// The create channel the panel is posted in.
+    pub channel_id: Id<ChannelMarker>,
+    /// The panel message.
+    pub message_id: Id<MessageMarker>,
+    /// Hash of what was posted, to skip edits when nothing changed.
+    pub content_hash: String,
+}
+
+struct PanelRow {
+    category_key: String,
+    guild_id: i64,
+    channel_id: i64,
+    message_id: i64,
+    content_hash: String,
+}
+
+impl TryFrom<PanelRow> for Panel {
+    type Error = super::StoreError;
+
+    fn try_from(row: PanelRow) -> Result<Self> {
+        Ok(Self {
+            category_key: row.category_key,
+            guild_id: to_id("guild_id", row.guild_id)?,
+            channel_id: to_id("channel_id", row.channel_id)?,
+            message_id: to_id("message_id", row.message_id)?,
+            content_hash: row.content_hash,
+        })
+    }
+}
+
+/// The panel of a category, if one was posted.
+pub async fn panel(db: impl PgExecutor<'_>, category_key: &str) -> Result<Option<Panel>> {
+    sqlx::query_as!(
+        PanelRow,
+        "SELECT category_key, guild_id, channel_id, message_id, content_hash
+         FROM panels
+         WHERE category_key = $1",
+        category_key
+    )
+    .fetch_optional(db)
+    .await
+    .map_err(query_error("load panel"))?
+    .map(Panel::try_from)
+    .transpose()
+}
+
+/// Every stored panel (to delete those whose category was removed).
+pub async fn panels(db: impl PgExecutor<'_>) -> Result<Vec<Panel>> {
+    sqlx::query_as!(
+        PanelRow,
+        "SELECT category_key, guild_id, channel_id, message_id, content_hash
+         FROM panels
+         ORDER BY category_key"
+    )
+    .fetch_all(db)
+    .await
+    .map_err(query_error("list panels"))?
+    .into_iter()
+    .map(Panel::try_from)
+    .collect()
+}
+
+/// The panel whose message this is, if any (to re-post a panel deleted by hand).
+pub async fn panel_by_message(
+    db: impl PgExecutor<'_>,
+    message_id: Id<MessageMarker>,
+) -> Result<Option<Panel>> {
+    sqlx::query_as!(
+        PanelRow,
+        "SELECT category_key, guild_id, channel_id, message_id, content_hash
+         FROM panels
+         WHERE message_id = $1",
+        to_db(message_id)
+    )
+    .fetch_optional(db)
+    .await
+    .map_err(query_error("load panel by message"))?
+    .map(Panel::try_from)
+    .transpose()
+}
+
+/// Records (or replaces) a category's panel.
+pub async fn save_panel(db: impl PgExecutor<'_>, panel: &Panel) -> Result<()> {
+    sqlx::query!(
+        "INSERT INTO panels (category_key, guild_id, channel_id, message_id, content_hash)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (category_key) DO UPDATE
+         SET guild_id = $2, channel_id = $3, message_id = $4, content_hash = $5,
+             updated_at = now()",
+        panel.category_key,
+        to_db(panel.guild_id),
+        to_db(panel.channel_id),
+        to_db(panel.message_id),
+        panel.content_hash,
+    )
+    .execute(db)
+    .await
+    .map_err(query_error("save panel"))?;
+    Ok(())
+}
+
+/// Forgets a category's panel (after deleting its message).
+pub async fn delete_panel(db: impl PgExecutor<'_>, category_key: &str) -> Result<()> {
+    sqlx::query!("DELETE FROM panels WHERE category_key = $1", category_key)
+        .execute(db)
+        .await
+        .map_err(query_error("delete panel"))?;
+    Ok(())
+}
