@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use secrecy::{ExposeSecret as _, SecretString};
 use serde::de::DeserializeOwned;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -19,27 +20,28 @@ use tokio::sync::{Mutex, Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use twilight_http::Client;
-use twilight_http::error::ErrorType;
 use twilight_http::response::Response;
 use twilight_http::response::marker::ListBody;
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ApplicationMarker, UserMarker};
 
+use crate::config_file;
+use crate::discord;
 use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::metrics::Metrics;
 use crate::privatebin::{RetryPolicy, UploadQueue, UploadSettings};
-use crate::reload;
 
-/// How the bot is started: where its config is and the secrets from the environment.
-#[derive(Clone)]
+/// How the bot is started: where its config is and the secrets from the environment (which
+/// print as `[REDACTED]`, in logs and in `Debug` alike).
+#[derive(Clone, Debug)]
 pub struct Settings {
     /// The `config.yaml` to load and watch.
     pub config_path: PathBuf,
-    /// The bot token (`DISCORD_TOKEN`); never logged.
-    pub discord_token: String,
-    /// The Postgres URL (`DATABASE_URL`); never logged, it may hold a password.
-    pub database_url: String,
+    /// The bot token (`DISCORD_TOKEN`).
+    pub discord_token: SecretString,
+    /// The Postgres URL (`DATABASE_URL`); it may hold a password.
+    pub database_url: SecretString,
     /// How often the config file is checked for changes.
     pub reload_interval: Duration,
     /// How long shutdown waits for in-flight work before giving up on it.
@@ -89,8 +91,8 @@ impl Settings {
     ) -> Self {
         Self {
             config_path: config_path.into(),
-            discord_token: discord_token.into(),
-            database_url: database_url.into(),
+            discord_token: SecretString::from(discord_token.into()),
+            database_url: SecretString::from(database_url.into()),
             reload_interval: Duration::from_secs(1),
             shutdown_grace: Duration::from_secs(20),
             database_max_connections: 10,
@@ -112,22 +114,6 @@ impl Settings {
     }
 }
 
-impl fmt::Debug for Settings {
-    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        formatter
-            .debug_struct("Settings")
-            .field("config_path", &self.config_path)
-            .field("discord_token", &"<redacted>")
-            .field("database_url", &"<redacted>")
-            .field("reload_interval", &self.reload_interval)
-            .field("shutdown_grace", &self.shutdown_grace)
-            .field("database_max_connections", &self.database_max_connections)
-            .field("close_retry_interval", &self.close_retry_interval)
-            .field("http_header_timeout", &self.http_header_timeout)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Connects to Postgres, trying again with a growing wait for up to
 /// [`Settings::database_connect_patience`]. Each attempt is one plain connection, so a failure
 /// says what went wrong (connection refused, authentication failed, no such database) instead of
@@ -135,6 +121,7 @@ impl fmt::Debug for Settings {
 async fn connect_database(settings: &Settings) -> Result<PgPool> {
     let options: PgConnectOptions = settings
         .database_url
+        .expose_secret()
         .parse()
         .map_err(BotError::ConnectDatabase)?;
     let started = Instant::now();
@@ -163,6 +150,28 @@ async fn connect_database(settings: &Settings) -> Result<PgPool> {
         .connect_with(options)
         .await
         .map_err(BotError::ConnectDatabase)
+}
+
+/// What a [`Context`] is made of once the IO of starting (config file, Postgres, Discord) is done.
+pub struct ContextParts {
+    /// How the bot was started.
+    pub settings: Settings,
+    /// The config in force.
+    pub config: BotConfig,
+    /// The fingerprint of the config file's text ([`config_file::load`]).
+    pub config_fingerprint: u64,
+    /// Postgres.
+    pub pool: PgPool,
+    /// Discord REST, with twilight's rate limiter.
+    pub http: Client,
+    /// Discord REST for interaction callbacks, without it.
+    pub interaction_http: Client,
+    /// Metrics, with whatever starting counted.
+    pub metrics: Metrics,
+    /// The application the bot is.
+    pub application_id: Id<ApplicationMarker>,
+    /// The bot's own user.
+    pub bot_user_id: Id<UserMarker>,
 }
 
 /// Everything handlers share.
@@ -199,7 +208,7 @@ pub struct Context {
     /// Tickets whose close this process is driving now (a cheap check before the database lock).
     pub(crate) driving: std::sync::Mutex<HashSet<i64>>,
     /// What `/status` read of each guild from Discord.
-    pub(crate) guild_cache: crate::status::GuildCache,
+    pub(crate) guild_cache: crate::guild_cache::GuildCache,
     /// Who this process is in the close leases (random per start).
     pub(crate) lease_holder: i64,
     /// The transcript upload queue, with the settings it was built from (rebuilt when the
@@ -229,25 +238,11 @@ impl Context {
     pub async fn build(settings: Settings) -> Result<Arc<Self>> {
         // twilight's rustls has no crypto provider of its own; a second install is a no-op.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let (config, fingerprint) = reload::load_config(&settings.config_path).await?;
-        let mut builder = Client::builder()
-            .token(settings.discord_token.clone())
-            .timeout(settings.discord_timeout);
-        if let Some(proxy) = &config.discord.api_proxy {
-            builder = builder.proxy(proxy.clone(), true);
-        }
-        let http = builder.build();
-        let mut interaction_builder = Client::builder()
-            .token(settings.discord_token.clone())
-            .timeout(settings.discord_timeout)
-            .ratelimiter(None);
-        if let Some(proxy) = &config.discord.api_proxy {
-            interaction_builder = interaction_builder.proxy(proxy.clone(), true);
-        }
-        let interaction_http = interaction_builder.build();
+        let (config, config_fingerprint) = config_file::load(&settings.config_path).await?;
+        let (http, interaction_http) = discord_clients(&settings, &config);
         let pool = connect_database(&settings).await?;
         let metrics = Metrics::new();
-        let bot_user = rest_model(
+        let bot_user = discord::send_for_model(
             &metrics,
             "GET /users/@me",
             "read the bot's user",
@@ -263,7 +258,7 @@ impl Context {
         {
             Some(id) => id,
             None => {
-                rest_model(
+                discord::send_for_model(
                     &metrics,
                     "GET /applications/@me",
                     "read the bot's application",
@@ -273,18 +268,34 @@ impl Context {
                 .id
             }
         };
-        let (http_address, _) = watch::channel(None);
-        Ok(Arc::new(Self {
+        Ok(Self::from_parts(ContextParts {
+            settings,
+            config,
+            config_fingerprint,
+            pool,
             http,
             interaction_http,
-            pool,
             metrics,
-            tracker: TaskTracker::new(),
             application_id,
             bot_user_id: bot_user.id,
-            settings,
-            config: RwLock::new(Arc::new(config)),
-            config_fingerprint: std::sync::Mutex::new(fingerprint),
+        }))
+    }
+
+    /// A context from parts already made, without any IO: what [`build`](Self::build) ends
+    /// with, and how tests make one around a lazy pool and clients that are never called.
+    pub fn from_parts(parts: ContextParts) -> Arc<Self> {
+        let (http_address, _) = watch::channel(None);
+        Arc::new(Self {
+            http: parts.http,
+            interaction_http: parts.interaction_http,
+            pool: parts.pool,
+            metrics: parts.metrics,
+            tracker: TaskTracker::new(),
+            application_id: parts.application_id,
+            bot_user_id: parts.bot_user_id,
+            settings: parts.settings,
+            config: RwLock::new(Arc::new(parts.config)),
+            config_fingerprint: std::sync::Mutex::new(parts.config_fingerprint),
             gateway_connected: AtomicBool::new(false),
             gateway_up: Notify::new(),
             reload_requested: Notify::new(),
@@ -292,10 +303,10 @@ impl Context {
             stopping: CancellationToken::new(),
             driving: std::sync::Mutex::new(HashSet::new()),
             lease_holder: rand::random(),
-            guild_cache: crate::status::GuildCache::default(),
+            guild_cache: crate::guild_cache::GuildCache::default(),
             upload_queue: std::sync::Mutex::new(None),
             http_address,
-        }))
+        })
     }
 
     /// The config in force now.
@@ -360,7 +371,7 @@ impl Context {
     }
 
     pub(crate) fn token(&self) -> &str {
-        &self.settings.discord_token
+        self.settings.discord_token.expose_secret()
     }
 
     pub(crate) fn set_http_address(&self, address: SocketAddr) {
@@ -393,7 +404,7 @@ impl Context {
         action: &'static str,
         request: impl IntoFuture<Output = Result<Response<T>, twilight_http::Error>>,
     ) -> Result<Response<T>> {
-        rest(&self.metrics, route, action, request).await
+        discord::send(&self.metrics, route, action, request).await
     }
 
     /// Sends a Discord REST request and reads the answer's body.
@@ -407,7 +418,7 @@ impl Context {
         action: &'static str,
         request: impl IntoFuture<Output = Result<Response<T>, twilight_http::Error>>,
     ) -> Result<T> {
-        rest_model(&self.metrics, route, action, request).await
+        discord::send_for_model(&self.metrics, route, action, request).await
     }
 
     /// Sends a Discord REST request whose answer is a list, and reads it.
@@ -421,12 +432,26 @@ impl Context {
         action: &'static str,
         request: impl IntoFuture<Output = Result<Response<ListBody<T>>, twilight_http::Error>>,
     ) -> Result<Vec<T>> {
-        rest(&self.metrics, route, action, request)
-            .await?
-            .models()
-            .await
-            .map_err(|source| BotError::ReadDiscordResponse { action, source })
+        discord::send_for_list(&self.metrics, route, action, request).await
     }
+}
+
+/// The two Discord REST clients: one with twilight's rate limiter for everything, one without
+/// for interaction callbacks (see [`Context::interaction_http`]). Building them does no IO.
+pub fn discord_clients(settings: &Settings, config: &BotConfig) -> (Client, Client) {
+    let client = |ratelimited: bool| {
+        let mut builder = Client::builder()
+            .token(settings.discord_token.expose_secret().to_owned())
+            .timeout(settings.discord_timeout);
+        if !ratelimited {
+            builder = builder.ratelimiter(None);
+        }
+        if let Some(proxy) = &config.discord.api_proxy {
+            builder = builder.proxy(proxy.clone(), true);
+        }
+        builder.build()
+    };
+    (client(true), client(false))
 }
 
 /// The upload settings for the configured server. [`Settings::new`] allows one attempt for
@@ -439,37 +464,50 @@ fn upload_settings(config: &BotConfig, retry: RetryPolicy) -> UploadSettings {
     settings
 }
 
-async fn rest<T>(
-    metrics: &Metrics,
-    route: &'static str,
-    action: &'static str,
-    request: impl IntoFuture<Output = Result<Response<T>, twilight_http::Error>>,
-) -> Result<Response<T>> {
-    match request.await {
-        Ok(response) => {
-            metrics.count_rest(route, Some(response.status().get()));
-            Ok(response)
-        }
-        Err(error) => {
-            let status = match error.kind() {
-                ErrorType::Response { status, .. } => Some(status.get()),
-                _ => None,
-            };
-            metrics.count_rest(route, status);
-            Err(BotError::discord(action, error))
-        }
-    }
+/// A context for unit tests, built without IO: a pool that would connect only when first used
+/// and Discord clients pointed at a closed local port, so a handler that should answer without
+/// Postgres or Discord fails loudly if it does not.
+#[cfg(test)]
+pub(crate) fn test_context(yaml: &str) -> Arc<Context> {
+    let mut config = BotConfig::from_yaml(yaml).expect("a valid test config");
+    config.discord.api_proxy = Some("127.0.0.1:9".to_owned());
+    let settings = Settings::new(
+        "/nonexistent/config.yaml",
+        "test-token",
+        "postgres://test@127.0.0.1:9/test",
+    );
+    let (http, interaction_http) = discord_clients(&settings, &config);
+    let pool = PgPoolOptions::new()
+        .acquire_timeout(Duration::from_millis(300))
+        .connect_lazy(settings.database_url.expose_secret())
+        .expect("a well-formed database URL");
+    Context::from_parts(ContextParts {
+        settings,
+        config,
+        config_fingerprint: 0,
+        pool,
+        http,
+        interaction_http,
+        metrics: Metrics::new(),
+        application_id: Id::new(1_000_000_000_000_000_001),
+        bot_user_id: Id::new(1_000_000_000_000_000_001),
+    })
 }
 
-async fn rest_model<T: DeserializeOwned + Unpin + Send + 'static>(
-    metrics: &Metrics,
-    route: &'static str,
-    action: &'static str,
-    request: impl IntoFuture<Output = Result<Response<T>, twilight_http::Error>>,
-) -> Result<T> {
-    rest(metrics, route, action, request)
-        .await?
-        .model()
-        .await
-        .map_err(|source| BotError::ReadDiscordResponse { action, source })
+#[cfg(test)]
+mod tests {
+    use super::Settings;
+
+    #[test]
+    fn settings_never_print_their_secrets() {
+        let settings = Settings::new(
+            "/etc/ticketeer/config.yaml",
+            "MTAw.secret-token",
+            "postgres://bot:hunter2@db/ticketeer",
+        );
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains("secret-token"), "{printed}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("config.yaml"), "{printed}");
+    }
 }

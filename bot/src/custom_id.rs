@@ -2,12 +2,11 @@
 //!
 //! Buttons live on in Discord long after the config that made them changed, so a click may carry
 //! an id from an older version or another bot: parsing never panics and an unknown id becomes a
-//! friendly answer to the clicker.
+//! friendly answer to the clicker. Every id of ours starts with `ticketeer:`, so ids of other
+//! apps are told apart at once.
 
 use std::fmt;
 
-/// Every custom id of ours starts with this, so ids of other apps are told apart at once.
-const NAMESPACE: &str = "ticketeer";
 /// The prefix of an open button's custom id; the category key follows.
 pub const OPEN_PREFIX: &str = "ticketeer:open:";
 /// The prefix of a close button's custom id; the ticket id follows.
@@ -65,13 +64,6 @@ impl CustomId {
                 .ok_or_else(unknown);
         }
         Err(unknown())
-    }
-
-    /// Whether a custom id belongs to this bot at all (ours, even if stale).
-    pub fn is_ours(custom_id: &str) -> bool {
-        custom_id
-            .split_once(':')
-            .is_some_and(|(namespace, _)| namespace == NAMESPACE)
     }
 }
 
@@ -137,12 +129,5 @@ mod tests {
             let error = CustomId::parse(bad).expect_err(bad);
             assert_eq!(error.custom_id, bad);
         }
-    }
-
-    #[test]
-    fn only_our_namespace_counts_as_ours() {
-        assert!(CustomId::is_ours("ticketeer:claim:4"));
-        assert!(!CustomId::is_ours("somebot:open:general"));
-        assert!(!CustomId::is_ours("ticketeer"));
     }
 }

@@ -76,23 +76,101 @@ pub enum BotError {
     GatewayClosed(String),
 }
 
-/// What kind of Discord failure a REST error is, for logs and for the clicker.
+/// 10003 Unknown Channel.
+const UNKNOWN_CHANNEL: u64 = 10003;
+/// 10008 Unknown Message.
+const UNKNOWN_MESSAGE: u64 = 10008;
+/// 10013 Unknown User.
+const UNKNOWN_USER: u64 = 10013;
+/// 40060 Interaction has already been acknowledged.
+const ALREADY_ACKNOWLEDGED: u64 = 40060;
+/// 50001 Missing Access: the bot cannot see the channel.
+const MISSING_ACCESS: u64 = 50001;
+/// 50007 Cannot send messages to this user (DMs closed, no shared server, blocked).
+const CANNOT_MESSAGE_USER: u64 = 50007;
+/// 50013 Missing Permissions.
+const MISSING_PERMISSIONS: u64 = 50013;
+/// 50035 Invalid Form Body.
+const INVALID_FORM_BODY: u64 = 50035;
+
+/// What kind of Discord failure a REST error is, for the bot's decisions, logs and the clicker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DiscordProblem {
     /// 50013: the bot lacks a permission.
     MissingPermissions,
+    /// 50001: the bot cannot see the channel at all.
+    MissingAccess,
     /// 50035 because a category already holds Discord's maximum of 50 channels.
     CategoryFull,
     /// 50035 for any other reason: Discord rejected what the bot sent.
     InvalidRequest,
-    /// 10003 / 10008: the channel or message is gone.
+    /// 10003 / 10008 (or a bare 404): the channel or message is gone.
     UnknownResource,
-    /// 5xx: Discord had a problem.
+    /// 10013: no such user.
+    UnknownUser,
+    /// 50007: the user accepts no DM from the bot.
+    CannotMessageUser,
+    /// 40060: another replica (or an earlier delivery) acknowledged the interaction first.
+    AlreadyAcknowledged,
+    /// 5xx, or an answer that is not Discord's JSON: Discord had a problem.
     DiscordOutage,
     /// The request never got an answer (timeout, connection refused).
     Unreachable,
     /// Anything else.
     Other,
+}
+
+impl DiscordProblem {
+    /// Classifies a twilight REST error.
+    pub fn of(error: &twilight_http::Error) -> Self {
+        match error.kind() {
+            ErrorType::Response {
+                status,
+                body,
+                error,
+                ..
+            } => {
+                let code = match error {
+                    ApiError::General(general) => Some(general.code),
+                    _ => None,
+                };
+                match code {
+                    Some(MISSING_PERMISSIONS) => Self::MissingPermissions,
+                    Some(MISSING_ACCESS) => Self::MissingAccess,
+                    Some(INVALID_FORM_BODY) if contains(body, b"CHANNEL_PARENT_MAX_CHANNELS") => {
+                        Self::CategoryFull
+                    }
+                    Some(INVALID_FORM_BODY) => Self::InvalidRequest,
+                    Some(UNKNOWN_CHANNEL | UNKNOWN_MESSAGE) => Self::UnknownResource,
+                    Some(UNKNOWN_USER) => Self::UnknownUser,
+                    Some(CANNOT_MESSAGE_USER) => Self::CannotMessageUser,
+                    Some(ALREADY_ACKNOWLEDGED) => Self::AlreadyAcknowledged,
+                    _ if status.is_server_error() => Self::DiscordOutage,
+                    _ if status.get() == 404 => Self::UnknownResource,
+                    _ => Self::Other,
+                }
+            }
+            ErrorType::Parsing { .. } => Self::DiscordOutage,
+            ErrorType::RequestError | ErrorType::RequestTimedOut | ErrorType::RequestCanceled => {
+                Self::Unreachable
+            }
+            _ => Self::Other,
+        }
+    }
+
+    /// Whether waiting cannot help the bot post there: the channel is gone or closed to it.
+    pub fn forbids_posting(self) -> bool {
+        matches!(
+            self,
+            Self::UnknownResource | Self::MissingAccess | Self::MissingPermissions
+        )
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
 }
 
 impl BotError {
@@ -129,46 +207,18 @@ impl BotError {
         }
     }
 
-    /// Classifies a Discord REST failure.
+    /// Classifies a Discord REST failure; `None` for errors that are not Discord's.
     pub fn discord_problem(&self) -> Option<DiscordProblem> {
-        let Self::Discord { source, .. } = self else {
-            return None;
-        };
-        Some(match source.kind() {
-            ErrorType::Response {
-                status,
-                body,
-                error,
-                ..
-            } => {
-                let code = match error {
-                    ApiError::General(general) => Some(general.code),
-                    _ => None,
-                };
-                match code {
-                    Some(50013) => DiscordProblem::MissingPermissions,
-                    Some(50035) if contains(body, b"CHANNEL_PARENT_MAX_CHANNELS") => {
-                        DiscordProblem::CategoryFull
-                    }
-                    Some(50035) => DiscordProblem::InvalidRequest,
-                    Some(10003 | 10008) => DiscordProblem::UnknownResource,
-                    _ if status.is_server_error() => DiscordProblem::DiscordOutage,
-                    _ => DiscordProblem::Other,
-                }
-            }
-            ErrorType::Parsing { .. } => DiscordProblem::DiscordOutage,
-            ErrorType::RequestError | ErrorType::RequestTimedOut | ErrorType::RequestCanceled => {
-                DiscordProblem::Unreachable
-            }
-            _ => DiscordProblem::Other,
-        })
+        match self {
+            Self::Discord { source, .. } => Some(DiscordProblem::of(source)),
+            _ => None,
+        }
     }
 
     /// Whether Discord says the thing acted on no longer exists (10003 Unknown Channel, 10008
     /// Unknown Message, or a bare 404).
     pub fn is_unknown_resource(&self) -> bool {
         self.discord_problem() == Some(DiscordProblem::UnknownResource)
-            || self.discord_status() == Some(404)
     }
 }
 
@@ -191,12 +241,6 @@ impl fmt::Display for ErrorChain<'_> {
         }
         formatter.write_str(&written)
     }
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
 }
 
 #[cfg(test)]
@@ -240,5 +284,14 @@ mod tests {
             b"CHANNEL_PARENT_MAX_CHANNELS"
         ));
         assert!(!contains(b"{}", b"CHANNEL_PARENT_MAX_CHANNELS"));
+    }
+
+    #[test]
+    fn only_a_gone_or_closed_channel_forbids_posting() {
+        assert!(DiscordProblem::UnknownResource.forbids_posting());
+        assert!(DiscordProblem::MissingAccess.forbids_posting());
+        assert!(DiscordProblem::MissingPermissions.forbids_posting());
+        assert!(!DiscordProblem::DiscordOutage.forbids_posting());
+        assert!(!DiscordProblem::Unreachable.forbids_posting());
     }
 }

@@ -174,6 +174,7 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
                     if let Err(error) = count_message(&ctx, &message.message).await {
                         tracing::warn!(error = %ErrorChain(&error), "could not count a ticket message");
                     }
+                    handled(&ctx, "MESSAGE_CREATE");
                 }
                 .instrument(span),
             );
@@ -186,6 +187,7 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
                     if let Err(error) = store_edit(&ctx, &updated.0).await {
                         tracing::warn!(error = %ErrorChain(&error), "could not store an edited ticket message");
                     }
+                    handled(&ctx, "MESSAGE_UPDATE");
                 }
                 .instrument(span),
             );
@@ -208,6 +210,7 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
                     if let Err(error) = close::on_channel_deleted(&ctx, channel_id).await {
                         tracing::warn!(error = %ErrorChain(&error), "could not close the ticket of a deleted channel");
                     }
+                    handled(&ctx, "CHANNEL_DELETE");
                 }
                 .instrument(span),
             );
@@ -244,6 +247,7 @@ fn spawn_delete_check(
                     tracing::warn!(error = %ErrorChain(&error), discord_code = error.discord_code(), "could not re-post a deleted panel");
                 }
             }
+            handled(&ctx, "MESSAGE_DELETE");
         }
         .instrument(span),
     );
@@ -275,7 +279,18 @@ async fn count_message(ctx: &Context, message: &Message) -> Result<()> {
         return Ok(());
     }
     catch_up::record(ctx, ticket.id, message).await?;
+    ctx.metrics.ticket_messages_seen.inc();
     Ok(())
+}
+
+/// Counts a dispatch whose handling finished (tests wait on it instead of sleeping).
+fn handled(ctx: &Context, event: &str) {
+    ctx.metrics
+        .gateway_events
+        .get_or_create(&crate::metrics::EventLabel {
+            event: event.to_owned(),
+        })
+        .inc();
 }
 
 #[cfg(test)]

@@ -12,11 +12,16 @@
 //! - `interactions`: button clicks — acknowledge at once, claim, open or close a ticket, and a
 //!   `Reply` whose text is a pure function.
 //! - [`panels`]: one panel per category, kept in line with the config.
-//! - [`reload`]: loading the config file and reloading it on change or SIGHUP.
+//! - [`config_file`]: reading and validating the config file; [`reload`]: re-reading it on change
+//!   or SIGHUP.
+//! - `upkeep`: the resume loop — unfinished closes and first messages, once the gateway is up
+//!   and on every tick.
 //! - `retries`: per-ticket backoff for retried work, so a lasting refusal is not retried on
 //!   every tick (Discord blocks a client answered 401/403/429 too often).
 //! - `messages` and [`custom_id`]: pure builders of everything the bot posts (panel, first
 //!   message, log post, DM) and of its buttons' ids; `policy`: who may see and close a ticket.
+//! - `discord`: the one wrapper every Discord REST call goes through, and what Discord's
+//!   refusals mean (`DiscordProblem`).
 //! - [`http`], [`status`], [`metrics`]: `/healthz`, `/readyz`, `/metrics`, `/status`.
 //! - [`privatebin`]: the PrivateBin v2 client — client-side encryption, upload queue, share links.
 //! - [`transcript`]: renders a ticket's messages as Markdown for PrivateBin's markdown formatter.
@@ -25,10 +30,13 @@
 
 mod catch_up;
 pub mod close;
+pub mod config_file;
 pub mod context;
 pub mod custom_id;
+mod discord;
 pub mod error;
 pub mod gateway;
+mod guild_cache;
 pub mod http;
 mod interactions;
 mod messages;
@@ -39,6 +47,7 @@ pub mod reload;
 mod retries;
 pub mod status;
 pub mod store;
+mod upkeep;
 
 /// The PrivateBin v2 client: client-side encryption, upload queue, share links.
 pub mod privatebin;
@@ -52,7 +61,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::ErrorChain;
 
-pub use context::{Context, Settings};
+pub use context::{Context, ContextParts, Settings};
 pub use error::{BotError, Result};
 
 /// Runs the bot until `shutdown` resolves, then stops taking new work, finishes what is in
@@ -74,7 +83,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()>) -> Resul
     refresh_open_ticket_gauges(&ctx).await;
     let stop_reload = CancellationToken::new();
     let watcher = tokio::spawn(reload::watch(Arc::clone(&ctx), stop_reload.clone()));
-    let resumer = tokio::spawn(close::resume_loop(Arc::clone(&ctx), ctx.stopping.clone()));
+    let resumer = tokio::spawn(upkeep::resume_loop(Arc::clone(&ctx), ctx.stopping.clone()));
     let stop_renewing = CancellationToken::new();
     let renewer = tokio::spawn(close::renew_leases_loop(
         Arc::clone(&ctx),

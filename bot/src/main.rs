@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use ticketeer_bot::error::ErrorChain;
 
 use anyhow::{Context as _, bail};
-use ticketeer_bot::{Context, Settings, reload, run};
+use ticketeer_bot::{Context, Settings, config_file, run};
 use ticketeer_config::{LogConfig, LogFormat};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
@@ -98,7 +98,7 @@ async fn shutdown_signal() {
 }
 
 async fn serve(arguments: Arguments) -> anyhow::Result<()> {
-    let (config, _) = reload::load_config(&arguments.config_path).await?;
+    let (config, _) = config_file::load(&arguments.config_path).await?;
     if arguments.check_only {
         println!(
             "{}: valid ({} categories)",

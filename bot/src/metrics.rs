@@ -16,6 +16,20 @@ pub struct CategoryLabel {
     pub category: String,
 }
 
+/// A gateway event label: the dispatch's name, e.g. `MESSAGE_CREATE`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct EventLabel {
+    /// The dispatch's name.
+    pub event: String,
+}
+
+/// How a check of the config file ended: `unchanged`, `applied` or `refused`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct OutcomeLabel {
+    /// The outcome.
+    pub outcome: String,
+}
+
 /// A REST call label: the route template and the answer's status (`error` when none came).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct RestLabel {
@@ -31,7 +45,7 @@ pub struct Metrics {
     registry: Registry,
     /// Tickets opened, by category.
     pub tickets_opened: Family<CategoryLabel, Counter>,
-    /// Tickets whose close was requested, by category.
+    /// Tickets whose close completed (channel deleted, every step done), by category.
     pub tickets_closed: Family<CategoryLabel, Counter>,
     /// Tickets currently open, by category.
     pub open_tickets: Family<CategoryLabel, Gauge>,
@@ -43,6 +57,12 @@ pub struct Metrics {
     pub transcript_uploads: Counter,
     /// Transcript uploads that failed (each attempt).
     pub transcript_upload_failures: Counter,
+    /// Gateway events whose handling finished, by event: each replica handles every event.
+    pub gateway_events: Family<EventLabel, Counter>,
+    /// Messages in ticket channels handled (created, or edited before their create was seen).
+    pub ticket_messages_seen: Counter,
+    /// Checks of the config file, by outcome.
+    pub config_checks: Family<OutcomeLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -64,6 +84,24 @@ impl Metrics {
         let rest_requests = Family::<RestLabel, Counter>::default();
         let transcript_uploads = Counter::default();
         let transcript_upload_failures = Counter::default();
+        let gateway_events = Family::<EventLabel, Counter>::default();
+        let ticket_messages_seen = Counter::default();
+        let config_checks = Family::<OutcomeLabel, Counter>::default();
+        registry.register(
+            "gateway_events_handled",
+            "Gateway events whose handling finished, by event",
+            gateway_events.clone(),
+        );
+        registry.register(
+            "ticket_messages_seen",
+            "Messages in ticket channels handled by this process",
+            ticket_messages_seen.clone(),
+        );
+        registry.register(
+            "config_checks",
+            "Checks of the config file, by outcome",
+            config_checks.clone(),
+        );
         registry.register(
             "tickets_opened",
             "Tickets opened, by category",
@@ -71,7 +109,7 @@ impl Metrics {
         );
         registry.register(
             "tickets_closed",
-            "Tickets whose close was requested, by category",
+            "Tickets whose close completed, by category",
             tickets_closed.clone(),
         );
         registry.register(
@@ -108,7 +146,28 @@ impl Metrics {
             rest_requests,
             transcript_uploads,
             transcript_upload_failures,
+            gateway_events,
+            ticket_messages_seen,
+            config_checks,
         }
+    }
+
+    /// How many `event` dispatches this process finished handling.
+    pub fn events_handled(&self, event: &str) -> u64 {
+        self.gateway_events
+            .get_or_create(&EventLabel {
+                event: event.to_owned(),
+            })
+            .get()
+    }
+
+    /// How many config checks ended with `outcome`.
+    pub fn config_checks_ended(&self, outcome: &str) -> u64 {
+        self.config_checks
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.to_owned(),
+            })
+            .get()
     }
 
     /// Records one acknowledgement latency.

@@ -1,48 +1,20 @@
-//! Loading the config file, and reloading it while the bot runs.
+//! Reloading the config file while the bot runs.
 //!
 //! The file is polled (re-read every [`Settings::reload_interval`](crate::Settings)) rather than
 //! watched with inotify: a Kubernetes ConfigMap volume updates by swapping a symlink, which file
 //! watchers miss or report oddly, while reading the content always sees the truth. SIGHUP asks for
 //! a reload at once. A bad new file is refused and logged; the running config stays.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::Path;
 use std::sync::Arc;
 
 use ticketeer_config::BotConfig;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
+use crate::config_file;
 use crate::context::Context;
 use crate::error::ErrorChain;
-use crate::error::{BotError, Result};
 use crate::panels;
-
-/// Reads and validates a config file; also returns a fingerprint of its text.
-///
-/// # Errors
-///
-/// [`BotError::ReadConfig`] or [`BotError::InvalidConfig`] naming the file (and, for an invalid
-/// file, every bad field with its category).
-pub async fn load_config(path: &Path) -> Result<(BotConfig, u64)> {
-    let text = tokio::fs::read_to_string(path)
-        .await
-        .map_err(|source| BotError::ReadConfig {
-            path: path.to_owned(),
-            source,
-        })?;
-    let config = BotConfig::from_yaml(&text).map_err(|problems| BotError::InvalidConfig {
-        path: path.to_owned(),
-        problems,
-    })?;
-    Ok((config, fingerprint(&text)))
-}
-
-fn fingerprint(text: &str) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    text.hash(&mut hasher);
-    hasher.finish()
-}
 
 /// What one reload attempt did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +27,17 @@ pub enum ReloadOutcome {
     Refused,
 }
 
+impl ReloadOutcome {
+    /// The outcome's metric label.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Unchanged => "unchanged",
+            Self::Applied => "applied",
+            Self::Refused => "refused",
+        }
+    }
+}
+
 /// Re-reads the config file; applies it when it changed (or always, when `forced`).
 pub async fn reload_once(ctx: &Context, forced: bool) -> ReloadOutcome {
     let path = ctx.config_path();
@@ -65,7 +48,7 @@ pub async fn reload_once(ctx: &Context, forced: bool) -> ReloadOutcome {
             return ReloadOutcome::Refused;
         }
     };
-    let new_fingerprint = fingerprint(&text);
+    let new_fingerprint = config_file::fingerprint(&text);
     {
         let mut seen = match ctx.config_fingerprint.lock() {
             Ok(seen) => seen,
@@ -77,13 +60,9 @@ pub async fn reload_once(ctx: &Context, forced: bool) -> ReloadOutcome {
         // Remember even a bad file, so it is reported once rather than every second.
         *seen = new_fingerprint;
     }
-    let config = match BotConfig::from_yaml(&text) {
+    let config = match config_file::parse(path, &text) {
         Ok(config) => config,
-        Err(problems) => {
-            let error = BotError::InvalidConfig {
-                path: path.to_owned(),
-                problems,
-            };
+        Err(error) => {
             tracing::error!(error = %ErrorChain(&error), "config reload refused; keeping the running config");
             return ReloadOutcome::Refused;
         }
@@ -122,6 +101,12 @@ pub(crate) async fn watch(ctx: Arc<Context>, stop: CancellationToken) {
             _ = poll.tick() => false,
             () = ctx.reload_requested.notified() => true,
         };
-        reload_once(&ctx, forced).await;
+        let outcome = reload_once(&ctx, forced).await;
+        ctx.metrics
+            .config_checks
+            .get_or_create(&crate::metrics::OutcomeLabel {
+                outcome: outcome.as_str().to_owned(),
+            })
+            .inc();
     }
 }

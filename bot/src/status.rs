@@ -2,9 +2,8 @@
 //! (missing channels, wrong channel types, missing permissions, a category near Discord's limit).
 //! The operator reads it to set the `Ready` condition of each TicketCategory.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, PoisonError};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use ticketeer_config::CategoryConfig;
 pub use ticketeer_config::status::{CategoryStatus, Problem, StatusReport};
@@ -16,6 +15,7 @@ use twilight_model::id::marker::{ChannelMarker, GuildMarker, RoleMarker, UserMar
 
 use crate::context::Context;
 use crate::error::{ErrorChain, Result};
+use crate::guild_cache::GuildData;
 use crate::policy::BOT_ALLOW;
 use crate::store;
 
@@ -272,7 +272,13 @@ pub async fn report(ctx: &Context) -> Result<StatusReport> {
                 if let std::collections::btree_map::Entry::Vacant(entry) =
                     guilds.entry(guild_id.get())
                 {
-                    entry.insert(ctx.guild_cache.get(ctx, guild_id).await);
+                    entry.insert(
+                        ctx.guild_cache
+                            .get(guild_id, ctx.settings.status_max_age, || {
+                                fetch_guild(ctx, guild_id)
+                            })
+                            .await,
+                    );
                 }
                 match guilds.get(&guild_id.get()).map(AsRef::as_ref) {
                     Some(Ok(data)) => diagnose(
@@ -307,70 +313,6 @@ pub async fn report(ctx: &Context) -> Result<StatusReport> {
         gateway_connected: ctx.gateway_connected(),
         categories,
     })
-}
-
-/// The Discord side of `/status`, per guild. Reading a guild costs three REST calls, and
-/// `/status` is served to anyone who can reach the port: without a cache every request would
-/// be three calls to Discord. An entry is used until it is `status_max_age` old (a minute by
-/// default) or a gateway event says the guild changed (a channel or role created, updated or
-/// deleted, the guild or the bot's membership updated, the guild seen again after a new
-/// session); requests that arrive together wait for one read.
-#[derive(Default)]
-pub struct GuildCache {
-    entries: tokio::sync::Mutex<HashMap<Id<GuildMarker>, CachedGuild>>,
-    /// Bumped by every change event, so a read that raced an event is not kept.
-    changes: std::sync::Mutex<HashMap<Id<GuildMarker>, u64>>,
-}
-
-struct CachedGuild {
-    fetched: Instant,
-    change: u64,
-    data: Arc<Result<GuildData, String>>,
-}
-
-impl GuildCache {
-    /// Marks what is cached of `guild_id` as out of date.
-    pub(crate) fn guild_changed(&self, guild_id: Id<GuildMarker>) {
-        let mut changes = self.changes.lock().unwrap_or_else(PoisonError::into_inner);
-        *changes.entry(guild_id).or_default() += 1;
-    }
-
-    fn change(&self, guild_id: Id<GuildMarker>) -> u64 {
-        let changes = self.changes.lock().unwrap_or_else(PoisonError::into_inner);
-        changes.get(&guild_id).copied().unwrap_or_default()
-    }
-
-    async fn get(
-        &self,
-        ctx: &Context,
-        guild_id: Id<GuildMarker>,
-    ) -> Arc<Result<GuildData, String>> {
-        let max_age: Duration = ctx.settings.status_max_age;
-        let mut entries = self.entries.lock().await;
-        let change = self.change(guild_id);
-        if let Some(entry) = entries.get(&guild_id)
-            && entry.change == change
-            && entry.fetched.elapsed() < max_age
-        {
-            return Arc::clone(&entry.data);
-        }
-        let data = Arc::new(fetch_guild(ctx, guild_id).await);
-        entries.insert(
-            guild_id,
-            CachedGuild {
-                fetched: Instant::now(),
-                change,
-                data: Arc::clone(&data),
-            },
-        );
-        data
-    }
-}
-
-struct GuildData {
-    channels: Vec<Channel>,
-    roles: Vec<Role>,
-    bot_roles: Vec<Id<RoleMarker>>,
 }
 
 async fn fetch_guild(ctx: &Context, guild_id: Id<GuildMarker>) -> Result<GuildData, String> {

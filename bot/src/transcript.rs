@@ -12,8 +12,9 @@ pub mod markdown;
 pub mod model;
 pub mod render;
 
+pub use markdown::format_timestamp;
 pub use model::{
     ComponentLabel, MessageKind, Names, ReferencedMessage, TranscriptAttachment, TranscriptEmbed,
     TranscriptEmbedField, TranscriptMessage, TranscriptTicket, TranscriptUser,
 };
-pub use render::{format_timestamp, render_markdown};
+pub use render::render_markdown;

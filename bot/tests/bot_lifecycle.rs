@@ -419,7 +419,7 @@ async fn a_database_refusing_connections_at_start_is_named_in_the_error() {
         .expect("a free port")
         .port();
     let mut settings = harness.settings();
-    settings.database_url = format!("postgres://postgres@127.0.0.1:{closed_port}/postgres");
+    settings.database_url = format!("postgres://postgres@127.0.0.1:{closed_port}/postgres").into();
     settings.database_connect_patience = Duration::from_millis(500);
     let Err(error) = Context::build(settings).await else {
         panic!("no database, no bot");
@@ -438,7 +438,7 @@ async fn the_bot_waits_at_start_for_a_database_that_comes_up_later() {
     let relay = DatabaseRelay::start(harness.database.url()).await;
     relay.refuse();
     let mut settings = harness.settings();
-    settings.database_url = relay.url(harness.database.url());
+    settings.database_url = relay.url(harness.database.url()).into();
     let starting = tokio::spawn(Context::build(settings));
     // Longer than the connection pool's own 5 s acquire timeout.
     tokio::time::sleep(Duration::from_secs(6)).await;

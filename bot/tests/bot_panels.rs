@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use support::{Harness, SUPPORT, WAIT};
 use ticketeer_bot::reload::{self, ReloadOutcome};
 
@@ -173,8 +171,21 @@ async fn a_bad_new_config_is_refused_and_the_running_config_kept() {
         ReloadOutcome::Refused
     );
     assert_eq!(*harness.ctx.config(), *good);
-    // Let the poller see the bad file too; it must not apply it either.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Let the poller see the bad file too; it must not apply it either. The second check from
+    // now certainly started after the file was written.
+    let checks = |ctx: &ticketeer_bot::Context| {
+        ["unchanged", "applied", "refused"]
+            .into_iter()
+            .map(|outcome| ctx.metrics.config_checks_ended(outcome))
+            .sum::<u64>()
+    };
+    let before = checks(&harness.ctx);
+    let ctx = std::sync::Arc::clone(&harness.ctx);
+    support::eventually("the poller to check the file twice", || {
+        let done = checks(&ctx) >= before + 2;
+        async move { done.then_some(()) }
+    })
+    .await;
     assert_eq!(*harness.ctx.config(), *good);
     let still = harness
         .control

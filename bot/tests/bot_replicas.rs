@@ -33,8 +33,16 @@ async fn two_replicas_keep_one_panel_even_when_it_is_deleted_by_hand() {
         })
         .await
         .expect("the panel is re-posted");
-    // Give the other replica every chance to post a second one.
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Both replicas have handled the deletion (each sees every event): only then can a second
+    // panel be ruled out.
+    for ctx in [&harness.ctx, &replica.ctx] {
+        let ctx = std::sync::Arc::clone(ctx);
+        eventually("each replica to handle the deletion", || {
+            let done = ctx.metrics.events_handled("MESSAGE_DELETE") >= 1;
+            async move { done.then_some(()) }
+        })
+        .await;
+    }
     let panels = harness.panels_in_create_channel();
     assert_eq!(panels.len(), 1, "one panel");
     assert_eq!(panels[0].id, reposted);
@@ -115,7 +123,17 @@ async fn two_replicas_handle_a_click_count_messages_and_close_a_ticket_once() {
         }
     })
     .await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Both replicas have handled every message of the channel (each sees every event): a
+    // message counted twice would show now.
+    for ctx in [&harness.ctx, &replica.ctx] {
+        let ctx = std::sync::Arc::clone(ctx);
+        eventually("each replica to handle every message", || {
+            let done =
+                ctx.metrics.ticket_messages_seen.get() >= u64::try_from(expected).unwrap_or(0);
+            async move { done.then_some(()) }
+        })
+        .await;
+    }
     let counted = store::ticket(&harness.pool, ticket.id)
         .await
         .expect("query")

@@ -198,7 +198,7 @@ async fn a_click_during_a_database_outage_is_acknowledged_and_told_to_try_again(
     let relay = DatabaseRelay::start(harness.database.url()).await;
     let relayed = relay.url(harness.database.url());
     harness
-        .restart_with(|_| {}, |settings| settings.database_url = relayed)
+        .restart_with(|_| {}, |settings| settings.database_url = relayed.into())
         .await;
     let panel = harness.panel(SUPPORT).await;
     relay.cut();

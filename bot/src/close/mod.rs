@@ -144,30 +144,14 @@ pub async fn on_channel_deleted(ctx: &Arc<Context>, channel_id: Id<ChannelMarker
     Ok(())
 }
 
-/// Finds unfinished closes (after a crash or an outage) and drives them, once the gateway is up
-/// and then every `close_retry_interval`; a ticket whose close keeps failing waits longer and
-/// longer between attempts, up to `close_retry_max_backoff`. Ends when `stop` is cancelled.
-pub async fn resume_loop(ctx: Arc<Context>, stop: CancellationToken) {
-    let interval = ctx.settings.close_retry_interval;
-    let max_backoff = ctx.settings.close_retry_max_backoff;
-    let mut close_retries = Retries::new(interval, max_backoff);
-    let mut welcome_retries = Retries::new(interval, max_backoff);
-    loop {
-        if ctx.gateway_connected() {
-            resume_once(&ctx, &stop, &mut close_retries).await;
-            crate::interactions::repair_welcomes(&ctx, &mut welcome_retries).await;
-        }
-        // Unfinished closes are resumed as soon as the gateway is up (a restart should not
-        // leave them waiting a whole interval), then on every tick.
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(interval) => {}
-            () = ctx.gateway_up.notified() => {}
-        }
-    }
-}
-
-async fn resume_once(ctx: &Context, stop: &CancellationToken, retries: &mut Retries) {
+/// Drives every unfinished close (after a crash or an outage) that is due: a ticket whose close
+/// keeps failing waits longer and longer between attempts (`retries`). Stops early when `stop`
+/// is cancelled.
+pub(crate) async fn resume_unfinished(
+    ctx: &Context,
+    stop: &CancellationToken,
+    retries: &mut Retries,
+) {
     let unfinished = match store::unfinished_closes(&ctx.pool).await {
         Ok(unfinished) => unfinished,
         Err(error) => {

@@ -9,20 +9,12 @@ use twilight_model::id::marker::ChannelMarker;
 
 use crate::context::Context;
 use crate::error::ErrorChain;
-use crate::error::{BotError, Result};
+use crate::error::{BotError, DiscordProblem, Result};
 use crate::messages::{dm_text, is_marked, log_text, marker_embed};
 use crate::store::Ticket;
 
 /// How many recent messages are searched for an earlier log post or DM of the same ticket.
 const RECENT_MESSAGES: u16 = 100;
-/// Discord: "Cannot send messages to this user" (DMs closed, no shared server, blocked).
-const CANNOT_DM_USER: u64 = 50007;
-/// Discord: "Missing Access".
-const MISSING_ACCESS: u64 = 50001;
-/// Discord: "Missing Permissions".
-const MISSING_PERMISSIONS: u64 = 50013;
-/// Discord: "Unknown User".
-const UNKNOWN_USER: u64 = 10013;
 
 async fn recent_messages(ctx: &Context, channel: Id<ChannelMarker>) -> Result<Vec<Message>> {
     ctx.rest_list(
@@ -39,11 +31,9 @@ fn transcript_url(ticket: &Ticket) -> &str {
 
 /// Whether a Discord error means the bot can never post there (so waiting would not help).
 fn cannot_post(error: &BotError) -> bool {
-    error.is_unknown_resource()
-        || matches!(
-            error.discord_code(),
-            Some(MISSING_ACCESS | MISSING_PERMISSIONS)
-        )
+    error
+        .discord_problem()
+        .is_some_and(DiscordProblem::forbids_posting)
 }
 
 pub(super) async fn post_log(ctx: &Context, ticket: &Ticket) -> Result<()> {
@@ -139,8 +129,14 @@ pub(super) async fn notify_creator(ctx: &Context, ticket: &Ticket) -> Result<()>
     .await;
     match sent {
         Err(error)
-            if matches!(error.discord_code(), Some(CANNOT_DM_USER | UNKNOWN_USER))
-                || error.is_unknown_resource() =>
+            if matches!(
+                error.discord_problem(),
+                Some(
+                    DiscordProblem::CannotMessageUser
+                        | DiscordProblem::UnknownUser
+                        | DiscordProblem::UnknownResource
+                )
+            ) =>
         {
             tracing::info!(
                 ticket = ticket.id,

@@ -33,8 +33,8 @@ use twilight_model::id::marker::{ChannelMarker, UserMarker};
 
 use crate::context::Context;
 use crate::custom_id::CustomId;
-use crate::error::BotError;
 use crate::error::ErrorChain;
+use crate::error::{BotError, DiscordProblem};
 use crate::store;
 
 pub(crate) use open::repair_stale_openings;
@@ -44,8 +44,6 @@ pub(crate) use welcome::repair_welcomes;
 const CALLBACK_ROUTE: &str = "POST /interactions/{interaction_id}/{interaction_token}/callback";
 const EDIT_ORIGINAL_ROUTE: &str =
     "PATCH /webhooks/{application_id}/{interaction_token}/messages/@original";
-/// Discord's "Interaction has already been acknowledged".
-const ALREADY_ACKNOWLEDGED: u64 = 40060;
 
 /// Handles one INTERACTION_CREATE received at `received`.
 pub async fn handle(ctx: Arc<Context>, interaction: Interaction, received: Instant) {
@@ -109,7 +107,7 @@ async fn acknowledge(ctx: &Context, interaction: &Interaction, received: Instant
             ctx.metrics.observe_ack(received.elapsed());
             true
         }
-        Err(error) if error.discord_code() == Some(ALREADY_ACKNOWLEDGED) => {
+        Err(error) if error.discord_problem() == Some(DiscordProblem::AlreadyAcknowledged) => {
             tracing::debug!(
                 "the click was already acknowledged (by another replica, or before a redelivery)"
             );

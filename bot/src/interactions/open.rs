@@ -265,3 +265,90 @@ async fn wait_for_channel(ctx: &Context, ticket: Ticket) -> Result<Option<Id<Cha
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use twilight_model::application::interaction::Interaction;
+
+    use super::*;
+    use crate::context::test_context;
+
+    const GUILD: u64 = 200_000_000_000_000_001;
+
+    fn config() -> String {
+        format!(
+            r#"privatebin:
+  url: "https://paste.example/"
+categories:
+  support:
+    guildId: "{GUILD}"
+    name: Support
+    parentChannelId: "300000000000000001"
+    createChannelId: "300000000000000002"
+    roleIds: ["400000000000000001"]
+    logChannelId: "300000000000000003"
+    createMessage: "Need help?"
+    createdMessage: "Someone will be with you shortly."
+"#
+        )
+    }
+
+    /// A click on a panel button as Discord sends it, in guild `guild`.
+    fn click(guild: u64, custom_id: &str) -> Interaction {
+        serde_json::from_value(serde_json::json!({
+            "id": "900000000000000001",
+            "application_id": "1000000000000000001",
+            "type": 3,
+            "token": "interaction-token",
+            "version": 1,
+            "guild_id": guild.to_string(),
+            "channel": {"id": "300000000000000002", "type": 0},
+            "channel_id": "300000000000000002",
+            "member": {
+                "user": {"id": "500000000000000001", "username": "alice", "discriminator": "0"},
+                "roles": [],
+                "joined_at": "2026-01-01T00:00:00.000000+00:00",
+                "deaf": false,
+                "mute": false,
+                "flags": 0,
+                "permissions": "1024"
+            },
+            "data": {"custom_id": custom_id, "component_type": 2},
+            "entitlements": [],
+            "authorizing_integration_owners": {},
+            "app_permissions": "0",
+            "attachment_size_limit": 10_u64 << 20
+        }))
+        .expect("a component interaction")
+    }
+
+    #[tokio::test]
+    async fn a_click_on_a_removed_categorys_panel_is_answered_without_io() {
+        let ctx = test_context(&config());
+        let reply = open_ticket(&ctx, &click(GUILD, "ticketeer:open:gone"), "gone").await;
+        assert_eq!(reply, Reply::CategoryRemoved);
+    }
+
+    #[tokio::test]
+    async fn a_click_on_another_servers_panel_is_refused_without_io() {
+        let ctx = test_context(&config());
+        let reply = open_ticket(&ctx, &click(GUILD + 1, "ticketeer:open:support"), "support").await;
+        assert_eq!(reply, Reply::OtherServer);
+    }
+
+    #[tokio::test]
+    async fn with_the_database_unreachable_the_clicker_is_told_to_try_again() {
+        let ctx = test_context(&config());
+        let reply = open_ticket(&ctx, &click(GUILD, "ticketeer:open:support"), "support").await;
+        assert!(
+            matches!(
+                reply,
+                Reply::Failed {
+                    cause: super::super::reply::FailureCause::DatabaseDown,
+                    ..
+                }
+            ),
+            "{reply:?}"
+        );
+    }
+}

@@ -78,14 +78,22 @@ impl FailureCause {
     /// Classifies the error that stopped a click's work.
     pub(crate) fn of(error: &BotError) -> Self {
         match error.discord_problem() {
-            Some(DiscordProblem::MissingPermissions) => Self::MissingPermissions,
+            Some(DiscordProblem::MissingPermissions | DiscordProblem::MissingAccess) => {
+                Self::MissingPermissions
+            }
             Some(DiscordProblem::CategoryFull) => Self::CategoryFull,
             Some(DiscordProblem::InvalidRequest) => Self::InvalidRequest,
             Some(DiscordProblem::UnknownResource) => Self::UnknownResource,
             Some(DiscordProblem::DiscordOutage | DiscordProblem::Unreachable) => {
                 Self::DiscordTrouble
             }
-            Some(DiscordProblem::Other) | None => match error {
+            Some(
+                DiscordProblem::UnknownUser
+                | DiscordProblem::CannotMessageUser
+                | DiscordProblem::AlreadyAcknowledged
+                | DiscordProblem::Other,
+            )
+            | None => match error {
                 BotError::Store(_) | BotError::ConnectDatabase(_) => Self::DatabaseDown,
                 _ => Self::Internal,
             },

@@ -13,7 +13,11 @@ use jiff::Timestamp;
 use twilight_model::id::Id;
 
 use super::model::Names;
-use super::render::format_timestamp;
+
+/// Formats a time as ISO 8601 in UTC with seconds, e.g. `2024-05-01T12:00:00Z`.
+pub fn format_timestamp(timestamp: Timestamp) -> String {
+    timestamp.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
 
 /// Renders message text as Markdown blocks separated by blank lines (no trailing newline).
 pub fn block(text: &str, names: &Names) -> String {

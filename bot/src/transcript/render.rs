@@ -3,20 +3,14 @@
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use jiff::Timestamp;
 use twilight_model::id::Id;
 use twilight_model::id::marker::UserMarker;
 
-use super::markdown::{block, inline, link_destination, plain};
+use super::markdown::{block, format_timestamp, inline, link_destination, plain};
 use super::model::{
     ComponentLabel, MessageKind, Names, ReferencedMessage, TranscriptAttachment, TranscriptEmbed,
     TranscriptMessage, TranscriptTicket, TranscriptUser,
 };
-
-/// Formats a time as ISO 8601 in UTC with seconds, e.g. `2024-05-01T12:00:00Z`.
-pub fn format_timestamp(timestamp: Timestamp) -> String {
-    timestamp.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
 
 /// Renders a ticket's transcript as Markdown for PrivateBin's markdown formatter.
 ///
@@ -404,6 +398,8 @@ fn write_controls(components: &[ComponentLabel], out: &mut String) {
 
 #[cfg(test)]
 mod tests {
+    use jiff::Timestamp;
+
     use super::*;
 
     #[test]

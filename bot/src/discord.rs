@@ -1,0 +1,65 @@
+//! Calling Discord's REST API: one wrapper that counts every call by route and status and turns
+//! a failure into [`BotError::Discord`], whose [`DiscordProblem`](crate::error::DiscordProblem)
+//! is the one reading of Discord's error codes. Handlers say what they were doing (`action`, for
+//! errors and logs) and which route they called (`route`, the metric label).
+
+use std::future::IntoFuture;
+
+use serde::de::DeserializeOwned;
+use twilight_http::error::ErrorType;
+use twilight_http::response::Response;
+use twilight_http::response::marker::ListBody;
+
+use crate::error::{BotError, Result};
+use crate::metrics::Metrics;
+
+/// Sends a Discord REST request, counting it by route and status.
+pub(crate) async fn send<T>(
+    metrics: &Metrics,
+    route: &'static str,
+    action: &'static str,
+    request: impl IntoFuture<Output = Result<Response<T>, twilight_http::Error>>,
+) -> Result<Response<T>> {
+    match request.await {
+        Ok(response) => {
+            metrics.count_rest(route, Some(response.status().get()));
+            Ok(response)
+        }
+        Err(error) => {
+            let status = match error.kind() {
+                ErrorType::Response { status, .. } => Some(status.get()),
+                _ => None,
+            };
+            metrics.count_rest(route, status);
+            Err(BotError::discord(action, error))
+        }
+    }
+}
+
+/// Sends a Discord REST request and reads the answer's body.
+pub(crate) async fn send_for_model<T: DeserializeOwned + Unpin + Send + 'static>(
+    metrics: &Metrics,
+    route: &'static str,
+    action: &'static str,
+    request: impl IntoFuture<Output = Result<Response<T>, twilight_http::Error>>,
+) -> Result<T> {
+    send(metrics, route, action, request)
+        .await?
+        .model()
+        .await
+        .map_err(|source| BotError::ReadDiscordResponse { action, source })
+}
+
+/// Sends a Discord REST request whose answer is a list, and reads it.
+pub(crate) async fn send_for_list<T: DeserializeOwned + Unpin + Send + 'static>(
+    metrics: &Metrics,
+    route: &'static str,
+    action: &'static str,
+    request: impl IntoFuture<Output = Result<Response<ListBody<T>>, twilight_http::Error>>,
+) -> Result<Vec<T>> {
+    send(metrics, route, action, request)
+        .await?
+        .models()
+        .await
+        .map_err(|source| BotError::ReadDiscordResponse { action, source })
+}
