@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use ticketeer_config::CategoryConfig;
 pub use ticketeer_config::status::{CategoryStatus, Problem, StatusReport};
-use twilight_model::channel::permission_overwrite::PermissionOverwriteType;
 use twilight_model::channel::{Channel, ChannelType};
 use twilight_model::guild::{Permissions, Role};
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ChannelMarker, GuildMarker, RoleMarker, UserMarker};
+use twilight_util::permission_calculator::PermissionCalculator;
 
 use crate::context::Context;
 use crate::error::{ErrorChain, Result};
@@ -203,52 +203,32 @@ impl ChannelKind {
     }
 }
 
-/// The bot's permissions in the guild or in a channel, computed as Discord documents it: the
-/// roles' permissions (all of them for an administrator), then the channel's overwrites for
-/// @everyone, for the bot's roles, and for the bot itself.
-///
-/// See [Discord Docs/Permissions](https://discord.com/developers/docs/topics/permissions#permission-overwrites).
+/// The bot's permissions in the guild or in a channel, as Discord computes them: the roles'
+/// permissions (all of them for an administrator), then the channel's overwrites for
+/// @everyone, for the bot's roles, and for the bot itself (twilight-util's calculator; the
+/// testkit's emulator computes them on its own, so the two check each other).
 pub fn bot_permissions(guild: &GuildView<'_>, channel: Option<&Channel>) -> Permissions {
     let everyone_id = guild.guild_id.cast::<RoleMarker>();
-    let mut base = Permissions::empty();
-    for role in guild.roles {
-        if role.id == everyone_id || guild.bot_roles.contains(&role.id) {
-            base |= role.permissions;
-        }
-    }
-    if base.contains(Permissions::ADMINISTRATOR) {
-        return Permissions::all();
-    }
-    let Some(overwrites) = channel.and_then(|channel| channel.permission_overwrites.as_ref())
-    else {
-        return base;
-    };
-    let mut permissions = base;
-    if let Some(everyone) = overwrites
+    let everyone = guild
+        .roles
         .iter()
-        .find(|overwrite| overwrite.id == everyone_id.cast())
-    {
-        permissions = (permissions - everyone.deny) | everyone.allow;
+        .find(|role| role.id == everyone_id)
+        .map_or(Permissions::empty(), |role| role.permissions);
+    let member_roles: Vec<(Id<RoleMarker>, Permissions)> = guild
+        .roles
+        .iter()
+        .filter(|role| role.id != everyone_id && guild.bot_roles.contains(&role.id))
+        .map(|role| (role.id, role.permissions))
+        .collect();
+    let calculator =
+        PermissionCalculator::new(guild.guild_id, guild.bot_user_id, everyone, &member_roles);
+    match channel {
+        Some(channel) => calculator.in_channel(
+            channel.kind,
+            channel.permission_overwrites.as_deref().unwrap_or_default(),
+        ),
+        None => calculator.root(),
     }
-    let (mut role_allow, mut role_deny) = (Permissions::empty(), Permissions::empty());
-    for overwrite in overwrites.iter().filter(|overwrite| {
-        overwrite.kind == PermissionOverwriteType::Role
-            && guild
-                .bot_roles
-                .iter()
-                .any(|role| role.cast() == overwrite.id)
-    }) {
-        role_allow |= overwrite.allow;
-        role_deny |= overwrite.deny;
-    }
-    permissions = (permissions - role_deny) | role_allow;
-    if let Some(own) = overwrites.iter().find(|overwrite| {
-        overwrite.kind == PermissionOverwriteType::Member
-            && overwrite.id == guild.bot_user_id.cast()
-    }) {
-        permissions = (permissions - own.deny) | own.allow;
-    }
-    permissions
 }
 
 /// Builds the `/status` report: reads the store, and takes each guild's Discord side from the
@@ -359,6 +339,7 @@ mod tests {
     use super::*;
     use ticketeer_config::{ButtonConfig, DmOnCloseConfig, Snowflake};
     use twilight_model::channel::permission_overwrite::PermissionOverwrite;
+    use twilight_model::channel::permission_overwrite::PermissionOverwriteType;
 
     const GUILD: u64 = 200_000_000_000_000_001;
     const PARENT: u64 = 300_000_000_000_000_001;
