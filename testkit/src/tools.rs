@@ -3,23 +3,14 @@
 //! Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) the operator tests run
 //! against.
 //!
-//! `./scripts/test` installs them under `.tools/` and exports `PBINCLI`, `HELM` and
-//! `KUBERNETES_VALIDATE`; a test run without them fails with a message saying how to install them,
+//! `./scripts/test` installs them under `.tools/` (the versions are written once, in
+//! `scripts/lib/versions.sh`) and exports `PBINCLI`, `HELM` and `KUBERNETES_VALIDATE`; a test run without them fails with a message saying how to install them,
 //! never skips.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde::Deserialize;
-
-/// The pbincli version the suite is verified with.
-pub const PBINCLI_VERSION: &str = "0.3.7";
-
-/// The Helm version the chart tests are verified with.
-pub const HELM_VERSION: &str = "3.17.2";
-
-/// The kubernetes-validate version the chart tests are verified with.
-pub const KUBERNETES_VALIDATE_VERSION: &str = "1.37.0";
 
 /// The Go module that pins the control plane's Kubernetes release; the one place it is written.
 const KUBE_CONTROL_PLANE_GO_MOD: &str = include_str!("../kube-control-plane/go.mod");
