@@ -57,12 +57,15 @@ impl ShareLink {
     /// Parses a link as PrivateBin's web client shows it (`?<id>` or `?pasteid=<id>`).
     pub fn parse(link: &str) -> Result<Self> {
         let invalid = |reason| PrivateBinError::InvalidShareLink { reason };
-        let (without_fragment, fragment) = link
-            .split_once('#')
-            .ok_or_else(|| invalid("no #key fragment"))?;
-        let (base, query) = without_fragment
-            .split_once('?')
-            .ok_or_else(|| invalid("no ?id query"))?;
+        let mut url = Url::parse(link).map_err(|_| invalid("not an absolute URL"))?;
+        let key = url
+            .fragment()
+            .ok_or_else(|| invalid("no #key fragment"))?
+            .to_owned();
+        let query = url
+            .query()
+            .ok_or_else(|| invalid("no ?id query"))?
+            .to_owned();
         let id = query
             .split('&')
             .find_map(|pair| match pair.split_once('=') {
@@ -71,9 +74,11 @@ impl ShareLink {
                 Some(_) => None,
             })
             .ok_or_else(|| invalid("no paste id in the query"))?;
-        let base =
-            parse_base_url(base).map_err(|_| invalid("the part before ? is not an http(s) URL"))?;
-        Self::new(base, id, PasteKey::from_base58(fragment)?)
+        url.set_query(None);
+        url.set_fragment(None);
+        let base = parse_base_url(url.as_str())
+            .map_err(|_| invalid("the part before ? is not an http(s) URL"))?;
+        Self::new(base, id, PasteKey::from_base58(&key)?)
     }
 
     /// The server's base URL.
@@ -162,6 +167,19 @@ mod tests {
                 ShareLink::new(base.clone(), bad, key()).is_err(),
                 "{bad:?} was accepted"
             );
+        }
+    }
+
+    #[test]
+    fn links_without_a_key_an_id_or_a_scheme_are_refused() {
+        let key = key().to_base58();
+        for bad in [
+            "https://host/?abcdef0123456789".to_owned(),
+            format!("https://host/#{key}"),
+            format!("host/?abcdef0123456789#{key}"),
+            format!("ftp://host/?abcdef0123456789#{key}"),
+        ] {
+            assert!(ShareLink::parse(&bad).is_err(), "{bad} was accepted");
         }
     }
 }
