@@ -220,38 +220,26 @@ fn unique_name() -> String {
 
 /// The URL with its path (the database) replaced by `database`, keeping any query string.
 fn with_database(url: &str, database: &str) -> String {
-    let authority_start = url.find("://").map_or(0, |index| index + 3);
-    let rest = &url[authority_start..];
-    let path_start = rest
-        .find(['/', '?'])
-        .map_or(url.len(), |index| authority_start + index);
-    let query = url[path_start..]
-        .find('?')
-        .map_or("", |index| &url[path_start + index..]);
-    format!("{}/{database}{query}", &url[..path_start])
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) => {
+            parsed.set_path(&format!("/{database}"));
+            parsed.to_string()
+        }
+        // Not a URL: the server refuses it with a message of its own.
+        Err(_) => url.to_owned(),
+    }
 }
 
 /// The URL with any password replaced by `***`, for error messages.
 fn redact_password(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|index| index + 3) else {
-        return url.to_owned();
-    };
-    let authority_end = url[scheme_end..]
-        .find(['/', '?'])
-        .map_or(url.len(), |index| scheme_end + index);
-    let authority = &url[scheme_end..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return url.to_owned();
-    };
-    let Some(colon) = authority[..at].find(':') else {
-        return url.to_owned();
-    };
-    format!(
-        "{}{}:***{}",
-        &url[..scheme_end],
-        &authority[..colon],
-        &url[scheme_end + at..]
-    )
+    match reqwest::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Only a URL that cannot have a password refuses one, and this one has one.
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
 }
 
 #[cfg(test)]
