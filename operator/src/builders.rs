@@ -58,7 +58,30 @@ pub enum BuildError {
     /// The bot and its categories do not make a valid config file.
     #[error("the rendered config is invalid: {0}")]
     InvalidConfig(#[source] ConfigError),
+    /// The rendered config does not fit in a ConfigMap.
+    #[error(
+        "the rendered config is {bytes} bytes, more than a ConfigMap holds ({CONFIG_MAP_MAX_BYTES} bytes); \
+         shorten the categories' texts or split them across several TicketBots"
+    )]
+    ConfigTooLarge {
+        /// The size of the ConfigMap's data (key and value).
+        bytes: usize,
+    },
 }
+
+impl BuildError {
+    /// A CamelCase reason for the `ConfigRendered` condition.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::MissingMetadata { .. } => "MissingMetadata",
+            Self::InvalidConfig(_) => "InvalidConfig",
+            Self::ConfigTooLarge { .. } => "ConfigTooLarge",
+        }
+    }
+}
+
+/// The most a ConfigMap's data may hold, keys and values together: the API server refuses more.
+pub const CONFIG_MAP_MAX_BYTES: usize = 1024 * 1024;
 
 /// Why a category is not served, in words a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,9 +253,15 @@ fn bot_name(bot: &TicketBot) -> Result<String, BuildError> {
 ///
 /// # Errors
 ///
-/// [`BuildError::MissingMetadata`]; [`BuildError::InvalidConfig`] if rendering fails.
+/// [`BuildError::MissingMetadata`]; [`BuildError::InvalidConfig`] if rendering fails;
+/// [`BuildError::ConfigTooLarge`] if the result does not fit in a ConfigMap.
 pub fn config_map(bot: &TicketBot, config: &BotConfig) -> Result<ConfigMap, BuildError> {
     let yaml = config.to_yaml().map_err(BuildError::InvalidConfig)?;
+    // Checked here rather than left to the API server, so the condition says what to do.
+    let bytes = CONFIG_FILE_NAME.len() + yaml.len();
+    if bytes > CONFIG_MAP_MAX_BYTES {
+        return Err(BuildError::ConfigTooLarge { bytes });
+    }
     Ok(ConfigMap {
         metadata: child_metadata(bot, config_map_name(&bot_name(bot)?))?,
         data: Some(BTreeMap::from([(CONFIG_FILE_NAME.to_owned(), yaml)])),

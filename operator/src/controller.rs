@@ -33,7 +33,7 @@ use tokio::sync::mpsc;
 use tracing::{Instrument, debug, field, info, info_span, warn};
 
 use crate::bot_status::{self, StatusClient, StatusFetchError};
-use crate::builders::{self, BuildSettings, MANAGED_BY_LABEL, MANAGER};
+use crate::builders::{self, BuildError, BuildSettings, MANAGED_BY_LABEL, MANAGER};
 use crate::crd::{SecretKeyRef, TicketBot, TicketCategory};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -317,12 +317,37 @@ where
         &Patch::Apply(object),
     )
     .await
-    .map_err(|source| Error::ApplyChild {
-        kind: kind_name::<K>(),
-        namespace: object.meta().namespace.clone().unwrap_or_default(),
-        name,
-        source,
+    .map_err(|source| {
+        let kind = kind_name::<K>();
+        let namespace = object.meta().namespace.clone().unwrap_or_default();
+        match permanent_refusal(&source) {
+            Some((code, message)) => Error::ChildRejected {
+                kind,
+                namespace,
+                name,
+                code,
+                message,
+            },
+            None => Error::ApplyChild {
+                kind,
+                namespace,
+                name,
+                source,
+            },
+        }
     })
+}
+
+/// The code and message of an answer that retrying cannot change: the object is invalid (422),
+/// malformed (400) or not allowed (403). Anything else (conflicts, throttling, server and
+/// network faults) is transient.
+fn permanent_refusal(error: &kube::Error) -> Option<(u16, String)> {
+    match error {
+        kube::Error::Api(status) if matches!(status.code, 400 | 403 | 422) => {
+            Some((status.code, status.message.clone()))
+        }
+        _ => None,
+    }
 }
 
 fn kind_name<K: Resource<DynamicType = ()>>() -> &'static str {
@@ -405,6 +430,45 @@ async fn check_secrets(ctx: &Context, namespace: &str, bot: &TicketBot) -> Resul
     Ok(check)
 }
 
+/// The children of one TicketBot, all built before any is applied, so a spec that cannot be
+/// built changes nothing.
+struct Children {
+    service_account: ServiceAccount,
+    config_map: ConfigMap,
+    service: Service,
+    deployment: Deployment,
+}
+
+impl Children {
+    fn build(
+        bot: &TicketBot,
+        config: &ticketeer_config::BotConfig,
+        settings: &BuildSettings,
+        secret_digests: &[String],
+    ) -> Result<Self, BuildError> {
+        Ok(Self {
+            service_account: builders::service_account(bot)?,
+            config_map: builders::config_map(bot, config)?,
+            service: builders::service(bot)?,
+            deployment: builders::deployment(bot, settings, secret_digests)?,
+        })
+    }
+
+    /// Applies the children in order (the ConfigMap before the Deployment that mounts it) and
+    /// returns the applied Deployment.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ChildRejected`] for the first child the API server refuses for good (the ones
+    /// after it are left as they are); [`Error::ApplyChild`] for a transient failure.
+    async fn apply(&self, ctx: &Context, namespace: &str) -> Result<Deployment> {
+        apply(&ctx.api(namespace), &self.service_account).await?;
+        apply(&ctx.api(namespace), &self.config_map).await?;
+        apply(&ctx.api(namespace), &self.service).await?;
+        apply(&ctx.api(namespace), &self.deployment).await
+    }
+}
+
 /// The TicketBot reconcile: children, then status.
 async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> {
     let name = bot.name_any();
@@ -426,10 +490,6 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         .filter(|category| category.belongs_to(bot))
         .collect();
     let secrets = check_secrets(ctx, &namespace, bot).await?;
-    let build_error = |source| Error::BuildChild {
-        name: name.clone(),
-        source,
-    };
 
     let config_maps: Api<ConfigMap> = ctx.api(&namespace);
     let config_map_name = builders::config_map_name(&name);
@@ -444,60 +504,65 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         })?
         .and_then(|config_map| config_map.data?.remove(ticketeer_config::CONFIG_FILE_NAME))
         .and_then(|text| ticketeer_config::BotConfig::from_yaml(&text).ok());
-    let deployments: Api<Deployment> = ctx.api(&namespace);
-    let rendered = builders::render_config_keeping(bot, &categories, running.as_ref());
-    let (config_rendered, served, deployment) = match rendered {
-        Ok(config) => {
-            let config_map = builders::config_map(bot, &config).map_err(build_error)?;
-            apply(
-                &ctx.api::<ServiceAccount>(&namespace),
-                &builders::service_account(bot).map_err(build_error)?,
-            )
-            .await?;
-            apply(&config_maps, &config_map).await?;
-            apply(
-                &ctx.api::<Service>(&namespace),
-                &builders::service(bot).map_err(build_error)?,
-            )
-            .await?;
-            let deployment = builders::deployment(bot, &ctx.settings.build, &secrets.digests)
-                .map_err(build_error)?;
-            let deployment = apply(&deployments, &deployment).await?;
-            let served = config.categories.len();
-            (
-                Observed::yes(
-                    bot_condition::CONFIG_RENDERED,
-                    "ConfigRendered",
-                    format!(
-                        "ConfigMap {} holds the config with {served} categories",
-                        builders::config_map_name(&name)
-                    ),
-                ),
-                served,
-                Some(deployment),
-            )
+    let desired =
+        builders::render_config_keeping(bot, &categories, running.as_ref()).and_then(|config| {
+            let children = Children::build(bot, &config, &ctx.settings.build, &secrets.digests)?;
+            Ok((config.categories.len(), children))
+        });
+    // A child refused for good: reported in the status, then returned so the reconcile backs off.
+    let mut rejected = None;
+    let (config_rendered, served, deployment) = match desired {
+        Ok((served, children)) => {
+            let rendered = Observed::yes(
+                bot_condition::CONFIG_RENDERED,
+                "ConfigRendered",
+                format!("ConfigMap {config_map_name} holds the config with {served} categories"),
+            );
+            match children.apply(ctx, &namespace).await {
+                Ok(deployment) => (rendered, served, Some(deployment)),
+                Err(error @ Error::ChildRejected { .. }) => {
+                    let rendered = if matches!(
+                        error,
+                        Error::ChildRejected {
+                            kind: "ConfigMap",
+                            ..
+                        }
+                    ) {
+                        Observed::no(
+                            bot_condition::CONFIG_RENDERED,
+                            status::CHILD_REJECTED,
+                            status::bounded_message(&error.to_string()),
+                        )
+                    } else {
+                        rendered
+                    };
+                    rejected = Some(error);
+                    (
+                        rendered,
+                        served,
+                        current_deployment(ctx, &namespace, &name).await?,
+                    )
+                }
+                Err(error) => return Err(error),
+            }
         }
-        Err(error) => {
+        Err(error @ (BuildError::InvalidConfig(_) | BuildError::ConfigTooLarge { .. })) => {
             // Keep the last good ConfigMap and pods: a bad spec must not take a working bot down.
-            let deployment =
-                deployments
-                    .get_opt(&name)
-                    .await
-                    .map_err(|source| Error::ApplyChild {
-                        kind: "Deployment",
-                        namespace: namespace.clone(),
-                        name: name.clone(),
-                        source,
-                    })?;
             (
                 Observed::no(
                     bot_condition::CONFIG_RENDERED,
-                    "InvalidConfig",
+                    error.reason(),
                     format!("{error}; fix the TicketBot spec (the previous config stays in place)"),
                 ),
                 0,
-                deployment,
+                current_deployment(ctx, &namespace, &name).await?,
             )
+        }
+        Err(source) => {
+            return Err(Error::BuildChild {
+                name: name.clone(),
+                source,
+            });
         }
     };
     let (available, ready_replicas) = status::deployment_availability(deployment.as_ref());
@@ -514,13 +579,22 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         ctx.forget_report(&bot_key);
         None
     };
-    let degraded = secrets.problems.first().cloned().unwrap_or_else(|| {
-        Observed::no(
+    let degraded = match &rejected {
+        Some(error) => Observed::yes(
             bot_condition::DEGRADED,
-            "SecretsPresent",
-            "the token and database Secrets have their keys",
-        )
-    });
+            status::CHILD_REJECTED,
+            status::bounded_message(&format!(
+                "{error}; fix the TicketBot spec (the children after it are left as they are)"
+            )),
+        ),
+        None => secrets.problems.first().cloned().unwrap_or_else(|| {
+            Observed::no(
+                bot_condition::DEGRADED,
+                "SecretsPresent",
+                "the token and database Secrets have their keys",
+            )
+        }),
+    };
     let ready = status::bot_ready(&config_rendered, &available, &degraded);
     let observed = [ready, config_rendered, available, degraded];
     let new_status = status::bot_status(bot, &observed, served, ready_replicas, &now());
@@ -546,8 +620,13 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         bot_condition::DEGRADED,
         true,
     ) {
+        let action = if rejected.is_some() {
+            "ApplyChild"
+        } else {
+            "CheckSecrets"
+        };
         let message = observed[3].message.clone();
-        ctx.warn(&reference, &observed[3].reason, message, "CheckSecrets")
+        ctx.warn(&reference, &observed[3].reason, message, action)
             .await;
     }
     if status::became(
@@ -555,10 +634,16 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         &new_status.conditions,
         bot_condition::CONFIG_RENDERED,
         false,
-    ) {
+    ) && rejected.is_none()
+    {
         let message = observed[1].message.clone();
-        ctx.warn(&reference, "InvalidConfig", message, "RenderConfig")
+        ctx.warn(&reference, &observed[1].reason, message, "RenderConfig")
             .await;
+    }
+    if let Some(error) = rejected {
+        // Retried with the growing backoff: the refusal stays until someone edits the spec or
+        // the cluster's policy, and the status already says so.
+        return Err(error);
     }
     let served_keys: Vec<String> = builders::served_categories(bot, &categories)
         .into_iter()
@@ -576,6 +661,22 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         // A bad spec only changes when someone edits it, which triggers a reconcile anyway.
         Ok(Action::await_change())
     }
+}
+
+/// The bot's Deployment as it is, when this reconcile did not apply it.
+async fn current_deployment(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<Deployment>> {
+    ctx.api::<Deployment>(namespace)
+        .get_opt(name)
+        .await
+        .map_err(|source| Error::ReadDeployment {
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            source,
+        })
 }
 
 async fn write_status<K, S>(
@@ -826,7 +927,7 @@ pub async fn run_controllers(
             |guard, ctx| {
                 reconcile_guarded(BOT_CONTROLLER, guard, ctx, |guard, ctx| async move {
                     match &guard.0 {
-                        Ok(bot) => reconcile_bot_object(bot, &ctx).await,
+                        Ok(bot) => Box::pin(reconcile_bot_object(bot, &ctx)).await,
                         Err(_) => Ok(Action::await_change()),
                     }
                 })

@@ -57,6 +57,17 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// Reading the bot's Deployment (to report its availability when it was not applied) failed.
+    #[error("reading Deployment {namespace}/{name}: {source}")]
+    ReadDeployment {
+        /// The namespace.
+        namespace: String,
+        /// The Deployment's name.
+        name: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
     /// Building a child object failed.
     #[error("building the children of TicketBot {name}: {source}")]
     BuildChild {
@@ -78,6 +89,22 @@ pub enum Error {
         /// The API error.
         #[source]
         source: kube::Error,
+    },
+    /// The API server refused a child for good (400, 403 or 422: the answer will not change until
+    /// someone edits the TicketBot or the cluster's policy). Returned after the bot's status says
+    /// so, so that the reconcile backs off instead of retrying at once.
+    #[error("the API server refused {kind} {namespace}/{name} ({code}): {message}")]
+    ChildRejected {
+        /// The child's kind.
+        kind: &'static str,
+        /// The namespace.
+        namespace: String,
+        /// The child's name.
+        name: String,
+        /// The HTTP status code.
+        code: u16,
+        /// The API server's message.
+        message: String,
     },
     /// Writing an object's status failed.
     #[error("writing the status of {kind} {namespace}/{name}: {source}")]
@@ -106,8 +133,10 @@ impl Error {
             Self::ReadBot { .. } => "read_bot",
             Self::ReadSecret { .. } => "read_secret",
             Self::ReadConfigMap { .. } => "read_config_map",
+            Self::ReadDeployment { .. } => "read_deployment",
             Self::BuildChild { .. } => "build_child",
             Self::ApplyChild { .. } => "apply_child",
+            Self::ChildRejected { .. } => "child_rejected",
             Self::WriteStatus { .. } => "write_status",
             Self::LeaderElection(_) => "leader_election",
         }

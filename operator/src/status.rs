@@ -135,12 +135,43 @@ pub fn find<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Conditio
 }
 
 /// Whether the condition `type_` flipped to `status` between `before` and `after` (or appeared
-/// with it); used to publish an Event once per problem, not once per reconcile.
+/// with it, or kept it for a different reason); used to publish an Event once per problem, not
+/// once per reconcile.
 pub fn became(before: &[Condition], after: &[Condition], type_: &str, status: bool) -> bool {
     let wanted = if status { "True" } else { "False" };
-    let now = find(after, type_).is_some_and(|condition| condition.status == wanted);
-    let then = find(before, type_).is_some_and(|condition| condition.status == wanted);
-    now && !then
+    let Some(now) = find(after, type_).filter(|condition| condition.status == wanted) else {
+        return false;
+    };
+    !find(before, type_).is_some_and(|then| then.status == wanted && then.reason == now.reason)
+}
+
+/// The reason of a condition that reports a child the API server refused for good.
+pub const CHILD_REJECTED: &str = "ChildRejected";
+
+/// The longest message the operator writes into a condition from text it does not control (the
+/// API server's refusals, a bot's answers): long enough to quote one, short enough for `kubectl
+/// describe`.
+pub const MESSAGE_MAX_CHARS: usize = 1024;
+
+/// `text` made fit for a condition message: control characters (newlines included) become spaces
+/// and anything past [`MESSAGE_MAX_CHARS`] characters is cut off with an ellipsis.
+pub fn bounded_message(text: &str) -> String {
+    let mut message: String = text
+        .chars()
+        .map(|character| {
+            if character.is_control() {
+                ' '
+            } else {
+                character
+            }
+        })
+        .take(MESSAGE_MAX_CHARS + 1)
+        .collect();
+    if message.chars().count() > MESSAGE_MAX_CHARS {
+        message = message.chars().take(MESSAGE_MAX_CHARS - 1).collect();
+        message.push('…');
+    }
+    message
 }
 
 /// The Deployment's availability: whether it has its desired available replicas, and how many
