@@ -58,6 +58,14 @@ pub enum BuildError {
     /// The bot and its categories do not make a valid config file.
     #[error("the rendered config is invalid: {0}")]
     InvalidConfig(#[source] ConfigError),
+    /// `spec.logLevel` is not a filter the bot can parse.
+    #[error("spec.logLevel {level:?} is not a valid log filter: {reason}")]
+    InvalidLogLevel {
+        /// The filter as written.
+        level: String,
+        /// Why the parser refused it.
+        reason: String,
+    },
     /// The rendered config does not fit in a ConfigMap.
     #[error(
         "the rendered config is {bytes} bytes, more than a ConfigMap holds ({CONFIG_MAP_MAX_BYTES} bytes); \
@@ -74,7 +82,7 @@ impl BuildError {
     pub fn reason(&self) -> &'static str {
         match self {
             Self::MissingMetadata { .. } => "MissingMetadata",
-            Self::InvalidConfig(_) => "InvalidConfig",
+            Self::InvalidConfig(_) | Self::InvalidLogLevel { .. } => "InvalidConfig",
             Self::ConfigTooLarge { .. } => "ConfigTooLarge",
         }
     }
@@ -188,20 +196,34 @@ pub fn render_config_keeping(
         discord: spec.discord.clone(),
         privatebin: spec.privatebin.clone(),
         http: HttpConfig::default(),
-        log: LogConfig {
-            level: spec
-                .log_level
-                .clone()
-                .unwrap_or_else(|| LogConfig::default().level),
-            // Log collectors in a cluster read JSON; people running the bot by hand get text.
-            format: spec.log_format.unwrap_or(LogFormat::Json),
-        },
+        log: log_config(bot),
         categories: served,
     };
     config
         .validate()
         .map_err(|errors| BuildError::InvalidConfig(ConfigError::Invalid(errors)))?;
+    // The bot parses its filter only when it starts, and a filter it cannot parse stops it: an
+    // edit must fail here, while the running pods keep going.
+    if let Err(error) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
+        return Err(BuildError::InvalidLogLevel {
+            level: config.log.level,
+            reason: error.to_string(),
+        });
+    }
     Ok(config)
+}
+
+/// The bot's `log` settings from the TicketBot.
+fn log_config(bot: &TicketBot) -> LogConfig {
+    LogConfig {
+        level: bot
+            .spec
+            .log_level
+            .clone()
+            .unwrap_or_else(|| LogConfig::default().level),
+        // Log collectors in a cluster read JSON; people running the bot by hand get text.
+        format: bot.spec.log_format.unwrap_or(LogFormat::Json),
+    }
 }
 
 /// Names of the children of one TicketBot.
@@ -306,13 +328,17 @@ pub fn service(bot: &TicketBot) -> Result<Service, BuildError> {
 }
 
 /// A hash of every input that requires new pods: the image, the Secret references and resources
-/// (already in the template) plus `secret_versions`, the content digests of the referenced
-/// Secret keys, so rotating the token rolls the pods that read it from their environment. The
-/// config file is deliberately absent: the bot reloads it in place.
+/// (already in the template), the config file's restart-only settings (`discord.*` and `log.*`,
+/// which the bot reads once at startup) plus `secret_versions`, the content digests of the
+/// referenced Secret keys, so rotating the token rolls the pods that read it from their
+/// environment. The rest of the config file (categories) is deliberately absent: the bot reloads
+/// it in place.
 pub fn pod_inputs_hash(bot: &TicketBot, image: &str, secret_versions: &[String]) -> String {
     let spec = &bot.spec;
     let mut hasher = Sha256::new();
     let resources = serde_json::to_string(&spec.resources).unwrap_or_default();
+    let discord = serde_json::to_string(&spec.discord).unwrap_or_default();
+    let log = serde_json::to_string(&log_config(bot)).unwrap_or_default();
     for part in [
         image,
         &spec.token_secret_ref.name,
@@ -320,6 +346,8 @@ pub fn pod_inputs_hash(bot: &TicketBot, image: &str, secret_versions: &[String])
         &spec.database_secret_ref.name,
         &spec.database_secret_ref.key,
         &resources,
+        &discord,
+        &log,
     ]
     .into_iter()
     .chain(secret_versions.iter().map(String::as_str))

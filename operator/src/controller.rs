@@ -546,7 +546,11 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
                 Err(error) => return Err(error),
             }
         }
-        Err(error @ (BuildError::InvalidConfig(_) | BuildError::ConfigTooLarge { .. })) => {
+        Err(
+            error @ (BuildError::InvalidConfig(_)
+            | BuildError::InvalidLogLevel { .. }
+            | BuildError::ConfigTooLarge { .. }),
+        ) => {
             // Keep the last good ConfigMap and pods: a bad spec must not take a working bot down.
             (
                 Observed::no(

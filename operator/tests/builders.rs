@@ -385,16 +385,53 @@ fn pod_level_inputs_change_the_pod_hash_and_nothing_else_does() {
             &["a".into(), "b".into()],
         ),
         hash(&base, &["rotated".into(), "b".into()]),
+        // The bot reads `discord.*` and `log.*` only when it starts.
+        hash(
+            &bot(bot_json().set("/spec/logLevel", json!("trace"))),
+            &["a".into(), "b".into()],
+        ),
+        hash(
+            &bot(bot_json().set("/spec/logFormat", json!("text"))),
+            &["a".into(), "b".into()],
+        ),
+        hash(
+            &bot(bot_json().set("/spec/discord/applicationId", json!("1090000000000000002"))),
+            &["a".into(), "b".into()],
+        ),
     ];
     for other in changed {
         assert_ne!(other, original);
     }
-    let config_only = bot(bot_json().set("/spec/logLevel", json!("trace")));
+    let category_only = bot(bot_json());
     assert_eq!(
-        hash(&config_only, &["a".into(), "b".into()]),
+        hash(&category_only, &["a".into(), "b".into()]),
         original,
-        "config changes reload, not roll"
+        "the same spec hashes the same"
     );
+}
+
+#[test]
+fn a_log_filter_the_bot_cannot_parse_is_refused_naming_the_field() {
+    let refused = builders::render_config(
+        &bot(bot_json().set("/spec/logLevel", json!("ticketeer_bot=loud"))),
+        &[],
+    )
+    .expect_err("the filter is refused");
+    assert_eq!(refused.reason(), "InvalidConfig");
+    assert!(
+        refused
+            .to_string()
+            .starts_with(r#"spec.logLevel "ticketeer_bot=loud" is not a valid log filter"#),
+        "{refused}"
+    );
+    for valid in [
+        "debug",
+        "info,ticketeer_bot=debug",
+        "warn,twilight_gateway=off",
+    ] {
+        builders::render_config(&bot(bot_json().set("/spec/logLevel", json!(valid))), &[])
+            .unwrap_or_else(|error| panic!("{valid}: {error}"));
+    }
 }
 
 #[test]

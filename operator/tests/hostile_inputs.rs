@@ -21,6 +21,7 @@
 //! | 6c | `image` with a trailing space, or a space inside | Deployment: **accepted** either way (a pod *template*'s image is not checked for whitespace). A Pod made from that template (as the ReplicaSet controller would make it): trailing space → **422** `spec.containers[0].image: Invalid value: "…": must not have leading or trailing whitespace`; inner space → accepted too (only the kubelet's pull would fail) | Refused at admission: `spec.image` may not contain whitespace |
 //! | 7 | Another field manager changes a managed field: `kubectl apply --server-side --force-conflicts` of the ConfigMap's `config.yaml`; `kubectl edit` of a Deployment label | Both writes: **200**; the field's ownership moves to that manager. A later *non-forced* apply of the field by another manager: **409** `Conflict`, `Apply failed with 1 conflict: conflict with "ticketeer-operator": .data.config.yaml` | Its watch sees the change and it applies with force: takes both fields back (its `managedFields` own them again, the foreign values are gone) without a word |
 //! | 8 | A ConfigMap `support-config` created by someone else before the TicketBot | The operator's forced apply: **200** (an update of the stranger's object, not a 201 create), no conflict | Adopts it silently: a controller ownerReference to the TicketBot and the operator's labels appear, `config.yaml` is replaced, the stranger's other keys and labels stay. Deleting the TicketBot then lets the garbage collector delete the stranger's ConfigMap (seen in a trial run, not waited for) |
+//! | 9 | `logLevel: ticketeer_bot=loud` (a filter the bot cannot parse), then `logLevel: debug`, then a new `discord.applicationId` | TicketBot: accepted each time (the schema bounds only the length) | The bad filter: `ConfigRendered=False` reason `InvalidConfig` naming `spec.logLevel`, one Warning Event; the ConfigMap and the pods stay as they were. The valid filter and the Discord setting are restart-only: each changes the pod template's hash, so the pods roll |
 
 #[path = "support/cluster.rs"]
 mod cluster;
@@ -675,5 +676,85 @@ async fn case_8_a_pre_existing_config_map_of_the_same_name_is_adopted() {
     // today: no condition is set and no Event is posted; the operator issue makes a name
     // collision a Ready=False condition instead of an adoption
 
+    finish(cluster, operator).await;
+}
+
+/// The bot Deployment's pod-inputs hash and resourceVersion, once it exists.
+async fn pod_hash(cluster: &Cluster) -> (String, String) {
+    let deployment = exists(cluster, "deployments", BOT).await;
+    let hash = deployment["spec"]["template"]["metadata"]["annotations"]
+        [builders::POD_INPUTS_HASH_ANNOTATION]
+        .as_str()
+        .expect("the pod template has the hash")
+        .to_owned();
+    let version = deployment["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("a resourceVersion")
+        .to_owned();
+    (hash, version)
+}
+
+#[tokio::test]
+async fn case_9_a_log_filter_the_bot_cannot_parse_keeps_the_pods_and_a_valid_one_rolls_them() {
+    let (cluster, operator) = start_with_bot(bot_json()).await;
+    let (original, version) = pod_hash(&cluster).await;
+    let config_before = exists(&cluster, "configmaps", CONFIG_MAP).await["data"].clone();
+
+    // Accepted by the schema (any 1–512 characters), but no level is called "loud": the bot
+    // would refuse to start.
+    cluster
+        .put(bot_json().set("/spec/logLevel", json!("ticketeer_bot=loud")))
+        .await;
+    let message = eventually("ConfigRendered turns False", async || {
+        let bot = cluster.get("ticketbots", NAMESPACE, BOT).await?;
+        let condition = bot["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|condition| {
+                condition["type"] == "ConfigRendered" && condition["status"] == "False"
+            })?
+            .clone();
+        Some((condition["reason"].clone(), condition["message"].clone()))
+    })
+    .await;
+    assert_eq!(message.0, "InvalidConfig");
+    assert!(
+        message
+            .1
+            .as_str()
+            .unwrap_or_default()
+            .contains(r#"spec.logLevel "ticketeer_bot=loud" is not a valid log filter"#),
+        "{message:?}"
+    );
+    // Nothing changed for the running bot: the same pods, the same config.
+    assert_eq!(pod_hash(&cluster).await, (original.clone(), version));
+    assert_eq!(
+        exists(&cluster, "configmaps", CONFIG_MAP).await["data"],
+        config_before
+    );
+
+    // A valid filter is a restart-only setting: the bot reads it once, so the pods roll.
+    cluster
+        .put(bot_json().set("/spec/logLevel", json!("debug")))
+        .await;
+    let rolled = eventually("the pod template's hash changes", async || {
+        let (hash, _) = pod_hash(&cluster).await;
+        (hash != original).then_some(hash)
+    })
+    .await;
+    // And so does a Discord setting.
+    cluster
+        .put(
+            bot_json()
+                .set("/spec/logLevel", json!("debug"))
+                .set("/spec/discord/applicationId", json!("1090000000000000002")),
+        )
+        .await;
+    eventually("the pod template's hash changes again", async || {
+        let (hash, _) = pod_hash(&cluster).await;
+        (hash != rolled && hash != original).then_some(())
+    })
+    .await;
+    cluster.assert_operator_never_refused();
     finish(cluster, operator).await;
 }
