@@ -265,6 +265,20 @@ fn child_metadata(bot: &TicketBot, name: String) -> Result<ObjectMeta, BuildErro
     })
 }
 
+/// Whether the object with `metadata` is controlled by `bot` (a controller owner reference with
+/// its uid): only such objects are applied over; anything else with a child's name is someone
+/// else's and is left alone.
+pub fn controlled_by(metadata: &ObjectMeta, bot: &TicketBot) -> bool {
+    let Some(uid) = bot.meta().uid.as_deref() else {
+        return false;
+    };
+    metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|owner| owner.controller == Some(true) && owner.uid == uid)
+}
+
 fn bot_name(bot: &TicketBot) -> Result<String, BuildError> {
     bot.meta().name.clone().ok_or(BuildError::MissingMetadata {
         field: "metadata.name",

@@ -469,6 +469,77 @@ impl Children {
     }
 }
 
+/// The objects that stand where a bot's children go, as the API server has them now.
+struct Existing {
+    service_account: Option<ServiceAccount>,
+    config_map: Option<ConfigMap>,
+    service: Option<Service>,
+    deployment: Option<Deployment>,
+}
+
+impl Existing {
+    /// Reads each child's name (one GET per kind: a stranger's object carries none of the labels
+    /// the owned watches select on, so only a read by name finds it).
+    async fn read(ctx: &Context, namespace: &str, name: &str) -> Result<Self> {
+        let config_map_name = builders::config_map_name(name);
+        Ok(Self {
+            service_account: read_child(ctx, namespace, name).await?,
+            config_map: read_child(ctx, namespace, &config_map_name).await?,
+            service: read_child(ctx, namespace, name).await?,
+            deployment: read_child(ctx, namespace, name).await?,
+        })
+    }
+
+    /// The first object that exists but is not controlled by `bot`, as [`Error::NameConflict`].
+    fn foreign(&self, bot: &TicketBot, namespace: &str) -> Option<Error> {
+        let metadata = [
+            (
+                "ServiceAccount",
+                self.service_account.as_ref().map(|object| &object.metadata),
+            ),
+            (
+                "ConfigMap",
+                self.config_map.as_ref().map(|object| &object.metadata),
+            ),
+            (
+                "Service",
+                self.service.as_ref().map(|object| &object.metadata),
+            ),
+            (
+                "Deployment",
+                self.deployment.as_ref().map(|object| &object.metadata),
+            ),
+        ];
+        metadata.into_iter().find_map(|(kind, metadata)| {
+            let metadata = metadata?;
+            (!builders::controlled_by(metadata, bot)).then(|| Error::NameConflict {
+                kind,
+                namespace: namespace.to_owned(),
+                name: metadata.name.clone().unwrap_or_default(),
+                bot: bot.name_any(),
+            })
+        })
+    }
+}
+
+async fn read_child<K>(ctx: &Context, namespace: &str, name: &str) -> Result<Option<K>>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + Debug
+        + DeserializeOwned,
+{
+    ctx.api::<K>(namespace)
+        .get_opt(name)
+        .await
+        .map_err(|source| Error::ReadChild {
+            kind: kind_name::<K>(),
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            source,
+        })
+}
+
 /// The TicketBot reconcile: children, then status.
 async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> {
     let name = bot.name_any();
@@ -491,17 +562,13 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         .collect();
     let secrets = check_secrets(ctx, &namespace, bot).await?;
 
-    let config_maps: Api<ConfigMap> = ctx.api(&namespace);
     let config_map_name = builders::config_map_name(&name);
+    let existing = Existing::read(ctx, &namespace, &name).await?;
     // The config the bot runs now: a category refused as invalid keeps its entry from it.
-    let running = config_maps
-        .get_opt(&config_map_name)
-        .await
-        .map_err(|source| Error::ReadConfigMap {
-            namespace: namespace.clone(),
-            name: config_map_name.clone(),
-            source,
-        })?
+    let running = existing
+        .config_map
+        .clone()
+        .filter(|config_map| builders::controlled_by(&config_map.metadata, bot))
         .and_then(|config_map| config_map.data?.remove(ticketeer_config::CONFIG_FILE_NAME))
         .and_then(|text| ticketeer_config::BotConfig::from_yaml(&text).ok());
     let desired =
@@ -509,8 +576,14 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
             let children = Children::build(bot, &config, &ctx.settings.build, &secrets.digests)?;
             Ok((config.categories.len(), children))
         });
-    // A child refused for good: reported in the status, then returned so the reconcile backs off.
-    let mut rejected = None;
+    // Our own Deployment as it is, for its availability when this reconcile does not apply it.
+    let current_deployment = existing
+        .deployment
+        .clone()
+        .filter(|deployment| builders::controlled_by(&deployment.metadata, bot));
+    // A child refused for good or taken by someone else: reported in the status, then returned
+    // so the reconcile backs off.
+    let mut blocked = None;
     let (config_rendered, served, deployment) = match desired {
         Ok((served, children)) => {
             let rendered = Observed::yes(
@@ -518,9 +591,13 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
                 "ConfigRendered",
                 format!("ConfigMap {config_map_name} holds the config with {served} categories"),
             );
-            match children.apply(ctx, &namespace).await {
+            let applied = match existing.foreign(bot, &namespace) {
+                Some(conflict) => Err(conflict),
+                None => children.apply(ctx, &namespace).await,
+            };
+            match applied {
                 Ok(deployment) => (rendered, served, Some(deployment)),
-                Err(error @ Error::ChildRejected { .. }) => {
+                Err(error @ (Error::ChildRejected { .. } | Error::NameConflict { .. })) => {
                     let rendered = if matches!(
                         error,
                         Error::ChildRejected {
@@ -536,12 +613,8 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
                     } else {
                         rendered
                     };
-                    rejected = Some(error);
-                    (
-                        rendered,
-                        served,
-                        current_deployment(ctx, &namespace, &name).await?,
-                    )
+                    blocked = Some(error);
+                    (rendered, served, current_deployment)
                 }
                 Err(error) => return Err(error),
             }
@@ -559,7 +632,7 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
                     format!("{error}; fix the TicketBot spec (the previous config stays in place)"),
                 ),
                 0,
-                current_deployment(ctx, &namespace, &name).await?,
+                current_deployment,
             )
         }
         Err(source) => {
@@ -583,7 +656,14 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         ctx.forget_report(&bot_key);
         None
     };
-    let degraded = match &rejected {
+    let degraded = match &blocked {
+        Some(error @ Error::NameConflict { .. }) => Observed::yes(
+            bot_condition::DEGRADED,
+            status::NAME_CONFLICT,
+            status::bounded_message(&format!(
+                "{error}; the operator does not take it over: rename the TicketBot or remove that object (nothing was applied)"
+            )),
+        ),
         Some(error) => Observed::yes(
             bot_condition::DEGRADED,
             status::CHILD_REJECTED,
@@ -624,7 +704,7 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         bot_condition::DEGRADED,
         true,
     ) {
-        let action = if rejected.is_some() {
+        let action = if blocked.is_some() {
             "ApplyChild"
         } else {
             "CheckSecrets"
@@ -638,13 +718,13 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         &new_status.conditions,
         bot_condition::CONFIG_RENDERED,
         false,
-    ) && rejected.is_none()
+    ) && blocked.is_none()
     {
         let message = observed[1].message.clone();
         ctx.warn(&reference, &observed[1].reason, message, "RenderConfig")
             .await;
     }
-    if let Some(error) = rejected {
+    if let Some(error) = blocked {
         // Retried with the growing backoff: the refusal stays until someone edits the spec or
         // the cluster's policy, and the status already says so.
         return Err(error);
@@ -665,22 +745,6 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         // A bad spec only changes when someone edits it, which triggers a reconcile anyway.
         Ok(Action::await_change())
     }
-}
-
-/// The bot's Deployment as it is, when this reconcile did not apply it.
-async fn current_deployment(
-    ctx: &Context,
-    namespace: &str,
-    name: &str,
-) -> Result<Option<Deployment>> {
-    ctx.api::<Deployment>(namespace)
-        .get_opt(name)
-        .await
-        .map_err(|source| Error::ReadDeployment {
-            namespace: namespace.to_owned(),
-            name: name.to_owned(),
-            source,
-        })
 }
 
 async fn write_status<K, S>(

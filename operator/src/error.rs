@@ -46,27 +46,31 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
-    /// Reading the bot's current ConfigMap failed (other than it not existing yet).
-    #[error("reading ConfigMap {namespace}/{name}: {source}")]
-    ReadConfigMap {
+    /// Reading a child's current object by name failed (other than it not existing yet).
+    #[error("reading {kind} {namespace}/{name}: {source}")]
+    ReadChild {
+        /// The child's kind.
+        kind: &'static str,
         /// The namespace.
         namespace: String,
-        /// The ConfigMap's name.
+        /// The child's name.
         name: String,
         /// The API error.
         #[source]
         source: kube::Error,
     },
-    /// Reading the bot's Deployment (to report its availability when it was not applied) failed.
-    #[error("reading Deployment {namespace}/{name}: {source}")]
-    ReadDeployment {
+    /// An object with a child's name exists and is not controlled by the TicketBot. Returned
+    /// after the bot's status says so, so that the reconcile backs off.
+    #[error("{kind} {namespace}/{name} already exists and does not belong to TicketBot {bot}")]
+    NameConflict {
+        /// The object's kind.
+        kind: &'static str,
         /// The namespace.
         namespace: String,
-        /// The Deployment's name.
+        /// The object's name.
         name: String,
-        /// The API error.
-        #[source]
-        source: kube::Error,
+        /// The TicketBot's name.
+        bot: String,
     },
     /// Building a child object failed.
     #[error("building the children of TicketBot {name}: {source}")]
@@ -132,8 +136,8 @@ impl Error {
             Self::ListCategories { .. } => "list_categories",
             Self::ReadBot { .. } => "read_bot",
             Self::ReadSecret { .. } => "read_secret",
-            Self::ReadConfigMap { .. } => "read_config_map",
-            Self::ReadDeployment { .. } => "read_deployment",
+            Self::ReadChild { .. } => "read_child",
+            Self::NameConflict { .. } => "name_conflict",
             Self::BuildChild { .. } => "build_child",
             Self::ApplyChild { .. } => "apply_child",
             Self::ChildRejected { .. } => "child_rejected",

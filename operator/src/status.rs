@@ -147,6 +147,8 @@ pub fn became(before: &[Condition], after: &[Condition], type_: &str, status: bo
 
 /// The reason of a condition that reports a child the API server refused for good.
 pub const CHILD_REJECTED: &str = "ChildRejected";
+/// The reason of a condition that reports an object, not the bot's, where a child would go.
+pub const NAME_CONFLICT: &str = "NameConflict";
 
 /// The longest message the operator writes into a condition from text it does not control (the
 /// API server's refusals, a bot's answers): long enough to quote one, short enough for `kubectl

@@ -20,7 +20,7 @@
 //! | 6b | A toleration with `operator: Sometimes` | Deployment: **422** `Invalid`, `spec.template.spec.tolerations[0].operator: Unsupported value: "Sometimes": supported values: "Equal", "Exists"` | Stops at the Deployment: `ChildRejected`, one Warning Event, backoff |
 //! | 6c | `image` with a trailing space, or a space inside | Deployment: **accepted** either way (a pod *template*'s image is not checked for whitespace). A Pod made from that template (as the ReplicaSet controller would make it): trailing space → **422** `spec.containers[0].image: Invalid value: "…": must not have leading or trailing whitespace`; inner space → accepted too (only the kubelet's pull would fail) | Refused at admission: `spec.image` may not contain whitespace |
 //! | 7 | Another field manager changes a managed field: `kubectl apply --server-side --force-conflicts` of the ConfigMap's `config.yaml`; `kubectl edit` of a Deployment label | Both writes: **200**; the field's ownership moves to that manager. A later *non-forced* apply of the field by another manager: **409** `Conflict`, `Apply failed with 1 conflict: conflict with "ticketeer-operator": .data.config.yaml` | Its watch sees the change and it applies with force: takes both fields back (its `managedFields` own them again, the foreign values are gone) without a word |
-//! | 8 | A ConfigMap `support-config` created by someone else before the TicketBot | The operator's forced apply: **200** (an update of the stranger's object, not a 201 create), no conflict | Adopts it silently: a controller ownerReference to the TicketBot and the operator's labels appear, `config.yaml` is replaced, the stranger's other keys and labels stay. Deleting the TicketBot then lets the garbage collector delete the stranger's ConfigMap (seen in a trial run, not waited for) |
+//! | 8 | A ConfigMap `support-config` created by someone else before the TicketBot (or any object with a child's name that the TicketBot does not control, e.g. a Service `ticketeer` for a TicketBot `ticketeer`) | Would answer a forced apply with **200**: an update of the stranger's object, adopting it (a controller ownerReference, so garbage collection would delete it with the TicketBot) | Reads each child's name first: `Ready=False`/`Degraded=True` reason `NameConflict` naming the object, one Warning Event, nothing applied, backoff; once the object is gone the bot gets its own |
 //! | 9 | `logLevel: ticketeer_bot=loud` (a filter the bot cannot parse), then `logLevel: debug`, then a new `discord.applicationId` | TicketBot: accepted each time (the schema bounds only the length) | The bad filter: `ConfigRendered=False` reason `InvalidConfig` naming `spec.logLevel`, one Warning Event; the ConfigMap and the pods stay as they were. The valid filter and the Discord setting are restart-only: each changes the pod template's hash, so the pods roll |
 
 #[path = "support/cluster.rs"]
@@ -39,8 +39,8 @@ use hostile::{
 use kube::Api;
 use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
-use ticketeer_config::BotConfig;
 use ticketeer_operator::builders::{self, MANAGER};
+use ticketeer_operator::controller::BOT_CONTROLLER;
 use ticketeer_operator::crd::BOT_NAME_MESSAGE;
 
 /// The example bot's name.
@@ -73,15 +73,8 @@ async fn assert_rejection_reported(
 ) {
     // The start of the API server's message (the condition's is bounded).
     let quoted: String = refusal.message().chars().take(200).collect();
-    for type_ in ["Ready", "Degraded"] {
-        let (status, reason, message) = bot_condition_message(cluster, bot, type_).await;
-        let wanted = if type_ == "Ready" { "False" } else { "True" };
-        assert_eq!(
-            (status.as_str(), reason.as_str()),
-            (wanted, "ChildRejected"),
-            "{message}"
-        );
-        assert!(message.contains(&quoted), "{message:?} quotes {quoted:?}");
+    for (type_, status) in [("Ready", "False"), ("Degraded", "True")] {
+        assert_bot_condition(cluster, bot, (type_, status, "ChildRejected"), &quoted).await;
     }
     eventually(
         &format!("the operator retries {resource} {child} several times"),
@@ -147,6 +140,19 @@ fn never_applied(cluster: &Cluster, resource: &str, name: &str) -> bool {
     writes_about(cluster, resource, name).is_empty()
 }
 
+/// Asserts that the operator has written none of the example bot's children.
+#[track_caller]
+fn assert_no_child_applied(cluster: &Cluster) {
+    for (resource, name) in [
+        ("configmaps", CONFIG_MAP),
+        ("serviceaccounts", BOT),
+        ("services", BOT),
+        ("deployments", BOT),
+    ] {
+        assert!(never_applied(cluster, resource, name), "{resource}");
+    }
+}
+
 /// The operator's requests that write the object (it also reads its own ConfigMap, to keep a
 /// category refused as invalid as the bot runs it).
 fn writes_about(cluster: &Cluster, resource: &str, name: &str) -> Vec<(String, u16)> {
@@ -156,9 +162,24 @@ fn writes_about(cluster: &Cluster, resource: &str, name: &str) -> Vec<(String, u
         .collect()
 }
 
-/// The stored object's `metadata.uid`.
-async fn uid(cluster: &Cluster, plural: &str, name: &str) -> Value {
-    exists(cluster, plural, name).await["metadata"]["uid"].clone()
+/// Asserts the bot's condition `(type, status, reason)`, once it has that type, and that its
+/// message contains `fragment`.
+async fn assert_bot_condition(
+    cluster: &Cluster,
+    bot: &str,
+    (type_, wanted_status, wanted_reason): (&str, &str, &str),
+    fragment: &str,
+) {
+    let (status, reason, message) = bot_condition_message(cluster, bot, type_).await;
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        (wanted_status, wanted_reason),
+        "{type_}: {message}"
+    );
+    assert!(
+        message.contains(fragment),
+        "{message:?} contains {fragment:?}"
+    );
 }
 
 /// `(status, reason)` of the bot's condition `type_`, once it has one.
@@ -372,15 +393,13 @@ async fn case_5_a_rendered_config_over_one_mebibyte_is_reported_before_any_apply
         cluster.put(category).await;
     }
     let operator = Operator::start(&cluster).await;
-    let (status, reason, message) = bot_condition_message(&cluster, BOT, "ConfigRendered").await;
-    assert_eq!(
-        (status.as_str(), reason.as_str()),
-        ("False", "ConfigTooLarge")
-    );
-    assert!(
-        message.contains("more than a ConfigMap holds (1048576 bytes)"),
-        "{message}"
-    );
+    assert_bot_condition(
+        &cluster,
+        BOT,
+        ("ConfigRendered", "False", "ConfigTooLarge"),
+        "more than a ConfigMap holds (1048576 bytes)",
+    )
+    .await;
     assert_eq!(
         bot_condition(&cluster, BOT, "Ready").await.1,
         "ConfigTooLarge"
@@ -391,14 +410,7 @@ async fn case_5_a_rendered_config_over_one_mebibyte_is_reported_before_any_apply
     );
     // Nothing was applied from the oversized config; the bot's other children were not
     // touched either, because the children are built together before any is applied.
-    for (resource, name) in [
-        ("configmaps", CONFIG_MAP),
-        ("serviceaccounts", BOT),
-        ("services", BOT),
-        ("deployments", BOT),
-    ] {
-        assert!(never_applied(&cluster, resource, name), "{resource}");
-    }
+    assert_no_child_applied(&cluster);
     finish(cluster, operator).await;
 }
 
@@ -600,7 +612,7 @@ async fn case_7_a_foreign_change_to_a_managed_field_is_taken_back_and_a_plain_ap
 }
 
 #[tokio::test]
-async fn case_8_a_pre_existing_config_map_of_the_same_name_is_adopted() {
+async fn case_8_a_pre_existing_config_map_of_the_same_name_is_a_name_conflict_and_left_alone() {
     let cluster = Cluster::start().await;
     for secret in secrets_json() {
         cluster.put(secret).await;
@@ -625,57 +637,75 @@ async fn case_8_a_pre_existing_config_map_of_the_same_name_is_adopted() {
         .create(&params, &stranger)
         .await
         .expect("the stranger's ConfigMap is created");
+    let before = exists(&cluster, "configmaps", CONFIG_MAP).await;
     cluster.put(bot_json()).await;
-    let bot_uid = uid(&cluster, "ticketbots", BOT).await;
     let operator = Operator::start(&cluster).await;
 
-    let adopted = eventually("the stranger's ConfigMap gets an owner", async || {
-        let config_map = cluster.get("configmaps", NAMESPACE, CONFIG_MAP).await?;
-        config_map["metadata"]["ownerReferences"]
-            .as_array()
-            .is_some_and(|owners| !owners.is_empty())
-            .then_some(config_map)
-    })
+    assert_bot_condition(
+        &cluster,
+        BOT,
+        ("Ready", "False", "NameConflict"),
+        "ConfigMap tickets/support-config already exists and does not belong to TicketBot support",
+    )
     .await;
-    // Today the operator's forced apply adopts it: the TicketBot becomes its controller.
-    let owners = adopted["metadata"]["ownerReferences"]
-        .as_array()
-        .expect("owner references");
-    assert_eq!(owners.len(), 1, "{owners:?}");
-    assert_eq!(owners[0]["kind"], "TicketBot");
-    assert_eq!(owners[0]["name"], BOT);
-    assert_eq!(owners[0]["uid"], bot_uid);
-    assert_eq!(owners[0]["controller"], true);
-    // So deleting the TicketBot lets the garbage collector delete the stranger's ConfigMap, `notes`
-    // and all (seen in a trial run; not waited for here, because the collector notices a new CRD
-    // only at its next 30-second discovery, which made the test take ~45 s).
-    // Its config.yaml is replaced; the stranger's other key and label stay.
-    let config = adopted["data"]["config.yaml"]
-        .as_str()
-        .expect("config.yaml");
-    BotConfig::from_yaml(config).expect("the operator's config replaced the stranger's");
-    assert_eq!(adopted["data"]["notes"], "mine");
-    let labels = &adopted["metadata"]["labels"];
-    assert_eq!(labels["team"], "stranger");
-    assert_eq!(labels["app.kubernetes.io/managed-by"], MANAGER);
-    assert!(owns(&adopted, MANAGER, &DATA_CONFIG));
-    assert!(owns(&adopted, "kubectl-create", &["f:data", "f:notes"]));
-    assert!(!owns(&adopted, "kubectl-create", &DATA_CONFIG));
-    // The API server answered the operator's apply as an update of the existing object.
-    let applies = eventually("the audit log shows the operator's apply", async || {
-        let applies = writes_about(&cluster, "configmaps", CONFIG_MAP);
-        (!applies.is_empty()).then_some(applies)
-    })
-    .await;
-    assert!(
-        applies
-            .iter()
-            .all(|request| *request == ("patch".to_owned(), 200)),
-        "{applies:?}"
+    assert_eq!(
+        bot_condition(&cluster, BOT, "Degraded").await,
+        ("True".to_owned(), "NameConflict".to_owned())
     );
-    // today: no condition is set and no Event is posted; the operator issue makes a name
-    // collision a Ready=False condition instead of an adoption
+    eventually("the operator retries, with its backoff", async || {
+        (operator.metrics.failures(BOT_CONTROLLER, "name_conflict") >= 3).then_some(())
+    })
+    .await;
+    assert_eq!(warning_events(&cluster, BOT, "NameConflict").await.len(), 1);
+    // The stranger's ConfigMap is exactly as it was, and nothing was applied next to it.
+    let after = exists(&cluster, "configmaps", CONFIG_MAP).await;
+    assert_eq!(
+        after["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
+    assert!(after["metadata"]["ownerReferences"].is_null(), "{after}");
+    assert_no_child_applied(&cluster);
 
+    // Once the stranger's object is gone, the bot gets its own.
+    cluster.delete("configmaps", NAMESPACE, CONFIG_MAP).await;
+    let ours = eventually("the operator creates its own ConfigMap", async || {
+        let config_map = cluster.get("configmaps", NAMESPACE, CONFIG_MAP).await?;
+        owns(&config_map, MANAGER, &DATA_CONFIG).then_some(config_map)
+    })
+    .await;
+    assert!(ours["data"]["notes"].is_null(), "{ours}");
+    exists(&cluster, "deployments", BOT).await;
+    assert_eq!(bot_condition(&cluster, BOT, "Degraded").await.0, "False");
+    cluster.assert_operator_never_refused();
+    finish(cluster, operator).await;
+}
+
+#[tokio::test]
+async fn case_8b_a_bot_named_like_an_existing_service_is_a_name_conflict() {
+    // E.g. a TicketBot `ticketeer` next to the operator's own Service of that name.
+    let cluster = Cluster::start().await;
+    let service = cluster
+        .put(json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "ticketeer", "namespace": NAMESPACE},
+            "spec": {"ports": [{"name": "http", "port": 8080}]},
+        }))
+        .await;
+    for secret in secrets_json() {
+        cluster.put(secret).await;
+    }
+    cluster.put(named_bot("ticketeer")).await;
+    let operator = Operator::start(&cluster).await;
+    assert_eq!(
+        bot_condition(&cluster, "ticketeer", "Ready").await,
+        ("False".to_owned(), "NameConflict".to_owned())
+    );
+    let after = exists(&cluster, "services", "ticketeer").await;
+    assert_eq!(
+        after["metadata"]["resourceVersion"],
+        service["metadata"]["resourceVersion"]
+    );
+    assert!(never_applied(&cluster, "services", "ticketeer"));
     finish(cluster, operator).await;
 }
 
