@@ -23,6 +23,7 @@ use kube::api::{ListParams, Patch, PatchParams};
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::finalizer::{self, finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
@@ -88,6 +89,11 @@ pub struct Settings {
     /// The shortest time between two reads of one bot's `/status`: building the report costs the
     /// bot Discord API calls, and reconciles can come in bursts.
     pub status_min_interval: Duration,
+    /// How long a deleted TicketBot is held for its bot to remove its panels from Discord,
+    /// counted from the deletion; after that it is released with a Warning Event.
+    pub panel_cleanup_timeout: Duration,
+    /// How often a deleted TicketBot's `/status` is read while its panels remain.
+    pub panel_cleanup_poll: Duration,
 }
 
 impl Settings {
@@ -108,6 +114,8 @@ impl Settings {
             status_timeout: Duration::from_secs(3),
             status_requeue: Duration::from_secs(30),
             status_min_interval: Duration::from_secs(10),
+            panel_cleanup_timeout: Duration::from_mins(1),
+            panel_cleanup_poll: Duration::from_secs(2),
         }
     }
 }
@@ -540,6 +548,127 @@ where
         })
 }
 
+/// The finalizer that holds a deleted TicketBot until its bot has removed its panels from
+/// Discord (or [`Settings::panel_cleanup_timeout`] has passed).
+pub const PANELS_FINALIZER: &str = "ticketeer.dev/panels";
+
+/// The TicketBot reconcile behind [`PANELS_FINALIZER`]: [`reconcile_bot_object`] while the bot
+/// lives, [`clean_up_bot`] once it is deleted.
+async fn reconcile_bot_with_finalizer(bot: &TicketBot, ctx: &Context) -> Result<Action> {
+    let name = bot.name_any();
+    let namespace = bot.namespace().ok_or_else(|| Error::MissingNamespace {
+        kind: "TicketBot",
+        name: name.clone(),
+    })?;
+    let api: Api<TicketBot> = ctx.api(&namespace);
+    finalizer(
+        &api,
+        PANELS_FINALIZER,
+        Arc::new(bot.clone()),
+        |event| async move {
+            match event {
+                finalizer::Event::Apply(bot) => Box::pin(reconcile_bot_object(&bot, ctx)).await,
+                finalizer::Event::Cleanup(bot) => clean_up_bot(&bot, ctx).await,
+            }
+        },
+    )
+    .await
+    .map_err(|error| match error {
+        finalizer::Error::ApplyFailed(error) | finalizer::Error::CleanupFailed(error) => error,
+        other => Error::Finalizer {
+            namespace,
+            name,
+            source: Box::new(other),
+        },
+    })
+}
+
+/// A deleted TicketBot's last reconcile: renders its ConfigMap with no categories (the bot then
+/// deletes the panels of the categories it no longer serves), and releases the TicketBot once the
+/// bot's `/status` shows no panel. Released at once when no bot pod runs to do it, and after
+/// [`Settings::panel_cleanup_timeout`] in any case.
+///
+/// # Errors
+///
+/// [`Error::PanelsRemaining`] while waiting (retried every [`Settings::panel_cleanup_poll`]);
+/// the API errors of reading or applying the ConfigMap.
+async fn clean_up_bot(bot: &TicketBot, ctx: &Context) -> Result<Action> {
+    let name = bot.name_any();
+    let namespace = bot.namespace().unwrap_or_default();
+    let existing = Existing::read(ctx, &namespace, &name).await?;
+    let deployment = existing
+        .deployment
+        .as_ref()
+        .filter(|deployment| builders::controlled_by(&deployment.metadata, bot));
+    let (available, _) = status::deployment_availability(deployment);
+    let config_map_is_ours = existing
+        .config_map
+        .as_ref()
+        .is_some_and(|config_map| builders::controlled_by(&config_map.metadata, bot));
+    if !available.status || !config_map_is_ours {
+        info!(bot = %name, "no bot pod runs to remove the panels; releasing the TicketBot");
+        return Ok(Action::await_change());
+    }
+    let emptied =
+        builders::render_config(bot, &[]).and_then(|config| builders::config_map(bot, &config));
+    match emptied {
+        Ok(config_map) => {
+            apply(&ctx.api(&namespace), &config_map).await?;
+        }
+        Err(error) => {
+            // The spec no longer renders; the bot keeps its last config and its panels.
+            warn!(bot = %name, %error, "cannot render the config without categories; releasing the TicketBot");
+            return Ok(Action::await_change());
+        }
+    }
+    let url = bot_status::status_url(&ctx.settings.status_url, &name, &namespace);
+    let remaining = match ctx.status_client.fetch(&url).await {
+        Ok(report) => Ok(report
+            .categories
+            .values()
+            .filter(|category| category.panel_message_id.is_some())
+            .count()),
+        Err(error) => Err(error.to_string()),
+    };
+    if remaining == Ok(0) {
+        info!(bot = %name, "the bot removed its panels; releasing the TicketBot");
+        return Ok(Action::await_change());
+    }
+    let deleted_at = bot
+        .meta()
+        .deletion_timestamp
+        .as_ref()
+        .map_or_else(jiff::Timestamp::now, |time| time.0);
+    let waited = jiff::Timestamp::now()
+        .duration_since(deleted_at)
+        .unsigned_abs();
+    if waited >= ctx.settings.panel_cleanup_timeout {
+        let left = match &remaining {
+            Ok(panels) => format!("its /status still showed {panels} panels"),
+            Err(cause) => format!("its /status could not be read ({cause})"),
+        };
+        ctx.warn(
+            &bot.object_ref(&()),
+            "PanelsLeftBehind",
+            status::bounded_message(&format!(
+                "the bot was given {:?} to remove its panels from Discord and {left}; the TicketBot is released, delete any panel left by hand",
+                ctx.settings.panel_cleanup_timeout
+            )),
+            "RemovePanels",
+        )
+        .await;
+        return Ok(Action::await_change());
+    }
+    Err(Error::PanelsRemaining {
+        namespace,
+        name,
+        remaining: match remaining {
+            Ok(panels) => format!("{panels} panels"),
+            Err(cause) => format!("an unreadable /status: {cause}"),
+        },
+    })
+}
+
 /// The TicketBot reconcile: children, then status.
 async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> {
     let name = bot.name_any();
@@ -921,7 +1050,11 @@ fn error_policy<K: Resource<DynamicType = ()>>(
     ctx: &Context,
 ) -> Action {
     let key = object_key(object.as_ref());
-    let delay = ctx.next_backoff(&key);
+    let delay = match error {
+        // Waiting, not failing: the bot removes its panels at its own pace.
+        Error::PanelsRemaining { .. } => ctx.settings.panel_cleanup_poll,
+        _ => ctx.next_backoff(&key),
+    };
     warn!(object = %key, %error, retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)
 }
@@ -995,7 +1128,7 @@ pub async fn run_controllers(
             |guard, ctx| {
                 reconcile_guarded(BOT_CONTROLLER, guard, ctx, |guard, ctx| async move {
                     match &guard.0 {
-                        Ok(bot) => Box::pin(reconcile_bot_object(bot, &ctx)).await,
+                        Ok(bot) => Box::pin(reconcile_bot_with_finalizer(bot, &ctx)).await,
                         Err(_) => Ok(Action::await_change()),
                     }
                 })

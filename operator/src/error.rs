@@ -110,6 +110,30 @@ pub enum Error {
         /// The API server's message.
         message: String,
     },
+    /// A deleted TicketBot's bot still shows panels on Discord; the TicketBot is held (and
+    /// checked again shortly) until they are gone or the wait is over.
+    #[error(
+        "TicketBot {namespace}/{name} is held until its bot removes its panels ({remaining} remain)"
+    )]
+    PanelsRemaining {
+        /// The namespace.
+        namespace: String,
+        /// The bot's name.
+        name: String,
+        /// What the bot's `/status` last showed.
+        remaining: String,
+    },
+    /// Adding or removing the TicketBot's finalizer failed.
+    #[error("the finalizer of TicketBot {namespace}/{name}: {source}")]
+    Finalizer {
+        /// The namespace.
+        namespace: String,
+        /// The bot's name.
+        name: String,
+        /// What failed.
+        #[source]
+        source: Box<kube::runtime::finalizer::Error<Error>>,
+    },
     /// Writing an object's status failed.
     #[error("writing the status of {kind} {namespace}/{name}: {source}")]
     WriteStatus {
@@ -142,6 +166,8 @@ impl Error {
             Self::ApplyChild { .. } => "apply_child",
             Self::ChildRejected { .. } => "child_rejected",
             Self::WriteStatus { .. } => "write_status",
+            Self::PanelsRemaining { .. } => "panels_remaining",
+            Self::Finalizer { .. } => "finalizer",
             Self::LeaderElection(_) => "leader_election",
         }
     }

@@ -31,7 +31,8 @@ use status_server::{Answer, StatusServer, entry, healthy, report};
 use ticketeer_config::{BotConfig, Problem};
 use ticketeer_operator::builders::{MANAGER, POD_INPUTS_HASH_ANNOTATION};
 use ticketeer_operator::controller::{
-    BOT_CONTROLLER, BackoffPolicy, CATEGORY_CONTROLLER, Context, Settings, run_controllers,
+    BOT_CONTROLLER, BackoffPolicy, CATEGORY_CONTROLLER, Context, PANELS_FINALIZER, Settings,
+    run_controllers,
 };
 use ticketeer_operator::metrics::Metrics;
 use tokio::sync::oneshot;
@@ -69,6 +70,11 @@ struct Operator {
 impl Operator {
     /// Runs both controllers in-process as the chart's operator ServiceAccount.
     async fn start(cluster: &Cluster) -> Self {
+        Self::start_with(cluster, |_| {}).await
+    }
+
+    /// Like [`start`](Self::start), with `adjust` applied to the test settings.
+    async fn start_with(cluster: &Cluster, adjust: impl FnOnce(&mut Settings)) -> Self {
         let status = StatusServer::start(Answer::Report(healthy(&KEYS))).await;
         let mut registry = Registry::default();
         let metrics = Metrics::register(&mut registry);
@@ -82,6 +88,8 @@ impl Operator {
         settings.status_timeout = Duration::from_millis(500);
         settings.status_requeue = Duration::from_millis(100);
         settings.status_min_interval = Duration::from_millis(50);
+        settings.panel_cleanup_poll = Duration::from_millis(100);
+        adjust(&mut settings);
         let context = Arc::new(
             Context::new(cluster.operator_client().await, settings, metrics.clone())
                 .expect("the context builds"),
@@ -324,6 +332,8 @@ async fn children_appear_with_owner_references_and_labels() {
             request.verb == "patch"
                 && !request.resource().ends_with("/status")
                 && !request.resource().ends_with("/events")
+                // The TicketBot's finalizer is a JSON patch of the bot, not an apply of a child.
+                && !request.resource().ends_with("ticketbots")
         })
         .collect();
     assert!(!applies.is_empty(), "the children were applied");
@@ -1122,4 +1132,106 @@ async fn every_request_the_operator_makes_is_allowed_by_its_rbac_rules() {
         refusals[0].starts_with("list core/secrets "),
         "{refusals:?}"
     );
+}
+
+/// Whether the TicketBot carries the operator's finalizer.
+async fn has_panels_finalizer(cluster: &Cluster) -> bool {
+    cluster
+        .get("ticketbots", NAMESPACE, BOT)
+        .await
+        .and_then(|bot| bot["metadata"]["finalizers"].as_array().cloned())
+        .is_some_and(|finalizers| finalizers.iter().any(|name| name == PANELS_FINALIZER))
+}
+
+#[tokio::test]
+async fn a_deleted_bot_is_held_until_its_panels_are_gone_with_its_categories_removed_from_its_config()
+ {
+    let cluster = seeded().await;
+    let operator = Operator::start(&cluster).await;
+    converged(&cluster).await;
+    eventually("the TicketBot carries the finalizer", async || {
+        has_panels_finalizer(&cluster).await
+    })
+    .await;
+
+    cluster.delete("ticketbots", NAMESPACE, BOT).await;
+    // The bot is told to serve no category, so it deletes their panels.
+    eventually("the config holds no category", async || {
+        rendered_config(&cluster)
+            .await
+            .is_some_and(|config| config.categories.is_empty())
+    })
+    .await;
+    // While its /status still shows panels, the TicketBot stays (checked on several reads).
+    let reads = operator.status.requests();
+    eventually("the operator reads /status a few more times", async || {
+        operator.status.requests() >= reads + 3
+    })
+    .await;
+    let held = cluster
+        .get("ticketbots", NAMESPACE, BOT)
+        .await
+        .expect("the TicketBot is held");
+    assert!(!held["metadata"]["deletionTimestamp"].is_null(), "{held}");
+
+    // The bot has removed its panels: the TicketBot goes.
+    operator.status.answer(Answer::Report(report([])));
+    eventually("the TicketBot is gone", async || {
+        cluster.get("ticketbots", NAMESPACE, BOT).await.is_none()
+    })
+    .await;
+    assert!(
+        !warning_reasons(&cluster)
+            .await
+            .contains(&"PanelsLeftBehind".to_owned())
+    );
+    operator.shut_down(&cluster).await;
+}
+
+#[tokio::test]
+async fn a_deleted_bot_whose_panels_stay_is_released_after_the_bounded_wait() {
+    let cluster = seeded().await;
+    let operator = Operator::start_with(&cluster, |settings| {
+        settings.panel_cleanup_timeout = Duration::from_secs(2);
+    })
+    .await;
+    converged(&cluster).await;
+    eventually("the TicketBot carries the finalizer", async || {
+        has_panels_finalizer(&cluster).await
+    })
+    .await;
+    cluster.delete("ticketbots", NAMESPACE, BOT).await;
+    // The /status keeps showing every panel; the wait is bounded.
+    eventually("the TicketBot is gone", async || {
+        cluster.get("ticketbots", NAMESPACE, BOT).await.is_none()
+    })
+    .await;
+    assert!(
+        warning_reasons(&cluster)
+            .await
+            .contains(&"PanelsLeftBehind".to_owned())
+    );
+    operator.shut_down(&cluster).await;
+}
+
+#[tokio::test]
+async fn a_deleted_bot_without_running_pods_is_released_at_once() {
+    let cluster = seeded().await;
+    let operator = Operator::start(&cluster).await;
+    eventually("the TicketBot carries the finalizer", async || {
+        has_panels_finalizer(&cluster).await
+    })
+    .await;
+    eventually("the Deployment exists", async || {
+        deployment(&cluster).await.is_some()
+    })
+    .await;
+    // No pod is available to remove panels, so there is nothing to wait for.
+    cluster.delete("ticketbots", NAMESPACE, BOT).await;
+    eventually("the TicketBot is gone", async || {
+        cluster.get("ticketbots", NAMESPACE, BOT).await.is_none()
+    })
+    .await;
+    assert_eq!(operator.status.requests(), 0, "nothing to ask the bot");
+    operator.shut_down(&cluster).await;
 }
