@@ -229,7 +229,7 @@ impl Context {
             Ok(report) => BotReport::Reported(report),
             Err(error) => {
                 debug!(%error, "the bot's /status is unreachable");
-                BotReport::Unreachable(error.to_string())
+                BotReport::Unreachable(status::bounded_message(&error.to_string()))
             }
         };
         let changed = self.reports.lock().map_or(true, |mut reports| {

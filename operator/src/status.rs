@@ -155,9 +155,14 @@ pub const NAME_CONFLICT: &str = "NameConflict";
 /// describe`.
 pub const MESSAGE_MAX_CHARS: usize = 1024;
 
-/// `text` made fit for a condition message: control characters (newlines included) become spaces
-/// and anything past [`MESSAGE_MAX_CHARS`] characters is cut off with an ellipsis.
+/// `text` made fit for a condition message: see [`bounded_to`], with [`MESSAGE_MAX_CHARS`].
 pub fn bounded_message(text: &str) -> String {
+    bounded_to(text, MESSAGE_MAX_CHARS)
+}
+
+/// `text` made printable and short: control characters (newlines included) become spaces and
+/// anything past `max_chars` characters is cut off with an ellipsis.
+pub fn bounded_to(text: &str, max_chars: usize) -> String {
     let mut message: String = text
         .chars()
         .map(|character| {
@@ -167,10 +172,10 @@ pub fn bounded_message(text: &str) -> String {
                 character
             }
         })
-        .take(MESSAGE_MAX_CHARS + 1)
+        .take(max_chars + 1)
         .collect();
-    if message.chars().count() > MESSAGE_MAX_CHARS {
-        message = message.chars().take(MESSAGE_MAX_CHARS - 1).collect();
+    if message.chars().count() > max_chars {
+        message = message.chars().take(max_chars.saturating_sub(1)).collect();
         message.push('…');
     }
     message
@@ -441,7 +446,11 @@ pub fn observe_category(inputs: &CategoryInputs<'_>) -> CategoryObservation {
         )
     } else if !category.problems.is_empty() {
         let problems: Vec<String> = category.problems.iter().map(ToString::to_string).collect();
-        Observed::no(READY, reason::DISCORD_PROBLEM, problems.join("; "))
+        Observed::no(
+            READY,
+            reason::DISCORD_PROBLEM,
+            bounded_message(&problems.join("; ")),
+        )
     } else if let Some(panel) = &category.panel_message_id {
         Observed::yes(
             READY,
