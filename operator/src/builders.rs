@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvVar, EnvVarSource, HTTPGetAction, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Service,
-    ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
+    EnvVar, EnvVarSource, HTTPGetAction, LocalObjectReference, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretKeySelector,
+    SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
@@ -44,6 +44,8 @@ pub const HTTP_PORT_NAME: &str = "http";
 pub struct BuildSettings {
     /// The bot image used when a TicketBot names none.
     pub default_image: String,
+    /// The image pull Secrets used when a TicketBot names none.
+    pub default_image_pull_secrets: Vec<String>,
 }
 
 /// What failed while building a child object.
@@ -524,6 +526,7 @@ pub fn deployment(
                         }),
                         ..PodSecurityContext::default()
                     }),
+                    image_pull_secrets: image_pull_secrets(bot, settings),
                     containers: vec![container],
                     volumes: Some(vec![
                         Volume {
@@ -552,6 +555,23 @@ pub fn deployment(
             ..DeploymentSpec::default()
         }),
         ..Deployment::default()
+    })
+}
+
+/// The bot's image pull Secrets: its own, else the operator's default; none when both are empty.
+fn image_pull_secrets(
+    bot: &TicketBot,
+    settings: &BuildSettings,
+) -> Option<Vec<LocalObjectReference>> {
+    let names: Vec<String> = match &bot.spec.image_pull_secrets {
+        Some(secrets) => secrets.iter().map(|secret| secret.name.clone()).collect(),
+        None => settings.default_image_pull_secrets.clone(),
+    };
+    (!names.is_empty()).then(|| {
+        names
+            .into_iter()
+            .map(|name| LocalObjectReference { name })
+            .collect()
     })
 }
 

@@ -103,6 +103,7 @@ impl Settings {
             namespace: None,
             build: BuildSettings {
                 default_image: default_image.into(),
+                default_image_pull_secrets: Vec::new(),
             },
             drift_requeue: Duration::from_mins(5),
             backoff: BackoffPolicy {

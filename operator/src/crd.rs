@@ -51,6 +51,11 @@ pub struct TicketBotSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 512), pattern(r"^\S+$"))]
     pub image: Option<String>,
+    /// Secrets (in this namespace) to pull the image with, e.g. from a private registry; when
+    /// unset, the operator's default (the chart's `botImagePullSecrets`) applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16))]
+    pub image_pull_secrets: Option<Vec<ImagePullSecret>>,
     /// How many bot pods to run (default 1). Replicas share the database, which keeps tickets
     /// unique even when two pods see the same click.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -131,6 +136,18 @@ fn node_selector_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
             "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
         },
     })
+}
+
+/// A Secret of type `kubernetes.io/dockerconfigjson` in the object's own namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImagePullSecret {
+    /// The Secret's name.
+    #[schemars(
+        length(min = 1, max = 253),
+        pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
+    pub name: String,
 }
 
 /// A key in a Secret in the object's own namespace.

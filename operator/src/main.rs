@@ -1,7 +1,9 @@
 //! The `ticketeer-operator` binary: reads its settings from the environment, then runs the
 //! controllers and the HTTP endpoints until SIGTERM or Ctrl-C.
 //!
-//! Environment: `TICKETEER_BOT_IMAGE` (default bot image), `WATCH_NAMESPACE` (all when unset),
+//! Environment: `TICKETEER_BOT_IMAGE` (default bot image), `TICKETEER_BOT_IMAGE_PULL_SECRETS`
+//! (comma-separated Secret names bot pods pull with when a TicketBot names none),
+//! `WATCH_NAMESPACE` (all when unset),
 //! `HTTP_LISTEN` (default `0.0.0.0:8080`), `POD_NAME`, `LOG_FORMAT` (`json` or `text`),
 //! `RUST_LOG` (default `info`), `LEADER_ELECTION` (`true` to hold a Lease in `POD_NAMESPACE` so
 //! only one replica reconciles), `BOT_STATUS_URL` (where each bot's `/status` is, `{name}` and
@@ -60,6 +62,14 @@ async fn main() -> anyhow::Result<()> {
     let default_image = env("TICKETEER_BOT_IMAGE")
         .unwrap_or_else(|| format!("ghcr.io/ticketeer/ticketeer:{}", env!("CARGO_PKG_VERSION")));
     let mut settings = Settings::new(default_image);
+    if let Some(names) = env("TICKETEER_BOT_IMAGE_PULL_SECRETS") {
+        settings.build.default_image_pull_secrets = names
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect();
+    }
     settings.namespace = env("WATCH_NAMESPACE");
     if let Some(pod) = env("POD_NAME") {
         settings.instance = pod;

@@ -29,7 +29,7 @@ pub const RULES: &[Rule] = &[
     Rule {
         api_group: "ticketeer.dev",
         resources: &["ticketbots/status", "ticketcategories/status"],
-        verbs: &["get", "patch"],
+        verbs: &["patch"],
     },
     // Children, created and updated by server-side apply (create + patch), watched via `.owns()`.
     // No delete: owner references let the garbage collector remove them with their TicketBot.

@@ -24,6 +24,7 @@ use ticketeer_operator::status::{self, BotReport, CategoryInputs, Observed};
 fn settings() -> BuildSettings {
     BuildSettings {
         default_image: "ghcr.io/ticketeer/ticketeer:test".to_owned(),
+        default_image_pull_secrets: Vec::new(),
     }
 }
 
@@ -919,4 +920,36 @@ fn backoff_doubles_per_failure_up_to_the_cap_with_jitter_in_the_upper_half() {
             "never shrinks much at {failures}"
         );
     }
+}
+
+#[test]
+fn bot_pods_pull_with_the_bots_secrets_else_the_operators_default() {
+    let pull_secrets = |bot: &TicketBot, settings: &BuildSettings| -> Option<Vec<String>> {
+        let deployment = builders::deployment(bot, settings, &[]).expect("builds");
+        deployment
+            .spec?
+            .template
+            .spec?
+            .image_pull_secrets
+            .map(|secrets| secrets.into_iter().map(|secret| secret.name).collect())
+    };
+    let plain = bot(bot_json());
+    assert_eq!(pull_secrets(&plain, &settings()), None);
+    let mut defaults = settings();
+    defaults.default_image_pull_secrets = vec!["mirror".to_owned()];
+    assert_eq!(
+        pull_secrets(&plain, &defaults),
+        Some(vec!["mirror".to_owned()])
+    );
+    let own = bot(bot_json().set("/spec/imagePullSecrets", json!([{"name": "private"}])));
+    assert_eq!(
+        pull_secrets(&own, &defaults),
+        Some(vec!["private".to_owned()])
+    );
+    let none = bot(bot_json().set("/spec/imagePullSecrets", json!([])));
+    assert_eq!(
+        pull_secrets(&none, &defaults),
+        None,
+        "an empty list opts out"
+    );
 }

@@ -34,6 +34,7 @@ use ticketeer_operator::controller::{
     BOT_CONTROLLER, BackoffPolicy, CATEGORY_CONTROLLER, Context, PANELS_FINALIZER, Settings,
     run_controllers,
 };
+use ticketeer_operator::crd::TicketBot;
 use ticketeer_operator::metrics::Metrics;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -1234,4 +1235,85 @@ async fn a_deleted_bot_without_running_pods_is_released_at_once() {
     .await;
     assert_eq!(operator.status.requests(), 0, "nothing to ask the bot");
     operator.shut_down(&cluster).await;
+}
+
+/// A client for a ServiceAccount `name` in the examples' namespace bound (by a RoleBinding there)
+/// to the chart's ClusterRole `role`.
+async fn namespace_user(cluster: &Cluster, name: &str, role: &str) -> kube::Client {
+    cluster
+        .put(json!({
+            "apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": NAMESPACE},
+        }))
+        .await;
+    cluster
+        .plane
+        .apply_yaml(
+            &serde_json::to_string(&json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": name, "namespace": NAMESPACE},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": NAMESPACE}],
+            }))
+            .expect("JSON"),
+            NAMESPACE,
+        )
+        .await
+        .expect("the RoleBinding applies");
+    cluster
+        .plane
+        .service_account_client(NAMESPACE, name)
+        .await
+        .expect("a token")
+}
+
+#[tokio::test]
+async fn the_charts_view_and_edit_roles_let_namespace_users_read_and_manage_ticketbots() {
+    let cluster = Cluster::start().await;
+    let roles = cluster::helm_template(&["--show-only", "templates/aggregate-roles.yaml"]);
+    cluster
+        .plane
+        .apply_yaml(&roles, NAMESPACE)
+        .await
+        .expect("the aggregated roles apply");
+    let editor = namespace_user(&cluster, "editor", "ticketeer-edit").await;
+    let viewer = namespace_user(&cluster, "viewer", "ticketeer-view").await;
+    let bot: TicketBot = serde_json::from_value(bot_json()).expect("a TicketBot");
+    let as_editor: Api<TicketBot> = Api::namespaced(editor.clone(), NAMESPACE);
+    as_editor
+        .create(&PostParams::default(), &bot)
+        .await
+        .expect("an editor creates a TicketBot");
+    let as_viewer: Api<TicketBot> = Api::namespaced(viewer, NAMESPACE);
+    assert_eq!(
+        as_viewer
+            .list(&ListParams::default())
+            .await
+            .expect("a viewer lists TicketBots")
+            .items
+            .len(),
+        1
+    );
+    let refused = as_viewer
+        .delete(BOT, &kube::api::DeleteParams::default())
+        .await
+        .expect_err("a viewer may not delete");
+    assert!(
+        matches!(&refused, kube::Error::Api(status) if status.code == 403),
+        "{refused:?}"
+    );
+    // The status is the operator's: an editor cannot write it.
+    let refused = as_editor
+        .patch_status(
+            BOT,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"status": {"categories": 3}})),
+        )
+        .await
+        .expect_err("an editor may not write the status");
+    assert!(
+        matches!(&refused, kube::Error::Api(status) if status.code == 403),
+        "{refused:?}"
+    );
+    cluster.plane.shutdown().await;
 }
