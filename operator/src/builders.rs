@@ -527,6 +527,9 @@ pub fn deployment(
                         ..PodSecurityContext::default()
                     }),
                     image_pull_secrets: image_pull_secrets(bot, settings),
+                    // The bot finds nothing through Service environment variables, and in a busy
+                    // namespace they only bloat its environment.
+                    enable_service_links: Some(false),
                     containers: vec![container],
                     volumes: Some(vec![
                         Volume {

@@ -923,7 +923,7 @@ fn backoff_doubles_per_failure_up_to_the_cap_with_jitter_in_the_upper_half() {
 }
 
 #[test]
-fn bot_pods_pull_with_the_bots_secrets_else_the_operators_default() {
+fn bot_pods_pull_with_the_bots_secrets_else_the_operators_default_and_get_no_service_links() {
     let pull_secrets = |bot: &TicketBot, settings: &BuildSettings| -> Option<Vec<String>> {
         let deployment = builders::deployment(bot, settings, &[]).expect("builds");
         deployment
@@ -935,6 +935,16 @@ fn bot_pods_pull_with_the_bots_secrets_else_the_operators_default() {
     };
     let plain = bot(bot_json());
     assert_eq!(pull_secrets(&plain, &settings()), None);
+    let pod = builders::deployment(&plain, &settings(), &[])
+        .expect("builds")
+        .spec
+        .and_then(|spec| spec.template.spec)
+        .expect("a pod spec");
+    assert_eq!(
+        pod.enable_service_links,
+        Some(false),
+        "no Service variables"
+    );
     let mut defaults = settings();
     defaults.default_image_pull_secrets = vec!["mirror".to_owned()];
     assert_eq!(

@@ -16,9 +16,10 @@ use ticketeer_testkit::tools;
 
 /// The release namespace every render uses.
 const RELEASE_NAMESPACE: &str = "ticketeer";
-/// The oldest Kubernetes the chart supports (Chart.yaml `kubeVersion`) and the one the operator is
-/// built against; renders are validated against both.
-const KUBERNETES_VERSIONS: [&str; 2] = ["1.30.0", "1.33.0"];
+/// The oldest Kubernetes the chart supports (Chart.yaml `kubeVersion`), which is the one the
+/// operator is built against (the k8s-openapi feature); renders are validated against it and the
+/// newest the validator knows.
+const KUBERNETES_VERSIONS: [&str; 2] = ["1.33.0", "1.35.0"];
 
 fn repository_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -606,6 +607,13 @@ fn leader_election_is_on_exactly_when_asked_or_with_more_than_one_replica() {
             "Recreate"
         };
         assert_eq!(deployment["spec"]["strategy"]["type"], strategy, "{args:?}");
+        // The Lease is named after the release, so two releases never share one.
+        let lease = (expected == "true").then_some("ticketeer");
+        assert_eq!(
+            env_value(operator, "LEADER_ELECTION_LEASE"),
+            lease,
+            "{args:?}"
+        );
         assert_eq!(env_field_path(operator, "POD_NAME"), Some("metadata.name"));
         assert_eq!(
             env_field_path(operator, "POD_NAMESPACE"),
@@ -1178,4 +1186,25 @@ fn bot_image_pull_secrets_reach_the_operator_as_one_variable() {
         ),
         None
     );
+}
+
+#[test]
+fn the_charts_kube_version_is_the_one_the_operator_is_built_against() {
+    let manifest = std::fs::read_to_string(repository_root().join("Cargo.toml"))
+        .expect("reading the workspace Cargo.toml");
+    let line = manifest
+        .lines()
+        .find(|line| line.starts_with("k8s-openapi"))
+        .expect("the workspace pins k8s-openapi");
+    let minor = line
+        .split("\"v1_")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no v1_XX feature in {line:?}"));
+    let chart = std::fs::read_to_string(chart_dir().join("Chart.yaml")).expect("Chart.yaml");
+    assert!(
+        chart.contains(&format!("kubeVersion: \">=1.{minor}.0-0\"")),
+        "Chart.yaml's kubeVersion must be >=1.{minor}.0-0, the k8s-openapi feature v1_{minor}"
+    );
+    assert_eq!(KUBERNETES_VERSIONS[0], format!("1.{minor}.0"));
 }
