@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use ticketeer_config::{HttpConfig, StatusReport};
+use ticketeer_config::{HttpConfig, Snowflake, StatusReport};
 
 /// The placeholder in [`status_url`]'s template replaced by the TicketBot's name (its Service's
 /// name).
@@ -17,6 +17,9 @@ pub const NAME_PLACEHOLDER: &str = "{name}";
 pub const NAMESPACE_PLACEHOLDER: &str = "{namespace}";
 /// How much of an error response's body a message quotes.
 const BODY_QUOTE_MAX_CHARS: usize = 200;
+/// The largest `/status` answer read: a report is about 200 bytes per category, so this leaves
+/// room for thousands while keeping a misbehaving endpoint from filling the operator's memory.
+pub const BODY_MAX_BYTES: usize = 1024 * 1024;
 
 /// The in-cluster URL template: the bot's Service, on the bot's HTTP port.
 pub fn default_status_url_template() -> String {
@@ -76,6 +79,26 @@ pub enum StatusFetchError {
     },
 }
 
+/// A bounded, printable quote of text a bot sent: at most [`BODY_QUOTE_MAX_CHARS`] characters,
+/// control characters as spaces.
+fn quote(text: &str) -> String {
+    crate::status::bounded_to(text.trim(), BODY_QUOTE_MAX_CHARS)
+}
+
+/// `report` with what reaches a status field made safe: a panel message id that is not a Discord
+/// id is dropped (it is copied into `status.panelMessageId`), ticket counts are never negative.
+/// Problems are typed and rendered by the operator, which bounds their text when it writes them.
+fn sanitised(mut report: StatusReport) -> StatusReport {
+    for category in report.categories.values_mut() {
+        category.panel_message_id = category
+            .panel_message_id
+            .take()
+            .filter(|id| Snowflake::new(id.as_str()).is_valid());
+        category.open_tickets = category.open_tickets.max(0);
+    }
+    report
+}
+
 /// The innermost cause of `error`: reqwest's own text repeats the URL and says only "error
 /// sending request", while the root (e.g. "Connection refused") is what a person can act on.
 fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
@@ -107,6 +130,9 @@ impl StatusClient {
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
+            // The report comes from the bot's own Service; a redirect could only send the
+            // operator somewhere else, so a 3xx is an answer like any other non-success.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(StatusFetchError::BuildClient)?;
         Ok(Self { http, timeout })
@@ -128,30 +154,48 @@ impl StatusClient {
             } else if error.is_decode() || error.is_body() {
                 StatusFetchError::Decode {
                     url: url.to_owned(),
-                    cause: root_cause(&error),
+                    cause: quote(&root_cause(&error)),
                 }
             } else {
                 StatusFetchError::Connect {
                     url: url.to_owned(),
-                    cause: root_cause(&error),
+                    cause: quote(&root_cause(&error)),
                 }
             }
         };
-        let response = self.http.get(url).send().await.map_err(describe)?;
+        let mut response = self.http.get(url).send().await.map_err(describe)?;
         let status = response.status();
-        let body = response.bytes().await.map_err(describe)?;
+        let too_large = || StatusFetchError::Decode {
+            url: url.to_owned(),
+            cause: format!("the answer is larger than {BODY_MAX_BYTES} bytes"),
+        };
+        if response
+            .content_length()
+            .is_some_and(|length| length > BODY_MAX_BYTES as u64)
+        {
+            return Err(too_large());
+        }
+        // Read in chunks so that an answer without a length cannot grow without bound either.
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(describe)? {
+            if body.len() + chunk.len() > BODY_MAX_BYTES {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         if !status.is_success() {
-            let text = String::from_utf8_lossy(&body);
             return Err(StatusFetchError::HttpStatus {
                 url: url.to_owned(),
                 status,
-                body: text.trim().chars().take(BODY_QUOTE_MAX_CHARS).collect(),
+                body: quote(&String::from_utf8_lossy(&body)),
             });
         }
-        serde_json::from_slice(&body).map_err(|error| StatusFetchError::Decode {
-            url: url.to_owned(),
-            cause: error.to_string(),
-        })
+        let report: StatusReport =
+            serde_json::from_slice(&body).map_err(|error| StatusFetchError::Decode {
+                url: url.to_owned(),
+                cause: quote(&error.to_string()),
+            })?;
+        Ok(sanitised(report))
     }
 }
 

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvVar, EnvVarSource, HTTPGetAction, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
-    ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Service,
-    ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
+    EnvVar, EnvVarSource, HTTPGetAction, LocalObjectReference, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretKeySelector,
+    SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
@@ -44,6 +44,8 @@ pub const HTTP_PORT_NAME: &str = "http";
 pub struct BuildSettings {
     /// The bot image used when a TicketBot names none.
     pub default_image: String,
+    /// The image pull Secrets used when a TicketBot names none.
+    pub default_image_pull_secrets: Vec<String>,
 }
 
 /// What failed while building a child object.
@@ -58,7 +60,38 @@ pub enum BuildError {
     /// The bot and its categories do not make a valid config file.
     #[error("the rendered config is invalid: {0}")]
     InvalidConfig(#[source] ConfigError),
+    /// `spec.logLevel` is not a filter the bot can parse.
+    #[error("spec.logLevel {level:?} is not a valid log filter: {reason}")]
+    InvalidLogLevel {
+        /// The filter as written.
+        level: String,
+        /// Why the parser refused it.
+        reason: String,
+    },
+    /// The rendered config does not fit in a ConfigMap.
+    #[error(
+        "the rendered config is {bytes} bytes, more than a ConfigMap holds ({CONFIG_MAP_MAX_BYTES} bytes); \
+         shorten the categories' texts or split them across several TicketBots"
+    )]
+    ConfigTooLarge {
+        /// The size of the ConfigMap's data (key and value).
+        bytes: usize,
+    },
 }
+
+impl BuildError {
+    /// A CamelCase reason for the `ConfigRendered` condition.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::MissingMetadata { .. } => "MissingMetadata",
+            Self::InvalidConfig(_) | Self::InvalidLogLevel { .. } => "InvalidConfig",
+            Self::ConfigTooLarge { .. } => "ConfigTooLarge",
+        }
+    }
+}
+
+/// The most a ConfigMap's data may hold, keys and values together: the API server refuses more.
+pub const CONFIG_MAP_MAX_BYTES: usize = 1024 * 1024;
 
 /// Why a category is not served, in words a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,20 +198,34 @@ pub fn render_config_keeping(
         discord: spec.discord.clone(),
         privatebin: spec.privatebin.clone(),
         http: HttpConfig::default(),
-        log: LogConfig {
-            level: spec
-                .log_level
-                .clone()
-                .unwrap_or_else(|| LogConfig::default().level),
-            // Log collectors in a cluster read JSON; people running the bot by hand get text.
-            format: spec.log_format.unwrap_or(LogFormat::Json),
-        },
+        log: log_config(bot),
         categories: served,
     };
     config
         .validate()
         .map_err(|errors| BuildError::InvalidConfig(ConfigError::Invalid(errors)))?;
+    // The bot parses its filter only when it starts, and a filter it cannot parse stops it: an
+    // edit must fail here, while the running pods keep going.
+    if let Err(error) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
+        return Err(BuildError::InvalidLogLevel {
+            level: config.log.level,
+            reason: error.to_string(),
+        });
+    }
     Ok(config)
+}
+
+/// The bot's `log` settings from the TicketBot.
+fn log_config(bot: &TicketBot) -> LogConfig {
+    LogConfig {
+        level: bot
+            .spec
+            .log_level
+            .clone()
+            .unwrap_or_else(|| LogConfig::default().level),
+        // Log collectors in a cluster read JSON; people running the bot by hand get text.
+        format: bot.spec.log_format.unwrap_or(LogFormat::Json),
+    }
 }
 
 /// Names of the children of one TicketBot.
@@ -220,6 +267,20 @@ fn child_metadata(bot: &TicketBot, name: String) -> Result<ObjectMeta, BuildErro
     })
 }
 
+/// Whether the object with `metadata` is controlled by `bot` (a controller owner reference with
+/// its uid): only such objects are applied over; anything else with a child's name is someone
+/// else's and is left alone.
+pub fn controlled_by(metadata: &ObjectMeta, bot: &TicketBot) -> bool {
+    let Some(uid) = bot.meta().uid.as_deref() else {
+        return false;
+    };
+    metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|owner| owner.controller == Some(true) && owner.uid == uid)
+}
+
 fn bot_name(bot: &TicketBot) -> Result<String, BuildError> {
     bot.meta().name.clone().ok_or(BuildError::MissingMetadata {
         field: "metadata.name",
@@ -230,9 +291,15 @@ fn bot_name(bot: &TicketBot) -> Result<String, BuildError> {
 ///
 /// # Errors
 ///
-/// [`BuildError::MissingMetadata`]; [`BuildError::InvalidConfig`] if rendering fails.
+/// [`BuildError::MissingMetadata`]; [`BuildError::InvalidConfig`] if rendering fails;
+/// [`BuildError::ConfigTooLarge`] if the result does not fit in a ConfigMap.
 pub fn config_map(bot: &TicketBot, config: &BotConfig) -> Result<ConfigMap, BuildError> {
     let yaml = config.to_yaml().map_err(BuildError::InvalidConfig)?;
+    // Checked here rather than left to the API server, so the condition says what to do.
+    let bytes = CONFIG_FILE_NAME.len() + yaml.len();
+    if bytes > CONFIG_MAP_MAX_BYTES {
+        return Err(BuildError::ConfigTooLarge { bytes });
+    }
     Ok(ConfigMap {
         metadata: child_metadata(bot, config_map_name(&bot_name(bot)?))?,
         data: Some(BTreeMap::from([(CONFIG_FILE_NAME.to_owned(), yaml)])),
@@ -277,13 +344,17 @@ pub fn service(bot: &TicketBot) -> Result<Service, BuildError> {
 }
 
 /// A hash of every input that requires new pods: the image, the Secret references and resources
-/// (already in the template) plus `secret_versions`, the content digests of the referenced
-/// Secret keys, so rotating the token rolls the pods that read it from their environment. The
-/// config file is deliberately absent: the bot reloads it in place.
+/// (already in the template), the config file's restart-only settings (`discord.*` and `log.*`,
+/// which the bot reads once at startup) plus `secret_versions`, the content digests of the
+/// referenced Secret keys, so rotating the token rolls the pods that read it from their
+/// environment. The rest of the config file (categories) is deliberately absent: the bot reloads
+/// it in place.
 pub fn pod_inputs_hash(bot: &TicketBot, image: &str, secret_versions: &[String]) -> String {
     let spec = &bot.spec;
     let mut hasher = Sha256::new();
     let resources = serde_json::to_string(&spec.resources).unwrap_or_default();
+    let discord = serde_json::to_string(&spec.discord).unwrap_or_default();
+    let log = serde_json::to_string(&log_config(bot)).unwrap_or_default();
     for part in [
         image,
         &spec.token_secret_ref.name,
@@ -291,6 +362,8 @@ pub fn pod_inputs_hash(bot: &TicketBot, image: &str, secret_versions: &[String])
         &spec.database_secret_ref.name,
         &spec.database_secret_ref.key,
         &resources,
+        &discord,
+        &log,
     ]
     .into_iter()
     .chain(secret_versions.iter().map(String::as_str))
@@ -453,6 +526,10 @@ pub fn deployment(
                         }),
                         ..PodSecurityContext::default()
                     }),
+                    image_pull_secrets: image_pull_secrets(bot, settings),
+                    // The bot finds nothing through Service environment variables, and in a busy
+                    // namespace they only bloat its environment.
+                    enable_service_links: Some(false),
                     containers: vec![container],
                     volumes: Some(vec![
                         Volume {
@@ -481,6 +558,23 @@ pub fn deployment(
             ..DeploymentSpec::default()
         }),
         ..Deployment::default()
+    })
+}
+
+/// The bot's image pull Secrets: its own, else the operator's default; none when both are empty.
+fn image_pull_secrets(
+    bot: &TicketBot,
+    settings: &BuildSettings,
+) -> Option<Vec<LocalObjectReference>> {
+    let names: Vec<String> = match &bot.spec.image_pull_secrets {
+        Some(secrets) => secrets.iter().map(|secret| secret.name.clone()).collect(),
+        None => settings.default_image_pull_secrets.clone(),
+    };
+    (!names.is_empty()).then(|| {
+        names
+            .into_iter()
+            .map(|name| LocalObjectReference { name })
+            .collect()
     })
 }
 

@@ -23,6 +23,7 @@ use kube::api::{ListParams, Patch, PatchParams};
 use kube::core::DeserializeGuard;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::finalizer::{self, finalizer};
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::{Controller, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
@@ -33,7 +34,7 @@ use tokio::sync::mpsc;
 use tracing::{Instrument, debug, field, info, info_span, warn};
 
 use crate::bot_status::{self, StatusClient, StatusFetchError};
-use crate::builders::{self, BuildSettings, MANAGED_BY_LABEL, MANAGER};
+use crate::builders::{self, BuildError, BuildSettings, MANAGED_BY_LABEL, MANAGER};
 use crate::crd::{SecretKeyRef, TicketBot, TicketCategory};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -88,6 +89,11 @@ pub struct Settings {
     /// The shortest time between two reads of one bot's `/status`: building the report costs the
     /// bot Discord API calls, and reconciles can come in bursts.
     pub status_min_interval: Duration,
+    /// How long a deleted TicketBot is held for its bot to remove its panels from Discord,
+    /// counted from the deletion; after that it is released with a Warning Event.
+    pub panel_cleanup_timeout: Duration,
+    /// How often a deleted TicketBot's `/status` is read while its panels remain.
+    pub panel_cleanup_poll: Duration,
 }
 
 impl Settings {
@@ -97,6 +103,7 @@ impl Settings {
             namespace: None,
             build: BuildSettings {
                 default_image: default_image.into(),
+                default_image_pull_secrets: Vec::new(),
             },
             drift_requeue: Duration::from_mins(5),
             backoff: BackoffPolicy {
@@ -108,6 +115,8 @@ impl Settings {
             status_timeout: Duration::from_secs(3),
             status_requeue: Duration::from_secs(30),
             status_min_interval: Duration::from_secs(10),
+            panel_cleanup_timeout: Duration::from_mins(1),
+            panel_cleanup_poll: Duration::from_secs(2),
         }
     }
 }
@@ -221,7 +230,7 @@ impl Context {
             Ok(report) => BotReport::Reported(report),
             Err(error) => {
                 debug!(%error, "the bot's /status is unreachable");
-                BotReport::Unreachable(error.to_string())
+                BotReport::Unreachable(status::bounded_message(&error.to_string()))
             }
         };
         let changed = self.reports.lock().map_or(true, |mut reports| {
@@ -317,12 +326,37 @@ where
         &Patch::Apply(object),
     )
     .await
-    .map_err(|source| Error::ApplyChild {
-        kind: kind_name::<K>(),
-        namespace: object.meta().namespace.clone().unwrap_or_default(),
-        name,
-        source,
+    .map_err(|source| {
+        let kind = kind_name::<K>();
+        let namespace = object.meta().namespace.clone().unwrap_or_default();
+        match permanent_refusal(&source) {
+            Some((code, message)) => Error::ChildRejected {
+                kind,
+                namespace,
+                name,
+                code,
+                message,
+            },
+            None => Error::ApplyChild {
+                kind,
+                namespace,
+                name,
+                source,
+            },
+        }
     })
+}
+
+/// The code and message of an answer that retrying cannot change: the object is invalid (422),
+/// malformed (400) or not allowed (403). Anything else (conflicts, throttling, server and
+/// network faults) is transient.
+fn permanent_refusal(error: &kube::Error) -> Option<(u16, String)> {
+    match error {
+        kube::Error::Api(status) if matches!(status.code, 400 | 403 | 422) => {
+            Some((status.code, status.message.clone()))
+        }
+        _ => None,
+    }
 }
 
 fn kind_name<K: Resource<DynamicType = ()>>() -> &'static str {
@@ -405,6 +439,237 @@ async fn check_secrets(ctx: &Context, namespace: &str, bot: &TicketBot) -> Resul
     Ok(check)
 }
 
+/// The children of one TicketBot, all built before any is applied, so a spec that cannot be
+/// built changes nothing.
+struct Children {
+    service_account: ServiceAccount,
+    config_map: ConfigMap,
+    service: Service,
+    deployment: Deployment,
+}
+
+impl Children {
+    fn build(
+        bot: &TicketBot,
+        config: &ticketeer_config::BotConfig,
+        settings: &BuildSettings,
+        secret_digests: &[String],
+    ) -> Result<Self, BuildError> {
+        Ok(Self {
+            service_account: builders::service_account(bot)?,
+            config_map: builders::config_map(bot, config)?,
+            service: builders::service(bot)?,
+            deployment: builders::deployment(bot, settings, secret_digests)?,
+        })
+    }
+
+    /// Applies the children in order (the ConfigMap before the Deployment that mounts it) and
+    /// returns the applied Deployment.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ChildRejected`] for the first child the API server refuses for good (the ones
+    /// after it are left as they are); [`Error::ApplyChild`] for a transient failure.
+    async fn apply(&self, ctx: &Context, namespace: &str) -> Result<Deployment> {
+        apply(&ctx.api(namespace), &self.service_account).await?;
+        apply(&ctx.api(namespace), &self.config_map).await?;
+        apply(&ctx.api(namespace), &self.service).await?;
+        apply(&ctx.api(namespace), &self.deployment).await
+    }
+}
+
+/// The objects that stand where a bot's children go, as the API server has them now.
+struct Existing {
+    service_account: Option<ServiceAccount>,
+    config_map: Option<ConfigMap>,
+    service: Option<Service>,
+    deployment: Option<Deployment>,
+}
+
+impl Existing {
+    /// Reads each child's name (one GET per kind: a stranger's object carries none of the labels
+    /// the owned watches select on, so only a read by name finds it).
+    async fn read(ctx: &Context, namespace: &str, name: &str) -> Result<Self> {
+        let config_map_name = builders::config_map_name(name);
+        Ok(Self {
+            service_account: read_child(ctx, namespace, name).await?,
+            config_map: read_child(ctx, namespace, &config_map_name).await?,
+            service: read_child(ctx, namespace, name).await?,
+            deployment: read_child(ctx, namespace, name).await?,
+        })
+    }
+
+    /// The first object that exists but is not controlled by `bot`, as [`Error::NameConflict`].
+    fn foreign(&self, bot: &TicketBot, namespace: &str) -> Option<Error> {
+        let metadata = [
+            (
+                "ServiceAccount",
+                self.service_account.as_ref().map(|object| &object.metadata),
+            ),
+            (
+                "ConfigMap",
+                self.config_map.as_ref().map(|object| &object.metadata),
+            ),
+            (
+                "Service",
+                self.service.as_ref().map(|object| &object.metadata),
+            ),
+            (
+                "Deployment",
+                self.deployment.as_ref().map(|object| &object.metadata),
+            ),
+        ];
+        metadata.into_iter().find_map(|(kind, metadata)| {
+            let metadata = metadata?;
+            (!builders::controlled_by(metadata, bot)).then(|| Error::NameConflict {
+                kind,
+                namespace: namespace.to_owned(),
+                name: metadata.name.clone().unwrap_or_default(),
+                bot: bot.name_any(),
+            })
+        })
+    }
+}
+
+async fn read_child<K>(ctx: &Context, namespace: &str, name: &str) -> Result<Option<K>>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + Debug
+        + DeserializeOwned,
+{
+    ctx.api::<K>(namespace)
+        .get_opt(name)
+        .await
+        .map_err(|source| Error::ReadChild {
+            kind: kind_name::<K>(),
+            namespace: namespace.to_owned(),
+            name: name.to_owned(),
+            source,
+        })
+}
+
+/// The finalizer that holds a deleted TicketBot until its bot has removed its panels from
+/// Discord (or [`Settings::panel_cleanup_timeout`] has passed).
+pub const PANELS_FINALIZER: &str = "ticketeer.dev/panels";
+
+/// The TicketBot reconcile behind [`PANELS_FINALIZER`]: [`reconcile_bot_object`] while the bot
+/// lives, [`clean_up_bot`] once it is deleted.
+async fn reconcile_bot_with_finalizer(bot: &TicketBot, ctx: &Context) -> Result<Action> {
+    let name = bot.name_any();
+    let namespace = bot.namespace().ok_or_else(|| Error::MissingNamespace {
+        kind: "TicketBot",
+        name: name.clone(),
+    })?;
+    let api: Api<TicketBot> = ctx.api(&namespace);
+    finalizer(
+        &api,
+        PANELS_FINALIZER,
+        Arc::new(bot.clone()),
+        |event| async move {
+            match event {
+                finalizer::Event::Apply(bot) => Box::pin(reconcile_bot_object(&bot, ctx)).await,
+                finalizer::Event::Cleanup(bot) => clean_up_bot(&bot, ctx).await,
+            }
+        },
+    )
+    .await
+    .map_err(|error| match error {
+        finalizer::Error::ApplyFailed(error) | finalizer::Error::CleanupFailed(error) => error,
+        other => Error::Finalizer {
+            namespace,
+            name,
+            source: Box::new(other),
+        },
+    })
+}
+
+/// A deleted TicketBot's last reconcile: renders its ConfigMap with no categories (the bot then
+/// deletes the panels of the categories it no longer serves), and releases the TicketBot once the
+/// bot's `/status` shows no panel. Released at once when no bot pod runs to do it, and after
+/// [`Settings::panel_cleanup_timeout`] in any case.
+///
+/// # Errors
+///
+/// [`Error::PanelsRemaining`] while waiting (retried every [`Settings::panel_cleanup_poll`]);
+/// the API errors of reading or applying the ConfigMap.
+async fn clean_up_bot(bot: &TicketBot, ctx: &Context) -> Result<Action> {
+    let name = bot.name_any();
+    let namespace = bot.namespace().unwrap_or_default();
+    let existing = Existing::read(ctx, &namespace, &name).await?;
+    let deployment = existing
+        .deployment
+        .as_ref()
+        .filter(|deployment| builders::controlled_by(&deployment.metadata, bot));
+    let (available, _) = status::deployment_availability(deployment);
+    let config_map_is_ours = existing
+        .config_map
+        .as_ref()
+        .is_some_and(|config_map| builders::controlled_by(&config_map.metadata, bot));
+    if !available.status || !config_map_is_ours {
+        info!(bot = %name, "no bot pod runs to remove the panels; releasing the TicketBot");
+        return Ok(Action::await_change());
+    }
+    let emptied =
+        builders::render_config(bot, &[]).and_then(|config| builders::config_map(bot, &config));
+    match emptied {
+        Ok(config_map) => {
+            apply(&ctx.api(&namespace), &config_map).await?;
+        }
+        Err(error) => {
+            // The spec no longer renders; the bot keeps its last config and its panels.
+            warn!(bot = %name, %error, "cannot render the config without categories; releasing the TicketBot");
+            return Ok(Action::await_change());
+        }
+    }
+    let url = bot_status::status_url(&ctx.settings.status_url, &name, &namespace);
+    let remaining = match ctx.status_client.fetch(&url).await {
+        Ok(report) => Ok(report
+            .categories
+            .values()
+            .filter(|category| category.panel_message_id.is_some())
+            .count()),
+        Err(error) => Err(error.to_string()),
+    };
+    if remaining == Ok(0) {
+        info!(bot = %name, "the bot removed its panels; releasing the TicketBot");
+        return Ok(Action::await_change());
+    }
+    let deleted_at = bot
+        .meta()
+        .deletion_timestamp
+        .as_ref()
+        .map_or_else(jiff::Timestamp::now, |time| time.0);
+    let waited = jiff::Timestamp::now()
+        .duration_since(deleted_at)
+        .unsigned_abs();
+    if waited >= ctx.settings.panel_cleanup_timeout {
+        let left = match &remaining {
+            Ok(panels) => format!("its /status still showed {panels} panels"),
+            Err(cause) => format!("its /status could not be read ({cause})"),
+        };
+        ctx.warn(
+            &bot.object_ref(&()),
+            "PanelsLeftBehind",
+            status::bounded_message(&format!(
+                "the bot was given {:?} to remove its panels from Discord and {left}; the TicketBot is released, delete any panel left by hand",
+                ctx.settings.panel_cleanup_timeout
+            )),
+            "RemovePanels",
+        )
+        .await;
+        return Ok(Action::await_change());
+    }
+    Err(Error::PanelsRemaining {
+        namespace,
+        name,
+        remaining: match remaining {
+            Ok(panels) => format!("{panels} panels"),
+            Err(cause) => format!("an unreadable /status: {cause}"),
+        },
+    })
+}
+
 /// The TicketBot reconcile: children, then status.
 async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> {
     let name = bot.name_any();
@@ -426,78 +691,85 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         .filter(|category| category.belongs_to(bot))
         .collect();
     let secrets = check_secrets(ctx, &namespace, bot).await?;
-    let build_error = |source| Error::BuildChild {
-        name: name.clone(),
-        source,
-    };
 
-    let config_maps: Api<ConfigMap> = ctx.api(&namespace);
     let config_map_name = builders::config_map_name(&name);
+    let existing = Existing::read(ctx, &namespace, &name).await?;
     // The config the bot runs now: a category refused as invalid keeps its entry from it.
-    let running = config_maps
-        .get_opt(&config_map_name)
-        .await
-        .map_err(|source| Error::ReadConfigMap {
-            namespace: namespace.clone(),
-            name: config_map_name.clone(),
-            source,
-        })?
+    let running = existing
+        .config_map
+        .clone()
+        .filter(|config_map| builders::controlled_by(&config_map.metadata, bot))
         .and_then(|config_map| config_map.data?.remove(ticketeer_config::CONFIG_FILE_NAME))
         .and_then(|text| ticketeer_config::BotConfig::from_yaml(&text).ok());
-    let deployments: Api<Deployment> = ctx.api(&namespace);
-    let rendered = builders::render_config_keeping(bot, &categories, running.as_ref());
-    let (config_rendered, served, deployment) = match rendered {
-        Ok(config) => {
-            let config_map = builders::config_map(bot, &config).map_err(build_error)?;
-            apply(
-                &ctx.api::<ServiceAccount>(&namespace),
-                &builders::service_account(bot).map_err(build_error)?,
-            )
-            .await?;
-            apply(&config_maps, &config_map).await?;
-            apply(
-                &ctx.api::<Service>(&namespace),
-                &builders::service(bot).map_err(build_error)?,
-            )
-            .await?;
-            let deployment = builders::deployment(bot, &ctx.settings.build, &secrets.digests)
-                .map_err(build_error)?;
-            let deployment = apply(&deployments, &deployment).await?;
-            let served = config.categories.len();
-            (
-                Observed::yes(
-                    bot_condition::CONFIG_RENDERED,
-                    "ConfigRendered",
-                    format!(
-                        "ConfigMap {} holds the config with {served} categories",
-                        builders::config_map_name(&name)
-                    ),
-                ),
-                served,
-                Some(deployment),
-            )
+    let desired =
+        builders::render_config_keeping(bot, &categories, running.as_ref()).and_then(|config| {
+            let children = Children::build(bot, &config, &ctx.settings.build, &secrets.digests)?;
+            Ok((config.categories.len(), children))
+        });
+    // Our own Deployment as it is, for its availability when this reconcile does not apply it.
+    let current_deployment = existing
+        .deployment
+        .clone()
+        .filter(|deployment| builders::controlled_by(&deployment.metadata, bot));
+    // A child refused for good or taken by someone else: reported in the status, then returned
+    // so the reconcile backs off.
+    let mut blocked = None;
+    let (config_rendered, served, deployment) = match desired {
+        Ok((served, children)) => {
+            let rendered = Observed::yes(
+                bot_condition::CONFIG_RENDERED,
+                "ConfigRendered",
+                format!("ConfigMap {config_map_name} holds the config with {served} categories"),
+            );
+            let applied = match existing.foreign(bot, &namespace) {
+                Some(conflict) => Err(conflict),
+                None => children.apply(ctx, &namespace).await,
+            };
+            match applied {
+                Ok(deployment) => (rendered, served, Some(deployment)),
+                Err(error @ (Error::ChildRejected { .. } | Error::NameConflict { .. })) => {
+                    let rendered = if matches!(
+                        error,
+                        Error::ChildRejected {
+                            kind: "ConfigMap",
+                            ..
+                        }
+                    ) {
+                        Observed::no(
+                            bot_condition::CONFIG_RENDERED,
+                            status::CHILD_REJECTED,
+                            status::bounded_message(&error.to_string()),
+                        )
+                    } else {
+                        rendered
+                    };
+                    blocked = Some(error);
+                    (rendered, served, current_deployment)
+                }
+                Err(error) => return Err(error),
+            }
         }
-        Err(error) => {
+        Err(
+            error @ (BuildError::InvalidConfig(_)
+            | BuildError::InvalidLogLevel { .. }
+            | BuildError::ConfigTooLarge { .. }),
+        ) => {
             // Keep the last good ConfigMap and pods: a bad spec must not take a working bot down.
-            let deployment =
-                deployments
-                    .get_opt(&name)
-                    .await
-                    .map_err(|source| Error::ApplyChild {
-                        kind: "Deployment",
-                        namespace: namespace.clone(),
-                        name: name.clone(),
-                        source,
-                    })?;
             (
                 Observed::no(
                     bot_condition::CONFIG_RENDERED,
-                    "InvalidConfig",
+                    error.reason(),
                     format!("{error}; fix the TicketBot spec (the previous config stays in place)"),
                 ),
                 0,
-                deployment,
+                current_deployment,
             )
+        }
+        Err(source) => {
+            return Err(Error::BuildChild {
+                name: name.clone(),
+                source,
+            });
         }
     };
     let (available, ready_replicas) = status::deployment_availability(deployment.as_ref());
@@ -514,13 +786,29 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         ctx.forget_report(&bot_key);
         None
     };
-    let degraded = secrets.problems.first().cloned().unwrap_or_else(|| {
-        Observed::no(
+    let degraded = match &blocked {
+        Some(error @ Error::NameConflict { .. }) => Observed::yes(
             bot_condition::DEGRADED,
-            "SecretsPresent",
-            "the token and database Secrets have their keys",
-        )
-    });
+            status::NAME_CONFLICT,
+            status::bounded_message(&format!(
+                "{error}; the operator does not take it over: rename the TicketBot or remove that object (nothing was applied)"
+            )),
+        ),
+        Some(error) => Observed::yes(
+            bot_condition::DEGRADED,
+            status::CHILD_REJECTED,
+            status::bounded_message(&format!(
+                "{error}; fix the TicketBot spec (the children after it are left as they are)"
+            )),
+        ),
+        None => secrets.problems.first().cloned().unwrap_or_else(|| {
+            Observed::no(
+                bot_condition::DEGRADED,
+                "SecretsPresent",
+                "the token and database Secrets have their keys",
+            )
+        }),
+    };
     let ready = status::bot_ready(&config_rendered, &available, &degraded);
     let observed = [ready, config_rendered, available, degraded];
     let new_status = status::bot_status(bot, &observed, served, ready_replicas, &now());
@@ -546,8 +834,13 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         bot_condition::DEGRADED,
         true,
     ) {
+        let action = if blocked.is_some() {
+            "ApplyChild"
+        } else {
+            "CheckSecrets"
+        };
         let message = observed[3].message.clone();
-        ctx.warn(&reference, &observed[3].reason, message, "CheckSecrets")
+        ctx.warn(&reference, &observed[3].reason, message, action)
             .await;
     }
     if status::became(
@@ -555,10 +848,16 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         &new_status.conditions,
         bot_condition::CONFIG_RENDERED,
         false,
-    ) {
+    ) && blocked.is_none()
+    {
         let message = observed[1].message.clone();
-        ctx.warn(&reference, "InvalidConfig", message, "RenderConfig")
+        ctx.warn(&reference, &observed[1].reason, message, "RenderConfig")
             .await;
+    }
+    if let Some(error) = blocked {
+        // Retried with the growing backoff: the refusal stays until someone edits the spec or
+        // the cluster's policy, and the status already says so.
+        return Err(error);
     }
     let served_keys: Vec<String> = builders::served_categories(bot, &categories)
         .into_iter()
@@ -752,7 +1051,11 @@ fn error_policy<K: Resource<DynamicType = ()>>(
     ctx: &Context,
 ) -> Action {
     let key = object_key(object.as_ref());
-    let delay = ctx.next_backoff(&key);
+    let delay = match error {
+        // Waiting, not failing: the bot removes its panels at its own pace.
+        Error::PanelsRemaining { .. } => ctx.settings.panel_cleanup_poll,
+        _ => ctx.next_backoff(&key),
+    };
     warn!(object = %key, %error, retry_in = ?delay, "reconcile failed");
     Action::requeue(delay)
 }
@@ -826,7 +1129,7 @@ pub async fn run_controllers(
             |guard, ctx| {
                 reconcile_guarded(BOT_CONTROLLER, guard, ctx, |guard, ctx| async move {
                     match &guard.0 {
-                        Ok(bot) => reconcile_bot_object(bot, &ctx).await,
+                        Ok(bot) => Box::pin(reconcile_bot_with_finalizer(bot, &ctx)).await,
                         Err(_) => Ok(Action::await_change()),
                     }
                 })

@@ -29,6 +29,10 @@ pub const GROUP: &str = "ticketeer.dev";
     printcolumn = r#"{"name": "Replicas", "type": "integer", "jsonPath": ".status.readyReplicas"}"#,
     printcolumn = r#"{"name": "Reason", "type": "string", "priority": 1, "jsonPath": ".status.conditions[?(@.type==\"Ready\")].reason"}"#,
     printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#,
+    // The bot's name is its Service's name (a DNS-1035 label) and every child's
+    // `app.kubernetes.io/instance` label (at most 63 characters); the other children's names
+    // (`<name>`, `<name>-config`) allow more.
+    validation = Rule::new(BOT_NAME_RULE).message(BOT_NAME_MESSAGE),
     cel
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -45,8 +49,13 @@ pub struct TicketBotSpec {
     pub discord: DiscordConfig,
     /// The bot's container image; defaults to the image this operator release was built with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 512))]
+    #[schemars(length(min = 1, max = 512), pattern(r"^\S+$"))]
     pub image: Option<String>,
+    /// Secrets (in this namespace) to pull the image with, e.g. from a private registry; when
+    /// unset, the operator's default (the chart's `botImagePullSecrets`) applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 16))]
+    pub image_pull_secrets: Option<Vec<ImagePullSecret>>,
     /// How many bot pods to run (default 1). Replicas share the database, which keeps tickets
     /// unique even when two pods see the same click.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,6 +63,7 @@ pub struct TicketBotSpec {
     pub replicas: Option<i32>,
     /// CPU and memory for the bot's container; a small default applies when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "resources_schema")]
     pub resources: Option<ResourceRequirements>,
     /// The bot's log filter: a level (`error`, `warn`, `info`, `debug`, `trace`) or directives
     /// such as `info,ticketeer_bot=debug`. Default `info`.
@@ -65,6 +75,7 @@ pub struct TicketBotSpec {
     pub log_format: Option<LogFormat>,
     /// Node labels the bot's pods must match.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "node_selector_schema")]
     pub node_selector: Option<BTreeMap<String, String>>,
     /// Taints the bot's pods tolerate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -78,15 +89,79 @@ fn discord_is_default(discord: &DiscordConfig) -> bool {
     *discord == DiscordConfig::default()
 }
 
+/// The rule a TicketBot's `metadata.name` must follow (CEL): a DNS-1035 label.
+pub const BOT_NAME_RULE: &str =
+    "size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')";
+/// The API server's message when [`BOT_NAME_RULE`] fails.
+pub const BOT_NAME_MESSAGE: &str = "metadata.name must be at most 63 lower-case letters, digits or '-', \
+     starting with a letter and ending with a letter or digit: it names the bot's Service and \
+     labels each of its children";
+
+/// A Kubernetes resource quantity (`100m`, `64Mi`, `1.5`, `2`), as the API server parses one.
+const QUANTITY_PATTERN: &str = r"^(\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\+|-)?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$";
+
+/// `spec.resources`: requests and limits whose quantities are checked at admission. The generic
+/// Kubernetes schema accepts any string there, and a bad one then fails the Deployment's apply
+/// with a server error rather than a refusal naming the field.
+fn resources_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let quantities = |description: &str| {
+        schemars::json_schema!({
+            "description": description,
+            "type": "object",
+            "additionalProperties": {
+                "x-kubernetes-int-or-string": true,
+                "pattern": QUANTITY_PATTERN,
+            },
+        })
+    };
+    schemars::json_schema!({
+        "type": "object",
+        "nullable": true,
+        "properties": {
+            "limits": quantities("The most of each resource (`cpu`, `memory`) the container may use."),
+            "requests": quantities("The amount of each resource (`cpu`, `memory`) the scheduler reserves."),
+        },
+    })
+}
+
+/// `spec.nodeSelector`: label values checked at admission (at most 63 characters, alphanumeric at
+/// both ends, `-`, `_` and `.` inside), as the Deployment's pod template requires.
+fn node_selector_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "nullable": true,
+        "additionalProperties": {
+            "type": "string",
+            "maxLength": 63,
+            "pattern": "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
+        },
+    })
+}
+
+/// A Secret of type `kubernetes.io/dockerconfigjson` in the object's own namespace.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ImagePullSecret {
+    /// The Secret's name.
+    #[schemars(
+        length(min = 1, max = 253),
+        pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
+    pub name: String,
+}
+
 /// A key in a Secret in the object's own namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SecretKeyRef {
-    /// The Secret's name.
-    #[schemars(length(min = 1, max = 253))]
+    /// The Secret's name (a DNS-1123 subdomain, as every Secret's name is).
+    #[schemars(
+        length(min = 1, max = 253),
+        pattern(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+    )]
     pub name: String,
-    /// The key within the Secret.
-    #[schemars(length(min = 1, max = 253))]
+    /// The key within the Secret (letters, digits, `-`, `_` and `.`, as every Secret key is).
+    #[schemars(length(min = 1, max = 253), pattern(r"^[-._a-zA-Z0-9]+$"))]
     pub key: String,
 }
 

@@ -46,16 +46,31 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
-    /// Reading the bot's current ConfigMap failed (other than it not existing yet).
-    #[error("reading ConfigMap {namespace}/{name}: {source}")]
-    ReadConfigMap {
+    /// Reading a child's current object by name failed (other than it not existing yet).
+    #[error("reading {kind} {namespace}/{name}: {source}")]
+    ReadChild {
+        /// The child's kind.
+        kind: &'static str,
         /// The namespace.
         namespace: String,
-        /// The ConfigMap's name.
+        /// The child's name.
         name: String,
         /// The API error.
         #[source]
         source: kube::Error,
+    },
+    /// An object with a child's name exists and is not controlled by the TicketBot. Returned
+    /// after the bot's status says so, so that the reconcile backs off.
+    #[error("{kind} {namespace}/{name} already exists and does not belong to TicketBot {bot}")]
+    NameConflict {
+        /// The object's kind.
+        kind: &'static str,
+        /// The namespace.
+        namespace: String,
+        /// The object's name.
+        name: String,
+        /// The TicketBot's name.
+        bot: String,
     },
     /// Building a child object failed.
     #[error("building the children of TicketBot {name}: {source}")]
@@ -78,6 +93,46 @@ pub enum Error {
         /// The API error.
         #[source]
         source: kube::Error,
+    },
+    /// The API server refused a child for good (400, 403 or 422: the answer will not change until
+    /// someone edits the TicketBot or the cluster's policy). Returned after the bot's status says
+    /// so, so that the reconcile backs off instead of retrying at once.
+    #[error("the API server refused {kind} {namespace}/{name} ({code}): {message}")]
+    ChildRejected {
+        /// The child's kind.
+        kind: &'static str,
+        /// The namespace.
+        namespace: String,
+        /// The child's name.
+        name: String,
+        /// The HTTP status code.
+        code: u16,
+        /// The API server's message.
+        message: String,
+    },
+    /// A deleted TicketBot's bot still shows panels on Discord; the TicketBot is held (and
+    /// checked again shortly) until they are gone or the wait is over.
+    #[error(
+        "TicketBot {namespace}/{name} is held until its bot removes its panels ({remaining} remain)"
+    )]
+    PanelsRemaining {
+        /// The namespace.
+        namespace: String,
+        /// The bot's name.
+        name: String,
+        /// What the bot's `/status` last showed.
+        remaining: String,
+    },
+    /// Adding or removing the TicketBot's finalizer failed.
+    #[error("the finalizer of TicketBot {namespace}/{name}: {source}")]
+    Finalizer {
+        /// The namespace.
+        namespace: String,
+        /// The bot's name.
+        name: String,
+        /// What failed.
+        #[source]
+        source: Box<kube::runtime::finalizer::Error<Error>>,
     },
     /// Writing an object's status failed.
     #[error("writing the status of {kind} {namespace}/{name}: {source}")]
@@ -105,10 +160,14 @@ impl Error {
             Self::ListCategories { .. } => "list_categories",
             Self::ReadBot { .. } => "read_bot",
             Self::ReadSecret { .. } => "read_secret",
-            Self::ReadConfigMap { .. } => "read_config_map",
+            Self::ReadChild { .. } => "read_child",
+            Self::NameConflict { .. } => "name_conflict",
             Self::BuildChild { .. } => "build_child",
             Self::ApplyChild { .. } => "apply_child",
+            Self::ChildRejected { .. } => "child_rejected",
             Self::WriteStatus { .. } => "write_status",
+            Self::PanelsRemaining { .. } => "panels_remaining",
+            Self::Finalizer { .. } => "finalizer",
             Self::LeaderElection(_) => "leader_election",
         }
     }

@@ -1,10 +1,13 @@
 //! The `ticketeer-operator` binary: reads its settings from the environment, then runs the
 //! controllers and the HTTP endpoints until SIGTERM or Ctrl-C.
 //!
-//! Environment: `TICKETEER_BOT_IMAGE` (default bot image), `WATCH_NAMESPACE` (all when unset),
+//! Environment: `TICKETEER_BOT_IMAGE` (default bot image), `TICKETEER_BOT_IMAGE_PULL_SECRETS`
+//! (comma-separated Secret names bot pods pull with when a TicketBot names none),
+//! `WATCH_NAMESPACE` (all when unset),
 //! `HTTP_LISTEN` (default `0.0.0.0:8080`), `POD_NAME`, `LOG_FORMAT` (`json` or `text`),
 //! `RUST_LOG` (default `info`), `LEADER_ELECTION` (`true` to hold a Lease in `POD_NAMESPACE` so
-//! only one replica reconciles), `BOT_STATUS_URL` (where each bot's `/status` is, `{name}` and
+//! only one replica reconciles), `LEADER_ELECTION_LEASE` (that Lease's name; the chart sets the
+//! release's full name, default `ticketeer-operator`), `BOT_STATUS_URL` (where each bot's `/status` is, `{name}` and
 //! `{namespace}` standing for the TicketBot's; default `http://{name}.{namespace}.svc:8080/status`,
 //! e.g. set it to reach the bots through a proxy when the operator runs outside the cluster).
 
@@ -60,6 +63,14 @@ async fn main() -> anyhow::Result<()> {
     let default_image = env("TICKETEER_BOT_IMAGE")
         .unwrap_or_else(|| format!("ghcr.io/ticketeer/ticketeer:{}", env!("CARGO_PKG_VERSION")));
     let mut settings = Settings::new(default_image);
+    if let Some(names) = env("TICKETEER_BOT_IMAGE_PULL_SECRETS") {
+        settings.build.default_image_pull_secrets = names
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(str::to_owned)
+            .collect();
+    }
     settings.namespace = env("WATCH_NAMESPACE");
     if let Some(pod) = env("POD_NAME") {
         settings.instance = pod;
@@ -100,7 +111,10 @@ async fn main() -> anyhow::Result<()> {
             .context("LEADER_ELECTION needs POD_NAMESPACE (the namespace of the Lease)")?;
         let identity = env("POD_NAME")
             .context("LEADER_ELECTION needs POD_NAME (each replica's identity in the Lease)")?;
-        let election = LeaderElection::new(namespace, identity);
+        let mut election = LeaderElection::new(namespace, identity);
+        if let Some(lease) = env("LEADER_ELECTION_LEASE") {
+            election.lease_name = lease;
+        }
         let stop = stopped(stop_receiver.clone());
         tokio::spawn(async move {
             run_while_leading(client, election, stop, |stop| {

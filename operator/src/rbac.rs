@@ -14,16 +14,22 @@ pub struct Rule {
 
 /// Every permission the operator uses, and why.
 pub const RULES: &[Rule] = &[
-    // The custom resources: watched, never modified except their status.
+    // The custom resources: watched, never modified except their status and the TicketBot's
+    // finalizer (patched in and out: a deleted bot is held until its panels are gone).
     Rule {
         api_group: "ticketeer.dev",
-        resources: &["ticketbots", "ticketcategories"],
+        resources: &["ticketbots"],
+        verbs: &["get", "list", "watch", "patch"],
+    },
+    Rule {
+        api_group: "ticketeer.dev",
+        resources: &["ticketcategories"],
         verbs: &["get", "list", "watch"],
     },
     Rule {
         api_group: "ticketeer.dev",
         resources: &["ticketbots/status", "ticketcategories/status"],
-        verbs: &["get", "patch"],
+        verbs: &["patch"],
     },
     // Children, created and updated by server-side apply (create + patch), watched via `.owns()`.
     // No delete: owner references let the garbage collector remove them with their TicketBot.

@@ -135,12 +135,50 @@ pub fn find<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Conditio
 }
 
 /// Whether the condition `type_` flipped to `status` between `before` and `after` (or appeared
-/// with it); used to publish an Event once per problem, not once per reconcile.
+/// with it, or kept it for a different reason); used to publish an Event once per problem, not
+/// once per reconcile.
 pub fn became(before: &[Condition], after: &[Condition], type_: &str, status: bool) -> bool {
     let wanted = if status { "True" } else { "False" };
-    let now = find(after, type_).is_some_and(|condition| condition.status == wanted);
-    let then = find(before, type_).is_some_and(|condition| condition.status == wanted);
-    now && !then
+    let Some(now) = find(after, type_).filter(|condition| condition.status == wanted) else {
+        return false;
+    };
+    !find(before, type_).is_some_and(|then| then.status == wanted && then.reason == now.reason)
+}
+
+/// The reason of a condition that reports a child the API server refused for good.
+pub const CHILD_REJECTED: &str = "ChildRejected";
+/// The reason of a condition that reports an object, not the bot's, where a child would go.
+pub const NAME_CONFLICT: &str = "NameConflict";
+
+/// The longest message the operator writes into a condition from text it does not control (the
+/// API server's refusals, a bot's answers): long enough to quote one, short enough for `kubectl
+/// describe`.
+pub const MESSAGE_MAX_CHARS: usize = 1024;
+
+/// `text` made fit for a condition message: see [`bounded_to`], with [`MESSAGE_MAX_CHARS`].
+pub fn bounded_message(text: &str) -> String {
+    bounded_to(text, MESSAGE_MAX_CHARS)
+}
+
+/// `text` made printable and short: control characters (newlines included) become spaces and
+/// anything past `max_chars` characters is cut off with an ellipsis.
+pub fn bounded_to(text: &str, max_chars: usize) -> String {
+    let mut message: String = text
+        .chars()
+        .map(|character| {
+            if character.is_control() {
+                ' '
+            } else {
+                character
+            }
+        })
+        .take(max_chars + 1)
+        .collect();
+    if message.chars().count() > max_chars {
+        message = message.chars().take(max_chars.saturating_sub(1)).collect();
+        message.push('…');
+    }
+    message
 }
 
 /// The Deployment's availability: whether it has its desired available replicas, and how many
@@ -408,7 +446,11 @@ pub fn observe_category(inputs: &CategoryInputs<'_>) -> CategoryObservation {
         )
     } else if !category.problems.is_empty() {
         let problems: Vec<String> = category.problems.iter().map(ToString::to_string).collect();
-        Observed::no(READY, reason::DISCORD_PROBLEM, problems.join("; "))
+        Observed::no(
+            READY,
+            reason::DISCORD_PROBLEM,
+            bounded_message(&problems.join("; ")),
+        )
     } else if let Some(panel) = &category.panel_message_id {
         Observed::yes(
             READY,

@@ -24,6 +24,7 @@ use ticketeer_operator::status::{self, BotReport, CategoryInputs, Observed};
 fn settings() -> BuildSettings {
     BuildSettings {
         default_image: "ghcr.io/ticketeer/ticketeer:test".to_owned(),
+        default_image_pull_secrets: Vec::new(),
     }
 }
 
@@ -385,16 +386,53 @@ fn pod_level_inputs_change_the_pod_hash_and_nothing_else_does() {
             &["a".into(), "b".into()],
         ),
         hash(&base, &["rotated".into(), "b".into()]),
+        // The bot reads `discord.*` and `log.*` only when it starts.
+        hash(
+            &bot(bot_json().set("/spec/logLevel", json!("trace"))),
+            &["a".into(), "b".into()],
+        ),
+        hash(
+            &bot(bot_json().set("/spec/logFormat", json!("text"))),
+            &["a".into(), "b".into()],
+        ),
+        hash(
+            &bot(bot_json().set("/spec/discord/applicationId", json!("1090000000000000002"))),
+            &["a".into(), "b".into()],
+        ),
     ];
     for other in changed {
         assert_ne!(other, original);
     }
-    let config_only = bot(bot_json().set("/spec/logLevel", json!("trace")));
+    let category_only = bot(bot_json());
     assert_eq!(
-        hash(&config_only, &["a".into(), "b".into()]),
+        hash(&category_only, &["a".into(), "b".into()]),
         original,
-        "config changes reload, not roll"
+        "the same spec hashes the same"
     );
+}
+
+#[test]
+fn a_log_filter_the_bot_cannot_parse_is_refused_naming_the_field() {
+    let refused = builders::render_config(
+        &bot(bot_json().set("/spec/logLevel", json!("ticketeer_bot=loud"))),
+        &[],
+    )
+    .expect_err("the filter is refused");
+    assert_eq!(refused.reason(), "InvalidConfig");
+    assert!(
+        refused
+            .to_string()
+            .starts_with(r#"spec.logLevel "ticketeer_bot=loud" is not a valid log filter"#),
+        "{refused}"
+    );
+    for valid in [
+        "debug",
+        "info,ticketeer_bot=debug",
+        "warn,twilight_gateway=off",
+    ] {
+        builders::render_config(&bot(bot_json().set("/spec/logLevel", json!(valid))), &[])
+            .unwrap_or_else(|error| panic!("{valid}: {error}"));
+    }
 }
 
 #[test]
@@ -882,4 +920,46 @@ fn backoff_doubles_per_failure_up_to_the_cap_with_jitter_in_the_upper_half() {
             "never shrinks much at {failures}"
         );
     }
+}
+
+#[test]
+fn bot_pods_pull_with_the_bots_secrets_else_the_operators_default_and_get_no_service_links() {
+    let pull_secrets = |bot: &TicketBot, settings: &BuildSettings| -> Option<Vec<String>> {
+        let deployment = builders::deployment(bot, settings, &[]).expect("builds");
+        deployment
+            .spec?
+            .template
+            .spec?
+            .image_pull_secrets
+            .map(|secrets| secrets.into_iter().map(|secret| secret.name).collect())
+    };
+    let plain = bot(bot_json());
+    assert_eq!(pull_secrets(&plain, &settings()), None);
+    let pod = builders::deployment(&plain, &settings(), &[])
+        .expect("builds")
+        .spec
+        .and_then(|spec| spec.template.spec)
+        .expect("a pod spec");
+    assert_eq!(
+        pod.enable_service_links,
+        Some(false),
+        "no Service variables"
+    );
+    let mut defaults = settings();
+    defaults.default_image_pull_secrets = vec!["mirror".to_owned()];
+    assert_eq!(
+        pull_secrets(&plain, &defaults),
+        Some(vec!["mirror".to_owned()])
+    );
+    let own = bot(bot_json().set("/spec/imagePullSecrets", json!([{"name": "private"}])));
+    assert_eq!(
+        pull_secrets(&own, &defaults),
+        Some(vec!["private".to_owned()])
+    );
+    let none = bot(bot_json().set("/spec/imagePullSecrets", json!([])));
+    assert_eq!(
+        pull_secrets(&none, &defaults),
+        None,
+        "an empty list opts out"
+    );
 }

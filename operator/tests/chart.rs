@@ -16,9 +16,10 @@ use ticketeer_testkit::tools;
 
 /// The release namespace every render uses.
 const RELEASE_NAMESPACE: &str = "ticketeer";
-/// The oldest Kubernetes the chart supports (Chart.yaml `kubeVersion`) and the one the operator is
-/// built against; renders are validated against both.
-const KUBERNETES_VERSIONS: [&str; 2] = ["1.30.0", "1.33.0"];
+/// The oldest Kubernetes the chart supports (Chart.yaml `kubeVersion`), which is the one the
+/// operator is built against (the k8s-openapi feature); renders are validated against it and the
+/// newest the validator knows.
+const KUBERNETES_VERSIONS: [&str; 2] = ["1.33.0", "1.35.0"];
 
 fn repository_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -225,12 +226,25 @@ fn assert_grants_exactly(
     );
 }
 
+/// Every permission the chart's operator roles grant (not the aggregated roles for people).
 fn all_granted_permissions(objects: &[Value]) -> BTreeSet<Permission> {
     of_kind(objects, "ClusterRole")
         .into_iter()
         .chain(of_kind(objects, "Role"))
+        .filter(|role| !is_aggregated(role))
         .flat_map(granted_permissions)
         .collect()
+}
+
+/// Whether `role` is one of the ClusterRoles aggregated into the built-in user-facing roles.
+fn is_aggregated(role: &Value) -> bool {
+    role["metadata"]["labels"]
+        .as_object()
+        .is_some_and(|labels| {
+            labels
+                .keys()
+                .any(|key| key.starts_with("rbac.authorization.k8s.io/aggregate-to-"))
+        })
 }
 
 #[track_caller]
@@ -593,6 +607,13 @@ fn leader_election_is_on_exactly_when_asked_or_with_more_than_one_replica() {
             "Recreate"
         };
         assert_eq!(deployment["spec"]["strategy"]["type"], strategy, "{args:?}");
+        // The Lease is named after the release, so two releases never share one.
+        let lease = (expected == "true").then_some("ticketeer");
+        assert_eq!(
+            env_value(operator, "LEADER_ELECTION_LEASE"),
+            lease,
+            "{args:?}"
+        );
         assert_eq!(env_field_path(operator, "POD_NAME"), Some("metadata.name"));
         assert_eq!(
             env_field_path(operator, "POD_NAMESPACE"),
@@ -1034,7 +1055,7 @@ fn copy_dir(from: &Path, to: &Path) {
 #[test]
 fn notes_without_warnings_lead_with_the_next_steps() {
     let chart = NotesChart::new("plain");
-    let notes = chart.render(&[]);
+    let notes = chart.render(&["--set", "image.repository=registry.example.com/ticketeer"]);
     assert!(!notes.contains("WARNING"), "{notes}");
     let secrets = notes
         .find("create secret generic")
@@ -1063,6 +1084,7 @@ fn notes_show_warnings_before_the_next_steps() {
         .find("Next steps")
         .unwrap_or_else(|| panic!("no next steps: {notes}"));
     for warning in [
+        "image.repository is the default ghcr.io/ticketeer/ticketeer, which is not published yet",
         "crds.keep is false",
         "persistence.enabled is false",
         "externalUrl is empty",
@@ -1079,4 +1101,110 @@ fn notes_show_warnings_before_the_next_steps() {
         notes.contains("spec.privatebin.url to http://ticketeer-privatebin.ticketeer.svc:80/"),
         "{notes}"
     );
+}
+
+#[test]
+fn aggregated_roles_let_namespace_viewers_read_and_editors_manage_the_resources() {
+    let objects = render(&[]);
+    let role = |name: &str| one(&objects, "ClusterRole", name).clone();
+    let view = role("ticketeer-view");
+    let edit = role("ticketeer-edit");
+    let labels = |role: &Value| {
+        let mut labels: Vec<String> = role["metadata"]["labels"]
+            .as_object()
+            .expect("labels")
+            .iter()
+            .filter(|(key, value)| {
+                key.starts_with("rbac.authorization.k8s.io/") && *value == "true"
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        labels.sort();
+        labels
+    };
+    assert_eq!(
+        labels(&view),
+        [
+            "rbac.authorization.k8s.io/aggregate-to-admin",
+            "rbac.authorization.k8s.io/aggregate-to-edit",
+            "rbac.authorization.k8s.io/aggregate-to-view",
+        ]
+    );
+    assert_eq!(
+        labels(&edit),
+        [
+            "rbac.authorization.k8s.io/aggregate-to-admin",
+            "rbac.authorization.k8s.io/aggregate-to-edit",
+        ]
+    );
+    let permissions = |role: &Value| granted_permissions(role);
+    let expected = |verbs: &[&str]| -> BTreeSet<Permission> {
+        ["ticketbots", "ticketcategories"]
+            .into_iter()
+            .flat_map(|resource| {
+                verbs.iter().map(move |verb| {
+                    (
+                        "ticketeer.dev".to_owned(),
+                        resource.to_owned(),
+                        (*verb).to_owned(),
+                    )
+                })
+            })
+            .collect()
+    };
+    assert_eq!(permissions(&view), expected(&["get", "list", "watch"]));
+    assert_eq!(
+        permissions(&edit),
+        expected(&["create", "update", "patch", "delete", "deletecollection"]),
+        "no status: that is the operator's"
+    );
+    let without = render(&["--set", "rbac.aggregateToDefaultRoles=false"]);
+    assert!(
+        of_kind(&without, "ClusterRole")
+            .iter()
+            .all(|role| !role["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .ends_with("-view")),
+        "off when asked"
+    );
+}
+
+#[test]
+fn bot_image_pull_secrets_reach_the_operator_as_one_variable() {
+    let objects = render(&["--set", "botImagePullSecrets={mirror,backup}"]);
+    let operator = container(operator_deployment(&objects), "operator");
+    assert_eq!(
+        env_value(operator, "TICKETEER_BOT_IMAGE_PULL_SECRETS"),
+        Some("mirror,backup")
+    );
+    let plain = render(&[]);
+    assert_eq!(
+        env_value(
+            container(operator_deployment(&plain), "operator"),
+            "TICKETEER_BOT_IMAGE_PULL_SECRETS"
+        ),
+        None
+    );
+}
+
+#[test]
+fn the_charts_kube_version_is_the_one_the_operator_is_built_against() {
+    let manifest = std::fs::read_to_string(repository_root().join("Cargo.toml"))
+        .expect("reading the workspace Cargo.toml");
+    let line = manifest
+        .lines()
+        .find(|line| line.starts_with("k8s-openapi"))
+        .expect("the workspace pins k8s-openapi");
+    let minor = line
+        .split("\"v1_")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no v1_XX feature in {line:?}"));
+    let chart = std::fs::read_to_string(chart_dir().join("Chart.yaml")).expect("Chart.yaml");
+    assert!(
+        chart.contains(&format!("kubeVersion: \">=1.{minor}.0-0\"")),
+        "Chart.yaml's kubeVersion must be >=1.{minor}.0-0, the k8s-openapi feature v1_{minor}"
+    );
+    assert_eq!(KUBERNETES_VERSIONS[0], format!("1.{minor}.0"));
 }

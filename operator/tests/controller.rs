@@ -31,8 +31,10 @@ use status_server::{Answer, StatusServer, entry, healthy, report};
 use ticketeer_config::{BotConfig, Problem};
 use ticketeer_operator::builders::{MANAGER, POD_INPUTS_HASH_ANNOTATION};
 use ticketeer_operator::controller::{
-    BOT_CONTROLLER, BackoffPolicy, CATEGORY_CONTROLLER, Context, Settings, run_controllers,
+    BOT_CONTROLLER, BackoffPolicy, CATEGORY_CONTROLLER, Context, PANELS_FINALIZER, Settings,
+    run_controllers,
 };
+use ticketeer_operator::crd::TicketBot;
 use ticketeer_operator::metrics::Metrics;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -69,6 +71,11 @@ struct Operator {
 impl Operator {
     /// Runs both controllers in-process as the chart's operator ServiceAccount.
     async fn start(cluster: &Cluster) -> Self {
+        Self::start_with(cluster, |_| {}).await
+    }
+
+    /// Like [`start`](Self::start), with `adjust` applied to the test settings.
+    async fn start_with(cluster: &Cluster, adjust: impl FnOnce(&mut Settings)) -> Self {
         let status = StatusServer::start(Answer::Report(healthy(&KEYS))).await;
         let mut registry = Registry::default();
         let metrics = Metrics::register(&mut registry);
@@ -82,6 +89,8 @@ impl Operator {
         settings.status_timeout = Duration::from_millis(500);
         settings.status_requeue = Duration::from_millis(100);
         settings.status_min_interval = Duration::from_millis(50);
+        settings.panel_cleanup_poll = Duration::from_millis(100);
+        adjust(&mut settings);
         let context = Arc::new(
             Context::new(cluster.operator_client().await, settings, metrics.clone())
                 .expect("the context builds"),
@@ -324,6 +333,8 @@ async fn children_appear_with_owner_references_and_labels() {
             request.verb == "patch"
                 && !request.resource().ends_with("/status")
                 && !request.resource().ends_with("/events")
+                // The TicketBot's finalizer is a JSON patch of the bot, not an apply of a child.
+                && !request.resource().ends_with("ticketbots")
         })
         .collect();
     assert!(!applies.is_empty(), "the children were applied");
@@ -1122,4 +1133,187 @@ async fn every_request_the_operator_makes_is_allowed_by_its_rbac_rules() {
         refusals[0].starts_with("list core/secrets "),
         "{refusals:?}"
     );
+}
+
+/// Whether the TicketBot carries the operator's finalizer.
+async fn has_panels_finalizer(cluster: &Cluster) -> bool {
+    cluster
+        .get("ticketbots", NAMESPACE, BOT)
+        .await
+        .and_then(|bot| bot["metadata"]["finalizers"].as_array().cloned())
+        .is_some_and(|finalizers| finalizers.iter().any(|name| name == PANELS_FINALIZER))
+}
+
+#[tokio::test]
+async fn a_deleted_bot_is_held_until_its_panels_are_gone_with_its_categories_removed_from_its_config()
+ {
+    let cluster = seeded().await;
+    let operator = Operator::start(&cluster).await;
+    converged(&cluster).await;
+    eventually("the TicketBot carries the finalizer", async || {
+        has_panels_finalizer(&cluster).await
+    })
+    .await;
+
+    cluster.delete("ticketbots", NAMESPACE, BOT).await;
+    // The bot is told to serve no category, so it deletes their panels.
+    eventually("the config holds no category", async || {
+        rendered_config(&cluster)
+            .await
+            .is_some_and(|config| config.categories.is_empty())
+    })
+    .await;
+    // While its /status still shows panels, the TicketBot stays (checked on several reads).
+    let reads = operator.status.requests();
+    eventually("the operator reads /status a few more times", async || {
+        operator.status.requests() >= reads + 3
+    })
+    .await;
+    let held = cluster
+        .get("ticketbots", NAMESPACE, BOT)
+        .await
+        .expect("the TicketBot is held");
+    assert!(!held["metadata"]["deletionTimestamp"].is_null(), "{held}");
+
+    // The bot has removed its panels: the TicketBot goes.
+    operator.status.answer(Answer::Report(report([])));
+    eventually("the TicketBot is gone", async || {
+        cluster.get("ticketbots", NAMESPACE, BOT).await.is_none()
+    })
+    .await;
+    assert!(
+        !warning_reasons(&cluster)
+            .await
+            .contains(&"PanelsLeftBehind".to_owned())
+    );
+    operator.shut_down(&cluster).await;
+}
+
+#[tokio::test]
+async fn a_deleted_bot_whose_panels_stay_is_released_after_the_bounded_wait() {
+    let cluster = seeded().await;
+    let operator = Operator::start_with(&cluster, |settings| {
+        settings.panel_cleanup_timeout = Duration::from_secs(2);
+    })
+    .await;
+    converged(&cluster).await;
+    eventually("the TicketBot carries the finalizer", async || {
+        has_panels_finalizer(&cluster).await
+    })
+    .await;
+    cluster.delete("ticketbots", NAMESPACE, BOT).await;
+    // The /status keeps showing every panel; the wait is bounded.
+    eventually("the TicketBot is gone", async || {
+        cluster.get("ticketbots", NAMESPACE, BOT).await.is_none()
+    })
+    .await;
+    assert!(
+        warning_reasons(&cluster)
+            .await
+            .contains(&"PanelsLeftBehind".to_owned())
+    );
+    operator.shut_down(&cluster).await;
+}
+
+#[tokio::test]
+async fn a_deleted_bot_without_running_pods_is_released_at_once() {
+    let cluster = seeded().await;
+    let operator = Operator::start(&cluster).await;
+    eventually("the TicketBot carries the finalizer", async || {
+        has_panels_finalizer(&cluster).await
+    })
+    .await;
+    eventually("the Deployment exists", async || {
+        deployment(&cluster).await.is_some()
+    })
+    .await;
+    // No pod is available to remove panels, so there is nothing to wait for.
+    cluster.delete("ticketbots", NAMESPACE, BOT).await;
+    eventually("the TicketBot is gone", async || {
+        cluster.get("ticketbots", NAMESPACE, BOT).await.is_none()
+    })
+    .await;
+    assert_eq!(operator.status.requests(), 0, "nothing to ask the bot");
+    operator.shut_down(&cluster).await;
+}
+
+/// A client for a ServiceAccount `name` in the examples' namespace bound (by a RoleBinding there)
+/// to the chart's ClusterRole `role`.
+async fn namespace_user(cluster: &Cluster, name: &str, role: &str) -> kube::Client {
+    cluster
+        .put(json!({
+            "apiVersion": "v1", "kind": "ServiceAccount",
+            "metadata": {"name": name, "namespace": NAMESPACE},
+        }))
+        .await;
+    cluster
+        .plane
+        .apply_yaml(
+            &serde_json::to_string(&json!({
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": name, "namespace": NAMESPACE},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": NAMESPACE}],
+            }))
+            .expect("JSON"),
+            NAMESPACE,
+        )
+        .await
+        .expect("the RoleBinding applies");
+    cluster
+        .plane
+        .service_account_client(NAMESPACE, name)
+        .await
+        .expect("a token")
+}
+
+#[tokio::test]
+async fn the_charts_view_and_edit_roles_let_namespace_users_read_and_manage_ticketbots() {
+    let cluster = Cluster::start().await;
+    let roles = cluster::helm_template(&["--show-only", "templates/aggregate-roles.yaml"]);
+    cluster
+        .plane
+        .apply_yaml(&roles, NAMESPACE)
+        .await
+        .expect("the aggregated roles apply");
+    let editor = namespace_user(&cluster, "editor", "ticketeer-edit").await;
+    let viewer = namespace_user(&cluster, "viewer", "ticketeer-view").await;
+    let bot: TicketBot = serde_json::from_value(bot_json()).expect("a TicketBot");
+    let as_editor: Api<TicketBot> = Api::namespaced(editor.clone(), NAMESPACE);
+    as_editor
+        .create(&PostParams::default(), &bot)
+        .await
+        .expect("an editor creates a TicketBot");
+    let as_viewer: Api<TicketBot> = Api::namespaced(viewer, NAMESPACE);
+    assert_eq!(
+        as_viewer
+            .list(&ListParams::default())
+            .await
+            .expect("a viewer lists TicketBots")
+            .items
+            .len(),
+        1
+    );
+    let refused = as_viewer
+        .delete(BOT, &kube::api::DeleteParams::default())
+        .await
+        .expect_err("a viewer may not delete");
+    assert!(
+        matches!(&refused, kube::Error::Api(status) if status.code == 403),
+        "{refused:?}"
+    );
+    // The status is the operator's: an editor cannot write it.
+    let refused = as_editor
+        .patch_status(
+            BOT,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(json!({"status": {"categories": 3}})),
+        )
+        .await
+        .expect_err("an editor may not write the status");
+    assert!(
+        matches!(&refused, kube::Error::Api(status) if status.code == 403),
+        "{refused:?}"
+    );
+    cluster.plane.shutdown().await;
 }

@@ -1,26 +1,27 @@
-//! Hostile and unusual manifests against a real API server, asserting what happens **today**, so
-//! that the operator issue (conditions, Events, admission rules) can prove its fix by changing
-//! these tests. Each test starts its own control plane and the operator in-process as the chart's
+//! Hostile and unusual manifests against a real API server, and what the operator does with each.
+//! Each test starts its own control plane and the operator in-process as the chart's
 //! ServiceAccount; refusals are read from the API server's audit log, where the operator's
 //! server-side apply (`patch`, `fieldManager=ticketeer-operator`, `force=true`) is recorded with
 //! the code, reason and message the server answered.
 //!
-//! In every refusal below the operator's reconcile stops at the refused child (the children after
-//! it are not applied), the error goes to a log line and the `apply_child` failure metric, and the
-//! reconcile is retried with backoff for ever; no status, condition or Event says so.
+//! A child the API server refuses for good (400, 403, 422) stops the reconcile at that child (the
+//! children after it are left as they are) and is reported: `Ready=False` and `Degraded=True`
+//! with reason `ChildRejected` quoting the server's message, one Warning Event, and retries with
+//! the growing backoff. docs/operator.md has the same table for people running the operator.
 //!
-//! | Case | Manifest change | What the real API server answers | What the operator does today |
+//! | Case | Manifest change | What the real API server answers | What the operator does |
 //! |------|-----------------|----------------------------------|------------------------------|
-//! | 1 | TicketBot `metadata.name: 1support` | TicketBot: accepted (a DNS-1123 subdomain). ServiceAccount `1support`, ConfigMap `1support-config`: applied. Service `1support`: **422** `Invalid`, `metadata.name: Invalid value: "1support": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, …` | Stops at the Service; no Service, no Deployment; retries for ever |
-//! | 2 | TicketBot name of 64 characters | TicketBot: accepted (up to 253). The **first** child, the ServiceAccount (whose name may be 253 long), is refused: **422** `Invalid`, `metadata.labels: Invalid value: "<name>": must be no more than 63 characters`: the `app.kubernetes.io/instance` label every child carries. (The Service name would be refused too; it is never reached.) | No child at all; retries for ever |
-//! | 3 | `tokenSecretRef.key: discord token` | TicketBot: accepted (the schema bounds only the length). No Secret can hold that key (a Secret with it is refused with 422). ServiceAccount, ConfigMap, Service: applied. Deployment: **422** `Invalid`, `spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.key: Invalid value: "discord token": a valid config key must consist of alphanumeric characters, '-', '_' or '.'` | Stops at the Deployment; no Deployment; retries for ever |
-//! | 4 | `resources.requests.cpu: lots` | TicketBot: **accepted**: the CRD schema's quantity is `x-kubernetes-int-or-string` with no pattern. Deployment: **500** with an empty reason (not 422: server-side apply fails converting the quantity before validation), `failed to convert new object (tickets/support; apps/v1, Kind=Deployment) to proper version: unable to convert unstructured object to apps/v1, Kind=Deployment: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'` | Stops at the Deployment; retries for ever (a 500 looks like a server fault, not a bad spec) |
-//! | 5 | 46 TicketCategories, each with `createMessage`, `createdMessage` and `dmOnClose.message` of 2000 × 🎫 (within their own limits; the rendered `config.yaml` is ~1.07 MiB) | Every category: accepted. ServiceAccount: applied. ConfigMap `support-config`: **422** `Invalid`, `ConfigMap "support-config" is invalid: []: Too long: may not be more than 1048576 bytes` | Stops at the ConfigMap; no ConfigMap, Service, Deployment; retries for ever |
-//! | 6a | `nodeSelector: {kubernetes.io/os: "not a value!"}` | Deployment: **422** `Invalid`, `spec.template.spec.nodeSelector: Invalid value: "not a value!": a valid label must be an empty string or consist of alphanumeric characters, …` | Stops at the Deployment; retries for ever |
-//! | 6b | A toleration with `operator: Sometimes` | Deployment: **422** `Invalid`, `spec.template.spec.tolerations[0].operator: Unsupported value: "Sometimes": supported values: "Equal", "Exists"` | Stops at the Deployment; retries for ever |
-//! | 6c | `image` with a trailing space, or a space inside | Deployment: **accepted** either way (a pod *template*'s image is not checked for whitespace). A Pod made from that template (as the ReplicaSet controller would make it): trailing space → **422** `spec.containers[0].image: Invalid value: "…": must not have leading or trailing whitespace`; inner space → accepted too (only the kubelet's pull would fail) | All children applied; the bot waits for a rollout that cannot happen (`Ready=False`, reason `RolloutInProgress`) |
+//! | 1 | TicketBot `metadata.name: 1support` | TicketBot: accepted (a DNS-1123 subdomain). ServiceAccount `1support`, ConfigMap `1support-config`: applied. Service `1support`: **422** `Invalid`, `metadata.name: Invalid value: "1support": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, …` | Refused at admission by the CRD's CEL rule on `metadata.name` (a DNS-1035 label of at most 63 characters): 422 naming the rule; nothing stored |
+//! | 2 | TicketBot name of 64 characters | TicketBot: accepted (up to 253). The **first** child, the ServiceAccount (whose name may be 253 long), is refused: **422** `Invalid`, `metadata.labels: Invalid value: "<name>": must be no more than 63 characters`: the `app.kubernetes.io/instance` label every child carries. (The Service name would be refused too; it is never reached.) | Refused at admission by the same rule; a 63-character name gets all four children |
+//! | 3 | `tokenSecretRef.key: discord token` | TicketBot: accepted (the schema bounds only the length). No Secret can hold that key (a Secret with it is refused with 422). ServiceAccount, ConfigMap, Service: applied. Deployment: **422** `Invalid`, `spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.key: Invalid value: "discord token": a valid config key must consist of alphanumeric characters, '-', '_' or '.'` | Refused at admission: `spec.tokenSecretRef.key` must match Secret keys' pattern (and `name` a Secret name's) |
+//! | 4 | `resources.requests.cpu: lots` | TicketBot: **accepted**: the CRD schema's quantity is `x-kubernetes-int-or-string` with no pattern. Deployment: **500** with an empty reason (not 422: server-side apply fails converting the quantity before validation), `failed to convert new object (tickets/support; apps/v1, Kind=Deployment) to proper version: unable to convert unstructured object to apps/v1, Kind=Deployment: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'` | Refused at admission: every quantity in `spec.resources` must match the Kubernetes quantity pattern |
+//! | 5 | 46 TicketCategories, each with `createMessage`, `createdMessage` and `dmOnClose.message` of 2000 × 🎫 (within their own limits; the rendered `config.yaml` is ~1.07 MiB) | Every category: accepted. ServiceAccount: applied. ConfigMap `support-config`: **422** `Invalid`, `ConfigMap "support-config" is invalid: []: Too long: may not be more than 1048576 bytes` | Checked before any apply: `ConfigRendered=False` reason `ConfigTooLarge` (the size and what to do), one Warning Event; nothing applied, the previous config stays |
+//! | 6a | `nodeSelector: {kubernetes.io/os: "not a value!"}` | Deployment: **422** `Invalid`, `spec.template.spec.nodeSelector: Invalid value: "not a value!": a valid label must be an empty string or consist of alphanumeric characters, …` | Refused at admission: `spec.nodeSelector` values must be label values |
+//! | 6b | A toleration with `operator: Sometimes` | Deployment: **422** `Invalid`, `spec.template.spec.tolerations[0].operator: Unsupported value: "Sometimes": supported values: "Equal", "Exists"` | Stops at the Deployment: `ChildRejected`, one Warning Event, backoff |
+//! | 6c | `image` with a trailing space, or a space inside | Deployment: **accepted** either way (a pod *template*'s image is not checked for whitespace). A Pod made from that template (as the ReplicaSet controller would make it): trailing space → **422** `spec.containers[0].image: Invalid value: "…": must not have leading or trailing whitespace`; inner space → accepted too (only the kubelet's pull would fail) | Refused at admission: `spec.image` may not contain whitespace |
 //! | 7 | Another field manager changes a managed field: `kubectl apply --server-side --force-conflicts` of the ConfigMap's `config.yaml`; `kubectl edit` of a Deployment label | Both writes: **200**; the field's ownership moves to that manager. A later *non-forced* apply of the field by another manager: **409** `Conflict`, `Apply failed with 1 conflict: conflict with "ticketeer-operator": .data.config.yaml` | Its watch sees the change and it applies with force: takes both fields back (its `managedFields` own them again, the foreign values are gone) without a word |
-//! | 8 | A ConfigMap `support-config` created by someone else before the TicketBot | The operator's forced apply: **200** (an update of the stranger's object, not a 201 create), no conflict | Adopts it silently: a controller ownerReference to the TicketBot and the operator's labels appear, `config.yaml` is replaced, the stranger's other keys and labels stay. Deleting the TicketBot then lets the garbage collector delete the stranger's ConfigMap (seen in a trial run, not waited for) |
+//! | 8 | A ConfigMap `support-config` created by someone else before the TicketBot (or any object with a child's name that the TicketBot does not control, e.g. a Service `ticketeer` for a TicketBot `ticketeer`) | Would answer a forced apply with **200**: an update of the stranger's object, adopting it (a controller ownerReference, so garbage collection would delete it with the TicketBot) | Reads each child's name first: `Ready=False`/`Degraded=True` reason `NameConflict` naming the object, one Warning Event, nothing applied, backoff; once the object is gone the bot gets its own |
+//! | 9 | `logLevel: ticketeer_bot=loud` (a filter the bot cannot parse), then `logLevel: debug`, then a new `discord.applicationId` | TicketBot: accepted each time (the schema bounds only the length) | The bad filter: `ConfigRendered=False` reason `InvalidConfig` naming `spec.logLevel`, one Warning Event; the ConfigMap and the pods stay as they were. The valid filter and the Discord setting are restart-only: each changes the pod template's hash, so the pods roll |
 
 #[path = "support/cluster.rs"]
 mod cluster;
@@ -35,12 +36,12 @@ use hostile::{
     Audited, Operator, eventually, exists, finish, is_forced_operator_apply, named_bot,
     operator_audit, owns, refused_apply, requests_about, start_with_bot,
 };
-use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
-use ticketeer_config::BotConfig;
 use ticketeer_operator::builders::{self, MANAGER};
+use ticketeer_operator::controller::BOT_CONTROLLER;
+use ticketeer_operator::crd::BOT_NAME_MESSAGE;
 
 /// The example bot's name.
 const BOT: &str = "support";
@@ -55,19 +56,69 @@ async fn refused_child(bot: Value, resource: &str, name: &str) -> (Cluster, Oper
     let refusal = refused_apply(&cluster, resource, name).await;
     assert_eq!(refusal.verb, "patch", "{refusal:?}");
     assert!(is_forced_operator_apply(&refusal), "{refusal:?}");
-    // Today the operator retries with backoff (and counts the failure), for ever.
+    (cluster, operator, refusal)
+}
+
+/// Asserts that the operator reports `refusal` (of a child of the TicketBot `bot`): `Ready=False`
+/// and `Degraded=True`, both with reason `ChildRejected` and a message quoting the API server's,
+/// and exactly one Warning Event, while it keeps retrying (with its backoff) and counting
+/// `child_rejected` failures.
+async fn assert_rejection_reported(
+    cluster: &Cluster,
+    operator: &Operator,
+    bot: &str,
+    resource: &str,
+    child: &str,
+    refusal: &Audited,
+) {
+    // The start of the API server's message (the condition's is bounded).
+    let quoted: String = refusal.message().chars().take(200).collect();
+    for (type_, status) in [("Ready", "False"), ("Degraded", "True")] {
+        assert_bot_condition(cluster, bot, (type_, status, "ChildRejected"), &quoted).await;
+    }
     eventually(
-        &format!("the operator retries {resource} {name}"),
+        &format!("the operator retries {resource} {child} several times"),
         async || {
-            let refused = requests_about(&cluster, resource, name)
+            let refused = requests_about(cluster, resource, child)
                 .iter()
                 .filter(|(verb, code)| verb == "patch" && *code >= 400)
                 .count();
-            (refused >= 2 && operator.failed_applies() >= 2).then_some(())
+            (refused >= 3 && operator.rejected_applies() >= 3).then_some(())
         },
     )
     .await;
-    (cluster, operator, refusal)
+    let events = warning_events(cluster, bot, "ChildRejected").await;
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert!(
+        events[0]["series"].is_null(),
+        "published once, not repeated: {events:#?}"
+    );
+    assert!(
+        events[0]["note"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&quoted),
+        "{events:#?}"
+    );
+}
+
+/// The Warning Events with `reason` about the TicketBot `bot`, once there is one.
+async fn warning_events(cluster: &Cluster, bot: &str, reason: &str) -> Vec<Value> {
+    eventually(&format!("a {reason} Event about {bot}"), async || {
+        let events: Vec<Value> = cluster
+            .list("events", NAMESPACE)
+            .await
+            .into_iter()
+            .filter(|event| {
+                event["regarding"]["kind"] == "TicketBot"
+                    && event["regarding"]["name"] == bot
+                    && event["reason"] == reason
+                    && event["type"] == "Warning"
+            })
+            .collect();
+        (!events.is_empty()).then_some(events)
+    })
+    .await
 }
 
 /// Asserts the refusal's code, reason and that its message contains each of `fragments`.
@@ -89,6 +140,19 @@ fn never_applied(cluster: &Cluster, resource: &str, name: &str) -> bool {
     writes_about(cluster, resource, name).is_empty()
 }
 
+/// Asserts that the operator has written none of the example bot's children.
+#[track_caller]
+fn assert_no_child_applied(cluster: &Cluster) {
+    for (resource, name) in [
+        ("configmaps", CONFIG_MAP),
+        ("serviceaccounts", BOT),
+        ("services", BOT),
+        ("deployments", BOT),
+    ] {
+        assert!(never_applied(cluster, resource, name), "{resource}");
+    }
+}
+
 /// The operator's requests that write the object (it also reads its own ConfigMap, to keep a
 /// category refused as invalid as the bot runs it).
 fn writes_about(cluster: &Cluster, resource: &str, name: &str) -> Vec<(String, u16)> {
@@ -98,13 +162,38 @@ fn writes_about(cluster: &Cluster, resource: &str, name: &str) -> Vec<(String, u
         .collect()
 }
 
-/// The stored object's `metadata.uid`.
-async fn uid(cluster: &Cluster, plural: &str, name: &str) -> Value {
-    exists(cluster, plural, name).await["metadata"]["uid"].clone()
+/// Asserts the bot's condition `(type, status, reason)`, once it has that type, and that its
+/// message contains `fragment`.
+async fn assert_bot_condition(
+    cluster: &Cluster,
+    bot: &str,
+    (type_, wanted_status, wanted_reason): (&str, &str, &str),
+    fragment: &str,
+) {
+    let (status, reason, message) = bot_condition_message(cluster, bot, type_).await;
+    assert_eq!(
+        (status.as_str(), reason.as_str()),
+        (wanted_status, wanted_reason),
+        "{type_}: {message}"
+    );
+    assert!(
+        message.contains(fragment),
+        "{message:?} contains {fragment:?}"
+    );
 }
 
 /// `(status, reason)` of the bot's condition `type_`, once it has one.
 async fn bot_condition(cluster: &Cluster, name: &str, type_: &str) -> (String, String) {
+    let (status, reason, _) = bot_condition_message(cluster, name, type_).await;
+    (status, reason)
+}
+
+/// `(status, reason, message)` of the bot's condition `type_`, once it has one.
+async fn bot_condition_message(
+    cluster: &Cluster,
+    name: &str,
+    type_: &str,
+) -> (String, String, String) {
     eventually(
         &format!("TicketBot {name} has a {type_} condition"),
         async || {
@@ -115,91 +204,97 @@ async fn bot_condition(cluster: &Cluster, name: &str, type_: &str) -> (String, S
                 .find(|condition| condition["type"] == type_)?
                 .clone();
             let text = |field: &str| condition[field].as_str().unwrap_or_default().to_owned();
-            Some((text("status"), text("reason")))
+            Some((text("status"), text("reason"), text("message")))
         },
     )
     .await
 }
 
-#[tokio::test]
-async fn case_1_a_bot_name_starting_with_a_digit_is_refused_as_a_service_name() {
-    let (cluster, operator, refusal) =
-        refused_child(named_bot("1support"), "services", "1support").await;
-    assert_refusal(
-        &refusal,
-        422,
-        "Invalid",
-        &[
-            r#"Service "1support" is invalid: metadata.name: Invalid value: "1support""#,
-            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character",
-        ],
+/// Asserts that the API server refuses to store `object` (422 `Invalid`), its message containing
+/// each of `fragments`, and that nothing of that name was stored.
+async fn assert_refused_at_admission(cluster: &Cluster, object: Value, fragments: &[&str]) {
+    let name = object["metadata"]["name"]
+        .as_str()
+        .expect("a name")
+        .to_owned();
+    let refused = cluster
+        .try_put(&object)
+        .await
+        .expect_err("the API server refuses the TicketBot");
+    let kube::Error::Api(status) = &refused else {
+        panic!("not an API error: {refused:?}");
+    };
+    assert_eq!(
+        (status.code, status.reason.as_str()),
+        (422, "Invalid"),
+        "{status:?}"
     );
-    // The TicketBot itself is fine (a DNS-1123 subdomain), as are the children applied before the
-    // Service, whose names may start with a digit.
-    exists(&cluster, "ticketbots", "1support").await;
-    exists(&cluster, "serviceaccounts", "1support").await;
-    exists(&cluster, "configmaps", "1support-config").await;
-    // Today the reconcile stops at the refused Service: the Deployment is never applied.
-    assert!(never_applied(&cluster, "deployments", "1support"));
-    // today: no condition is set; the operator issue makes this a Ready=False ChildRejected
-    // condition
-    finish(cluster, operator).await;
-}
-
-#[tokio::test]
-async fn case_2_a_64_character_bot_name_is_refused_as_a_label_value_on_the_first_child() {
-    let name = format!("support-{}", "x".repeat(56));
-    assert_eq!(name.len(), 64);
-    let (cluster, operator, refusal) =
-        refused_child(named_bot(&name), "serviceaccounts", &name).await;
-    // Not the Service name (it would be refused too): the ServiceAccount comes first, and every
-    // child carries the bot's name as its `app.kubernetes.io/instance` label value (at most 63).
-    assert_refusal(
-        &refusal,
-        422,
-        "Invalid",
-        &[
-            &format!(
-                r#"ServiceAccount "{name}" is invalid: metadata.labels: Invalid value: "{name}""#
-            ),
-            "must be no more than 63 characters",
-        ],
-    );
-    exists(&cluster, "ticketbots", &name).await;
-    // Today the reconcile stops at the first child: nothing else is applied.
-    for (resource, child) in [
-        ("configmaps", builders::config_map_name(&name)),
-        ("services", name.clone()),
-        ("deployments", name.clone()),
-    ] {
-        assert!(never_applied(&cluster, resource, &child), "{resource}");
+    for fragment in fragments {
+        assert!(
+            status.message.contains(fragment),
+            "the API server's message {:?} does not contain {fragment:?}",
+            status.message
+        );
     }
-    // today: no condition is set; the operator issue makes this a Ready=False ChildRejected
-    // condition
-    finish(cluster, operator).await;
+    assert!(cluster.get("ticketbots", NAMESPACE, &name).await.is_none());
 }
 
 #[tokio::test]
-async fn case_3_a_secret_key_with_a_space_is_refused_in_the_deployment() {
-    let bot = bot_json().set("/spec/tokenSecretRef/key", json!("discord token"));
-    let (cluster, operator, refusal) = refused_child(bot, "deployments", BOT).await;
-    assert_refusal(
-        &refusal,
-        422,
-        "Invalid",
-        &[
-            r#"Deployment.apps "support" is invalid: spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.key: Invalid value: "discord token""#,
-            "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
-        ],
-    );
+async fn case_1_a_bot_name_that_is_no_service_name_is_refused_at_admission() {
+    let cluster = Cluster::start().await;
+    // A DNS-1123 subdomain (what the TicketBot itself could be called) but no DNS-1035 label,
+    // which its Service's name must be.
+    for name in ["1support", "support.bots", "support-"] {
+        assert_refused_at_admission(
+            &cluster,
+            named_bot(name),
+            &[
+                &format!("TicketBot.ticketeer.dev \"{name}\" is invalid"),
+                BOT_NAME_MESSAGE,
+            ],
+        )
+        .await;
+    }
+    cluster.plane.shutdown().await;
+}
+
+#[tokio::test]
+async fn case_2_a_64_character_bot_name_is_refused_at_admission_and_63_are_served() {
+    let (cluster, operator) = start_with_bot(bot_json()).await;
+    let long = format!("support-{}", "x".repeat(56));
+    assert_eq!(long.len(), 64);
+    assert_refused_at_admission(&cluster, named_bot(&long), &[BOT_NAME_MESSAGE]).await;
+    // The longest name allowed is one every child accepts: all four are applied.
+    let longest = format!("support-{}", "x".repeat(55));
+    cluster.put(named_bot(&longest)).await;
     for (plural, name) in [
-        ("serviceaccounts", BOT),
-        ("configmaps", CONFIG_MAP),
-        ("services", BOT),
+        ("serviceaccounts", longest.clone()),
+        ("configmaps", builders::config_map_name(&longest)),
+        ("services", longest.clone()),
+        ("deployments", longest.clone()),
     ] {
-        exists(&cluster, plural, name).await;
+        exists(&cluster, plural, &name).await;
     }
-    // No Secret can hold such a key, so the reference can never be satisfied.
+    cluster.assert_operator_never_refused();
+    finish(cluster, operator).await;
+}
+
+#[tokio::test]
+async fn case_3_a_secret_reference_no_secret_can_match_is_refused_at_admission() {
+    let cluster = Cluster::start().await;
+    assert_refused_at_admission(
+        &cluster,
+        bot_json().set("/spec/tokenSecretRef/key", json!("discord token")),
+        &["spec.tokenSecretRef.key: Invalid value: \"discord token\""],
+    )
+    .await;
+    assert_refused_at_admission(
+        &cluster,
+        bot_json().set("/spec/databaseSecretRef/name", json!("Ticketeer_DB")),
+        &["spec.databaseSecretRef.name: Invalid value: \"Ticketeer_DB\""],
+    )
+    .await;
+    // No Secret can hold such a key either, so the reference could never be satisfied.
     let secret = json!({
         "apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": "discord-token", "namespace": NAMESPACE},
@@ -214,44 +309,38 @@ async fn case_3_a_secret_key_with_a_space_is_refused_in_the_deployment() {
             && status.message.contains("a valid config key must consist of")),
         "{refused:?}"
     );
-    // today: no condition is set; the operator issue makes this a Ready=False ChildRejected
-    // condition
-    finish(cluster, operator).await;
+    cluster.plane.shutdown().await;
 }
 
 #[tokio::test]
-async fn case_4_an_invalid_cpu_quantity_passes_the_crd_and_the_deployment_apply_fails_with_500() {
-    let bot = bot_json().set("/spec/resources/requests/cpu", json!("lots"));
-    let (cluster, operator, refusal) = refused_child(bot, "deployments", BOT).await;
-    // The CRD schema did not refuse it: the quantity is `x-kubernetes-int-or-string` without a
-    // pattern, so the TicketBot is stored as written.
-    let stored = exists(&cluster, "ticketbots", BOT).await;
-    assert_eq!(stored["spec"]["resources"]["requests"]["cpu"], "lots");
-    // Server-side apply fails converting the object before validation runs: a 500 without a
-    // reason, not a 422.
-    assert_refusal(
-        &refusal,
-        500,
-        "",
-        &[
-            "failed to convert new object (tickets/support; apps/v1, Kind=Deployment) to proper version",
-            "quantities must match the regular expression",
-        ],
-    );
-    for (plural, name) in [
-        ("serviceaccounts", BOT),
-        ("configmaps", CONFIG_MAP),
-        ("services", BOT),
-    ] {
-        exists(&cluster, plural, name).await;
-    }
-    // today: no condition is set; the operator issue makes this a Ready=False ChildRejected
-    // condition (or the CRD schema refuses the quantity at admission)
-    finish(cluster, operator).await;
+async fn case_4_an_invalid_cpu_quantity_is_refused_at_admission() {
+    let cluster = Cluster::start().await;
+    assert_refused_at_admission(
+        &cluster,
+        bot_json().set("/spec/resources/requests/cpu", json!("lots")),
+        &["spec.resources.requests.cpu: Invalid value: \"lots\""],
+    )
+    .await;
+    assert_refused_at_admission(
+        &cluster,
+        bot_json().set("/spec/resources/limits/memory", json!("128 Mi")),
+        &["spec.resources.limits.memory: Invalid value: \"128 Mi\""],
+    )
+    .await;
+    // Quantities as Kubernetes writes them, strings and integers, are stored.
+    cluster
+        .put(
+            bot_json()
+                .set("/spec/resources/requests/cpu", json!("1.5"))
+                .set("/spec/resources/limits/cpu", json!(2))
+                .set("/spec/resources/limits/memory", json!("1e9")),
+        )
+        .await;
+    cluster.plane.shutdown().await;
 }
 
 #[tokio::test]
-async fn case_5_a_rendered_config_map_over_one_mebibyte_is_refused_as_too_long() {
+async fn case_5_a_rendered_config_over_one_mebibyte_is_reported_before_any_apply() {
     // Every text at its 2000-character limit, in 4-byte characters: ~24 KB per category.
     let text = "🎫".repeat(2000);
     let categories: Vec<Value> = (0..46)
@@ -263,16 +352,38 @@ async fn case_5_a_rendered_config_map_over_one_mebibyte_is_refused_as_too_long()
         })
         .collect();
     // The operator's own builders render more than the API server's 1 MiB limit (and less than
-    // its 3 MiB request limit).
+    // its 3 MiB request limit), and refuse to build a ConfigMap from it.
     let typed: Vec<_> = categories.iter().cloned().map(fixtures::category).collect();
     let bot = fixtures::bot(bot_json());
     let config = builders::render_config(&bot, &typed).expect("the config renders");
     assert_eq!(config.categories.len(), 46, "every category is accepted");
-    let rendered = builders::config_map(&bot, &config).expect("the ConfigMap builds");
-    let size = rendered.data.as_ref().expect("data")["config.yaml"].len();
-    assert!((1_048_577..3_000_000).contains(&size), "{size} bytes");
+    let yaml = config.to_yaml().expect("the config renders as YAML");
+    assert!(
+        (1_048_577..3_000_000).contains(&yaml.len()),
+        "{} bytes",
+        yaml.len()
+    );
+    let refused = builders::config_map(&bot, &config).expect_err("too large for a ConfigMap");
+    assert!(
+        refused.to_string().contains("more than a ConfigMap holds"),
+        "{refused}"
+    );
 
     let cluster = Cluster::start().await;
+    // The API server would refuse such a ConfigMap: the check stands in for its limit.
+    let too_long = cluster
+        .try_put(&json!({
+            "apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "too-long", "namespace": NAMESPACE},
+            "data": {"config.yaml": yaml},
+        }))
+        .await
+        .expect_err("the API server refuses more than 1 MiB");
+    assert!(
+        matches!(&too_long, kube::Error::Api(status) if status.code == 422
+            && status.message.contains("Too long: may not be more than 1048576 bytes")),
+        "{too_long:?}"
+    );
     for secret in secrets_json() {
         cluster.put(secret).await;
     }
@@ -282,43 +393,40 @@ async fn case_5_a_rendered_config_map_over_one_mebibyte_is_refused_as_too_long()
         cluster.put(category).await;
     }
     let operator = Operator::start(&cluster).await;
-    let refusal = refused_apply(&cluster, "configmaps", CONFIG_MAP).await;
-    assert_refusal(
-        &refusal,
-        422,
-        "Invalid",
-        &[
-            r#"ConfigMap "support-config" is invalid: []: Too long: may not be more than 1048576 bytes"#,
-        ],
+    assert_bot_condition(
+        &cluster,
+        BOT,
+        ("ConfigRendered", "False", "ConfigTooLarge"),
+        "more than a ConfigMap holds (1048576 bytes)",
+    )
+    .await;
+    assert_eq!(
+        bot_condition(&cluster, BOT, "Ready").await.1,
+        "ConfigTooLarge"
     );
-    exists(&cluster, "serviceaccounts", BOT).await;
-    // Today the reconcile stops at the refused ConfigMap.
-    assert!(never_applied(&cluster, "services", BOT));
-    assert!(never_applied(&cluster, "deployments", BOT));
-    // today: no condition is set; the operator issue makes this a Ready=False ChildRejected
-    // condition
+    assert_eq!(
+        warning_events(&cluster, BOT, "ConfigTooLarge").await.len(),
+        1
+    );
+    // Nothing was applied from the oversized config; the bot's other children were not
+    // touched either, because the children are built together before any is applied.
+    assert_no_child_applied(&cluster);
     finish(cluster, operator).await;
 }
 
 #[tokio::test]
-async fn case_6a_an_invalid_node_selector_value_is_refused_in_the_deployment() {
-    let bot = bot_json().set(
-        "/spec/nodeSelector",
-        json!({"kubernetes.io/os": "not a value!"}),
-    );
-    let (cluster, operator, refusal) = refused_child(bot, "deployments", BOT).await;
-    assert_refusal(
-        &refusal,
-        422,
-        "Invalid",
-        &[
-            r#"spec.template.spec.nodeSelector: Invalid value: "not a value!""#,
-            "a valid label must be an empty string or consist of alphanumeric characters",
-        ],
-    );
-    // today: no condition is set; the operator issue makes this a Ready=False ChildRejected
-    // condition
-    finish(cluster, operator).await;
+async fn case_6a_an_invalid_node_selector_value_is_refused_at_admission() {
+    let cluster = Cluster::start().await;
+    assert_refused_at_admission(
+        &cluster,
+        bot_json().set(
+            "/spec/nodeSelector",
+            json!({"kubernetes.io/os": "not a value!"}),
+        ),
+        &["spec.nodeSelector.kubernetes.io/os: Invalid value: \"not a value!\""],
+    )
+    .await;
+    cluster.plane.shutdown().await;
 }
 
 #[tokio::test]
@@ -336,64 +444,28 @@ async fn case_6b_a_toleration_with_an_unknown_operator_is_refused_in_the_deploym
             r#"spec.template.spec.tolerations[0].operator: Unsupported value: "Sometimes": supported values: "Equal", "Exists""#,
         ],
     );
-    // today: no condition is set; the operator issue makes this a Ready=False ChildRejected
-    // condition
+    assert_rejection_reported(&cluster, &operator, BOT, "deployments", BOT, &refusal).await;
     finish(cluster, operator).await;
 }
 
 #[tokio::test]
-async fn case_6c_an_image_with_a_space_is_accepted_in_the_deployment_but_not_in_a_pod() {
-    const TRAILING: &str = "ghcr.io/ticketeer/ticketeer:0.1.0 ";
-    const INNER: &str = "ghcr.io/ticketeer/ticketeer 0.1.0";
-    let (cluster, operator) =
-        start_with_bot(named_bot("trailing").set("/spec/image", json!(TRAILING))).await;
-    cluster
-        .put(named_bot("inner").set("/spec/image", json!(INNER)))
-        .await;
-    let pods: Api<Pod> = Api::namespaced(cluster.admin.clone(), NAMESPACE);
-    for (name, image) in [("trailing", TRAILING), ("inner", INNER)] {
-        // The API server does not check a pod template's image for whitespace: the Deployment
-        // is stored with the image as written.
-        let deployment = exists(&cluster, "deployments", name).await;
-        assert_eq!(
-            deployment["spec"]["template"]["spec"]["containers"][0]["image"],
-            image
-        );
-        // (The audit log is written as the request completes, possibly after the read above.)
-        eventually(
-            "the audit log shows the Deployment created by apply",
-            async || {
-                requests_about(&cluster, "deployments", name)
-                    .iter()
-                    .any(|(verb, code)| verb == "patch" && *code == 201)
-                    .then_some(())
-            },
+async fn case_6c_an_image_with_a_space_is_refused_at_admission() {
+    let cluster = Cluster::start().await;
+    // A Pod with a trailing space in its image is refused, one with a space inside would fail
+    // only at the kubelet's pull; the Deployment's pod template is checked for neither, so the
+    // TicketBot's schema refuses both.
+    for image in [
+        "ghcr.io/ticketeer/ticketeer:0.1.0 ",
+        "ghcr.io/ticketeer/ticketeer 0.1.0",
+    ] {
+        assert_refused_at_admission(
+            &cluster,
+            bot_json().set("/spec/image", json!(image)),
+            &[&format!("spec.image: Invalid value: \"{image}\"")],
         )
         .await;
-        // A Pod from that template, as the ReplicaSet controller (not running here) would create.
-        let pod: Pod = serde_json::from_value(json!({
-            "apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": format!("{name}-pod"), "namespace": NAMESPACE},
-            "spec": deployment["spec"]["template"]["spec"],
-        }))
-        .expect("a Pod");
-        let created = pods.create(&PostParams::default(), &pod).await;
-        if image == TRAILING {
-            let refused = created.expect_err("a Pod with a trailing space in its image is refused");
-            assert!(
-                matches!(&refused, kube::Error::Api(status) if status.code == 422
-                    && status.message.contains("spec.containers[0].image: Invalid value")
-                    && status.message.contains("must not have leading or trailing whitespace")),
-                "{refused:?}"
-            );
-        } else {
-            // Only the kubelet's image pull would fail (InvalidImageName).
-            created.expect("a Pod with a space inside its image is accepted");
-        }
-        // The bot waits for a rollout that cannot happen (reason today: RolloutInProgress).
-        assert_eq!(bot_condition(&cluster, name, "Ready").await.0, "False");
     }
-    finish(cluster, operator).await;
+    cluster.plane.shutdown().await;
 }
 
 /// A server-side apply of `object` by `manager`, forced or not.
@@ -540,7 +612,7 @@ async fn case_7_a_foreign_change_to_a_managed_field_is_taken_back_and_a_plain_ap
 }
 
 #[tokio::test]
-async fn case_8_a_pre_existing_config_map_of_the_same_name_is_adopted() {
+async fn case_8_a_pre_existing_config_map_of_the_same_name_is_a_name_conflict_and_left_alone() {
     let cluster = Cluster::start().await;
     for secret in secrets_json() {
         cluster.put(secret).await;
@@ -565,56 +637,154 @@ async fn case_8_a_pre_existing_config_map_of_the_same_name_is_adopted() {
         .create(&params, &stranger)
         .await
         .expect("the stranger's ConfigMap is created");
+    let before = exists(&cluster, "configmaps", CONFIG_MAP).await;
     cluster.put(bot_json()).await;
-    let bot_uid = uid(&cluster, "ticketbots", BOT).await;
     let operator = Operator::start(&cluster).await;
 
-    let adopted = eventually("the stranger's ConfigMap gets an owner", async || {
-        let config_map = cluster.get("configmaps", NAMESPACE, CONFIG_MAP).await?;
-        config_map["metadata"]["ownerReferences"]
-            .as_array()
-            .is_some_and(|owners| !owners.is_empty())
-            .then_some(config_map)
-    })
+    assert_bot_condition(
+        &cluster,
+        BOT,
+        ("Ready", "False", "NameConflict"),
+        "ConfigMap tickets/support-config already exists and does not belong to TicketBot support",
+    )
     .await;
-    // Today the operator's forced apply adopts it: the TicketBot becomes its controller.
-    let owners = adopted["metadata"]["ownerReferences"]
-        .as_array()
-        .expect("owner references");
-    assert_eq!(owners.len(), 1, "{owners:?}");
-    assert_eq!(owners[0]["kind"], "TicketBot");
-    assert_eq!(owners[0]["name"], BOT);
-    assert_eq!(owners[0]["uid"], bot_uid);
-    assert_eq!(owners[0]["controller"], true);
-    // So deleting the TicketBot lets the garbage collector delete the stranger's ConfigMap, `notes`
-    // and all (seen in a trial run; not waited for here, because the collector notices a new CRD
-    // only at its next 30-second discovery, which made the test take ~45 s).
-    // Its config.yaml is replaced; the stranger's other key and label stay.
-    let config = adopted["data"]["config.yaml"]
-        .as_str()
-        .expect("config.yaml");
-    BotConfig::from_yaml(config).expect("the operator's config replaced the stranger's");
-    assert_eq!(adopted["data"]["notes"], "mine");
-    let labels = &adopted["metadata"]["labels"];
-    assert_eq!(labels["team"], "stranger");
-    assert_eq!(labels["app.kubernetes.io/managed-by"], MANAGER);
-    assert!(owns(&adopted, MANAGER, &DATA_CONFIG));
-    assert!(owns(&adopted, "kubectl-create", &["f:data", "f:notes"]));
-    assert!(!owns(&adopted, "kubectl-create", &DATA_CONFIG));
-    // The API server answered the operator's apply as an update of the existing object.
-    let applies = eventually("the audit log shows the operator's apply", async || {
-        let applies = writes_about(&cluster, "configmaps", CONFIG_MAP);
-        (!applies.is_empty()).then_some(applies)
-    })
-    .await;
-    assert!(
-        applies
-            .iter()
-            .all(|request| *request == ("patch".to_owned(), 200)),
-        "{applies:?}"
+    assert_eq!(
+        bot_condition(&cluster, BOT, "Degraded").await,
+        ("True".to_owned(), "NameConflict".to_owned())
     );
-    // today: no condition is set and no Event is posted; the operator issue makes a name
-    // collision a Ready=False condition instead of an adoption
+    eventually("the operator retries, with its backoff", async || {
+        (operator.metrics.failures(BOT_CONTROLLER, "name_conflict") >= 3).then_some(())
+    })
+    .await;
+    assert_eq!(warning_events(&cluster, BOT, "NameConflict").await.len(), 1);
+    // The stranger's ConfigMap is exactly as it was, and nothing was applied next to it.
+    let after = exists(&cluster, "configmaps", CONFIG_MAP).await;
+    assert_eq!(
+        after["metadata"]["resourceVersion"],
+        before["metadata"]["resourceVersion"]
+    );
+    assert!(after["metadata"]["ownerReferences"].is_null(), "{after}");
+    assert_no_child_applied(&cluster);
 
+    // Once the stranger's object is gone, the bot gets its own.
+    cluster.delete("configmaps", NAMESPACE, CONFIG_MAP).await;
+    let ours = eventually("the operator creates its own ConfigMap", async || {
+        let config_map = cluster.get("configmaps", NAMESPACE, CONFIG_MAP).await?;
+        owns(&config_map, MANAGER, &DATA_CONFIG).then_some(config_map)
+    })
+    .await;
+    assert!(ours["data"]["notes"].is_null(), "{ours}");
+    exists(&cluster, "deployments", BOT).await;
+    assert_eq!(bot_condition(&cluster, BOT, "Degraded").await.0, "False");
+    cluster.assert_operator_never_refused();
+    finish(cluster, operator).await;
+}
+
+#[tokio::test]
+async fn case_8b_a_bot_named_like_an_existing_service_is_a_name_conflict() {
+    // E.g. a TicketBot `ticketeer` next to the operator's own Service of that name.
+    let cluster = Cluster::start().await;
+    let service = cluster
+        .put(json!({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "ticketeer", "namespace": NAMESPACE},
+            "spec": {"ports": [{"name": "http", "port": 8080}]},
+        }))
+        .await;
+    for secret in secrets_json() {
+        cluster.put(secret).await;
+    }
+    cluster.put(named_bot("ticketeer")).await;
+    let operator = Operator::start(&cluster).await;
+    assert_eq!(
+        bot_condition(&cluster, "ticketeer", "Ready").await,
+        ("False".to_owned(), "NameConflict".to_owned())
+    );
+    let after = exists(&cluster, "services", "ticketeer").await;
+    assert_eq!(
+        after["metadata"]["resourceVersion"],
+        service["metadata"]["resourceVersion"]
+    );
+    assert!(never_applied(&cluster, "services", "ticketeer"));
+    finish(cluster, operator).await;
+}
+
+/// The bot Deployment's pod-inputs hash and resourceVersion, once it exists.
+async fn pod_hash(cluster: &Cluster) -> (String, String) {
+    let deployment = exists(cluster, "deployments", BOT).await;
+    let hash = deployment["spec"]["template"]["metadata"]["annotations"]
+        [builders::POD_INPUTS_HASH_ANNOTATION]
+        .as_str()
+        .expect("the pod template has the hash")
+        .to_owned();
+    let version = deployment["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("a resourceVersion")
+        .to_owned();
+    (hash, version)
+}
+
+#[tokio::test]
+async fn case_9_a_log_filter_the_bot_cannot_parse_keeps_the_pods_and_a_valid_one_rolls_them() {
+    let (cluster, operator) = start_with_bot(bot_json()).await;
+    let (original, version) = pod_hash(&cluster).await;
+    let config_before = exists(&cluster, "configmaps", CONFIG_MAP).await["data"].clone();
+
+    // Accepted by the schema (any 1–512 characters), but no level is called "loud": the bot
+    // would refuse to start.
+    cluster
+        .put(bot_json().set("/spec/logLevel", json!("ticketeer_bot=loud")))
+        .await;
+    let message = eventually("ConfigRendered turns False", async || {
+        let bot = cluster.get("ticketbots", NAMESPACE, BOT).await?;
+        let condition = bot["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .find(|condition| {
+                condition["type"] == "ConfigRendered" && condition["status"] == "False"
+            })?
+            .clone();
+        Some((condition["reason"].clone(), condition["message"].clone()))
+    })
+    .await;
+    assert_eq!(message.0, "InvalidConfig");
+    assert!(
+        message
+            .1
+            .as_str()
+            .unwrap_or_default()
+            .contains(r#"spec.logLevel "ticketeer_bot=loud" is not a valid log filter"#),
+        "{message:?}"
+    );
+    // Nothing changed for the running bot: the same pods, the same config.
+    assert_eq!(pod_hash(&cluster).await, (original.clone(), version));
+    assert_eq!(
+        exists(&cluster, "configmaps", CONFIG_MAP).await["data"],
+        config_before
+    );
+
+    // A valid filter is a restart-only setting: the bot reads it once, so the pods roll.
+    cluster
+        .put(bot_json().set("/spec/logLevel", json!("debug")))
+        .await;
+    let rolled = eventually("the pod template's hash changes", async || {
+        let (hash, _) = pod_hash(&cluster).await;
+        (hash != original).then_some(hash)
+    })
+    .await;
+    // And so does a Discord setting.
+    cluster
+        .put(
+            bot_json()
+                .set("/spec/logLevel", json!("debug"))
+                .set("/spec/discord/applicationId", json!("1090000000000000002")),
+        )
+        .await;
+    eventually("the pod template's hash changes again", async || {
+        let (hash, _) = pod_hash(&cluster).await;
+        (hash != rolled && hash != original).then_some(())
+    })
+    .await;
+    cluster.assert_operator_never_refused();
     finish(cluster, operator).await;
 }

@@ -47,6 +47,8 @@ pub fn helm_template(args: &[&str]) -> String {
         .args(["template", RELEASE])
         .arg(workspace().join("charts/ticketeer"))
         .args(["--namespace", OPERATOR_NAMESPACE])
+        // Offline, helm assumes its own default Kubernetes, older than the chart's kubeVersion.
+        .args(["--kube-version", "1.34.4"])
         .args(args)
         .output()
         .expect("helm runs");

@@ -727,6 +727,43 @@ impl FakeApi {
                 json_patch::merge(&mut next, &patch);
                 next
             }
+            // RFC 6902, `test` included: kube's finalizer helper adds and removes its entry so.
+            "application/json-patch+json" => {
+                let Some(existing) = &existing else {
+                    return status_error(
+                        404,
+                        "NotFound",
+                        &format!("{} \"{name}\" not found", target.kind.plural),
+                    );
+                };
+                // Like the API server's JSON patch library, a `test` for null passes on a path
+                // that does not exist (kube tests an absent finalizer list that way).
+                let patch = Value::Array(
+                    patch
+                        .as_array()
+                        .cloned()
+                        .unwrap_or_default()
+                        .into_iter()
+                        .filter(|operation| {
+                            let absent_null = operation["op"] == "test"
+                                && operation["value"].is_null()
+                                && operation["path"]
+                                    .as_str()
+                                    .is_some_and(|path| existing.pointer(path).is_none());
+                            !absent_null
+                        })
+                        .collect(),
+                );
+                let operations: json_patch::Patch = match serde_json::from_value(patch) {
+                    Ok(operations) => operations,
+                    Err(error) => return status_error(400, "BadRequest", &error.to_string()),
+                };
+                let mut next = existing.clone();
+                if let Err(error) = json_patch::patch(&mut next, &operations) {
+                    return status_error(422, "Invalid", &error.to_string());
+                }
+                next
+            }
             other => {
                 return status_error(
                     415,

@@ -106,9 +106,14 @@ impl Operator {
         }
     }
 
-    /// How many TicketBot reconciles failed applying a child.
+    /// How many TicketBot reconciles failed applying a child (a transient failure).
     pub fn failed_applies(&self) -> u64 {
         self.metrics.failures(BOT_CONTROLLER, "apply_child")
+    }
+
+    /// How many TicketBot reconciles stopped at a child the API server refused for good.
+    pub fn rejected_applies(&self) -> u64 {
+        self.metrics.failures(BOT_CONTROLLER, "child_rejected")
     }
 
     /// Stops the controllers and waits for them.
