@@ -188,9 +188,10 @@ pub struct CategoryConfig {
     pub parent_channel_id: Snowflake,
     /// The channel where the panel message with the open button is posted.
     pub create_channel_id: Snowflake,
-    /// Roles pinged when a ticket opens and given access to its channel.
+    /// Roles pinged when a ticket opens and given access to its channel; each at most once, and
+    /// never the guild id (that is @everyone, which would open every ticket to every member).
     #[serde(default)]
-    #[schemars(length(max = 50))]
+    #[schemars(length(max = 50), extend("x-kubernetes-list-type" = "set"))]
     pub role_ids: Vec<Snowflake>,
     /// The channel where closed tickets' transcript links are posted.
     pub log_channel_id: Snowflake,

@@ -67,9 +67,11 @@ impl JsonSchema for Snowflake {
     }
 
     fn json_schema(_generator: &mut SchemaGenerator) -> Schema {
+        // The length bound also lets the API server afford CEL rules that compare ids.
         json_schema!({
             "type": "string",
             "pattern": SNOWFLAKE_PATTERN,
+            "maxLength": 20,
         })
     }
 }

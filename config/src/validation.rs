@@ -226,7 +226,19 @@ fn check_category(checker: &mut Checker, path: &str, category: &CategoryConfig) 
         );
     }
     for (index, role) in category.role_ids.iter().enumerate() {
-        checker.snowflake(&format!("{path}.roleIds[{index}]"), role);
+        let field = format!("{path}.roleIds[{index}]");
+        checker.snowflake(&field, role);
+        if role == &category.guild_id {
+            checker.fail(
+                &field,
+                "is the guild id, which is the @everyone role: every member would see every \
+                 ticket"
+                    .to_owned(),
+            );
+        }
+        if let Some(first) = category.role_ids[..index].iter().position(|r| r == role) {
+            checker.fail(&field, format!("repeats roleIds[{first}]"));
+        }
     }
     checker.snowflake(&format!("{path}.logChannelId"), &category.log_channel_id);
     checker.text(

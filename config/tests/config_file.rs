@@ -162,6 +162,32 @@ fn a_bad_role_id_is_named_by_its_index() {
 }
 
 #[test]
+fn a_role_named_twice_is_named_by_its_second_index() {
+    let text = minimal_with(
+        "    logChannelId",
+        "    roleIds: [\"400000000000000001\", \"400000000000000001\"]\n    logChannelId",
+    );
+    assert_eq!(
+        invalid(&text),
+        [r#"categories["general"].roleIds[1]: repeats roleIds[0]"#]
+    );
+}
+
+#[test]
+fn the_guild_id_is_refused_as_a_role_because_it_is_everyone() {
+    let text = minimal_with(
+        "    logChannelId",
+        "    roleIds: [\"200000000000000001\"]\n    logChannelId",
+    );
+    let problems = invalid(&text);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with(r#"categories["general"].roleIds[0]: is the guild id"#),
+        "{problems:?}"
+    );
+}
+
+#[test]
 fn too_many_roles_are_rejected() {
     let roles: Vec<String> = (0..51)
         .map(|index| format!("\"4000000000000{index:05}\""))

@@ -92,6 +92,12 @@ fn discord_is_default(discord: &DiscordConfig) -> bool {
 /// The rule a TicketBot's `metadata.name` must follow (CEL): a DNS-1035 label.
 pub const BOT_NAME_RULE: &str =
     "size(self.metadata.name) <= 63 && self.metadata.name.matches('^[a-z]([-a-z0-9]*[a-z0-9])?$')";
+/// A category's roles never include the guild id, which is the @everyone role.
+pub const ROLE_IDS_RULE: &str =
+    "!has(self.spec.roleIds) || !self.spec.roleIds.exists(role, role == self.spec.guildId)";
+/// The API server's message when [`ROLE_IDS_RULE`] fails.
+pub const ROLE_IDS_MESSAGE: &str = "spec.roleIds must not contain the guild id: that is the \
+     @everyone role, and every member would see every ticket";
 /// The API server's message when [`BOT_NAME_RULE`] fails.
 pub const BOT_NAME_MESSAGE: &str = "metadata.name must be at most 63 lower-case letters, digits or '-', \
      starting with a letter and ending with a letter or digit: it names the bot's Service and \
@@ -200,6 +206,7 @@ pub struct TicketBotStatus {
     printcolumn = r#"{"name": "Open", "type": "integer", "jsonPath": ".status.openTickets"}"#,
     printcolumn = r#"{"name": "Reason", "type": "string", "priority": 1, "jsonPath": ".status.conditions[?(@.type==\"Accepted\")].reason"}"#,
     printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#,
+    validation = Rule::new(ROLE_IDS_RULE).message(ROLE_IDS_MESSAGE),
     cel
 )]
 #[serde(rename_all = "camelCase")]

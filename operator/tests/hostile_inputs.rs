@@ -22,6 +22,7 @@
 //! | 7 | Another field manager changes a managed field: `kubectl apply --server-side --force-conflicts` of the ConfigMap's `config.yaml`; `kubectl edit` of a Deployment label | Both writes: **200**; the field's ownership moves to that manager. A later *non-forced* apply of the field by another manager: **409** `Conflict`, `Apply failed with 1 conflict: conflict with "ticketeer-operator": .data.config.yaml` | Its watch sees the change and it applies with force: takes both fields back (its `managedFields` own them again, the foreign values are gone) without a word |
 //! | 8 | A ConfigMap `support-config` created by someone else before the TicketBot (or any object with a child's name that the TicketBot does not control, e.g. a Service `ticketeer` for a TicketBot `ticketeer`) | Would answer a forced apply with **200**: an update of the stranger's object, adopting it (a controller ownerReference, so garbage collection would delete it with the TicketBot) | Reads each child's name first: `Ready=False`/`Degraded=True` reason `NameConflict` naming the object, one Warning Event, nothing applied, backoff; once the object is gone the bot gets its own |
 //! | 9 | `logLevel: ticketeer_bot=loud` (a filter the bot cannot parse), then `logLevel: debug`, then a new `discord.applicationId` | TicketBot: accepted each time (the schema bounds only the length) | The bad filter: `ConfigRendered=False` reason `InvalidConfig` naming `spec.logLevel`, one Warning Event; the ConfigMap and the pods stay as they were. The valid filter and the Discord setting are restart-only: each changes the pod template's hash, so the pods roll |
+//! | 10 | A TicketCategory with one role twice in `roleIds`, or its `guildId` (@everyone) among them | Before: both stored (the list had no set semantics and no rule) | Refused at admission: `x-kubernetes-list-type: set` (create: **422** `Duplicate value`; server-side apply: **500** `.spec.roleIds: duplicate entries`) and a CEL rule naming the guild id; the bot's config loader refuses both as well |
 
 #[path = "support/cluster.rs"]
 mod cluster;
@@ -787,4 +788,74 @@ async fn case_9_a_log_filter_the_bot_cannot_parse_keeps_the_pods_and_a_valid_one
     .await;
     cluster.assert_operator_never_refused();
     finish(cluster, operator).await;
+}
+
+/// Case 10: the roles of a category are a set, and never the guild id (the @everyone role, which
+/// would open every ticket to every member). The API server answers a plain create (`kubectl
+/// create`/`apply`) with 422 for both; a server-side apply of duplicates fails earlier, with a 500
+/// that still names the field.
+#[tokio::test]
+async fn case_10_a_role_named_twice_or_the_guild_id_as_a_role_is_refused_at_admission() {
+    let cluster = Cluster::start().await;
+    let categories: Api<DynamicObject> = Api::namespaced_with(
+        cluster.admin.clone(),
+        NAMESPACE,
+        &api_resource("ticketcategories"),
+    );
+    let guild = category_json("general", BOT)["spec"]["guildId"].clone();
+    let role = json!("1090000000000000200");
+    for (name, roles, fragment) in [
+        ("twice", json!([role, role]), "Duplicate value"),
+        (
+            "everyone",
+            json!([role, guild]),
+            ticketeer_operator::crd::ROLE_IDS_MESSAGE,
+        ),
+    ] {
+        let category: DynamicObject =
+            serde_json::from_value(category_json(name, BOT).set("/spec/roleIds", roles))
+                .expect("a TicketCategory");
+        let refused = categories
+            .create(&PostParams::default(), &category)
+            .await
+            .expect_err("the API server refuses the TicketCategory");
+        let kube::Error::Api(status) = &refused else {
+            panic!("not an API error: {refused:?}");
+        };
+        assert_eq!(
+            (status.code, status.reason.as_str()),
+            (422, "Invalid"),
+            "{name}: {status:?}"
+        );
+        assert!(
+            status.message.contains(fragment),
+            "{name}: {:?} does not contain {fragment:?}",
+            status.message
+        );
+        assert!(
+            cluster
+                .get("ticketcategories", NAMESPACE, name)
+                .await
+                .is_none()
+        );
+    }
+    let applied_twice =
+        category_json("applied-twice", BOT).set("/spec/roleIds", json!([role, role]));
+    let refused = cluster
+        .try_put(&applied_twice)
+        .await
+        .expect_err("a server-side apply of duplicates is refused");
+    assert!(
+        refused
+            .to_string()
+            .contains(".spec.roleIds: duplicate entries"),
+        "{refused}"
+    );
+    let distinct =
+        category_json("distinct", BOT).set("/spec/roleIds", json!([role, "1090000000000000201"]));
+    cluster
+        .try_put(&distinct)
+        .await
+        .expect("distinct roles are stored");
+    cluster.plane.shutdown().await;
 }
