@@ -676,7 +676,11 @@ async fn case_8_a_pre_existing_config_map_of_the_same_name_is_a_name_conflict_an
     .await;
     assert!(ours["data"]["notes"].is_null(), "{ours}");
     exists(&cluster, "deployments", BOT).await;
-    assert_eq!(bot_condition(&cluster, BOT, "Degraded").await.0, "False");
+    // The status is written after the children are applied.
+    eventually("the conflict to be cleared in the status", async || {
+        (bot_condition(&cluster, BOT, "Degraded").await.0 == "False").then_some(())
+    })
+    .await;
     cluster.assert_operator_never_refused();
     finish(cluster, operator).await;
 }
