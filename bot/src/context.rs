@@ -231,13 +231,14 @@ impl fmt::Debug for Context {
 impl Context {
     /// Loads and validates the config, connects to Postgres, and asks Discord who the bot is.
     ///
+    /// The process must have installed its rustls crypto provider first (`main` installs ring):
+    /// the Discord and PrivateBin clients are built without one of their own.
+    ///
     /// # Errors
     ///
     /// [`BotError::ReadConfig`] / [`BotError::InvalidConfig`] naming the file and every bad field;
     /// [`BotError::ConnectDatabase`]; [`BotError::Discord`] when Discord refuses the token.
     pub async fn build(settings: Settings) -> Result<Arc<Self>> {
-        // twilight's rustls has no crypto provider of its own; a second install is a no-op.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let (config, config_fingerprint) = config_file::load(&settings.config_path).await?;
         let (http, interaction_http) = discord_clients(&settings, &config);
         let pool = connect_database(&settings).await?;
@@ -476,6 +477,7 @@ pub(crate) fn test_context(yaml: &str) -> Arc<Context> {
         "test-token",
         "postgres://test@127.0.0.1:9/test",
     );
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let (http, interaction_http) = discord_clients(&settings, &config);
     let pool = PgPoolOptions::new()
         .acquire_timeout(Duration::from_millis(300))

@@ -113,6 +113,8 @@ async fn serve(arguments: Arguments) -> anyhow::Result<()> {
         "a Postgres URL, e.g. postgres://user:password@host:5432/ticketeer",
     )?;
     init_tracing(&config.log)?;
+    // twilight and reqwest are built without a crypto provider of their own so the whole process
+    // uses one; it must be in place before the first client is built.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let ctx = Context::build(Settings::new(arguments.config_path, token, database_url)).await?;
     let mut hangup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;

@@ -158,13 +158,7 @@ fn hash_message(content: &str, components: &[Component]) -> String {
     hasher.update([0]);
     // Serialising twilight's component model is deterministic (struct field order).
     hasher.update(serde_json::to_vec(components).unwrap_or_default());
-    hasher
-        .finalize()
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, byte| {
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+    hex::encode(hasher.finalize())
 }
 
 fn truncate_chars(text: &str, max_chars: usize) -> String {

@@ -19,6 +19,8 @@ use ticketeer_testkit::privatebin::{Language, PrivateBinConfig, PrivateBinEmulat
 use twilight_model::id::Id;
 
 async fn emulator(config: PrivateBinConfig) -> PrivateBinEmulator {
+    // The bot's PrivateBin client needs the process's crypto provider, which `main` installs.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     PrivateBinEmulator::start(config)
         .await
         .expect("the PrivateBin emulator starts")
@@ -197,11 +199,7 @@ async fn the_key_never_reaches_the_server() {
         let key = key_of(&part.url);
         let base58 = key.to_base58();
         let base64 = base64::engine::general_purpose::STANDARD.encode(key.as_bytes());
-        let hex = key.as_bytes().iter().fold(String::new(), |mut hex, byte| {
-            use std::fmt::Write as _;
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        });
+        let hex = hex::encode(key.as_bytes());
         for (form, encoded) in [("base58", &base58), ("base64", &base64), ("hex", &hex)] {
             assert!(
                 !seen.contains(encoded.as_str()),

@@ -371,15 +371,7 @@ pub fn pod_inputs_hash(bot: &TicketBot, image: &str, secret_versions: &[String])
         hasher.update(part.as_bytes());
         hasher.update([0]);
     }
-    hasher
-        .finalize()
-        .iter()
-        .take(8)
-        .fold(String::new(), |mut hex, byte| {
-            use std::fmt::Write as _;
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+    hex::encode(&hasher.finalize()[..8])
 }
 
 fn default_resources() -> ResourceRequirements {
@@ -580,12 +572,5 @@ fn image_pull_secrets(
 
 /// The SHA-256 digest (hex, shortened) of one Secret value, for [`pod_inputs_hash`].
 pub fn secret_digest(value: &[u8]) -> String {
-    Sha256::digest(value)
-        .iter()
-        .take(8)
-        .fold(String::new(), |mut hex, byte| {
-            use std::fmt::Write as _;
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+    hex::encode(&Sha256::digest(value)[..8])
 }

@@ -90,15 +90,10 @@ pub struct PrivateBinClient {
 
 impl PrivateBinClient {
     /// A client for the server at `base_url` (e.g. `https://paste.example.com/` or a sub-path).
+    ///
+    /// The process's rustls crypto provider must be installed first (`main` does).
     pub fn new(base_url: &str, timeouts: ClientTimeouts) -> Result<Self> {
         let base = parse_base_url(base_url)?;
-        // reqwest is built without its own crypto provider (the workspace uses ring for twilight and
-        // reqwest alike) and refuses to build a client before one is installed for the process.
-        // Installing ring here keeps the client usable on its own; if the bot installed one first,
-        // that one stays.
-        if rustls::crypto::CryptoProvider::get_default().is_none() {
-            let _ = rustls::crypto::ring::default_provider().install_default();
-        }
         let http = reqwest::Client::builder()
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.request)

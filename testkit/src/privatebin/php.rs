@@ -176,13 +176,7 @@ pub fn hmac_sha256_hex(message: &str, key: &str) -> String {
         return String::new();
     };
     mac.update(message.as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .fold(String::with_capacity(64), |mut hex, byte| {
-            let _ = write!(hex, "{byte:02x}");
-            hex
-        })
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// PHP's `htmlspecialchars` with its default flags.
@@ -202,49 +196,17 @@ pub fn html_escape(text: &str) -> String {
 }
 
 /// PHP's `$_GET` for a query string: `&`-separated pairs, a bare key has the value `""`,
-/// `+` and `%XX` are decoded; a later duplicate key wins.
+/// `+` and `%XX` are decoded (a malformed escape stays as written); a later duplicate key wins.
 pub fn parse_query(query: &str) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = Vec::new();
-    for part in query.split('&').filter(|part| !part.is_empty()) {
-        let (key, value) = part.split_once('=').unwrap_or((part, ""));
-        let key = url_decode(key);
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
         if key.is_empty() {
             continue;
         }
-        let value = url_decode(value);
         pairs.retain(|(existing, _)| *existing != key);
-        pairs.push((key, value));
+        pairs.push((key.into_owned(), value.into_owned()));
     }
     pairs
-}
-
-fn hex_value(digit: u8) -> Option<u8> {
-    char::from(digit)
-        .to_digit(16)
-        .and_then(|value| u8::try_from(value).ok())
-}
-
-fn url_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        match bytes[index] {
-            b'+' => decoded.push(b' '),
-            b'%' if index + 2 < bytes.len() => {
-                match (hex_value(bytes[index + 1]), hex_value(bytes[index + 2])) {
-                    (Some(high), Some(low)) => {
-                        decoded.push(high << 4 | low);
-                        index += 2;
-                    }
-                    _ => decoded.push(b'%'),
-                }
-            }
-            byte => decoded.push(byte),
-        }
-        index += 1;
-    }
-    String::from_utf8_lossy(&decoded).into_owned()
 }
 
 /// PrivateBin's `Request::_detectJsonRequest`: the `X-Requested-With: JSONHttpRequest` header,
