@@ -31,6 +31,7 @@ use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::metrics::Metrics;
 use crate::privatebin::{RetryPolicy, UploadQueue, UploadSettings};
+use crate::retries::doubling;
 
 /// How the bot is started: where its config is and the secrets from the environment (which
 /// print as `[REDACTED]`, in logs and in `Debug` alike).
@@ -125,8 +126,10 @@ async fn connect_database(settings: &Settings) -> Result<PgPool> {
         .parse()
         .map_err(BotError::ConnectDatabase)?;
     let started = Instant::now();
-    let mut wait = Duration::from_millis(200);
+    let mut failures = 0;
     loop {
+        failures += 1;
+        let wait = doubling(Duration::from_millis(200), failures, Duration::from_secs(5));
         match options.connect().await {
             Ok(connection) => {
                 let _ = connection.close().await;
@@ -139,7 +142,6 @@ async fn connect_database(settings: &Settings) -> Result<PgPool> {
                     "the database is not reachable yet; trying again"
                 );
                 tokio::time::sleep(wait).await;
-                wait = (wait * 2).min(Duration::from_secs(5));
             }
             Err(error) => return Err(BotError::ConnectDatabase(error)),
         }

@@ -1,4 +1,6 @@
-//! Per-ticket backoff for work retried by the resume loop (closes, first messages).
+//! How the bot waits before trying again: one doubling rule ([`doubling`]) for every retry
+//! (PrivateBin uploads, the first database connection, the resume loop), and the per-ticket
+//! bookkeeping the resume loop keeps for closes and first messages ([`Retries`]).
 //!
 //! Discord blocks a client from its whole API for a while once 10 000 of its requests in 10
 //! minutes were answered 401, 403 or 429. A refusal that persists (a permission taken away) must
@@ -9,6 +11,14 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+/// The wait after the `failures`-th failure in a row: `initial`, then twice as long each time,
+/// never more than `max` (`failures` 0 counts as 1).
+pub(crate) fn doubling(initial: Duration, failures: u32, max: Duration) -> Duration {
+    initial
+        .saturating_mul(2_u32.saturating_pow(failures.saturating_sub(1)))
+        .min(max)
+}
 
 /// When each failing ticket may be tried again.
 #[derive(Debug)]
@@ -38,10 +48,7 @@ impl Retries {
     /// Records a failure and returns how long to wait before the next attempt.
     pub(crate) fn failed(&mut self, ticket_id: i64, now: Instant) -> Duration {
         let failures = self.failing.get(&ticket_id).map_or(0, |(count, _)| *count) + 1;
-        let wait = self
-            .initial
-            .saturating_mul(2_u32.saturating_pow(failures - 1))
-            .min(self.max);
+        let wait = doubling(self.initial, failures, self.max);
         self.failing.insert(ticket_id, (failures, now + wait));
         wait
     }
@@ -60,6 +67,20 @@ impl Retries {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn doubling_starts_at_the_initial_wait_and_stops_at_the_maximum() {
+        let second = Duration::from_secs(1);
+        let waits: Vec<u64> = (0..=6)
+            .map(|failures| doubling(second, failures, Duration::from_secs(20)).as_secs())
+            .collect();
+        assert_eq!(waits, [1, 1, 2, 4, 8, 16, 20]);
+        assert_eq!(
+            doubling(second, u32::MAX, Duration::from_secs(20)),
+            Duration::from_secs(20),
+            "no overflow however many failures"
+        );
+    }
 
     #[test]
     fn each_failure_doubles_the_wait_up_to_the_maximum() {

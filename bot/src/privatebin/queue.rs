@@ -20,6 +20,8 @@ use rand::Rng;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
+use crate::retries::doubling;
+
 use super::client::{ClientTimeouts, CreatedPaste, PrivateBinClient};
 use super::format::{
     CompressedPaste, DEFAULT_COMPRESSION_LEVEL, PasteExpiry, PasteKey, PasteOptions,
@@ -81,20 +83,19 @@ impl RetryPolicy {
     /// The wait after the `failures`-th transient failure: exponential, capped, with jitter so
     /// replicas that failed together do not retry together.
     fn backoff<R: Rng + ?Sized>(&self, failures: u32, rng: &mut R) -> Duration {
-        let exponential = self
-            .initial_backoff
-            .saturating_mul(2_u32.saturating_pow(failures.saturating_sub(1)))
-            .min(self.max_backoff);
-        exponential.mul_f64(rng.random_range(0.5..=1.0))
+        doubling(self.initial_backoff, failures, self.max_backoff)
+            .mul_f64(rng.random_range(0.5..=1.0))
     }
 
     /// The wait after the `refusals`-th unrecognised refusal of one paste: never shorter than
     /// [`unrecognised_refusal_wait`](Self::unrecognised_refusal_wait), which must outlast the
     /// limiter for the refusal to be told apart from a size refusal.
     fn unrecognised_wait(&self, refusals: u32) -> Duration {
-        self.unrecognised_refusal_wait
-            .saturating_mul(2_u32.saturating_pow(refusals.saturating_sub(1)))
-            .min(self.max_backoff.max(self.unrecognised_refusal_wait))
+        doubling(
+            self.unrecognised_refusal_wait,
+            refusals,
+            self.max_backoff.max(self.unrecognised_refusal_wait),
+        )
     }
 }
 
