@@ -19,6 +19,7 @@ use twilight_model::id::marker::MessageMarker;
 
 use crate::close::HISTORY_PAGE;
 use crate::context::Context;
+use crate::discord::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::Result;
 use crate::store::{self, StoredUpTo};
@@ -66,8 +67,6 @@ pub(crate) async fn open_tickets(ctx: &Context) {
 /// Reads the channel's history after the newest stored message, oldest page first, and stores
 /// each message; returns how many were new.
 async fn catch_up(ctx: &Context, ticket: &StoredUpTo) -> Result<usize> {
-    const ROUTE: &str = "GET /channels/{channel_id}/messages";
-    const ACTION: &str = "read a ticket's messages missed by the gateway";
     // Snowflakes order by creation time and the channel predates its messages, so with nothing
     // stored yet the channel's own id marks the start of its history.
     let mut after: Id<MessageMarker> = ticket
@@ -81,7 +80,7 @@ async fn catch_up(ctx: &Context, ticket: &StoredUpTo) -> Result<usize> {
             .channel_messages(ticket.channel_id)
             .after(after)
             .limit(HISTORY_PAGE);
-        let page: Vec<Message> = ctx.rest_list(ROUTE, ACTION, request).await?;
+        let page: Vec<Message> = ctx.rest_list(DiscordCall::CatchUpMessages, request).await?;
         let full_page = page.len() >= usize::from(HISTORY_PAGE);
         let Some(newest) = page.iter().map(|message| message.id).max() else {
             break;

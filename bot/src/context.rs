@@ -27,6 +27,7 @@ use twilight_model::id::marker::{ApplicationMarker, UserMarker};
 
 use crate::config_file;
 use crate::discord;
+use crate::discord::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::metrics::Metrics;
@@ -245,13 +246,9 @@ impl Context {
         let (http, interaction_http) = discord_clients(&settings, &config);
         let pool = connect_database(&settings).await?;
         let metrics = Metrics::new();
-        let bot_user = discord::send_for_model(
-            &metrics,
-            "GET /users/@me",
-            "read the bot's user",
-            http.current_user(),
-        )
-        .await?;
+        let bot_user =
+            discord::send_for_model(&metrics, DiscordCall::ReadBotUser, http.current_user())
+                .await?;
         let application_id = match config
             .discord
             .application_id
@@ -263,8 +260,7 @@ impl Context {
             None => {
                 discord::send_for_model(
                     &metrics,
-                    "GET /applications/@me",
-                    "read the bot's application",
+                    DiscordCall::ReadApplication,
                     http.current_user_application(),
                 )
                 .await?
@@ -396,46 +392,43 @@ impl Context {
         }
     }
 
-    /// Sends a Discord REST request, counting it by route and status.
+    /// Sends a Discord REST request, counting it by call and status.
     ///
     /// # Errors
     ///
-    /// [`BotError::Discord`] naming `action` when the request fails.
-    pub async fn rest<T>(
+    /// [`BotError::Discord`] naming `call` when the request fails.
+    pub(crate) async fn rest<T>(
         &self,
-        route: &'static str,
-        action: &'static str,
+        call: DiscordCall,
         request: impl IntoFuture<Output = Result<Response<T>, twilight_http::Error>>,
     ) -> Result<Response<T>> {
-        discord::send(&self.metrics, route, action, request).await
+        discord::send(&self.metrics, call, request).await
     }
 
     /// Sends a Discord REST request and reads the answer's body.
     ///
     /// # Errors
     ///
-    /// [`BotError::Discord`] or [`BotError::ReadDiscordResponse`] naming `action`.
-    pub async fn rest_model<T: DeserializeOwned + Unpin + Send + 'static>(
+    /// [`BotError::Discord`] or [`BotError::ReadDiscordResponse`] naming `call`.
+    pub(crate) async fn rest_model<T: DeserializeOwned + Unpin + Send + 'static>(
         &self,
-        route: &'static str,
-        action: &'static str,
+        call: DiscordCall,
         request: impl IntoFuture<Output = Result<Response<T>, twilight_http::Error>>,
     ) -> Result<T> {
-        discord::send_for_model(&self.metrics, route, action, request).await
+        discord::send_for_model(&self.metrics, call, request).await
     }
 
     /// Sends a Discord REST request whose answer is a list, and reads it.
     ///
     /// # Errors
     ///
-    /// [`BotError::Discord`] or [`BotError::ReadDiscordResponse`] naming `action`.
-    pub async fn rest_list<T: DeserializeOwned + Unpin + Send + 'static>(
+    /// [`BotError::Discord`] or [`BotError::ReadDiscordResponse`] naming `call`.
+    pub(crate) async fn rest_list<T: DeserializeOwned + Unpin + Send + 'static>(
         &self,
-        route: &'static str,
-        action: &'static str,
+        call: DiscordCall,
         request: impl IntoFuture<Output = Result<Response<ListBody<T>>, twilight_http::Error>>,
     ) -> Result<Vec<T>> {
-        discord::send_for_list(&self.metrics, route, action, request).await
+        discord::send_for_list(&self.metrics, call, request).await
     }
 }
 

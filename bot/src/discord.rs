@@ -1,7 +1,7 @@
-//! Calling Discord's REST API: one wrapper that counts every call by route and status and turns
-//! a failure into [`BotError::Discord`], whose [`DiscordProblem`](crate::error::DiscordProblem)
-//! is the one reading of Discord's error codes. Handlers say what they were doing (`action`, for
-//! errors and logs) and which route they called (`route`, the metric label).
+//! Calling Discord's REST API: one wrapper that counts every call by [`DiscordCall`] and status
+//! and turns a failure into [`BotError::Discord`], whose
+//! [`DiscordProblem`](crate::error::DiscordProblem) is the one reading of Discord's error codes.
+//! Handlers name the call they make; the call knows its route, its words and its metric label.
 
 use std::future::IntoFuture;
 
@@ -13,16 +13,177 @@ use twilight_http::response::marker::ListBody;
 use crate::error::{BotError, Result};
 use crate::metrics::Metrics;
 
-/// Sends a Discord REST request, counting it by route and status.
+/// Every Discord REST call the bot makes. Each names its route (as Discord's docs write it),
+/// what the bot was doing (for errors and logs: "Discord refused to …") and a metric label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiscordCall {
+    /// At start: who the bot is.
+    ReadBotUser,
+    /// At start, when the config names no application id.
+    ReadApplication,
+    /// The deferred answer to a button click, within Discord's 3 seconds.
+    AcknowledgeClick,
+    /// The clicker's reply, edited into the deferred answer.
+    AnswerClick,
+    /// A new ticket's private channel.
+    CreateTicketChannel,
+    /// Finding the channel a crashed opening did create.
+    FindCreatedChannel,
+    /// A channel created for an opening that lost its race.
+    DeleteOrphanedChannel,
+    /// The welcome message with the close button.
+    PostWelcome,
+    /// Pinning the welcome message.
+    PinWelcome,
+    /// Looking for a welcome message already posted.
+    ReadTicketChannel,
+    /// Catching up on messages sent while the gateway was away.
+    CatchUpMessages,
+    /// Every message of a closing ticket, for its transcript.
+    ReadTranscriptMessages,
+    /// Role names for a transcript's mentions.
+    ReadTranscriptRoles,
+    /// The server's name and icon for a transcript.
+    ReadTranscriptGuild,
+    /// A member's nickname for a transcript.
+    ReadTranscriptMember,
+    /// Whether a closed-ticket notice was already posted (before a restart).
+    ReadRecentMessages,
+    /// The transcript link in the log channel or the creator's DM.
+    PostClosedNotice,
+    /// The DM channel with a ticket's creator.
+    OpenCreatorDm,
+    /// The last step of a close.
+    DeleteTicketChannel,
+    /// Whether a stored panel message still exists.
+    ReadPanel,
+    /// A category's panel with its open button.
+    PostPanel,
+    /// A panel whose text or button changed.
+    EditPanel,
+    /// A panel whose category is gone or moved.
+    DeletePanel,
+    /// The status check: the category's channels.
+    CheckGuildChannels,
+    /// The status check: the category's roles.
+    CheckGuildRoles,
+    /// The status check: the bot's own roles.
+    CheckBotMember,
+}
+
+impl DiscordCall {
+    /// The route, e.g. `POST /guilds/{guild_id}/channels`.
+    pub const fn route(self) -> &'static str {
+        match self {
+            Self::ReadBotUser => "GET /users/@me",
+            Self::ReadApplication => "GET /applications/@me",
+            Self::AcknowledgeClick => {
+                "POST /interactions/{interaction_id}/{interaction_token}/callback"
+            }
+            Self::AnswerClick => {
+                "PATCH /webhooks/{application_id}/{interaction_token}/messages/@original"
+            }
+            Self::CreateTicketChannel => "POST /guilds/{guild_id}/channels",
+            Self::FindCreatedChannel | Self::CheckGuildChannels => {
+                "GET /guilds/{guild_id}/channels"
+            }
+            Self::DeleteOrphanedChannel | Self::DeleteTicketChannel => {
+                "DELETE /channels/{channel_id}"
+            }
+            Self::PostWelcome | Self::PostClosedNotice | Self::PostPanel => {
+                "POST /channels/{channel_id}/messages"
+            }
+            Self::PinWelcome => "PUT /channels/{channel_id}/messages/pins/{message_id}",
+            Self::ReadTicketChannel
+            | Self::CatchUpMessages
+            | Self::ReadTranscriptMessages
+            | Self::ReadRecentMessages => "GET /channels/{channel_id}/messages",
+            Self::ReadTranscriptRoles | Self::CheckGuildRoles => "GET /guilds/{guild_id}/roles",
+            Self::ReadTranscriptGuild => "GET /guilds/{guild_id}",
+            Self::ReadTranscriptMember | Self::CheckBotMember => {
+                "GET /guilds/{guild_id}/members/{user_id}"
+            }
+            Self::OpenCreatorDm => "POST /users/@me/channels",
+            Self::ReadPanel => "GET /channels/{channel_id}/messages/{message_id}",
+            Self::EditPanel => "PATCH /channels/{channel_id}/messages/{message_id}",
+            Self::DeletePanel => "DELETE /channels/{channel_id}/messages/{message_id}",
+        }
+    }
+
+    /// What the bot was doing, completing "Discord refused to …".
+    pub const fn action(self) -> &'static str {
+        match self {
+            Self::ReadBotUser => "read the bot's user",
+            Self::ReadApplication => "read the bot's application",
+            Self::AcknowledgeClick => "acknowledge the click",
+            Self::AnswerClick => "answer the click",
+            Self::CreateTicketChannel => "create the ticket channel",
+            Self::FindCreatedChannel => "list the server's channels",
+            Self::DeleteOrphanedChannel => "delete an orphaned ticket channel",
+            Self::PostWelcome => "post the ticket's first message",
+            Self::PinWelcome => "pin the ticket's first message",
+            Self::ReadTicketChannel => "read the ticket channel",
+            Self::CatchUpMessages => "read a ticket's messages missed by the gateway",
+            Self::ReadTranscriptMessages => "read the ticket's messages",
+            Self::ReadTranscriptRoles => "read the guild's roles",
+            Self::ReadTranscriptGuild => "read the guild",
+            Self::ReadTranscriptMember => "read a member's names",
+            Self::ReadRecentMessages => "read recent messages",
+            Self::PostClosedNotice => "post about the closed ticket",
+            Self::OpenCreatorDm => "open a DM with the ticket's creator",
+            Self::DeleteTicketChannel => "delete the ticket channel",
+            Self::ReadPanel => "read the panel",
+            Self::PostPanel => "post the panel",
+            Self::EditPanel => "edit the panel",
+            Self::DeletePanel => "delete the old panel",
+            Self::CheckGuildChannels => "list the guild's channels",
+            Self::CheckGuildRoles => "list the guild's roles",
+            Self::CheckBotMember => "read the bot's membership",
+        }
+    }
+
+    /// The `call` label of the REST metrics, e.g. `create_ticket_channel`.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::ReadBotUser => "read_bot_user",
+            Self::ReadApplication => "read_application",
+            Self::AcknowledgeClick => "acknowledge_click",
+            Self::AnswerClick => "answer_click",
+            Self::CreateTicketChannel => "create_ticket_channel",
+            Self::FindCreatedChannel => "find_created_channel",
+            Self::DeleteOrphanedChannel => "delete_orphaned_channel",
+            Self::PostWelcome => "post_welcome",
+            Self::PinWelcome => "pin_welcome",
+            Self::ReadTicketChannel => "read_ticket_channel",
+            Self::CatchUpMessages => "catch_up_messages",
+            Self::ReadTranscriptMessages => "read_transcript_messages",
+            Self::ReadTranscriptRoles => "read_transcript_roles",
+            Self::ReadTranscriptGuild => "read_transcript_guild",
+            Self::ReadTranscriptMember => "read_transcript_member",
+            Self::ReadRecentMessages => "read_recent_messages",
+            Self::PostClosedNotice => "post_closed_notice",
+            Self::OpenCreatorDm => "open_creator_dm",
+            Self::DeleteTicketChannel => "delete_ticket_channel",
+            Self::ReadPanel => "read_panel",
+            Self::PostPanel => "post_panel",
+            Self::EditPanel => "edit_panel",
+            Self::DeletePanel => "delete_panel",
+            Self::CheckGuildChannels => "check_guild_channels",
+            Self::CheckGuildRoles => "check_guild_roles",
+            Self::CheckBotMember => "check_bot_member",
+        }
+    }
+}
+
+/// Sends a Discord REST request, counting it by call and status.
 pub(crate) async fn send<T>(
     metrics: &Metrics,
-    route: &'static str,
-    action: &'static str,
+    call: DiscordCall,
     request: impl IntoFuture<Output = Result<Response<T>, twilight_http::Error>>,
 ) -> Result<Response<T>> {
     match request.await {
         Ok(response) => {
-            metrics.count_rest(route, Some(response.status().get()));
+            metrics.count_rest(call, Some(response.status().get()));
             Ok(response)
         }
         Err(error) => {
@@ -30,8 +191,8 @@ pub(crate) async fn send<T>(
                 ErrorType::Response { status, .. } => Some(status.get()),
                 _ => None,
             };
-            metrics.count_rest(route, status);
-            Err(BotError::discord(action, error))
+            metrics.count_rest(call, status);
+            Err(BotError::discord(call, error))
         }
     }
 }
@@ -39,27 +200,25 @@ pub(crate) async fn send<T>(
 /// Sends a Discord REST request and reads the answer's body.
 pub(crate) async fn send_for_model<T: DeserializeOwned + Unpin + Send + 'static>(
     metrics: &Metrics,
-    route: &'static str,
-    action: &'static str,
+    call: DiscordCall,
     request: impl IntoFuture<Output = Result<Response<T>, twilight_http::Error>>,
 ) -> Result<T> {
-    send(metrics, route, action, request)
+    send(metrics, call, request)
         .await?
         .model()
         .await
-        .map_err(|source| BotError::ReadDiscordResponse { action, source })
+        .map_err(|source| BotError::ReadDiscordResponse { call, source })
 }
 
 /// Sends a Discord REST request whose answer is a list, and reads it.
 pub(crate) async fn send_for_list<T: DeserializeOwned + Unpin + Send + 'static>(
     metrics: &Metrics,
-    route: &'static str,
-    action: &'static str,
+    call: DiscordCall,
     request: impl IntoFuture<Output = Result<Response<ListBody<T>>, twilight_http::Error>>,
 ) -> Result<Vec<T>> {
-    send(metrics, route, action, request)
+    send(metrics, call, request)
         .await?
         .models()
         .await
-        .map_err(|source| BotError::ReadDiscordResponse { action, source })
+        .map_err(|source| BotError::ReadDiscordResponse { call, source })
 }

@@ -8,6 +8,7 @@ use ticketeer_config::ConfigError;
 use twilight_http::api_error::ApiError;
 use twilight_http::error::ErrorType;
 
+use crate::discord::DiscordCall;
 use crate::store::StoreError;
 
 /// Result alias for the bot.
@@ -51,19 +52,19 @@ pub enum BotError {
         source: std::io::Error,
     },
     /// A Discord REST request failed.
-    #[error("Discord refused to {action}: {source}")]
+    #[error("Discord refused to {}: {source}", call.action())]
     Discord {
-        /// What the bot was doing, e.g. `create the ticket channel`.
-        action: &'static str,
+        /// The call that failed, e.g. [`DiscordCall::CreateTicketChannel`].
+        call: DiscordCall,
         /// twilight's error (status, Discord's code and message).
         #[source]
         source: Box<twilight_http::Error>,
     },
     /// Discord answered, but with a body the bot cannot read.
-    #[error("could not read Discord's answer to {action}")]
+    #[error("could not read Discord's answer to {}", call.action())]
     ReadDiscordResponse {
-        /// What the bot was doing.
-        action: &'static str,
+        /// The call whose answer could not be read.
+        call: DiscordCall,
         /// The cause.
         #[source]
         source: twilight_http::response::DeserializeBodyError,
@@ -175,9 +176,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 impl BotError {
     /// Wraps a twilight REST error with what the bot was doing.
-    pub fn discord(action: &'static str, source: twilight_http::Error) -> Self {
+    pub(crate) fn discord(call: DiscordCall, source: twilight_http::Error) -> Self {
         Self::Discord {
-            action,
+            call,
             source: Box::new(source),
         }
     }

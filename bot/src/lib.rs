@@ -62,6 +62,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::ErrorChain;
 
 pub use context::{Context, ContextParts, Settings};
+pub use discord::DiscordCall;
 pub use error::{BotError, Result};
 
 /// Runs the bot until `shutdown` resolves, then stops taking new work, finishes what is in

@@ -9,6 +9,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::discord::DiscordCall;
+
 /// A category label.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct CategoryLabel {
@@ -33,8 +35,10 @@ pub struct OutcomeLabel {
 /// A REST call label: the route template and the answer's status (`error` when none came).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct RestLabel {
+    /// What the bot was doing: a [`DiscordCall`] label, e.g. `create_ticket_channel`.
+    pub call: &'static str,
     /// e.g. `POST /guilds/{guild_id}/channels`.
-    pub route: String,
+    pub route: &'static str,
     /// e.g. `200`, `403`, or `error`.
     pub status: String,
 }
@@ -51,7 +55,7 @@ pub struct Metrics {
     pub open_tickets: Family<CategoryLabel, Gauge>,
     /// Time from receiving an interaction to Discord accepting its acknowledgement.
     pub ack_latency: Histogram,
-    /// Discord REST calls by route and status.
+    /// Discord REST calls by call, route and status.
     pub rest_requests: Family<RestLabel, Counter>,
     /// Transcripts uploaded to PrivateBin.
     pub transcript_uploads: Counter,
@@ -124,7 +128,7 @@ impl Metrics {
         );
         registry.register(
             "discord_rest_requests",
-            "Discord REST calls by route and status",
+            "Discord REST calls by call, route and status",
             rest_requests.clone(),
         );
         registry.register(
@@ -176,11 +180,12 @@ impl Metrics {
     }
 
     /// Counts one REST call.
-    pub fn count_rest(&self, route: &str, status: Option<u16>) {
+    pub fn count_rest(&self, call: DiscordCall, status: Option<u16>) {
         let status = status.map_or_else(|| "error".to_owned(), |status| status.to_string());
         self.rest_requests
             .get_or_create(&RestLabel {
-                route: route.to_owned(),
+                call: call.label(),
+                route: call.route(),
                 status,
             })
             .inc();
@@ -213,8 +218,8 @@ mod tests {
             .tickets_opened
             .get_or_create(&Metrics::category("general"))
             .inc();
-        metrics.count_rest("POST /guilds/{guild_id}/channels", Some(403));
-        metrics.count_rest("GET /users/@me", None);
+        metrics.count_rest(DiscordCall::CreateTicketChannel, Some(403));
+        metrics.count_rest(DiscordCall::ReadBotUser, None);
         metrics.observe_ack(Duration::from_millis(12));
         let text = metrics.render();
         assert!(
@@ -222,7 +227,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(
-            r#"ticketeer_discord_rest_requests_total{route="POST /guilds/{guild_id}/channels",status="403"} 1"#
+            r#"ticketeer_discord_rest_requests_total{call="create_ticket_channel",route="POST /guilds/{guild_id}/channels",status="403"} 1"#
         ));
         assert!(text.contains(r#"status="error""#));
         assert!(text.contains("ticketeer_interaction_ack_latency_seconds_count 1"));

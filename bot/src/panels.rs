@@ -8,6 +8,7 @@ use twilight_model::id::Id;
 use twilight_model::id::marker::{ChannelMarker, GuildMarker, MessageMarker};
 
 use crate::context::Context;
+use crate::discord::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::Result;
 use crate::messages::{self, PanelMessage};
@@ -137,8 +138,7 @@ async fn sync_category(
     if stored.content_hash != wanted.content_hash {
         let edited = ctx
             .rest(
-                "PATCH /channels/{channel_id}/messages/{message_id}",
-                "edit the panel",
+                DiscordCall::EditPanel,
                 ctx.http
                     .update_message(stored.channel_id, stored.message_id)
                     .content(Some(&wanted.content))
@@ -167,8 +167,7 @@ async fn sync_category(
     if check_exists {
         let found = ctx
             .rest(
-                "GET /channels/{channel_id}/messages/{message_id}",
-                "read the panel",
+                DiscordCall::ReadPanel,
                 ctx.http.message(stored.channel_id, stored.message_id),
             )
             .await;
@@ -196,8 +195,7 @@ async fn post_panel(
     };
     let message = ctx
         .rest_model(
-            "POST /channels/{channel_id}/messages",
-            "post the panel",
+            DiscordCall::PostPanel,
             ctx.http
                 .create_message(channel)
                 .content(&wanted.content)
@@ -231,8 +229,7 @@ async fn remove_message(
 ) -> Result<()> {
     let deleted = ctx
         .rest(
-            "DELETE /channels/{channel_id}/messages/{message_id}",
-            "delete the old panel",
+            DiscordCall::DeletePanel,
             ctx.http.delete_message(channel, message),
         )
         .await;

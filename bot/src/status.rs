@@ -14,6 +14,7 @@ use twilight_model::id::marker::{ChannelMarker, GuildMarker, RoleMarker, UserMar
 use twilight_util::permission_calculator::PermissionCalculator;
 
 use crate::context::Context;
+use crate::discord::DiscordCall;
 use crate::error::{ErrorChain, Result};
 use crate::guild_cache::GuildData;
 use crate::policy::BOT_ALLOW;
@@ -305,24 +306,18 @@ async fn fetch_guild(ctx: &Context, guild_id: Id<GuildMarker>) -> Result<GuildDa
     };
     let channels = ctx
         .rest_list(
-            "GET /guilds/{guild_id}/channels",
-            "list the guild's channels",
+            DiscordCall::CheckGuildChannels,
             ctx.http.guild_channels(guild_id),
         )
         .await
         .map_err(describe)?;
     let roles = ctx
-        .rest_list(
-            "GET /guilds/{guild_id}/roles",
-            "list the guild's roles",
-            ctx.http.roles(guild_id),
-        )
+        .rest_list(DiscordCall::CheckGuildRoles, ctx.http.roles(guild_id))
         .await
         .map_err(describe)?;
     let member = ctx
         .rest_model(
-            "GET /guilds/{guild_id}/members/{user_id}",
-            "read the bot's membership",
+            DiscordCall::CheckBotMember,
             ctx.http.guild_member(guild_id, ctx.bot_user_id),
         )
         .await

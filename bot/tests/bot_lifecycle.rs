@@ -124,7 +124,7 @@ async fn health_readiness_and_metrics_are_served() {
         r#"ticketeer_tickets_opened_total{category="support"} 1"#,
         r#"ticketeer_open_tickets{category="support"} 1"#,
         "ticketeer_interaction_ack_latency_seconds_count 1",
-        r#"ticketeer_discord_rest_requests_total{route="POST /guilds/{guild_id}/channels",status="20"#,
+        r#"ticketeer_discord_rest_requests_total{call="create_ticket_channel",route="POST /guilds/{guild_id}/channels",status="20"#,
         "ticketeer_transcript_uploads_total",
     ] {
         assert!(

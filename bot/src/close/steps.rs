@@ -8,6 +8,7 @@ use twilight_model::id::Id;
 use twilight_model::id::marker::ChannelMarker;
 
 use crate::context::Context;
+use crate::discord::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::{BotError, DiscordProblem, Result};
 use crate::messages::{dm_text, is_marked, log_text, marker_embed};
@@ -18,8 +19,7 @@ const RECENT_MESSAGES: u16 = 100;
 
 async fn recent_messages(ctx: &Context, channel: Id<ChannelMarker>) -> Result<Vec<Message>> {
     ctx.rest_list(
-        "GET /channels/{channel_id}/messages",
-        "read recent messages",
+        DiscordCall::ReadRecentMessages,
         ctx.http.channel_messages(channel).limit(RECENT_MESSAGES),
     )
     .await
@@ -93,8 +93,7 @@ async fn post_once(
     )];
     let no_pings = AllowedMentions::default();
     ctx.rest(
-        "POST /channels/{channel_id}/messages",
-        "post about the closed ticket",
+        DiscordCall::PostClosedNotice,
         ctx.http
             .create_message(channel)
             .content(content)
@@ -119,8 +118,7 @@ pub(super) async fn notify_creator(ctx: &Context, ticket: &Ticket) -> Result<()>
     let sent = async {
         let dm = ctx
             .rest_model(
-                "POST /users/@me/channels",
-                "open a DM with the ticket's creator",
+                DiscordCall::OpenCreatorDm,
                 ctx.http.create_private_channel(ticket.user_id),
             )
             .await?;
@@ -156,8 +154,7 @@ pub(super) async fn delete_channel(ctx: &Context, ticket: &Ticket) -> Result<()>
     };
     let deleted = ctx
         .rest(
-            "DELETE /channels/{channel_id}",
-            "delete the ticket channel",
+            DiscordCall::DeleteTicketChannel,
             ctx.http.delete_channel(channel),
         )
         .await;

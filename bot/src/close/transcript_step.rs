@@ -9,6 +9,7 @@ use twilight_model::id::marker::{ChannelMarker, GuildMarker, MessageMarker, User
 
 use super::HISTORY_PAGE;
 use crate::context::Context;
+use crate::discord::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::privatebin::StoredTranscript;
@@ -115,20 +116,24 @@ fn parts(stored: &StoredTranscript) -> Vec<TranscriptPart> {
 
 /// Every message of a channel, oldest first, paged backwards 100 at a time.
 async fn fetch_history(ctx: &Context, channel: Id<ChannelMarker>) -> Result<Vec<Message>> {
-    const ROUTE: &str = "GET /channels/{channel_id}/messages";
-    const ACTION: &str = "read the ticket's messages";
     let mut all: Vec<Message> = Vec::new();
     let mut before: Option<Id<MessageMarker>> = None;
     loop {
         let request = ctx.http.channel_messages(channel);
         let page: Vec<Message> = match before {
             None => {
-                ctx.rest_list(ROUTE, ACTION, request.limit(HISTORY_PAGE))
-                    .await?
+                ctx.rest_list(
+                    DiscordCall::ReadTranscriptMessages,
+                    request.limit(HISTORY_PAGE),
+                )
+                .await?
             }
             Some(before) => {
-                ctx.rest_list(ROUTE, ACTION, request.before(before).limit(HISTORY_PAGE))
-                    .await?
+                ctx.rest_list(
+                    DiscordCall::ReadTranscriptMessages,
+                    request.before(before).limit(HISTORY_PAGE),
+                )
+                .await?
             }
         };
         let full_page = page.len() >= usize::from(HISTORY_PAGE);
@@ -194,11 +199,7 @@ async fn learn_guild_names(
     names: &mut Names,
 ) -> Option<String> {
     match ctx
-        .rest_list(
-            "GET /guilds/{guild_id}/roles",
-            "read the guild's roles",
-            ctx.http.roles(guild_id),
-        )
+        .rest_list(DiscordCall::ReadTranscriptRoles, ctx.http.roles(guild_id))
         .await
     {
         Ok(roles) => {
@@ -211,11 +212,7 @@ async fn learn_guild_names(
         }
     }
     match ctx
-        .rest_model(
-            "GET /guilds/{guild_id}",
-            "read the guild",
-            ctx.http.guild(guild_id),
-        )
+        .rest_model(DiscordCall::ReadTranscriptGuild, ctx.http.guild(guild_id))
         .await
     {
         Ok(guild) => Some(guild.name),
@@ -239,8 +236,7 @@ async fn learn_member_names(ctx: &Context, ticket: &Ticket, names: &mut Names) {
     for id in wanted.into_iter().take(MEMBER_NAME_LOOKUPS) {
         match ctx
             .rest_model(
-                "GET /guilds/{guild_id}/members/{user_id}",
-                "read a member's names",
+                DiscordCall::ReadTranscriptMember,
                 ctx.http.guild_member(ticket.guild_id, id),
             )
             .await

@@ -33,6 +33,7 @@ use twilight_model::id::marker::{ChannelMarker, UserMarker};
 
 use crate::context::Context;
 use crate::custom_id::CustomId;
+use crate::discord::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::{BotError, DiscordProblem};
 use crate::store;
@@ -40,10 +41,6 @@ use crate::store;
 pub(crate) use open::repair_stale_openings;
 use reply::Reply;
 pub(crate) use welcome::repair_welcomes;
-
-const CALLBACK_ROUTE: &str = "POST /interactions/{interaction_id}/{interaction_token}/callback";
-const EDIT_ORIGINAL_ROUTE: &str =
-    "PATCH /webhooks/{application_id}/{interaction_token}/messages/@original";
 
 /// Handles one INTERACTION_CREATE received at `received`.
 pub async fn handle(ctx: Arc<Context>, interaction: Interaction, received: Instant) {
@@ -95,8 +92,7 @@ async fn acknowledge(ctx: &Context, interaction: &Interaction, received: Instant
     };
     let acknowledged = ctx
         .rest(
-            CALLBACK_ROUTE,
-            "acknowledge the click",
+            DiscordCall::AcknowledgeClick,
             ctx.interaction_http
                 .interaction(ctx.application_id)
                 .create_response(interaction.id, &interaction.token, &deferred),
@@ -129,8 +125,7 @@ async fn edit_answer(ctx: &Context, interaction: &Interaction, reply: &Reply) {
     let text = reply.to_string();
     let edited = ctx
         .rest(
-            EDIT_ORIGINAL_ROUTE,
-            "answer the click",
+            DiscordCall::AnswerClick,
             ctx.interaction_http
                 .interaction(ctx.application_id)
                 .update_response(&interaction.token)

@@ -14,6 +14,7 @@ use ticketeer_config::CategoryConfig;
 use super::reply::Reply;
 use super::{clicker_id, welcome};
 use crate::context::Context;
+use crate::discord::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::Result;
 use crate::messages;
@@ -109,8 +110,7 @@ impl Opening<'_> {
             // Without the row the channel is an orphan nobody can close: take it back.
             let _ = ctx
                 .rest(
-                    "DELETE /channels/{channel_id}",
-                    "delete an orphaned ticket channel",
+                    DiscordCall::DeleteOrphanedChannel,
                     ctx.http.delete_channel(channel),
                 )
                 .await;
@@ -157,11 +157,7 @@ impl Opening<'_> {
             request = request.parent_id(parent);
         }
         let channel = ctx
-            .rest_model(
-                "POST /guilds/{guild_id}/channels",
-                "create the ticket channel",
-                request,
-            )
+            .rest_model(DiscordCall::CreateTicketChannel, request)
             .await?;
         Ok(channel.id)
     }
@@ -197,8 +193,7 @@ pub(crate) async fn repair_opening(
 ) -> Result<Option<Id<ChannelMarker>>> {
     let channels = ctx
         .rest_list(
-            "GET /guilds/{guild_id}/channels",
-            "list the server's channels",
+            DiscordCall::FindCreatedChannel,
             ctx.http.guild_channels(ticket.guild_id),
         )
         .await?;

@@ -9,6 +9,7 @@ use tokio::time::Instant;
 
 use crate::context::Context;
 use crate::custom_id::CustomId;
+use crate::discord::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::Result;
 use crate::messages;
@@ -38,8 +39,7 @@ async fn post_welcome(
     let created = messages::created_message(ticket_id, user_id, category);
     let message = ctx
         .rest_model(
-            "POST /channels/{channel_id}/messages",
-            "post the ticket's first message",
+            DiscordCall::PostWelcome,
             ctx.http
                 .create_message(channel)
                 .content(&created.content)
@@ -58,8 +58,7 @@ async fn pin_welcome(
     message: Id<MessageMarker>,
 ) -> Result<()> {
     ctx.rest(
-        "PUT /channels/{channel_id}/messages/pins/{message_id}",
-        "pin the ticket's first message",
+        DiscordCall::PinWelcome,
         ctx.http.create_pin(channel, message),
     )
     .await?;
@@ -150,8 +149,7 @@ async fn find_welcome(
     .to_string();
     let recent = ctx
         .rest_list(
-            "GET /channels/{channel_id}/messages",
-            "read the ticket channel",
+            DiscordCall::ReadTicketChannel,
             ctx.http.channel_messages(welcome.channel_id).limit(50),
         )
         .await?;
