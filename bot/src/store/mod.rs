@@ -8,11 +8,13 @@
 //! `i64` only here: Postgres has no unsigned 64-bit integer, and snowflakes stay below 2^63 for
 //! centuries.
 
+mod closes;
 mod interactions;
 mod locks;
 mod messages;
 mod panels;
 mod tickets;
+mod welcomes;
 
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
@@ -20,6 +22,10 @@ use sqlx::migrate::Migrator;
 use twilight_model::id::Id;
 use twilight_model::util::Timestamp;
 
+pub use closes::{
+    advance_close, close_channel_gone, mark_channel_gone, record_transcript, start_close,
+    unfinished_closes,
+};
 pub use interactions::{claim_interaction, prune_interactions};
 pub use locks::{
     AdvisoryLock, lock_panel, release_close_lease, release_close_leases_of, renew_close_leases,
@@ -31,11 +37,10 @@ pub use messages::{
 };
 pub use panels::{Panel, delete_panel, panel, panel_by_message, panels, save_panel};
 pub use tickets::{
-    BeginTicket, NewTicket, PendingWelcome, Ticket, TranscriptPart, abandon_opening, advance_close,
-    attach_channel, begin_ticket, close_channel_gone, mark_channel_gone, mark_welcome_pinned,
-    open_ticket_counts, pending_welcomes, raise_message_count, record_transcript, record_welcome,
-    stale_openings, start_close, ticket, ticket_by_channel, unfinished_closes,
+    BeginTicket, NewTicket, Ticket, TranscriptPart, abandon_opening, attach_channel, begin_ticket,
+    open_ticket_counts, raise_message_count, stale_openings, ticket, ticket_by_channel,
 };
+pub use welcomes::{PendingWelcome, mark_welcome_pinned, pending_welcomes, record_welcome};
 
 /// The forward-only schema migrations in `bot/migrations/`, embedded in the binary.
 pub static MIGRATOR: Migrator = sqlx::migrate!();

@@ -1,5 +1,6 @@
-//! The `tickets` table: opening (one open ticket per user and category, decided by a partial
-//! unique index), the durable close steps, and the bookkeeping of each ticket's first message.
+//! The `tickets` table: the row as the bot reads it, and opening (one open ticket per user and
+//! category, decided by a partial unique index). The close steps are in `closes`, the first
+//! message's bookkeeping in `welcomes`.
 
 use std::time::Duration;
 
@@ -7,9 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool};
 use twilight_model::id::Id;
-use twilight_model::id::marker::{
-    ChannelMarker, GuildMarker, InteractionMarker, MessageMarker, UserMarker,
-};
+use twilight_model::id::marker::{ChannelMarker, GuildMarker, InteractionMarker, UserMarker};
 use twilight_model::util::Timestamp;
 
 use super::{Result, StoreError, TicketState, query_error, to_db, to_id, to_timestamp};
@@ -69,25 +68,25 @@ pub struct Ticket {
 
 /// A `tickets` row as the queries return it (timestamps as microseconds since the epoch, which
 /// twilight's `Timestamp` is built from without a date-time crate).
-struct TicketRow {
-    id: i64,
-    guild_id: i64,
-    category_key: String,
-    user_id: i64,
-    channel_id: Option<i64>,
-    state: TicketState,
-    open_interaction_id: i64,
-    message_count: i32,
-    additional_users: Vec<i64>,
-    closed_by: Option<i64>,
-    close_reason: Option<String>,
-    transcript_url: Option<String>,
-    transcript_delete_token: Option<String>,
-    transcript_parts: Json<Vec<TranscriptPart>>,
-    channel_gone: bool,
-    created_at_micros: i64,
-    updated_at_micros: i64,
-    closed_at_micros: Option<i64>,
+pub(super) struct TicketRow {
+    pub(super) id: i64,
+    pub(super) guild_id: i64,
+    pub(super) category_key: String,
+    pub(super) user_id: i64,
+    pub(super) channel_id: Option<i64>,
+    pub(super) state: TicketState,
+    pub(super) open_interaction_id: i64,
+    pub(super) message_count: i32,
+    pub(super) additional_users: Vec<i64>,
+    pub(super) closed_by: Option<i64>,
+    pub(super) close_reason: Option<String>,
+    pub(super) transcript_url: Option<String>,
+    pub(super) transcript_delete_token: Option<String>,
+    pub(super) transcript_parts: Json<Vec<TranscriptPart>>,
+    pub(super) channel_gone: bool,
+    pub(super) created_at_micros: i64,
+    pub(super) updated_at_micros: i64,
+    pub(super) closed_at_micros: Option<i64>,
 }
 
 /// `query_as!` into [`TicketRow`], with the ticket columns spliced between `$before` and
@@ -148,7 +147,7 @@ impl TryFrom<TicketRow> for Ticket {
     }
 }
 
-fn tickets(rows: Vec<TicketRow>) -> Result<Vec<Ticket>> {
+pub(super) fn tickets(rows: Vec<TicketRow>) -> Result<Vec<Ticket>> {
     rows.into_iter().map(Ticket::try_from).collect()
 }
 
@@ -283,136 +282,6 @@ pub async fn ticket_by_channel(
     .transpose()
 }
 
-/// Moves an open ticket to `closing`, recording who closed it and why. Idempotent: a ticket already
-/// closing (or further) is returned as it is, so a double click on Close starts one close.
-pub async fn start_close(
-    db: impl PgExecutor<'_> + Copy,
-    ticket_id: i64,
-    closed_by: Id<UserMarker>,
-    reason: Option<&str>,
-) -> Result<Ticket> {
-    let started = ticket_query!(
-        "UPDATE tickets
-         SET state = $4, closed_by = $2, close_reason = $3, updated_at = now()
-         WHERE id = $1 AND state IN ($5, $6)
-         RETURNING ",
-        "",
-        ticket_id,
-        to_db(closed_by),
-        reason,
-        TicketState::Closing as TicketState,
-        TicketState::Opening as TicketState,
-        TicketState::Open as TicketState,
-    )
-    .fetch_optional(db)
-    .await
-    .map_err(query_error("start close"))?;
-    // States only move forward, so a ticket this close did not move shows the close that won.
-    let ticket = match started {
-        Some(row) => row,
-        None => ticket_query!("SELECT ", " FROM tickets WHERE id = $1", ticket_id)
-            .fetch_optional(db)
-            .await
-            .map_err(query_error("start close"))?
-            .ok_or(StoreError::TicketNotFound(ticket_id))?,
-    };
-    ticket.try_into()
-}
-
-/// Stores the transcript's location and moves `closing` → `transcript_stored`.
-pub async fn record_transcript(
-    db: impl PgExecutor<'_>,
-    ticket_id: i64,
-    parts: &[TranscriptPart],
-) -> Result<Ticket> {
-    let first = parts.first();
-    ticket_query!(
-        "UPDATE tickets
-         SET state = $5, transcript_url = $2, transcript_delete_token = $3,
-             transcript_parts = $4, updated_at = now()
-         WHERE id = $1 AND state = $6
-         RETURNING ",
-        "",
-        ticket_id,
-        first.map(|part| part.url.as_str()),
-        first.map(|part| part.delete_token.as_str()),
-        Json(parts) as _,
-        TicketState::TranscriptStored as TicketState,
-        TicketState::Closing as TicketState,
-    )
-    .fetch_optional(db)
-    .await
-    .map_err(query_error("record transcript"))?
-    .ok_or(StoreError::TicketNotFound(ticket_id))?
-    .try_into()
-}
-
-/// Moves a ticket one close step forward, from `from` to the step after it. Returns `false` when the
-/// ticket was not in `from` (another replica got there first), which callers treat as done.
-pub async fn advance_close(
-    db: impl PgExecutor<'_>,
-    ticket_id: i64,
-    from: TicketState,
-) -> Result<bool> {
-    let Some(to) = from.next_close_step() else {
-        return Ok(false);
-    };
-    let advanced = sqlx::query!(
-        "UPDATE tickets
-         SET state = $3, updated_at = now(),
-             closed_at = CASE WHEN $4 THEN now() ELSE closed_at END
-         WHERE id = $1 AND state = $2",
-        ticket_id,
-        from as TicketState,
-        to as TicketState,
-        to == TicketState::Closed,
-    )
-    .execute(db)
-    .await
-    .map_err(query_error("advance close"))?;
-    Ok(advanced.rows_affected() == 1)
-}
-
-/// Closes the open ticket of a channel someone deleted by hand: moves it to `closing` with no
-/// closer, `reason`, and the channel marked gone. `None` when no open ticket has this channel
-/// (not a ticket channel, already closing, or another replica got there first).
-pub async fn close_channel_gone(
-    db: impl PgExecutor<'_>,
-    channel_id: Id<ChannelMarker>,
-    reason: &str,
-) -> Result<Option<Ticket>> {
-    ticket_query!(
-        "UPDATE tickets
-         SET state = $3, closed_by = NULL, close_reason = $2, channel_gone = true,
-             updated_at = now()
-         WHERE channel_id = $1 AND state IN ($4, $5)
-         RETURNING ",
-        "",
-        to_db(channel_id),
-        reason,
-        TicketState::Closing as TicketState,
-        TicketState::Opening as TicketState,
-        TicketState::Open as TicketState,
-    )
-    .fetch_optional(db)
-    .await
-    .map_err(query_error("close ticket of a deleted channel"))?
-    .map(Ticket::try_from)
-    .transpose()
-}
-
-/// Records that a closing ticket's channel is gone (found missing while reading its history).
-pub async fn mark_channel_gone(db: impl PgExecutor<'_>, ticket_id: i64) -> Result<()> {
-    sqlx::query!(
-        "UPDATE tickets SET channel_gone = true, updated_at = now() WHERE id = $1",
-        ticket_id
-    )
-    .execute(db)
-    .await
-    .map_err(query_error("mark ticket channel gone"))?;
-    Ok(())
-}
-
 /// Raises a ticket's message count to at least `count` (the messages its transcript holds), so a
 /// MESSAGE_CREATE missed during an outage still counts.
 pub async fn raise_message_count(
@@ -450,21 +319,6 @@ pub async fn stale_openings(db: impl PgExecutor<'_>, older_than: Duration) -> Re
     tickets(rows)
 }
 
-/// Tickets part-way through their close (after a crash or an outage), oldest first.
-pub async fn unfinished_closes(db: impl PgExecutor<'_>) -> Result<Vec<Ticket>> {
-    let rows = ticket_query!(
-        "SELECT ",
-        " FROM tickets WHERE state NOT IN ($1, $2, $3) ORDER BY id",
-        TicketState::Opening as TicketState,
-        TicketState::Open as TicketState,
-        TicketState::Closed as TicketState,
-    )
-    .fetch_all(db)
-    .await
-    .map_err(query_error("list unfinished closes"))?;
-    tickets(rows)
-}
-
 /// How many tickets are open (or opening) in each category that has any.
 pub async fn open_ticket_counts(db: impl PgExecutor<'_>) -> Result<Vec<(String, i64)>> {
     let rows = sqlx::query!(
@@ -485,83 +339,4 @@ pub async fn open_ticket_counts(db: impl PgExecutor<'_>) -> Result<Vec<(String, 
         .collect())
 }
 
-/// An open ticket whose first message is not yet posted and pinned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PendingWelcome {
-    /// The ticket.
-    pub ticket_id: i64,
-    /// Its channel.
-    pub channel_id: Id<ChannelMarker>,
-    /// Who opened it.
-    pub user_id: Id<UserMarker>,
-    /// Its category.
-    pub category_key: String,
-    /// The first message, once posted.
-    pub message_id: Option<Id<MessageMarker>>,
-    /// Whether the ticket was last changed long enough ago that no open is still posting it.
-    pub settled: bool,
-}
-
-/// Open tickets whose first message is not posted and pinned; `settled` when last changed more
-/// than `settle_after` ago (so an open still posting it is left alone).
-pub async fn pending_welcomes(
-    db: impl PgExecutor<'_>,
-    settle_after: Duration,
-) -> Result<Vec<PendingWelcome>> {
-    let rows = sqlx::query!(
-        r#"SELECT id, channel_id AS "channel_id!", user_id, category_key, welcome_message_id,
-                  updated_at < now() - make_interval(secs => $1) AS "settled!"
-           FROM tickets
-           WHERE state = $2 AND channel_id IS NOT NULL AND NOT welcome_pinned
-           ORDER BY id"#,
-        settle_after.as_secs_f64(),
-        TicketState::Open as TicketState,
-    )
-    .fetch_all(db)
-    .await
-    .map_err(query_error("list tickets without their first message"))?;
-    rows.into_iter()
-        .map(|row| {
-            Ok(PendingWelcome {
-                ticket_id: row.id,
-                channel_id: to_id("channel_id", row.channel_id)?,
-                user_id: to_id("user_id", row.user_id)?,
-                category_key: row.category_key,
-                message_id: row
-                    .welcome_message_id
-                    .map(|id| to_id("welcome_message_id", id))
-                    .transpose()?,
-                settled: row.settled,
-            })
-        })
-        .collect()
-}
-
-/// Records the ticket's first message once it is posted.
-pub async fn record_welcome(
-    db: impl PgExecutor<'_>,
-    ticket_id: i64,
-    message_id: Id<MessageMarker>,
-) -> Result<()> {
-    sqlx::query!(
-        "UPDATE tickets SET welcome_message_id = $2, updated_at = now() WHERE id = $1",
-        ticket_id,
-        to_db(message_id)
-    )
-    .execute(db)
-    .await
-    .map_err(query_error("record the ticket's first message"))?;
-    Ok(())
-}
-
-/// Records that the ticket's first message is pinned: nothing is left to repair.
-pub async fn mark_welcome_pinned(db: impl PgExecutor<'_>, ticket_id: i64) -> Result<()> {
-    sqlx::query!(
-        "UPDATE tickets SET welcome_pinned = true, updated_at = now() WHERE id = $1",
-        ticket_id
-    )
-    .execute(db)
-    .await
-    .map_err(query_error("mark the ticket's first message pinned"))?;
-    Ok(())
-}
+pub(super) use ticket_query;
