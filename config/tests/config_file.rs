@@ -1,7 +1,10 @@
 //! Reading, validating and writing `config.yaml`.
 
+use serde_json::Value;
+use ticketeer_config::snowflake::SNOWFLAKE_PATTERN;
 use ticketeer_config::{
-    BotConfig, ButtonStyle, ConfigError, LogFormat, PasteExpiry, Snowflake,
+    BUTTON_LABEL_MAX_CHARS, BotConfig, ButtonStyle, CATEGORY_NAME_MAX_CHARS, ConfigError,
+    LogFormat, MESSAGE_MAX_CHARS, PasteExpiry, ROLE_IDS_MAX, Snowflake,
     validation::category_key_problem,
 };
 
@@ -355,22 +358,112 @@ fn all_errors_are_reported_together_one_per_line() {
     );
 }
 
+/// The schema of one property of one definition, e.g. `CategoryConfig.name`.
+fn property<'a>(schema: &'a Value, definition: &str, name: &str) -> &'a Value {
+    let property = &schema["$defs"][definition]["properties"][name];
+    assert!(
+        property.is_object(),
+        "{definition}.{name} is not in the schema"
+    );
+    property
+}
+
+/// The `const` values of a `oneOf` enum definition.
+fn choices(schema: &Value, definition: &str) -> Vec<String> {
+    schema["$defs"][definition]["oneOf"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{definition} is not a oneOf enum"))
+        .iter()
+        .map(|choice| choice["const"].as_str().expect("a const").to_owned())
+        .collect()
+}
+
 #[test]
-fn the_json_schema_carries_the_limits_and_the_dm_rule() {
-    let schema = BotConfig::json_schema().to_string();
-    for expected in [
-        "^[0-9]{17,20}$",
-        "\"maxLength\":80",
-        "\"maxLength\":2000",
-        "\"maxItems\":50",
-        "\"1year\"",
-        "\"danger\"",
-        "x-kubernetes-validations",
-        "\"additionalProperties\":false",
+fn the_json_schema_states_each_limit_on_its_field() {
+    let schema = BotConfig::json_schema();
+    let category = |name| property(&schema, "CategoryConfig", name);
+    for id in [
+        "guildId",
+        "parentChannelId",
+        "createChannelId",
+        "logChannelId",
     ] {
-        assert!(
-            schema.contains(expected),
-            "schema lacks {expected}: {schema}"
+        assert_eq!(category(id)["pattern"], SNOWFLAKE_PATTERN, "{id}");
+        assert_eq!(category(id)["maxLength"], 20, "{id}");
+    }
+    let roles = category("roleIds");
+    assert_eq!(roles["items"]["pattern"], SNOWFLAKE_PATTERN);
+    assert_eq!(roles["maxItems"], ROLE_IDS_MAX);
+    assert_eq!(roles["x-kubernetes-list-type"], "set");
+    assert_eq!(category("name")["minLength"], 1);
+    assert_eq!(category("name")["maxLength"], CATEGORY_NAME_MAX_CHARS);
+    for text in ["createMessage", "createdMessage"] {
+        assert_eq!(category(text)["minLength"], 1, "{text}");
+        assert_eq!(category(text)["maxLength"], MESSAGE_MAX_CHARS, "{text}");
+    }
+    let label = property(&schema, "ButtonConfig", "label");
+    assert_eq!(label["minLength"], 1);
+    assert_eq!(label["maxLength"], BUTTON_LABEL_MAX_CHARS);
+    assert_eq!(
+        property(&schema, "DmOnCloseConfig", "message")["maxLength"],
+        MESSAGE_MAX_CHARS
+    );
+    let dm_rules = &schema["$defs"]["DmOnCloseConfig"]["x-kubernetes-validations"];
+    assert_eq!(
+        dm_rules[0]["message"],
+        "dmOnClose.message is required when dmOnClose.enabled is true"
+    );
+    assert_eq!(
+        property(&schema, "DiscordConfig", "applicationId")["pattern"],
+        SNOWFLAKE_PATTERN
+    );
+    assert_eq!(
+        choices(&schema, "ButtonStyle"),
+        ["primary", "secondary", "success", "danger"]
+    );
+    assert_eq!(
+        choices(&schema, "PasteExpiry"),
+        [
+            "5min", "10min", "1hour", "1day", "1week", "1month", "1year", "never"
+        ]
+    );
+    assert_eq!(
+        property(&schema, "PrivateBinConfig", "expire")["default"],
+        "1year"
+    );
+    let mut required: Vec<&str> = schema["$defs"]["CategoryConfig"]["required"]
+        .as_array()
+        .expect("required fields")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    required.sort_unstable();
+    assert_eq!(
+        required,
+        [
+            "createChannelId",
+            "createMessage",
+            "createdMessage",
+            "guildId",
+            "logChannelId",
+            "name",
+            "parentChannelId"
+        ]
+    );
+    // Every object the file is made of refuses unknown fields, the root included.
+    assert_eq!(schema["additionalProperties"], false);
+    for definition in [
+        "ButtonConfig",
+        "CategoryConfig",
+        "DiscordConfig",
+        "DmOnCloseConfig",
+        "HttpConfig",
+        "LogConfig",
+        "PrivateBinConfig",
+    ] {
+        assert_eq!(
+            schema["$defs"][definition]["additionalProperties"], false,
+            "{definition}"
         );
     }
 }
