@@ -4,8 +4,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::Path;
 
-use ticketeer_config::BotConfig;
-
+use crate::config::Config;
 use crate::error::{BotError, Result};
 
 /// Reads and validates a config file; also returns a fingerprint of its text.
@@ -14,7 +13,7 @@ use crate::error::{BotError, Result};
 ///
 /// [`BotError::ReadConfig`] or [`BotError::InvalidConfig`] naming the file (and, for an invalid
 /// file, every bad field with its category).
-pub async fn load(path: &Path) -> Result<(BotConfig, u64)> {
+pub async fn load(path: &Path) -> Result<(Config, u64)> {
     let text = tokio::fs::read_to_string(path)
         .await
         .map_err(|source| BotError::ReadConfig {
@@ -26,8 +25,8 @@ pub async fn load(path: &Path) -> Result<(BotConfig, u64)> {
 }
 
 /// Validates the text of the config file at `path`.
-pub(crate) fn parse(path: &Path, text: &str) -> Result<BotConfig> {
-    BotConfig::from_yaml(text).map_err(|problems| BotError::InvalidConfig {
+pub(crate) fn parse(path: &Path, text: &str) -> Result<Config> {
+    Config::from_yaml(text).map_err(|problems| BotError::InvalidConfig {
         path: path.to_owned(),
         problems,
     })

@@ -15,7 +15,6 @@ use serde::de::DeserializeOwned;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions as _, Connection as _};
-use ticketeer_config::BotConfig;
 use tokio::sync::{Mutex, Notify, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -25,6 +24,7 @@ use twilight_http::response::marker::ListBody;
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ApplicationMarker, UserMarker};
 
+use crate::config::Config;
 use crate::config_file;
 use crate::discord;
 use crate::discord::DiscordCall;
@@ -160,7 +160,7 @@ pub struct ContextParts {
     /// How the bot was started.
     pub settings: Settings,
     /// The config in force.
-    pub config: BotConfig,
+    pub config: Config,
     /// The fingerprint of the config file's text ([`config_file::load`]).
     pub config_fingerprint: u64,
     /// Postgres.
@@ -197,7 +197,7 @@ pub struct Context {
     /// The bot's own user.
     pub bot_user_id: Id<UserMarker>,
     pub(crate) settings: Settings,
-    config: RwLock<Arc<BotConfig>>,
+    config: RwLock<Arc<Config>>,
     pub(crate) config_fingerprint: std::sync::Mutex<u64>,
     pub(crate) gateway_connected: AtomicBool,
     /// Signalled each time the gateway session comes up, so work that needs Discord (resuming
@@ -249,13 +249,7 @@ impl Context {
         let bot_user =
             discord::send_for_model(&metrics, DiscordCall::ReadBotUser, http.current_user())
                 .await?;
-        let application_id = match config
-            .discord
-            .application_id
-            .as_ref()
-            .and_then(ticketeer_config::Snowflake::get)
-            .and_then(Id::new_checked)
-        {
+        let application_id = match config.application_id {
             Some(id) => id,
             None => {
                 discord::send_for_model(
@@ -309,14 +303,14 @@ impl Context {
     }
 
     /// The config in force now.
-    pub fn config(&self) -> Arc<BotConfig> {
+    pub fn config(&self) -> Arc<Config> {
         match self.config.read() {
             Ok(config) => Arc::clone(&config),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
     }
 
-    pub(crate) fn replace_config(&self, config: BotConfig) {
+    pub(crate) fn replace_config(&self, config: Config) {
         let config = Arc::new(config);
         match self.config.write() {
             Ok(mut current) => *current = config,
@@ -434,7 +428,7 @@ impl Context {
 
 /// The two Discord REST clients: one with twilight's rate limiter for everything, one without
 /// for interaction callbacks (see [`Context::interaction_http`]). Building them does no IO.
-pub fn discord_clients(settings: &Settings, config: &BotConfig) -> (Client, Client) {
+pub fn discord_clients(settings: &Settings, config: &Config) -> (Client, Client) {
     let client = |ratelimited: bool| {
         let mut builder = Client::builder()
             .token(settings.discord_token.expose_secret().to_owned())
@@ -453,7 +447,7 @@ pub fn discord_clients(settings: &Settings, config: &BotConfig) -> (Client, Clie
 /// The upload settings for the configured server. [`Settings::new`] allows one attempt for
 /// network trouble: a failed close step is retried by the close loop, which stops at shutdown, so
 /// no retry outlives the bot and stores a paste nobody references.
-fn upload_settings(config: &BotConfig, retry: RetryPolicy) -> UploadSettings {
+fn upload_settings(config: &Config, retry: RetryPolicy) -> UploadSettings {
     let mut settings = UploadSettings::new(config.privatebin.url.clone());
     settings.expire = config.privatebin.expire;
     settings.retry = retry;
@@ -465,7 +459,7 @@ fn upload_settings(config: &BotConfig, retry: RetryPolicy) -> UploadSettings {
 /// Postgres or Discord fails loudly if it does not.
 #[cfg(test)]
 pub(crate) fn test_context(yaml: &str) -> Arc<Context> {
-    let mut config = BotConfig::from_yaml(yaml).expect("a valid test config");
+    let mut config = Config::from_yaml(yaml).expect("a valid test config");
     config.discord.api_proxy = Some("127.0.0.1:9".to_owned());
     let settings = Settings::new(
         "/nonexistent/config.yaml",

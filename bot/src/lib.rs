@@ -12,8 +12,9 @@
 //! - `interactions`: button clicks — acknowledge at once, claim, open or close a ticket, and a
 //!   `Reply` whose text is a pure function.
 //! - [`panels`]: one panel per category, kept in line with the config.
-//! - [`config_file`]: reading and validating the config file; [`reload`]: re-reading it on change
-//!   or SIGHUP.
+//! - [`config`]: the config as the bot uses it, every Discord id parsed once at load;
+//!   [`config_file`]: reading and validating the file; [`reload`]: re-reading it on change or
+//!   SIGHUP.
 //! - `upkeep`: the resume loop — unfinished closes and first messages, once the gateway is up
 //!   and on every tick.
 //! - `retries`: per-ticket backoff for retried work, so a lasting refusal is not retried on
@@ -30,6 +31,7 @@
 
 mod catch_up;
 pub mod close;
+pub mod config;
 pub mod config_file;
 pub mod context;
 pub mod custom_id;

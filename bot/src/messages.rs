@@ -6,21 +6,17 @@
 use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
-use ticketeer_config::{
-    ButtonConfig, ButtonStyle, CategoryConfig, Emoji, MESSAGE_MAX_CHARS, TRANSCRIPT_URL_PLACEHOLDER,
-};
+use ticketeer_config::{MESSAGE_MAX_CHARS, TRANSCRIPT_URL_PLACEHOLDER};
 use twilight_model::channel::Message;
-use twilight_model::channel::message::component::{
-    ActionRow, Button, ButtonStyle as DiscordButtonStyle,
-};
+use twilight_model::channel::message::component::{ActionRow, Button as DiscordButton};
 use twilight_model::channel::message::embed::Embed;
-use twilight_model::channel::message::{AllowedMentions, Component, EmojiReactionType};
+use twilight_model::channel::message::{AllowedMentions, Component};
 use twilight_model::id::Id;
 use twilight_model::id::marker::UserMarker;
 use twilight_util::builder::embed::{EmbedBuilder, EmbedFooterBuilder};
 
+use crate::config::{Button, Category};
 use crate::custom_id::CustomId;
-use crate::policy::category_roles;
 use crate::store::Ticket;
 
 /// The panel message of one category, as posted in its create channel.
@@ -35,7 +31,7 @@ pub struct PanelMessage {
 }
 
 /// Builds a category's panel: its text and its open button.
-pub fn panel_message(category_key: &str, category: &CategoryConfig) -> PanelMessage {
+pub fn panel_message(category_key: &str, category: &Category) -> PanelMessage {
     let custom_id = CustomId::Open {
         category_key: category_key.to_owned(),
     };
@@ -64,9 +60,9 @@ pub struct CreatedMessage {
 pub fn created_message(
     ticket_id: i64,
     creator: Id<UserMarker>,
-    category: &CategoryConfig,
+    category: &Category,
 ) -> CreatedMessage {
-    let roles = category_roles(category);
+    let roles = category.role_ids.clone();
     let mut content = format!("<@{creator}>");
     for role in &roles {
         let _ = write!(content, " <@&{role}>");
@@ -75,7 +71,7 @@ pub fn created_message(
     content.push_str(&category.created_message);
     // The mentions can push a long configured text over Discord's limit; cut the text, never a
     // mention, so everybody is still pinged.
-    let content = truncate_chars(&content, ticketeer_config::MESSAGE_MAX_CHARS);
+    let content = truncate_chars(&content, MESSAGE_MAX_CHARS);
     CreatedMessage {
         content,
         components: vec![button_row(
@@ -116,40 +112,20 @@ pub fn ticket_channel_topic_start(ticket_id: i64, creator: Id<UserMarker>) -> St
     format!("Ticket #{ticket_id} opened by <@{creator}>")
 }
 
-fn button_row(custom_id: &CustomId, button: &ButtonConfig) -> Component {
+fn button_row(custom_id: &CustomId, button: &Button) -> Component {
     Component::ActionRow(ActionRow {
         id: None,
-        components: vec![Component::Button(Button {
+        components: vec![Component::Button(DiscordButton {
             id: None,
             custom_id: Some(custom_id.to_string()),
             disabled: false,
-            emoji: button.emoji.as_deref().and_then(button_emoji),
+            emoji: button.emoji.clone(),
             label: Some(button.label.clone()),
-            style: button_style(button.style),
+            style: button.style,
             url: None,
             sku_id: None,
         })],
     })
-}
-
-fn button_style(style: ButtonStyle) -> DiscordButtonStyle {
-    match style {
-        ButtonStyle::Primary => DiscordButtonStyle::Primary,
-        ButtonStyle::Secondary => DiscordButtonStyle::Secondary,
-        ButtonStyle::Success => DiscordButtonStyle::Success,
-        ButtonStyle::Danger => DiscordButtonStyle::Danger,
-    }
-}
-
-fn button_emoji(text: &str) -> Option<EmojiReactionType> {
-    match Emoji::parse(text)? {
-        Emoji::Unicode(name) => Some(EmojiReactionType::Unicode { name }),
-        Emoji::Custom { name, id, animated } => Some(EmojiReactionType::Custom {
-            animated,
-            id: Id::new_checked(id.get()?)?,
-            name: Some(name),
-        }),
-    }
 }
 
 fn hash_message(content: &str, components: &[Component]) -> String {
@@ -240,34 +216,31 @@ mod tests {
     use super::*;
     use crate::close::CHANNEL_DELETED_REASON;
     use crate::store::TicketState;
-    use ticketeer_config::{DmOnCloseConfig, Snowflake};
+    use twilight_model::channel::message::EmojiReactionType;
+    use twilight_model::channel::message::component::ButtonStyle;
 
     const GUILD: u64 = 200_000_000_000_000_001;
     const ROLE_A: u64 = 400_000_000_000_000_001;
     const ROLE_B: u64 = 400_000_000_000_000_002;
     const CREATOR: u64 = 500_000_000_000_000_001;
 
-    fn category() -> CategoryConfig {
-        CategoryConfig {
-            guild_id: Snowflake::from(GUILD),
+    fn category() -> Category {
+        Category {
             name: "Billing".to_owned(),
-            parent_channel_id: Snowflake::from(300_000_000_000_000_001),
-            create_channel_id: Snowflake::from(300_000_000_000_000_002),
-            role_ids: vec![Snowflake::from(ROLE_A), Snowflake::from(ROLE_B)],
-            log_channel_id: Snowflake::from(300_000_000_000_000_003),
             create_message: "Questions about an invoice?".to_owned(),
             created_message: "Someone will be with you shortly.".to_owned(),
-            create_button: ButtonConfig {
+            create_button: Button {
                 label: "Open".to_owned(),
-                emoji: Some("🧾".to_owned()),
+                emoji: Some(EmojiReactionType::Unicode {
+                    name: "🧾".to_owned(),
+                }),
                 style: ButtonStyle::Success,
             },
-            close_button: ButtonConfig::default_close(),
-            dm_on_close: DmOnCloseConfig::default(),
+            ..crate::config::tests::category(GUILD, &[ROLE_A, ROLE_B])
         }
     }
 
-    fn only_button(components: &[Component]) -> &Button {
+    fn only_button(components: &[Component]) -> &DiscordButton {
         match components {
             [Component::ActionRow(row)] => match row.components.as_slice() {
                 [Component::Button(button)] => button,
@@ -311,7 +284,7 @@ mod tests {
             Some("ticketeer:open:support/billing")
         );
         assert_eq!(button.label.as_deref(), Some("Open"));
-        assert_eq!(button.style, DiscordButtonStyle::Success);
+        assert_eq!(button.style, ButtonStyle::Success);
         assert_eq!(
             button.emoji,
             Some(EmojiReactionType::Unicode {
@@ -349,19 +322,6 @@ mod tests {
     }
 
     #[test]
-    fn custom_button_emojis_become_discord_custom_emojis() {
-        assert_eq!(
-            button_emoji("<a:spin:123456789012345678>"),
-            Some(EmojiReactionType::Custom {
-                animated: true,
-                id: Id::new(123_456_789_012_345_678),
-                name: Some("spin".to_owned()),
-            })
-        );
-        assert_eq!(button_emoji("not an emoji"), None);
-    }
-
-    #[test]
     fn channel_names_are_zero_padded_ticket_numbers() {
         assert_eq!(ticket_channel_name(42), "ticket-0042");
         assert_eq!(ticket_channel_name(123_456), "ticket-123456");
@@ -388,7 +348,7 @@ mod tests {
         assert!(message.allowed_mentions.parse.is_empty());
         let button = only_button(&message.components);
         assert_eq!(button.custom_id.as_deref(), Some("ticketeer:close:42"));
-        assert_eq!(button.style, DiscordButtonStyle::Danger);
+        assert_eq!(button.style, ButtonStyle::Danger);
     }
 
     #[test]

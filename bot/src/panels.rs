@@ -3,10 +3,10 @@
 //! Posted when missing, edited in place when its text or button changes, re-posted at once when
 //! someone deletes it, deleted when its category is removed. Syncs run one at a time.
 
-use ticketeer_config::CategoryConfig;
 use twilight_model::id::Id;
-use twilight_model::id::marker::{ChannelMarker, GuildMarker, MessageMarker};
+use twilight_model::id::marker::{ChannelMarker, MessageMarker};
 
+use crate::config::Category;
 use crate::context::Context;
 use crate::discord::DiscordCall;
 use crate::error::ErrorChain;
@@ -98,7 +98,7 @@ async fn repost_deleted(ctx: &Context, message_id: Id<MessageMarker>) -> Result<
 async fn sync_category_locked(
     ctx: &Context,
     key: &str,
-    category: &CategoryConfig,
+    category: &Category,
 ) -> Result<PanelAction> {
     let lock = store::lock_panel(&ctx.pool, key).await?;
     let action = sync_category(ctx, key, category, true).await;
@@ -121,16 +121,16 @@ async fn remove_panel_locked(ctx: &Context, panel: &Panel) -> Result<()> {
 async fn sync_category(
     ctx: &Context,
     key: &str,
-    category: &CategoryConfig,
+    category: &Category,
     check_exists: bool,
 ) -> Result<PanelAction> {
     let wanted = messages::panel_message(key, category);
-    let channel = channel_id(category);
+    let channel = category.create_channel_id;
     let Some(stored) = store::panel(&ctx.pool, key).await? else {
         post_panel(ctx, key, category, &wanted).await?;
         return Ok(PanelAction::Posted);
     };
-    if Some(stored.channel_id) != channel {
+    if stored.channel_id != channel {
         remove_message(ctx, stored.channel_id, stored.message_id).await?;
         post_panel(ctx, key, category, &wanted).await?;
         return Ok(PanelAction::Posted);
@@ -186,13 +186,10 @@ async fn sync_category(
 async fn post_panel(
     ctx: &Context,
     key: &str,
-    category: &CategoryConfig,
+    category: &Category,
     wanted: &PanelMessage,
 ) -> Result<()> {
-    // Validation guarantees both ids parse; a category without them has no panel to post.
-    let (Some(channel), Some(guild)) = (channel_id(category), guild_id(category)) else {
-        return Ok(());
-    };
+    let (channel, guild) = (category.create_channel_id, category.guild_id);
     let message = ctx
         .rest_model(
             DiscordCall::PostPanel,
@@ -238,12 +235,4 @@ async fn remove_message(
         Err(error) if !error.is_unknown_resource() => Err(error),
         _ => Ok(()),
     }
-}
-
-fn channel_id(category: &CategoryConfig) -> Option<Id<ChannelMarker>> {
-    category.create_channel_id.get().and_then(Id::new_checked)
-}
-
-fn guild_id(category: &CategoryConfig) -> Option<Id<GuildMarker>> {
-    category.guild_id.get().and_then(Id::new_checked)
 }

@@ -6,8 +6,6 @@ use twilight_model::guild::Permissions;
 use twilight_model::id::Id;
 use twilight_model::id::marker::{GuildMarker, RoleMarker, UserMarker};
 
-use ticketeer_config::CategoryConfig;
-
 /// What the creator and the ticket roles may do in a ticket channel.
 pub const MEMBER_ALLOW: Permissions = Permissions::VIEW_CHANNEL
     .union(Permissions::SEND_MESSAGES)
@@ -111,15 +109,6 @@ pub fn close_decision(
     } else {
         CloseDecision::Refused
     }
-}
-
-/// The ticket roles of a category as Discord ids (validation guarantees they parse).
-pub fn category_roles(category: &CategoryConfig) -> Vec<Id<RoleMarker>> {
-    category
-        .role_ids
-        .iter()
-        .filter_map(|role| role.get().and_then(Id::new_checked))
-        .collect()
 }
 
 #[cfg(test)]

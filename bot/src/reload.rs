@@ -7,10 +7,10 @@
 
 use std::sync::Arc;
 
-use ticketeer_config::BotConfig;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
+use crate::config::Config;
 use crate::config_file;
 use crate::context::Context;
 use crate::error::ErrorChain;
@@ -79,7 +79,7 @@ pub async fn reload_once(ctx: &Context, forced: bool) -> ReloadOutcome {
     ReloadOutcome::Applied
 }
 
-fn warn_about_restart_only_settings(current: &BotConfig, new: &BotConfig) {
+fn warn_about_restart_only_settings(current: &Config, new: &Config) {
     if current.http != new.http {
         tracing::warn!("http.listen changed; it takes effect when the bot restarts");
     }

@@ -5,14 +5,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use ticketeer_config::CategoryConfig;
 pub use ticketeer_config::status::{CategoryStatus, Problem, StatusReport};
 use twilight_model::channel::{Channel, ChannelType};
 use twilight_model::guild::{Permissions, Role};
 use twilight_model::id::Id;
-use twilight_model::id::marker::{ChannelMarker, GuildMarker, RoleMarker, UserMarker};
+use twilight_model::id::marker::{GuildMarker, RoleMarker, UserMarker};
 use twilight_util::permission_calculator::PermissionCalculator;
 
+use crate::config::Category;
 use crate::context::Context;
 use crate::discord::DiscordCall;
 use crate::error::{ErrorChain, Result};
@@ -59,7 +59,7 @@ pub struct GuildView<'a> {
 }
 
 /// Finds the Discord-side problems of a category, pure.
-pub fn diagnose(category: &CategoryConfig, guild: &GuildView<'_>) -> Vec<Problem> {
+pub fn diagnose(category: &Category, guild: &GuildView<'_>) -> Vec<Problem> {
     let mut problems = Vec::new();
     let in_guild = bot_permissions(guild, None);
     let missing = NEEDED_IN_GUILD.difference(in_guild);
@@ -90,10 +90,7 @@ pub fn diagnose(category: &CategoryConfig, guild: &GuildView<'_>) -> Vec<Problem
     ];
     for (field, id, kind, needed) in checks {
         let channel_id = id.to_string();
-        let found = id
-            .get()
-            .and_then(Id::<ChannelMarker>::new_checked)
-            .and_then(|id| guild.channels.iter().find(|channel| channel.id == id));
+        let found = guild.channels.iter().find(|channel| channel.id == *id);
         let Some(channel) = found else {
             problems.push(Problem::MissingChannel {
                 field: field.to_owned(),
@@ -143,16 +140,14 @@ pub fn diagnose(category: &CategoryConfig, guild: &GuildView<'_>) -> Vec<Problem
 ///
 /// See [Discord Docs/Allowed Mentions](https://discord.com/developers/docs/resources/message#allowed-mentions-object).
 fn role_problems(
-    category: &CategoryConfig,
+    category: &Category,
     guild: &GuildView<'_>,
     in_guild: Permissions,
 ) -> Vec<Problem> {
     let mut problems = Vec::new();
     for (index, role_id) in category.role_ids.iter().enumerate() {
         let field = format!("roleIds[{index}]");
-        let role = role_id
-            .get()
-            .and_then(|id| guild.roles.iter().find(|role| role.id.get() == id));
+        let role = guild.roles.iter().find(|role| role.id == *role_id);
         match role {
             None => problems.push(Problem::MissingRole {
                 field,
@@ -248,36 +243,30 @@ pub async fn report(ctx: &Context) -> Result<StatusReport> {
     let mut guilds: BTreeMap<u64, Arc<Result<GuildData, String>>> = BTreeMap::new();
     let mut categories = BTreeMap::new();
     for (key, category) in &config.categories {
-        let problems = match category.guild_id.get().and_then(Id::new_checked) {
-            Some(guild_id) => {
-                if let std::collections::btree_map::Entry::Vacant(entry) =
-                    guilds.entry(guild_id.get())
-                {
-                    entry.insert(
-                        ctx.guild_cache
-                            .get(guild_id, ctx.settings.status_max_age, || {
-                                fetch_guild(ctx, guild_id)
-                            })
-                            .await,
-                    );
-                }
-                match guilds.get(&guild_id.get()).map(AsRef::as_ref) {
-                    Some(Ok(data)) => diagnose(
-                        category,
-                        &GuildView {
-                            guild_id,
-                            channels: &data.channels,
-                            roles: &data.roles,
-                            bot_roles: &data.bot_roles,
-                            bot_user_id: ctx.bot_user_id,
-                        },
-                    ),
-                    Some(Err(reason)) => vec![Problem::CheckFailed {
-                        reason: reason.clone(),
-                    }],
-                    None => Vec::new(),
-                }
-            }
+        let guild_id = category.guild_id;
+        if let std::collections::btree_map::Entry::Vacant(entry) = guilds.entry(guild_id.get()) {
+            entry.insert(
+                ctx.guild_cache
+                    .get(guild_id, ctx.settings.status_max_age, || {
+                        fetch_guild(ctx, guild_id)
+                    })
+                    .await,
+            );
+        }
+        let problems = match guilds.get(&guild_id.get()).map(AsRef::as_ref) {
+            Some(Ok(data)) => diagnose(
+                category,
+                &GuildView {
+                    guild_id,
+                    channels: &data.channels,
+                    roles: &data.roles,
+                    bot_roles: &data.bot_roles,
+                    bot_user_id: ctx.bot_user_id,
+                },
+            ),
+            Some(Err(reason)) => vec![Problem::CheckFailed {
+                reason: reason.clone(),
+            }],
             None => Vec::new(),
         };
         categories.insert(
@@ -332,31 +321,18 @@ async fn fetch_guild(ctx: &Context, guild_id: Id<GuildMarker>) -> Result<GuildDa
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ticketeer_config::{ButtonConfig, DmOnCloseConfig, Snowflake};
     use twilight_model::channel::permission_overwrite::PermissionOverwrite;
     use twilight_model::channel::permission_overwrite::PermissionOverwriteType;
 
     const GUILD: u64 = 200_000_000_000_000_001;
-    const PARENT: u64 = 300_000_000_000_000_001;
-    const CREATE: u64 = 300_000_000_000_000_002;
-    const LOG: u64 = 300_000_000_000_000_003;
+    use crate::config::tests::{
+        CREATE_CHANNEL as CREATE, LOG_CHANNEL as LOG, PARENT_CHANNEL as PARENT,
+    };
     const BOT_ROLE: u64 = 400_000_000_000_000_009;
     const BOT: u64 = 600_000_000_000_000_001;
 
-    fn category() -> CategoryConfig {
-        CategoryConfig {
-            guild_id: Snowflake::from(GUILD),
-            name: "Support".to_owned(),
-            parent_channel_id: Snowflake::from(PARENT),
-            create_channel_id: Snowflake::from(CREATE),
-            role_ids: Vec::new(),
-            log_channel_id: Snowflake::from(LOG),
-            create_message: "Open one".to_owned(),
-            created_message: "Hi".to_owned(),
-            create_button: ButtonConfig::default_create(),
-            close_button: ButtonConfig::default_close(),
-            dm_on_close: DmOnCloseConfig::default(),
-        }
+    fn category() -> Category {
+        crate::config::tests::category(GUILD, &[])
     }
 
     fn channel(id: u64, kind: ChannelType, parent: Option<u64>) -> Channel {
@@ -499,8 +475,8 @@ mod tests {
         const STAFF: u64 = 400_000_000_000_000_001;
         const GONE: u64 = 400_000_000_000_000_002;
         let channels = healthy_channels();
-        let with_roles = CategoryConfig {
-            role_ids: vec![Snowflake::from(STAFF), Snowflake::from(GONE)],
+        let with_roles = Category {
+            role_ids: vec![Id::new(STAFF), Id::new(GONE)],
             ..category()
         };
         let everyone = NEEDED_IN_GUILD | NEEDED_IN_LOG_CHANNEL;
@@ -518,8 +494,8 @@ mod tests {
                 },
             ]
         );
-        let only_staff = CategoryConfig {
-            role_ids: vec![Snowflake::from(STAFF)],
+        let only_staff = Category {
+            role_ids: vec![Id::new(STAFF)],
             ..category()
         };
         let mut mentionable = role(STAFF, Permissions::empty());

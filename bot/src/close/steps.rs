@@ -39,10 +39,7 @@ fn cannot_post(error: &BotError) -> bool {
 pub(super) async fn post_log(ctx: &Context, ticket: &Ticket) -> Result<()> {
     let config = ctx.config();
     let category = config.categories.get(&ticket.category_key);
-    let Some(channel) = category
-        .and_then(|category| category.log_channel_id.get())
-        .and_then(Id::new_checked)
-    else {
+    let Some(channel) = category.map(|category| category.log_channel_id) else {
         tracing::warn!(ticket = ticket.id, category = %ticket.category_key, "no log channel for the ticket's category; not logging its close");
         return Ok(());
     };
@@ -109,8 +106,7 @@ pub(super) async fn notify_creator(ctx: &Context, ticket: &Ticket) -> Result<()>
     let Some(template) = config
         .categories
         .get(&ticket.category_key)
-        .filter(|category| category.dm_on_close.enabled)
-        .and_then(|category| category.dm_on_close.message.clone())
+        .and_then(|category| category.dm_on_close.clone())
     else {
         return Ok(());
     };

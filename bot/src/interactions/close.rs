@@ -44,7 +44,7 @@ async fn try_close(ctx: &Arc<Context>, interaction: &Interaction, ticket_id: i64
     }
     let config = ctx.config();
     let category = config.categories.get(&ticket.category_key);
-    let ticket_roles = category.map(policy::category_roles).unwrap_or_default();
+    let ticket_roles = category.map_or(&[][..], |category| category.role_ids.as_slice());
     let team = category.map_or("ticket", |category| category.name.as_str());
     let (Some(member), Some(user_id)) = (interaction.member.as_ref(), clicker_id(interaction))
     else {
@@ -55,7 +55,7 @@ async fn try_close(ctx: &Arc<Context>, interaction: &Interaction, ticket_id: i64
         roles: &member.roles,
         permissions: member.permissions.unwrap_or(Permissions::empty()),
     };
-    let decision = policy::close_decision(&clicker, ticket.user_id, &ticket_roles);
+    let decision = policy::close_decision(&clicker, ticket.user_id, ticket_roles);
     if !decision.is_allowed() {
         tracing::info!(ticket = ticket_id, user = %user_id, "close refused");
         return Ok(Reply::CloseRefused {

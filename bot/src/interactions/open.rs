@@ -9,10 +9,9 @@ use twilight_model::application::interaction::Interaction;
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ChannelMarker, GuildMarker, UserMarker};
 
-use ticketeer_config::CategoryConfig;
-
 use super::reply::Reply;
 use super::{clicker_id, welcome};
+use crate::config::Category;
 use crate::context::Context;
 use crate::discord::DiscordCall;
 use crate::error::ErrorChain;
@@ -35,8 +34,8 @@ pub(super) async fn open_ticket(
         tracing::info!(category = %category_key, "click on the panel of a removed category");
         return Reply::CategoryRemoved;
     };
-    let guild = category.guild_id.get().and_then(Id::new_checked);
-    let (Some(guild_id), Some(user_id)) = (guild, clicker_id(interaction)) else {
+    let guild_id = category.guild_id;
+    let Some(user_id) = clicker_id(interaction) else {
         return Reply::NotFromPanel;
     };
     if interaction.guild_id != Some(guild_id) {
@@ -69,7 +68,7 @@ pub(super) async fn open_ticket(
 struct Opening<'a> {
     ctx: &'a Context,
     category_key: &'a str,
-    category: &'a CategoryConfig,
+    category: &'a Category,
     guild_id: Id<GuildMarker>,
     user_id: Id<UserMarker>,
 }
@@ -137,25 +136,21 @@ impl Opening<'_> {
 
     async fn create_channel(&self, ticket: &Ticket) -> Result<Id<ChannelMarker>> {
         let ctx = self.ctx;
-        let parent = self
-            .category
-            .parent_channel_id
-            .get()
-            .and_then(Id::new_checked);
-        let roles = policy::category_roles(self.category);
-        let overwrites =
-            policy::ticket_overwrites(self.guild_id, self.user_id, &roles, ctx.bot_user_id);
+        let overwrites = policy::ticket_overwrites(
+            self.guild_id,
+            self.user_id,
+            &self.category.role_ids,
+            ctx.bot_user_id,
+        );
         let name = messages::ticket_channel_name(ticket.id);
         let topic = messages::ticket_channel_topic(ticket.id, self.user_id, &self.category.name);
-        let mut request = ctx
+        let request = ctx
             .http
             .create_guild_channel(self.guild_id, &name)
             .kind(twilight_model::channel::ChannelType::GuildText)
             .permission_overwrites(&overwrites)
-            .topic(&topic);
-        if let Some(parent) = parent {
-            request = request.parent_id(parent);
-        }
+            .topic(&topic)
+            .parent_id(self.category.parent_channel_id);
         let channel = ctx
             .rest_model(DiscordCall::CreateTicketChannel, request)
             .await?;

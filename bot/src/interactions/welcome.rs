@@ -4,9 +4,9 @@
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ChannelMarker, MessageMarker, UserMarker};
 
-use ticketeer_config::CategoryConfig;
 use tokio::time::Instant;
 
+use crate::config::Category;
 use crate::context::Context;
 use crate::custom_id::CustomId;
 use crate::discord::DiscordCall;
@@ -22,7 +22,7 @@ pub(super) async fn post_created_message(
     ctx: &Context,
     ticket_id: i64,
     user_id: Id<UserMarker>,
-    category: &CategoryConfig,
+    category: &Category,
     channel: Id<ChannelMarker>,
 ) -> Result<()> {
     let message = post_welcome(ctx, ticket_id, user_id, category, channel).await?;
@@ -33,7 +33,7 @@ async fn post_welcome(
     ctx: &Context,
     ticket_id: i64,
     user_id: Id<UserMarker>,
-    category: &CategoryConfig,
+    category: &Category,
     channel: Id<ChannelMarker>,
 ) -> Result<Id<MessageMarker>> {
     let created = messages::created_message(ticket_id, user_id, category);
