@@ -285,12 +285,7 @@ async fn count_message(ctx: &Context, message: &Message) -> Result<()> {
 
 /// Counts a dispatch whose handling finished (tests wait on it instead of sleeping).
 fn handled(ctx: &Context, event: &str) {
-    ctx.metrics
-        .gateway_events
-        .get_or_create(&crate::metrics::EventLabel {
-            event: event.to_owned(),
-        })
-        .inc();
+    ctx.metrics.count_event_handled(event);
 }
 
 #[cfg(test)]

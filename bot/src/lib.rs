@@ -142,9 +142,6 @@ pub(crate) async fn refresh_open_ticket_gauges(ctx: &Context) {
             .iter()
             .find(|(category, _)| category == key)
             .map_or(0, |(_, count)| *count);
-        ctx.metrics
-            .open_tickets
-            .get_or_create(&metrics::Metrics::category(key))
-            .set(open);
+        ctx.metrics.set_open_tickets(key, open);
     }
 }

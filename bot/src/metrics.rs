@@ -156,6 +156,45 @@ impl Metrics {
         }
     }
 
+    /// Counts one `event` dispatch whose handling finished.
+    pub fn count_event_handled(&self, event: &str) {
+        self.gateway_events
+            .get_or_create(&EventLabel {
+                event: event.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts one check of the config file that ended with `outcome`.
+    pub fn count_config_check(&self, outcome: &str) {
+        self.config_checks
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Counts a ticket opened in `category`.
+    pub fn count_ticket_opened(&self, category: &str) {
+        self.tickets_opened
+            .get_or_create(&Self::category(category))
+            .inc();
+    }
+
+    /// Counts a ticket of `category` whose close completed.
+    pub fn count_ticket_closed(&self, category: &str) {
+        self.tickets_closed
+            .get_or_create(&Self::category(category))
+            .inc();
+    }
+
+    /// Sets how many tickets of `category` are open.
+    pub fn set_open_tickets(&self, category: &str, open: i64) {
+        self.open_tickets
+            .get_or_create(&Self::category(category))
+            .set(open);
+    }
+
     /// How many `event` dispatches this process finished handling.
     pub fn events_handled(&self, event: &str) -> u64 {
         self.gateway_events

@@ -102,11 +102,6 @@ pub(crate) async fn watch(ctx: Arc<Context>, stop: CancellationToken) {
             () = ctx.reload_requested.notified() => true,
         };
         let outcome = reload_once(&ctx, forced).await;
-        ctx.metrics
-            .config_checks
-            .get_or_create(&crate::metrics::OutcomeLabel {
-                outcome: outcome.as_str().to_owned(),
-            })
-            .inc();
+        ctx.metrics.count_config_check(outcome.as_str());
     }
 }

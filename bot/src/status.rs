@@ -15,7 +15,7 @@ use twilight_util::permission_calculator::PermissionCalculator;
 use crate::config::Category;
 use crate::context::Context;
 use crate::discord::DiscordCall;
-use crate::error::{ErrorChain, Result};
+use crate::error::{DiscordProblem, ErrorChain, Result};
 use crate::guild_cache::GuildData;
 use crate::policy::BOT_ALLOW;
 use crate::store;
@@ -285,13 +285,33 @@ pub async fn report(ctx: &Context) -> Result<StatusReport> {
     })
 }
 
+/// Why a guild could not be checked, in words for the TicketCategory's status.
+fn guild_check_failure(
+    guild_id: Id<GuildMarker>,
+    problem: Option<DiscordProblem>,
+    code: Option<u64>,
+) -> String {
+    match (problem, code) {
+        (Some(DiscordProblem::MissingAccess | DiscordProblem::UnknownResource), _) => {
+            format!("the bot is not a member of guild {guild_id}, or cannot see it")
+        }
+        (Some(DiscordProblem::MissingPermissions), _) => {
+            format!("Discord refused to describe guild {guild_id}: the bot lacks a permission")
+        }
+        (Some(DiscordProblem::Unreachable | DiscordProblem::DiscordOutage) | None, _) => {
+            format!("could not read guild {guild_id} from Discord")
+        }
+        (Some(_), Some(code)) => {
+            format!("Discord refused to describe guild {guild_id} (code {code})")
+        }
+        (Some(_), None) => format!("Discord refused to describe guild {guild_id}"),
+    }
+}
+
 async fn fetch_guild(ctx: &Context, guild_id: Id<GuildMarker>) -> Result<GuildData, String> {
     let describe = |error: crate::error::BotError| {
         tracing::warn!(guild = %guild_id, error = %ErrorChain(&error), "status check could not read the guild");
-        match error.discord_code() {
-            Some(code) => format!("Discord refused to describe guild {guild_id} (code {code})"),
-            None => format!("could not read guild {guild_id} from Discord"),
-        }
+        guild_check_failure(guild_id, error.discord_problem(), error.discord_code())
     };
     let channels = ctx
         .rest_list(
@@ -528,6 +548,23 @@ mod tests {
                 channels: 45,
                 limit: 50,
             }]
+        );
+    }
+
+    #[test]
+    fn a_guild_that_cannot_be_checked_says_why_in_words() {
+        let guild = Id::new(GUILD);
+        assert_eq!(
+            guild_check_failure(guild, Some(DiscordProblem::MissingAccess), Some(50001)),
+            format!("the bot is not a member of guild {GUILD}, or cannot see it")
+        );
+        assert_eq!(
+            guild_check_failure(guild, Some(DiscordProblem::Unreachable), None),
+            format!("could not read guild {GUILD} from Discord")
+        );
+        assert_eq!(
+            guild_check_failure(guild, Some(DiscordProblem::InvalidRequest), Some(50035)),
+            format!("Discord refused to describe guild {GUILD} (code 50035)")
         );
     }
 }

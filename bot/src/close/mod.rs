@@ -36,7 +36,6 @@ use twilight_model::id::marker::ChannelMarker;
 use crate::context::Context;
 use crate::error::ErrorChain;
 use crate::error::Result;
-use crate::metrics::Metrics;
 use crate::retries::Retries;
 use crate::store::{self, TicketState};
 
@@ -242,10 +241,7 @@ async fn run_steps(ctx: &Context, ticket_id: i64) -> Result<DriveOutcome> {
         }
         let advanced = store::advance_close(&ctx.pool, ticket.id, ticket.state).await?;
         if advanced && ticket.state == TicketState::ChannelDeleted {
-            ctx.metrics
-                .tickets_closed
-                .get_or_create(&Metrics::category(&ticket.category_key))
-                .inc();
+            ctx.metrics.count_ticket_closed(&ticket.category_key);
             tracing::info!(ticket = ticket.id, "ticket closed");
         }
     }

@@ -17,7 +17,6 @@ use crate::discord::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::Result;
 use crate::messages;
-use crate::metrics::Metrics;
 use crate::policy;
 use crate::store::{self, BeginTicket, NewTicket, Ticket};
 
@@ -116,10 +115,7 @@ impl Opening<'_> {
             self.abandon(&ticket).await;
             return Err(error.into());
         }
-        ctx.metrics
-            .tickets_opened
-            .get_or_create(&Metrics::category(self.category_key))
-            .inc();
+        ctx.metrics.count_ticket_opened(self.category_key);
         crate::refresh_open_ticket_gauges(ctx).await;
         tracing::info!(ticket = ticket.id, channel = %channel, category = %self.category_key, "ticket opened");
         if let Err(error) = self.post_created_message(ticket.id, channel).await {
