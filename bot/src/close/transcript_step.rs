@@ -253,7 +253,7 @@ async fn learn_member_names(ctx: &Context, ticket: &Ticket, names: &mut Names) {
 }
 
 fn transcript_ticket(ticket: &Ticket, category: String, names: &Names) -> TranscriptTicket {
-    let opened_at = crate::transcript::model::timestamp_from_twilight(ticket.created_at);
+    let opened_at = crate::transcript::timestamp_from_twilight(ticket.created_at);
     TranscriptTicket {
         number: u64::try_from(ticket.id).unwrap_or_default(),
         category,

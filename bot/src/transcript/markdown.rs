@@ -12,7 +12,7 @@ use std::fmt::Write;
 use jiff::Timestamp;
 use twilight_model::id::Id;
 
-use super::model::Names;
+use super::names::Names;
 
 /// Formats a time as ISO 8601 in UTC with seconds, e.g. `2024-05-01T12:00:00Z`.
 pub fn format_timestamp(timestamp: Timestamp) -> String {

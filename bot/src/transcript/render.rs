@@ -8,9 +8,10 @@ use twilight_model::id::marker::UserMarker;
 
 use super::markdown::{block, format_timestamp, inline, link_destination, plain};
 use super::model::{
-    ComponentLabel, MessageKind, Names, ReferencedMessage, TranscriptAttachment, TranscriptEmbed,
+    ComponentLabel, MessageKind, ReferencedMessage, TranscriptAttachment, TranscriptEmbed,
     TranscriptMessage, TranscriptTicket, TranscriptUser,
 };
+use super::names::Names;
 
 /// Renders a ticket's transcript as Markdown for PrivateBin's markdown formatter.
 ///
