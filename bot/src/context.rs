@@ -5,12 +5,11 @@ use std::collections::HashSet;
 use std::fmt;
 use std::future::IntoFuture;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use secrecy::{ExposeSecret as _, SecretString};
+use secrecy::ExposeSecret as _;
 use serde::de::DeserializeOwned;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -33,88 +32,7 @@ use crate::error::{BotError, Result};
 use crate::metrics::Metrics;
 use crate::privatebin::{RetryPolicy, UploadQueue, UploadSettings};
 use crate::retries::doubling;
-
-/// How the bot is started: where its config is and the secrets from the environment (which
-/// print as `[REDACTED]`, in logs and in `Debug` alike).
-#[derive(Clone, Debug)]
-pub struct Settings {
-    /// The `config.yaml` to load and watch.
-    pub config_path: PathBuf,
-    /// The bot token (`DISCORD_TOKEN`).
-    pub discord_token: SecretString,
-    /// The Postgres URL (`DATABASE_URL`); it may hold a password.
-    pub database_url: SecretString,
-    /// How often the config file is checked for changes.
-    pub reload_interval: Duration,
-    /// How long shutdown waits for in-flight work before giving up on it.
-    pub shutdown_grace: Duration,
-    /// The most Postgres connections the bot opens.
-    pub database_max_connections: u32,
-    /// How long a Discord REST request may take.
-    pub discord_timeout: Duration,
-    /// How often unfinished closes are looked for, and the first wait before a failed close is
-    /// retried.
-    pub close_retry_interval: Duration,
-    /// The longest wait between retries of a failing close (the wait doubles up to this).
-    pub close_retry_max_backoff: Duration,
-    /// How long an HTTP client may take to send its request headers; a slower or silent client
-    /// is disconnected, so half-open connections cannot pile up.
-    pub http_header_timeout: Duration,
-    /// The longest an HTTP connection is kept, however busy.
-    pub http_connection_lifetime: Duration,
-    /// How long shutdown waits for HTTP requests in flight, so a slow client cannot keep the
-    /// bot past Kubernetes' grace period.
-    pub http_shutdown_wait: Duration,
-    /// How long the bot keeps trying to reach Postgres at start (a database that starts after the
-    /// bot, as in a fresh cluster, is waited for) before it exits with the last error.
-    pub database_connect_patience: Duration,
-    /// How long after its last step an open ticket whose first message is not yet posted and
-    /// pinned is left alone before the bot finishes it (an open in flight is still posting it).
-    pub welcome_repair_after: Duration,
-    /// How long a close lease lasts unless renewed: after a crash, how long other replicas wait
-    /// before they take over its unfinished closes.
-    pub close_lease_ttl: Duration,
-    /// How long `/status` reuses what it read of a guild from Discord when no gateway event
-    /// says the guild changed.
-    pub status_max_age: Duration,
-    /// How the upload queue retries: the limiter is waited out, a refusal in the instance's own
-    /// language is waited out and then split; network trouble is tried once (see
-    /// `upload_settings`).
-    pub privatebin_retry: RetryPolicy,
-}
-
-impl Settings {
-    /// Settings with production defaults: the file is re-read every second, shutdown waits up to
-    /// 20 s (inside Kubernetes' default 30 s grace period).
-    pub fn new(
-        config_path: impl Into<PathBuf>,
-        discord_token: impl Into<String>,
-        database_url: impl Into<String>,
-    ) -> Self {
-        Self {
-            config_path: config_path.into(),
-            discord_token: SecretString::from(discord_token.into()),
-            database_url: SecretString::from(database_url.into()),
-            reload_interval: Duration::from_secs(1),
-            shutdown_grace: Duration::from_secs(20),
-            database_max_connections: 10,
-            discord_timeout: Duration::from_secs(10),
-            close_retry_interval: Duration::from_secs(5),
-            close_retry_max_backoff: Duration::from_mins(5),
-            http_header_timeout: Duration::from_secs(10),
-            http_connection_lifetime: Duration::from_mins(5),
-            http_shutdown_wait: Duration::from_secs(3),
-            database_connect_patience: Duration::from_mins(1),
-            welcome_repair_after: Duration::from_secs(30),
-            close_lease_ttl: Duration::from_secs(30),
-            status_max_age: Duration::from_mins(1),
-            privatebin_retry: RetryPolicy {
-                max_attempts: 1,
-                ..RetryPolicy::default()
-            },
-        }
-    }
-}
+use crate::settings::Settings;
 
 /// Connects to Postgres, trying again with a growing wait for up to
 /// [`Settings::database_connect_patience`]. Each attempt is one plain connection, so a failure

@@ -3,7 +3,7 @@
 //! # Layout
 //! - [`run`]: the lifecycle — migrate, serve HTTP, watch the config, run the gateway (each READY
 //!   syncs the panels) until shutdown, then finish in-flight work and stop.
-//! - [`context`]: [`Settings`] (config path and secrets) and the shared [`Context`].
+//! - [`settings`]: [`Settings`] (config path, secrets, timings); [`context`]: the shared [`Context`].
 //! - [`gateway`]: the shard loop; each event is handled on the task tracker under its own span.
 //! - `catch_up`: after a new gateway session, stores the ticket messages written during the gap
 //!   from the channels' history (Discord replays nothing to a new session).
@@ -47,6 +47,7 @@ pub mod panels;
 mod policy;
 pub mod reload;
 mod retries;
+pub mod settings;
 pub mod status;
 pub mod store;
 mod upkeep;
@@ -63,9 +64,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::ErrorChain;
 
-pub use context::{Context, ContextParts, Settings};
+pub use context::{Context, ContextParts};
 pub use discord::DiscordCall;
 pub use error::{BotError, Result};
+pub use settings::Settings;
 
 /// Runs the bot until `shutdown` resolves, then stops taking new work, finishes what is in
 /// flight (up to the shutdown grace), closes the gateway and returns.

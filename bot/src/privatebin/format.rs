@@ -3,6 +3,10 @@
 //! Encryption is split in two steps, [`compress_paste`] and [`encrypt_compressed`], because the
 //! size of the ciphertext is known exactly from the compressed size: the uploader can check a
 //! transcript against the server's limit before paying for PBKDF2 and AES.
+//!
+//! Long because the format is one specification: the key and its derivation, compression, the
+//! cipher, the authenticated data and the JSON envelope must agree byte for byte, and are read
+//! against each other; its unit tests are the last third.
 
 use std::fmt;
 use std::io::{Read, Write};

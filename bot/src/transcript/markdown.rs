@@ -6,6 +6,9 @@
 //! code, always with a closing fence: an unclosed ```` ``` ```` in a message is shown as literal
 //! backticks and cannot swallow the rest of the transcript. Mentions become names, `<t:…>`
 //! timestamps become ISO 8601 UTC, and links stay links.
+//!
+//! One room on purpose, and long: the rules act on one another (no escaping inside code, no
+//! mention inside a link), so they are read together; a quarter of it is their unit tests.
 
 use std::fmt::Write;
 
