@@ -37,6 +37,7 @@ use crate::bot_status::{self, StatusClient, StatusFetchError};
 use crate::builders::{self, BuildError, BuildSettings, MANAGED_BY_LABEL, MANAGER};
 use crate::crd::{SecretKeyRef, TicketBot, TicketCategory};
 use crate::error::{Error, Result};
+use crate::health::Health;
 use crate::metrics::Metrics;
 use crate::status::{self, BotReport, Observed, bot_condition, category_condition};
 
@@ -143,6 +144,8 @@ pub struct Context {
     reports: Mutex<HashMap<String, LastReport>>,
     /// Set while the controllers run.
     category_trigger: Mutex<Option<CategoryTrigger>>,
+    /// Where the controllers report failing watches, for `/healthz`.
+    health: Arc<Health>,
 }
 
 impl Context {
@@ -174,7 +177,20 @@ impl Context {
             status_client,
             reports: Mutex::new(HashMap::new()),
             category_trigger: Mutex::new(None),
+            health: Arc::new(Health::default()),
         })
+    }
+
+    /// Reports to `health` instead of a record of its own.
+    #[must_use]
+    pub fn with_health(mut self, health: Arc<Health>) -> Self {
+        self.health = health;
+        self
+    }
+
+    /// Where the controllers report failing watches.
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
     }
 
     fn api<K>(&self, namespace: &str) -> Api<K>
@@ -1103,6 +1119,7 @@ pub async fn run_controllers(
         receiver.recv().await.map(|category| (category, receiver))
     });
     let owned = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER}"));
+    let (bot_health, category_health) = (ctx.health.clone(), ctx.health.clone());
 
     let bot_controller = Controller::new(
         ctx.watched::<DeserializeGuard<TicketBot>>(),
@@ -1137,9 +1154,12 @@ pub async fn run_controllers(
             |guard, error, ctx| error_policy(&guard, error, &ctx),
             ctx.clone(),
         )
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                warn!(%error, "TicketBot controller");
+        .for_each(|result| {
+            bot_health.observe_controller(&result);
+            async move {
+                if let Err(error) = result {
+                    warn!(%error, "TicketBot controller");
+                }
             }
         });
 
@@ -1182,9 +1202,12 @@ pub async fn run_controllers(
             |guard, error, ctx| error_policy(&guard, error, &ctx),
             ctx.clone(),
         )
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                warn!(%error, "TicketCategory controller");
+        .for_each(|result| {
+            category_health.observe_controller(&result);
+            async move {
+                if let Err(error) = result {
+                    warn!(%error, "TicketCategory controller");
+                }
             }
         });
     info!("controllers started");

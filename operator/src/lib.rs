@@ -14,8 +14,8 @@
 //!    once the bot is available.
 //! 6. [`status`]: conditions computed purely and written only when they change.
 //!
-//! Around it: [`metrics`] and [`http`] (`/healthz`, `/readyz`, `/metrics`), [`rbac`] (every
-//! permission in one place), [`leader`] (optional leader election), [`error`].
+//! Around it: [`metrics`], [`health`] and [`http`] (`/healthz`, `/readyz`, `/metrics`), [`rbac`]
+//! (every permission in one place), [`leader`] (optional leader election), [`error`].
 
 pub mod bot_status;
 pub mod builders;
@@ -23,6 +23,7 @@ pub mod controller;
 pub mod crd;
 pub mod crdgen;
 pub mod error;
+pub mod health;
 pub mod http;
 pub mod leader;
 pub mod metrics;

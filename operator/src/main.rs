@@ -10,6 +10,10 @@
 //! release's full name, default `ticketeer-operator`), `BOT_STATUS_URL` (where each bot's `/status` is, `{name}` and
 //! `{namespace}` standing for the TicketBot's; default `http://{name}.{namespace}.svc:8080/status`,
 //! e.g. set it to reach the bots through a proxy when the operator runs outside the cluster).
+//!
+//! Exits non-zero, after logging why, when the controllers stop without a shutdown: with leader
+//! election that is a Lease taken by another replica or not renewed in time (a fresh process
+//! then stands by like any other replica).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,7 +21,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use prometheus_client::registry::Registry;
 use ticketeer_operator::controller::{Context, Settings, run_controllers};
-use ticketeer_operator::http::{Readiness, router};
+use ticketeer_operator::health::Health;
+use ticketeer_operator::http::router;
 use ticketeer_operator::leader::{LeaderElection, run_while_leading};
 use ticketeer_operator::metrics::Metrics;
 use tracing_subscriber::EnvFilter;
@@ -88,7 +93,7 @@ async fn main() -> anyhow::Result<()> {
         .context("connecting to the Kubernetes API (in-cluster config or kubeconfig)")?;
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry);
-    let readiness = Arc::new(Readiness::default());
+    let health = Arc::new(Health::default());
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
@@ -96,17 +101,18 @@ async fn main() -> anyhow::Result<()> {
     let stopped = move |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
         let _ = receiver.wait_for(|stop| *stop).await;
     };
-    let server = axum::serve(listener, router(Arc::new(registry), readiness.clone()))
+    let server = axum::serve(listener, router(Arc::new(registry), health.clone()))
         .with_graceful_shutdown(stopped(stop_receiver.clone()));
     let server = tokio::spawn(async move { server.await });
 
     let context = Arc::new(
-        Context::new(client.clone(), settings, metrics)
-            .context("creating the controllers' context")?,
+        Context::new(client.clone(), settings, metrics.clone())
+            .context("creating the controllers' context")?
+            .with_health(health.clone()),
     );
-    // Standby replicas are healthy too, so readiness does not depend on leadership.
-    readiness.set(true);
-    let controllers = if env("LEADER_ELECTION").as_deref() == Some("true") {
+    // Standby replicas serve too, so readiness does not depend on leadership.
+    health.set_ready(true);
+    let mut controllers = if env("LEADER_ELECTION").as_deref() == Some("true") {
         let namespace = env("POD_NAMESPACE")
             .context("LEADER_ELECTION needs POD_NAMESPACE (the namespace of the Lease)")?;
         let identity = env("POD_NAME")
@@ -116,9 +122,10 @@ async fn main() -> anyhow::Result<()> {
             election.lease_name = lease;
         }
         let stop = stopped(stop_receiver.clone());
+        let health = health.clone();
         tokio::spawn(async move {
-            run_while_leading(client, election, stop, |stop| {
-                run_controllers(context.clone(), stop)
+            run_while_leading(client, election, metrics, health, stop, |stop| {
+                run_controllers(context, stop)
             })
             .await
         })
@@ -129,14 +136,33 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         })
     };
-    shutdown_signal().await;
-    tracing::info!("shutting down");
-    readiness.set(false);
+    let ended = tokio::select! {
+        () = shutdown_signal() => None,
+        ended = &mut controllers => Some(ended),
+    };
+    health.set_ready(false);
     let _ = stop_sender.send(true);
-    controllers
-        .await
+    let result = match ended {
+        None => {
+            tracing::info!("shutting down");
+            controllers.await
+        }
+        // Nothing asked the controllers to stop: that is a failure even if they return Ok.
+        Some(Ok(Ok(()))) => Ok(Err(ticketeer_operator::Error::ControllersStopped)),
+        Some(ended) => ended,
+    };
+    if let Ok(Err(error)) = &result {
+        tracing::error!(%error, "the controllers stopped; exiting");
+    }
+    let stopped = result
         .context("the controllers task panicked")?
-        .context("running the controllers")?;
+        .context("running the controllers");
+    if stopped.is_err() {
+        // The server shuts down gracefully on the stop signal sent above; the error is what
+        // the process exits with, whatever the server does.
+        let _ = server.await;
+        return stopped;
+    }
     server
         .await
         .context("the HTTP server task panicked")?
