@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use ticketeer_operator::rbac::RULES;
+use ticketeer_operator::rbac::{Objects, RULES};
 use ticketeer_testkit::tools;
 
 /// The release namespace every render uses.
@@ -150,20 +150,30 @@ fn env_field_path<'a>(container: &'a Value, name: &str) -> Option<&'a str> {
         .as_str()
 }
 
-/// One permission: API group, resource, verb.
-type Permission = (String, String, String);
+/// One permission: API group, resource, verb, and the one object name it is restricted to.
+type Permission = (String, String, String, Option<String>);
+
+/// The name the chart gives the objects of [`Objects::Configured`] rules: the release's full
+/// name (the Lease).
+const CONFIGURED_NAME: &str = "ticketeer";
 
 fn expected_permissions(with_leases: bool) -> BTreeSet<Permission> {
     RULES
         .iter()
         .filter(|rule| with_leases || rule.api_group != "coordination.k8s.io")
         .flat_map(|rule| {
+            let name = match rule.objects {
+                Objects::Any => None,
+                Objects::Configured => Some(CONFIGURED_NAME.to_owned()),
+            };
             rule.resources.iter().flat_map(move |resource| {
+                let name = name.clone();
                 rule.verbs.iter().map(move |verb| {
                     (
                         rule.api_group.to_owned(),
                         (*resource).to_owned(),
                         (*verb).to_owned(),
+                        name.clone(),
                     )
                 })
             })
@@ -185,16 +195,22 @@ fn strings(value: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Every permission a (Cluster)Role grants, failing on wildcards and resource names, which the
-/// operator's rules never use.
+/// Every permission a (Cluster)Role grants, failing on wildcards, non-resource URLs, and
+/// resource names that do not name exactly one object (as the operator's rules do) or that come
+/// with a verb Kubernetes cannot restrict by name (which would then grant nothing).
 #[track_caller]
 fn granted_permissions(role: &Value) -> BTreeSet<Permission> {
     let mut granted = BTreeSet::new();
     for rule in role["rules"].as_array().into_iter().flatten() {
         assert!(
-            rule.get("resourceNames").is_none() && rule.get("nonResourceURLs").is_none(),
+            rule.get("nonResourceURLs").is_none(),
             "unexpected rule shape: {rule}"
         );
+        let name = rule.get("resourceNames").map(|names| {
+            let names = strings(names);
+            assert_eq!(names.len(), 1, "one resource name in {rule}");
+            names[0].clone()
+        });
         for group in strings(&rule["apiGroups"]) {
             for resource in strings(&rule["resources"]) {
                 for verb in strings(&rule["verbs"]) {
@@ -202,7 +218,11 @@ fn granted_permissions(role: &Value) -> BTreeSet<Permission> {
                         ![&group, &resource, &verb].contains(&&"*".to_owned()),
                         "wildcard in {rule}"
                     );
-                    granted.insert((group.clone(), resource.clone(), verb));
+                    assert!(
+                        name.is_none() || !["create", "list", "watch"].contains(&verb.as_str()),
+                        "{verb} cannot be restricted by resourceNames: {rule}"
+                    );
+                    granted.insert((group.clone(), resource.clone(), verb, name.clone()));
                 }
             }
         }
@@ -458,6 +478,22 @@ fn leader_election_adds_only_the_lease_rule_in_the_release_namespace() {
         "the Lease Role",
     );
     assert_bound_to_operator_service_account(&objects, "Role", "ticketeer-leader-election");
+    // The Lease Role names the Lease the operator is told to hold, and nothing else.
+    let operator = container(operator_deployment(&objects), "operator");
+    let lease = env_value(operator, "LEADER_ELECTION_LEASE").expect("the Lease's name");
+    let named: BTreeSet<String> = granted_permissions(lease_role)
+        .into_iter()
+        .filter_map(|(.., name)| name)
+        .collect();
+    assert_eq!(named, BTreeSet::from([lease.to_owned()]));
+    let other_release = render(&["--set", "replicaCount=2,fullnameOverride=support-operator"]);
+    let role = one(&other_release, "Role", "support-operator-leader-election");
+    assert!(
+        granted_permissions(role)
+            .iter()
+            .any(|(.., name)| name.as_deref() == Some("support-operator")),
+        "{role}"
+    );
 }
 
 #[test]
@@ -489,7 +525,8 @@ fn events_may_be_created_and_patched() {
             granted.contains(&(
                 "events.k8s.io".to_owned(),
                 "events".to_owned(),
-                verb.to_owned()
+                verb.to_owned(),
+                None,
             )),
             "events {verb} missing from {granted:?}"
         );
@@ -1147,6 +1184,7 @@ fn aggregated_roles_let_namespace_viewers_read_and_editors_manage_the_resources(
                         "ticketeer.dev".to_owned(),
                         resource.to_owned(),
                         (*verb).to_owned(),
+                        None,
                     )
                 })
             })

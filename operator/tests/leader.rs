@@ -115,6 +115,19 @@ async fn start_replica(
     oneshot::Sender<()>,
     tokio::task::JoinHandle<ticketeer_operator::Result<()>>,
 ) {
+    start_replica_of(cluster, identity, LEASE).await
+}
+
+/// Like [`start_replica`], holding the Lease `lease`.
+async fn start_replica_of(
+    cluster: &Cluster,
+    identity: &str,
+    lease: &str,
+) -> (
+    Metrics,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<ticketeer_operator::Result<()>>,
+) {
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry);
     let mut settings = Settings::new("ghcr.io/ticketeer/ticketeer:test");
@@ -124,7 +137,7 @@ async fn start_replica(
         Context::new(client.clone(), settings, metrics.clone()).expect("the context builds"),
     );
     let election = LeaderElection {
-        lease_name: LEASE.to_owned(),
+        lease_name: lease.to_owned(),
         lease_seconds: 3,
         renew_deadline: Duration::from_secs(2),
         retry_period: Duration::from_millis(300),
@@ -392,4 +405,27 @@ async fn the_operator_binary_exits_non_zero_with_the_reason_when_its_lease_is_ta
         logged.contains("ERROR") && logged.contains("is held by operator-elsewhere"),
         "the reason is logged as an error:\n{logged}"
     );
+}
+
+#[tokio::test]
+async fn the_charts_role_grants_only_the_releases_lease() {
+    let cluster = seeded().await;
+    let (metrics, stop, task) = start_replica_of(&cluster, "operator-a", "someone-elses").await;
+    eventually("reading another Lease is refused", async || {
+        cluster.operator_refusals().iter().any(|refusal| {
+            refusal.starts_with("get coordination.k8s.io/leases")
+                && refusal.ends_with("/leases/someone-elses")
+        })
+    })
+    .await;
+    assert!(!metrics.is_leader());
+    assert_eq!(
+        cluster
+            .get("leases", OPERATOR_NAMESPACE, "someone-elses")
+            .await,
+        None
+    );
+    assert!(!bot_deployment_exists(&cluster).await);
+    let _ = stop.send(());
+    ended(task).await.expect("a standby stops cleanly");
 }
