@@ -39,6 +39,7 @@ use crate::crd::{SecretKeyRef, TicketBot, TicketCategory};
 use crate::error::{Error, Result};
 use crate::health::Health;
 use crate::metrics::Metrics;
+use crate::policy::{self, Policy};
 use crate::status::{self, BotReport, Observed, bot_condition, category_condition};
 
 /// The `controller` label of the TicketBot controller's metrics.
@@ -73,6 +74,8 @@ pub struct Settings {
     pub namespace: Option<String>,
     /// What the builders need (the default bot image).
     pub build: BuildSettings,
+    /// What TicketBots may ask for beyond the defaults (nothing, by default).
+    pub policy: Policy,
     /// How often a converged object is reconciled again to repair drift (jittered ±10 %).
     pub drift_requeue: Duration,
     /// Backoff for failed reconciles.
@@ -106,6 +109,7 @@ impl Settings {
                 default_image: default_image.into(),
                 default_image_pull_secrets: Vec::new(),
             },
+            policy: Policy::default(),
             drift_requeue: Duration::from_mins(5),
             backoff: BackoffPolicy {
                 base: Duration::from_secs(1),
@@ -717,11 +721,18 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         .filter(|config_map| builders::controlled_by(&config_map.metadata, bot))
         .and_then(|config_map| config_map.data?.remove(ticketeer_config::CONFIG_FILE_NAME))
         .and_then(|text| ticketeer_config::BotConfig::from_yaml(&text).ok());
-    let desired =
-        builders::render_config_keeping(bot, &categories, running.as_ref()).and_then(|config| {
-            let children = Children::build(bot, &config, &ctx.settings.build, &secrets.digests)?;
-            Ok((config.categories.len(), children))
-        });
+    // A refusal by the policy takes the bad-spec path below: nothing is applied.
+    let desired = policy::check(
+        &bot.spec,
+        &ctx.settings.policy,
+        &ctx.settings.build.default_image,
+    )
+    .map_err(BuildError::NotAllowed)
+    .and_then(|()| builders::render_config_keeping(bot, &categories, running.as_ref()))
+    .and_then(|config| {
+        let children = Children::build(bot, &config, &ctx.settings.build, &secrets.digests)?;
+        Ok((config.categories.len(), children))
+    });
     // Our own Deployment as it is, for its availability when this reconcile does not apply it.
     let current_deployment = existing
         .deployment
@@ -768,7 +779,8 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         Err(
             error @ (BuildError::InvalidConfig(_)
             | BuildError::InvalidLogLevel { .. }
-            | BuildError::ConfigTooLarge { .. }),
+            | BuildError::ConfigTooLarge { .. }
+            | BuildError::NotAllowed(_)),
         ) => {
             // Keep the last good ConfigMap and pods: a bad spec must not take a working bot down.
             (

@@ -3,6 +3,9 @@
 //!
 //! Environment: `TICKETEER_BOT_IMAGE` (default bot image), `TICKETEER_BOT_IMAGE_PULL_SECRETS`
 //! (comma-separated Secret names bot pods pull with when a TicketBot names none),
+//! `TICKETEER_ALLOW_DISCORD_OVERRIDES` (`true` lets TicketBots set `spec.discord.apiProxy` and
+//! `spec.discord.gatewayUrl`; default `false`), `TICKETEER_BOT_IMAGE_ALLOW` (comma-separated image
+//! repository prefixes `spec.image` may use besides the default image's; see `policy`),
 //! `WATCH_NAMESPACE` (all when unset),
 //! `HTTP_LISTEN` (default `0.0.0.0:8080`), `POD_NAME`, `LOG_FORMAT` (`json` or `text`),
 //! `RUST_LOG` (default `info`), `LEADER_ELECTION` (`true` to hold a Lease in `POD_NAMESPACE` so
@@ -25,10 +28,35 @@ use ticketeer_operator::health::Health;
 use ticketeer_operator::http::router;
 use ticketeer_operator::leader::{LeaderElection, run_while_leading};
 use ticketeer_operator::metrics::Metrics;
+use ticketeer_operator::policy::{ALLOW_DISCORD_OVERRIDES_ENV, BOT_IMAGE_ALLOW_ENV};
 use tracing_subscriber::EnvFilter;
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+/// A comma-separated list, trimmed, without empty items.
+fn env_list(name: &str) -> Vec<String> {
+    env(name)
+        .map(|names| {
+            names
+                .split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `true` or `false` (unset is `false`); anything else stops the start, so that a typo never
+/// silently allows or refuses.
+fn env_flag(name: &str) -> anyhow::Result<bool> {
+    match env(name).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => anyhow::bail!("{name} must be true or false, not {other:?}"),
+    }
 }
 
 async fn shutdown_signal() {
@@ -68,14 +96,9 @@ async fn main() -> anyhow::Result<()> {
     let default_image = env("TICKETEER_BOT_IMAGE")
         .unwrap_or_else(|| format!("ghcr.io/ticketeer/ticketeer:{}", env!("CARGO_PKG_VERSION")));
     let mut settings = Settings::new(default_image);
-    if let Some(names) = env("TICKETEER_BOT_IMAGE_PULL_SECRETS") {
-        settings.build.default_image_pull_secrets = names
-            .split(',')
-            .map(str::trim)
-            .filter(|name| !name.is_empty())
-            .map(str::to_owned)
-            .collect();
-    }
+    settings.build.default_image_pull_secrets = env_list("TICKETEER_BOT_IMAGE_PULL_SECRETS");
+    settings.policy.allow_discord_overrides = env_flag(ALLOW_DISCORD_OVERRIDES_ENV)?;
+    settings.policy.allowed_image_prefixes = env_list(BOT_IMAGE_ALLOW_ENV);
     settings.namespace = env("WATCH_NAMESPACE");
     if let Some(pod) = env("POD_NAME") {
         settings.instance = pod;

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
+use ticketeer_operator::policy::{ALLOW_DISCORD_OVERRIDES_ENV, BOT_IMAGE_ALLOW_ENV};
 use ticketeer_operator::rbac::{Objects, RULES};
 use ticketeer_testkit::tools;
 
@@ -348,6 +349,8 @@ fn the_values_schema_rejects_unknown_keys_and_wrong_types() {
         "crds.enabled=yes-please",
         "watch.scope=everywhere",
         "image.pullPolicy=Sometimes",
+        "operator.allowDiscordOverrides=yes",
+        "botImages.allowed={a b}",
     ] {
         let output = helm_template_command(&chart_dir(), &["--set", bad])
             .output()
@@ -1223,6 +1226,33 @@ fn bot_image_pull_secrets_reach_the_operator_as_one_variable() {
             "TICKETEER_BOT_IMAGE_PULL_SECRETS"
         ),
         None
+    );
+}
+
+#[test]
+fn discord_overrides_and_bot_image_prefixes_reach_the_operator_only_when_allowed() {
+    let plain = render(&[]);
+    let operator = container(operator_deployment(&plain), "operator");
+    assert_eq!(
+        env_value(operator, ALLOW_DISCORD_OVERRIDES_ENV),
+        Some("false")
+    );
+    assert_eq!(env_value(operator, BOT_IMAGE_ALLOW_ENV), None);
+
+    let allowed = render(&[
+        "--set",
+        "operator.allowDiscordOverrides=true",
+        "--set",
+        "botImages.allowed={registry.example.com/team,mirror.example.com/}",
+    ]);
+    let operator = container(operator_deployment(&allowed), "operator");
+    assert_eq!(
+        env_value(operator, ALLOW_DISCORD_OVERRIDES_ENV),
+        Some("true")
+    );
+    assert_eq!(
+        env_value(operator, BOT_IMAGE_ALLOW_ENV),
+        Some("registry.example.com/team,mirror.example.com/")
     );
 }
 
