@@ -364,6 +364,121 @@ fn the_values_schema_rejects_unknown_keys_and_wrong_types() {
     }
 }
 
+/// A values file the chart must refuse, and the value its refusal must name (as Helm writes the
+/// path, `tolerations.0.operator`).
+const BAD_VALUES: &[(&str, &str)] = &[
+    (
+        "resources:\n  requests:\n    cpu: lots\n",
+        "resources.requests.cpu",
+    ),
+    (
+        "privatebin:\n  resources:\n    limits:\n      memory: 128 Mi\n",
+        "privatebin.resources.limits.memory",
+    ),
+    (
+        "privatebin:\n  persistence:\n    size: big\n",
+        "privatebin.persistence.size",
+    ),
+    (
+        "watch:\n  scope: namespace\n  namespace: Team_A\n",
+        "watch.namespace",
+    ),
+    (
+        "podDisruptionBudget:\n  minAvailable: half\n",
+        "podDisruptionBudget.minAvailable",
+    ),
+    (
+        "podDisruptionBudget:\n  maxUnavailable: 150%\n",
+        "podDisruptionBudget.maxUnavailable",
+    ),
+    (
+        "nodeSelector:\n  disk: \"not a value!\"\n",
+        "nodeSelector.disk",
+    ),
+    ("nodeSelector:\n  zone: 3\n", "nodeSelector.zone"),
+    (
+        "tolerations:\n  - key: dedicated\n    operator: Sometimes\n",
+        "tolerations.0.operator",
+    ),
+    ("tolerations:\n  - keys: dedicated\n", "tolerations.0"),
+    ("affinity:\n  nodeAfinity: {}\n", "affinity"),
+    (
+        "affinity:\n  podAntiAffinity:\n    requiredDuringSchedulingIgnoredDuringExecution:\n      - labelSelector: {}\n",
+        "affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution.0",
+    ),
+    (
+        "securityContext:\n  privileged: \"yes\"\n",
+        "securityContext.privileged",
+    ),
+    ("securityContext:\n  runAsRoot: true\n", "securityContext"),
+    (
+        "podSecurityContext:\n  seccompProfile:\n    type: Anything\n",
+        "podSecurityContext.seccompProfile.type",
+    ),
+    (
+        "topologySpreadConstraints:\n  - maxSkew: 0\n    topologyKey: zone\n    whenUnsatisfiable: DoNotSchedule\n",
+        "topologySpreadConstraints.0.maxSkew",
+    ),
+    (
+        "networkPolicy:\n  metricsFrom:\n    - podSelectors: {}\n",
+        "networkPolicy.metricsFrom.0",
+    ),
+];
+
+#[test]
+fn values_of_the_wrong_kubernetes_shape_are_refused_naming_the_value() {
+    let dir = std::env::temp_dir().join(format!(
+        "ticketeer-chart-bad-values-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|error| panic!("creating {dir:?}: {error}"));
+    for (index, (values, path)) in BAD_VALUES.iter().enumerate() {
+        let file = dir.join(format!("bad-{index}.yaml"));
+        write(&file, values.as_bytes());
+        let file = file.display().to_string();
+        let template = helm_template_command(&chart_dir(), &["--values", &file])
+            .output()
+            .unwrap_or_else(|error| panic!("running helm: {error}"));
+        let lint = Command::new(tools::helm())
+            .args(["lint", "--strict", "--namespace", RELEASE_NAMESPACE])
+            .arg(chart_dir())
+            .args(["--values", &file])
+            .output()
+            .unwrap_or_else(|error| panic!("running helm: {error}"));
+        for (command, output) in [("helm template", template), ("helm lint", lint)] {
+            let said = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert!(!output.status.success(), "{command} accepted:\n{values}");
+            assert!(
+                said.contains(&format!("- {path}: ")),
+                "{command} does not name {path} for:\n{values}\nit said:\n{said}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_disruption_budget_takes_max_unavailable_instead_of_min_available_when_set() {
+    let budget = |args: &[&str]| {
+        let mut all = vec!["--set", "podDisruptionBudget.enabled=true"];
+        all.extend_from_slice(args);
+        one(&render(&all), "PodDisruptionBudget", "ticketeer")["spec"].clone()
+    };
+    let default = budget(&[]);
+    assert_eq!(default["minAvailable"], 1);
+    assert!(default.get("maxUnavailable").is_none(), "{default}");
+    let none_down = budget(&["--set", "podDisruptionBudget.maxUnavailable=0"]);
+    assert_eq!(none_down["maxUnavailable"], 0);
+    assert!(none_down.get("minAvailable").is_none(), "{none_down}");
+    let half = budget(&["--set", "podDisruptionBudget.minAvailable=50%"]);
+    assert_eq!(half["minAvailable"], "50%");
+}
+
 /// One key of values.yaml: whether a comment sits directly above it, and the keys under it.
 #[derive(Debug)]
 struct ValuesKey {
