@@ -192,11 +192,6 @@ impl Context {
         self
     }
 
-    /// Where the controllers report failing watches.
-    pub fn health(&self) -> &Arc<Health> {
-        &self.health
-    }
-
     fn api<K>(&self, namespace: &str) -> Api<K>
     where
         K: Resource<Scope = k8s_openapi::NamespaceResourceScope>,

@@ -121,7 +121,7 @@ impl Health {
     }
 
     /// Records a successful renewal of the Lease this replica leads with.
-    pub fn record_renewal(&self, deadline: Duration) {
+    pub(crate) fn record_renewal(&self, deadline: Duration) {
         self.record_renewal_at(Instant::now(), deadline);
     }
 
@@ -132,7 +132,7 @@ impl Health {
     }
 
     /// Records one item of a controller's output stream: a queue error is a failed list or watch.
-    pub fn observe_controller<T, E>(
+    pub(crate) fn observe_controller<T, E>(
         &self,
         result: &Result<T, controller::Error<E, watcher::Error>>,
     ) {

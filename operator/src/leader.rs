@@ -205,7 +205,7 @@ impl Elector {
     }
 
     /// Renews the Lease every retry period; returns why leading must stop.
-    async fn keep_leading(&mut self, metrics: &Metrics, health: &Health) -> Error {
+    async fn keep_leading(&mut self, health: &Health) -> Error {
         let mut renewed = Instant::now();
         loop {
             tokio::time::sleep(self.election.retry_period).await;
@@ -231,7 +231,6 @@ impl Elector {
                 Err(error) => warn!(%error, "renewing the Lease failed"),
             }
             if renewed.elapsed() > self.election.renew_deadline {
-                metrics.set_leader(false);
                 return Error::LeaseNotRenewed {
                     namespace: self.election.namespace.clone(),
                     name: self.election.lease_name.clone(),
@@ -304,7 +303,7 @@ where
     let mut running = std::pin::pin!(work(stop));
     let mut finished = false;
     let ended = {
-        let renewing = elector.keep_leading(&metrics, &health);
+        let renewing = elector.keep_leading(&health);
         tokio::select! {
             () = &mut shutdown => None,
             () = &mut running => {
