@@ -138,8 +138,9 @@ async fn start_replica_of(
     );
     let election = LeaderElection {
         lease_name: lease.to_owned(),
-        lease_seconds: 3,
-        renew_deadline: Duration::from_secs(2),
+        // Short, for quick takeovers, with a margin for API calls on a busy machine.
+        lease_seconds: 4,
+        renew_deadline: Duration::from_secs(3),
         retry_period: Duration::from_millis(300),
         ..LeaderElection::new(OPERATOR_NAMESPACE, identity)
     };
@@ -325,7 +326,7 @@ async fn a_leader_that_cannot_renew_its_lease_stops_at_the_renew_deadline() {
     assert!(
         matches!(
             error,
-            ticketeer_operator::Error::LeaseNotRenewed { seconds: 2, .. }
+            ticketeer_operator::Error::LeaseNotRenewed { seconds: 3, .. }
         ),
         "{error}"
     );
