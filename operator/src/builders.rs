@@ -77,6 +77,9 @@ pub enum BuildError {
         /// The size of the ConfigMap's data (key and value).
         bytes: usize,
     },
+    /// The TicketBot asks for something the operator's [`crate::policy`] does not allow.
+    #[error("{0}")]
+    NotAllowed(crate::policy::Refusal),
 }
 
 impl BuildError {
@@ -86,6 +89,7 @@ impl BuildError {
             Self::MissingMetadata { .. } => "MissingMetadata",
             Self::InvalidConfig(_) | Self::InvalidLogLevel { .. } => "InvalidConfig",
             Self::ConfigTooLarge { .. } => "ConfigTooLarge",
+            Self::NotAllowed(refusal) => refusal.reason(),
         }
     }
 }

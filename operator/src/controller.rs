@@ -37,7 +37,9 @@ use crate::bot_status::{self, StatusClient, StatusFetchError};
 use crate::builders::{self, BuildError, BuildSettings, MANAGED_BY_LABEL, MANAGER};
 use crate::crd::{SecretKeyRef, TicketBot, TicketCategory};
 use crate::error::{Error, Result};
+use crate::health::Health;
 use crate::metrics::Metrics;
+use crate::policy::{self, Policy};
 use crate::status::{self, BotReport, Observed, bot_condition, category_condition};
 
 /// The `controller` label of the TicketBot controller's metrics.
@@ -72,6 +74,8 @@ pub struct Settings {
     pub namespace: Option<String>,
     /// What the builders need (the default bot image).
     pub build: BuildSettings,
+    /// What TicketBots may ask for beyond the defaults (nothing, by default).
+    pub policy: Policy,
     /// How often a converged object is reconciled again to repair drift (jittered ±10 %).
     pub drift_requeue: Duration,
     /// Backoff for failed reconciles.
@@ -105,6 +109,7 @@ impl Settings {
                 default_image: default_image.into(),
                 default_image_pull_secrets: Vec::new(),
             },
+            policy: Policy::default(),
             drift_requeue: Duration::from_mins(5),
             backoff: BackoffPolicy {
                 base: Duration::from_secs(1),
@@ -143,6 +148,8 @@ pub struct Context {
     reports: Mutex<HashMap<String, LastReport>>,
     /// Set while the controllers run.
     category_trigger: Mutex<Option<CategoryTrigger>>,
+    /// Where the controllers report failing watches, for `/healthz`.
+    health: Arc<Health>,
 }
 
 impl Context {
@@ -174,7 +181,15 @@ impl Context {
             status_client,
             reports: Mutex::new(HashMap::new()),
             category_trigger: Mutex::new(None),
+            health: Arc::new(Health::default()),
         })
+    }
+
+    /// Reports to `health` instead of a record of its own.
+    #[must_use]
+    pub fn with_health(mut self, health: Arc<Health>) -> Self {
+        self.health = health;
+        self
     }
 
     fn api<K>(&self, namespace: &str) -> Api<K>
@@ -701,11 +716,18 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         .filter(|config_map| builders::controlled_by(&config_map.metadata, bot))
         .and_then(|config_map| config_map.data?.remove(ticketeer_config::CONFIG_FILE_NAME))
         .and_then(|text| ticketeer_config::BotConfig::from_yaml(&text).ok());
-    let desired =
-        builders::render_config_keeping(bot, &categories, running.as_ref()).and_then(|config| {
-            let children = Children::build(bot, &config, &ctx.settings.build, &secrets.digests)?;
-            Ok((config.categories.len(), children))
-        });
+    // A refusal by the policy takes the bad-spec path below: nothing is applied.
+    let desired = policy::check(
+        &bot.spec,
+        &ctx.settings.policy,
+        &ctx.settings.build.default_image,
+    )
+    .map_err(BuildError::NotAllowed)
+    .and_then(|()| builders::render_config_keeping(bot, &categories, running.as_ref()))
+    .and_then(|config| {
+        let children = Children::build(bot, &config, &ctx.settings.build, &secrets.digests)?;
+        Ok((config.categories.len(), children))
+    });
     // Our own Deployment as it is, for its availability when this reconcile does not apply it.
     let current_deployment = existing
         .deployment
@@ -752,7 +774,8 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
         Err(
             error @ (BuildError::InvalidConfig(_)
             | BuildError::InvalidLogLevel { .. }
-            | BuildError::ConfigTooLarge { .. }),
+            | BuildError::ConfigTooLarge { .. }
+            | BuildError::NotAllowed(_)),
         ) => {
             // Keep the last good ConfigMap and pods: a bad spec must not take a working bot down.
             (
@@ -1103,6 +1126,7 @@ pub async fn run_controllers(
         receiver.recv().await.map(|category| (category, receiver))
     });
     let owned = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER}"));
+    let (bot_health, category_health) = (ctx.health.clone(), ctx.health.clone());
 
     let bot_controller = Controller::new(
         ctx.watched::<DeserializeGuard<TicketBot>>(),
@@ -1137,9 +1161,12 @@ pub async fn run_controllers(
             |guard, error, ctx| error_policy(&guard, error, &ctx),
             ctx.clone(),
         )
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                warn!(%error, "TicketBot controller");
+        .for_each(|result| {
+            bot_health.observe_controller(&result);
+            async move {
+                if let Err(error) = result {
+                    warn!(%error, "TicketBot controller");
+                }
             }
         });
 
@@ -1182,9 +1209,12 @@ pub async fn run_controllers(
             |guard, error, ctx| error_policy(&guard, error, &ctx),
             ctx.clone(),
         )
-        .for_each(|result| async move {
-            if let Err(error) = result {
-                warn!(%error, "TicketCategory controller");
+        .for_each(|result| {
+            category_health.observe_controller(&result);
+            async move {
+                if let Err(error) = result {
+                    warn!(%error, "TicketCategory controller");
+                }
             }
         });
     info!("controllers started");

@@ -45,9 +45,13 @@ pub struct TicketBotSpec {
     /// The PrivateBin server that stores ticket transcripts.
     pub privatebin: PrivateBinConfig,
     /// Discord overrides (application id; API proxy and gateway URL for testing). Usually empty.
+    /// The API proxy and gateway URL are refused (`OverrideNotAllowed`) unless the operator runs
+    /// with `TICKETEER_ALLOW_DISCORD_OVERRIDES=true`.
     #[serde(default, skip_serializing_if = "discord_is_default")]
     pub discord: DiscordConfig,
     /// The bot's container image; defaults to the image this operator release was built with.
+    /// Another repository is refused (`ImageNotAllowed`) unless the operator's
+    /// `TICKETEER_BOT_IMAGE_ALLOW` lists it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 512), pattern(r"^\S+$"))]
     pub image: Option<String>,

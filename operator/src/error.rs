@@ -147,9 +147,42 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
-    /// Leader election failed.
-    #[error("leader election: {0}")]
-    LeaderElection(String),
+    /// Another replica holds the Lease this replica was leading with (it expired unseen, or
+    /// someone wrote it): this replica must stop reconciling at once.
+    #[error("the Lease {namespace}/{name} is held by {holder}, no longer by this replica")]
+    LeaseTaken {
+        /// The Lease's namespace.
+        namespace: String,
+        /// The Lease's name.
+        name: String,
+        /// Who holds it now.
+        holder: String,
+    },
+    /// The leader could not renew its Lease within the renew deadline, so another replica may
+    /// take it over.
+    #[error("the Lease {namespace}/{name} was not renewed within {seconds} s")]
+    LeaseNotRenewed {
+        /// The Lease's namespace.
+        namespace: String,
+        /// The Lease's name.
+        name: String,
+        /// The renew deadline, in seconds.
+        seconds: u64,
+    },
+    /// Releasing the Lease on shutdown failed (the next leader waits for it to expire instead).
+    #[error("releasing the Lease {namespace}/{name}: {source}")]
+    ReleaseLease {
+        /// The Lease's namespace.
+        namespace: String,
+        /// The Lease's name.
+        name: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// The controllers stopped although no shutdown was asked for.
+    #[error("the controllers stopped without being asked to")]
+    ControllersStopped,
 }
 
 impl Error {
@@ -168,7 +201,10 @@ impl Error {
             Self::WriteStatus { .. } => "write_status",
             Self::PanelsRemaining { .. } => "panels_remaining",
             Self::Finalizer { .. } => "finalizer",
-            Self::LeaderElection(_) => "leader_election",
+            Self::LeaseTaken { .. } => "lease_taken",
+            Self::LeaseNotRenewed { .. } => "lease_not_renewed",
+            Self::ReleaseLease { .. } => "release_lease",
+            Self::ControllersStopped => "controllers_stopped",
         }
     }
 }

@@ -1,7 +1,10 @@
 //! The operator's HTTP endpoints: `/healthz`, `/readyz` and `/metrics`.
+//!
+//! `/healthz` answers 503 with the reason when [`Health::liveness_problem`] finds one; `/readyz`
+//! answers 200 while the process serves, with `ready: leading`, `ready: standby` or `ready` (no
+//! leader election) as its body, so a standby replica stays in its Service.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Router;
 use axum::extract::State;
@@ -10,46 +13,40 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use prometheus_client::registry::Registry;
 
-/// Whether the operator is ready to serve (its controllers are running).
-#[derive(Debug, Default)]
-pub struct Readiness(AtomicBool);
-
-impl Readiness {
-    /// Marks the operator ready or not.
-    pub fn set(&self, ready: bool) {
-        self.0.store(ready, Ordering::Release);
-    }
-
-    /// Whether the operator is ready.
-    pub fn get(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
-}
+use crate::health::{Health, Leadership};
 
 #[derive(Clone)]
 struct AppState {
     registry: Arc<Registry>,
-    readiness: Arc<Readiness>,
+    health: Arc<Health>,
 }
 
 /// The router serving the three endpoints.
-pub fn router(registry: Arc<Registry>, readiness: Arc<Readiness>) -> Router {
+pub fn router(registry: Arc<Registry>, health: Arc<Health>) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .with_state(AppState {
-            registry,
-            readiness,
-        })
+        .with_state(AppState { registry, health })
+}
+
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.health.liveness_problem() {
+        None => (StatusCode::OK, "ok".to_owned()),
+        Some(problem) => (StatusCode::SERVICE_UNAVAILABLE, problem),
+    }
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    if state.readiness.get() {
-        (StatusCode::OK, "ready")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+    if !state.health.ready() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "not ready");
     }
+    let body = match state.health.leadership() {
+        Leadership::NotElecting => "ready",
+        Leadership::Standby => "ready: standby",
+        Leadership::Leading => "ready: leading",
+    };
+    (StatusCode::OK, body)
 }
 
 async fn metrics(State(state): State<AppState>) -> impl IntoResponse {

@@ -9,13 +9,14 @@
 //!    Secrets.
 //! 3. [`builders`]: pure desired-state builders (config, ConfigMap, ServiceAccount, Deployment,
 //!    Service) and category acceptance.
-//! 4. [`controller`] again: one server-side apply per child, one field manager.
+//! 4. [`controller`] again: [`policy`] (what the operator allows a TicketBot beyond the
+//!    defaults), then one server-side apply per child, one field manager.
 //! 5. [`bot_status`]: the bot's `/status` (panels, open tickets, Discord-side problems), read
 //!    once the bot is available.
 //! 6. [`status`]: conditions computed purely and written only when they change.
 //!
-//! Around it: [`metrics`] and [`http`] (`/healthz`, `/readyz`, `/metrics`), [`rbac`] (every
-//! permission in one place), [`leader`] (optional leader election), [`error`].
+//! Around it: [`metrics`], [`health`] and [`http`] (`/healthz`, `/readyz`, `/metrics`), [`rbac`]
+//! (every permission in one place), [`leader`] (optional leader election), [`error`].
 
 pub mod bot_status;
 pub mod builders;
@@ -23,9 +24,11 @@ pub mod controller;
 pub mod crd;
 pub mod crdgen;
 pub mod error;
+pub mod health;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod policy;
 pub mod rbac;
 pub mod status;
 

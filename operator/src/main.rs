@@ -3,6 +3,9 @@
 //!
 //! Environment: `TICKETEER_BOT_IMAGE` (default bot image), `TICKETEER_BOT_IMAGE_PULL_SECRETS`
 //! (comma-separated Secret names bot pods pull with when a TicketBot names none),
+//! `TICKETEER_ALLOW_DISCORD_OVERRIDES` (`true` lets TicketBots set `spec.discord.apiProxy` and
+//! `spec.discord.gatewayUrl`; default `false`), `TICKETEER_BOT_IMAGE_ALLOW` (comma-separated image
+//! repository prefixes `spec.image` may use besides the default image's; see `policy`),
 //! `WATCH_NAMESPACE` (all when unset),
 //! `HTTP_LISTEN` (default `0.0.0.0:8080`), `POD_NAME`, `LOG_FORMAT` (`json` or `text`),
 //! `RUST_LOG` (default `info`), `LEADER_ELECTION` (`true` to hold a Lease in `POD_NAMESPACE` so
@@ -10,6 +13,10 @@
 //! release's full name, default `ticketeer-operator`), `BOT_STATUS_URL` (where each bot's `/status` is, `{name}` and
 //! `{namespace}` standing for the TicketBot's; default `http://{name}.{namespace}.svc:8080/status`,
 //! e.g. set it to reach the bots through a proxy when the operator runs outside the cluster).
+//!
+//! Exits non-zero, after logging why, when the controllers stop without a shutdown: with leader
+//! election that is a Lease taken by another replica or not renewed in time (a fresh process
+//! then stands by like any other replica).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -17,13 +24,39 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use prometheus_client::registry::Registry;
 use ticketeer_operator::controller::{Context, Settings, run_controllers};
-use ticketeer_operator::http::{Readiness, router};
+use ticketeer_operator::health::Health;
+use ticketeer_operator::http::router;
 use ticketeer_operator::leader::{LeaderElection, run_while_leading};
 use ticketeer_operator::metrics::Metrics;
+use ticketeer_operator::policy::{ALLOW_DISCORD_OVERRIDES_ENV, BOT_IMAGE_ALLOW_ENV};
 use tracing_subscriber::EnvFilter;
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|value| !value.is_empty())
+}
+
+/// A comma-separated list, trimmed, without empty items.
+fn env_list(name: &str) -> Vec<String> {
+    env(name)
+        .map(|names| {
+            names
+                .split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// `true` or `false` (unset is `false`); anything else stops the start, so that a typo never
+/// silently allows or refuses.
+fn env_flag(name: &str) -> anyhow::Result<bool> {
+    match env(name).as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => anyhow::bail!("{name} must be true or false, not {other:?}"),
+    }
 }
 
 async fn shutdown_signal() {
@@ -63,14 +96,9 @@ async fn main() -> anyhow::Result<()> {
     let default_image = env("TICKETEER_BOT_IMAGE")
         .unwrap_or_else(|| format!("ghcr.io/ticketeer/ticketeer:{}", env!("CARGO_PKG_VERSION")));
     let mut settings = Settings::new(default_image);
-    if let Some(names) = env("TICKETEER_BOT_IMAGE_PULL_SECRETS") {
-        settings.build.default_image_pull_secrets = names
-            .split(',')
-            .map(str::trim)
-            .filter(|name| !name.is_empty())
-            .map(str::to_owned)
-            .collect();
-    }
+    settings.build.default_image_pull_secrets = env_list("TICKETEER_BOT_IMAGE_PULL_SECRETS");
+    settings.policy.allow_discord_overrides = env_flag(ALLOW_DISCORD_OVERRIDES_ENV)?;
+    settings.policy.allowed_image_prefixes = env_list(BOT_IMAGE_ALLOW_ENV);
     settings.namespace = env("WATCH_NAMESPACE");
     if let Some(pod) = env("POD_NAME") {
         settings.instance = pod;
@@ -88,7 +116,7 @@ async fn main() -> anyhow::Result<()> {
         .context("connecting to the Kubernetes API (in-cluster config or kubeconfig)")?;
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry);
-    let readiness = Arc::new(Readiness::default());
+    let health = Arc::new(Health::default());
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
@@ -96,17 +124,18 @@ async fn main() -> anyhow::Result<()> {
     let stopped = move |mut receiver: tokio::sync::watch::Receiver<bool>| async move {
         let _ = receiver.wait_for(|stop| *stop).await;
     };
-    let server = axum::serve(listener, router(Arc::new(registry), readiness.clone()))
+    let server = axum::serve(listener, router(Arc::new(registry), health.clone()))
         .with_graceful_shutdown(stopped(stop_receiver.clone()));
     let server = tokio::spawn(async move { server.await });
 
     let context = Arc::new(
-        Context::new(client.clone(), settings, metrics)
-            .context("creating the controllers' context")?,
+        Context::new(client.clone(), settings, metrics.clone())
+            .context("creating the controllers' context")?
+            .with_health(health.clone()),
     );
-    // Standby replicas are healthy too, so readiness does not depend on leadership.
-    readiness.set(true);
-    let controllers = if env("LEADER_ELECTION").as_deref() == Some("true") {
+    // Standby replicas serve too, so readiness does not depend on leadership.
+    health.set_ready(true);
+    let mut controllers = if env("LEADER_ELECTION").as_deref() == Some("true") {
         let namespace = env("POD_NAMESPACE")
             .context("LEADER_ELECTION needs POD_NAMESPACE (the namespace of the Lease)")?;
         let identity = env("POD_NAME")
@@ -116,9 +145,10 @@ async fn main() -> anyhow::Result<()> {
             election.lease_name = lease;
         }
         let stop = stopped(stop_receiver.clone());
+        let health = health.clone();
         tokio::spawn(async move {
-            run_while_leading(client, election, stop, |stop| {
-                run_controllers(context.clone(), stop)
+            run_while_leading(client, election, metrics, health, stop, |stop| {
+                run_controllers(context, stop)
             })
             .await
         })
@@ -129,14 +159,33 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         })
     };
-    shutdown_signal().await;
-    tracing::info!("shutting down");
-    readiness.set(false);
+    let ended = tokio::select! {
+        () = shutdown_signal() => None,
+        ended = &mut controllers => Some(ended),
+    };
+    health.set_ready(false);
     let _ = stop_sender.send(true);
-    controllers
-        .await
+    let result = match ended {
+        None => {
+            tracing::info!("shutting down");
+            controllers.await
+        }
+        // Nothing asked the controllers to stop: that is a failure even if they return Ok.
+        Some(Ok(Ok(()))) => Ok(Err(ticketeer_operator::Error::ControllersStopped)),
+        Some(ended) => ended,
+    };
+    if let Ok(Err(error)) = &result {
+        tracing::error!(%error, "the controllers stopped; exiting");
+    }
+    let stopped = result
         .context("the controllers task panicked")?
-        .context("running the controllers")?;
+        .context("running the controllers");
+    if stopped.is_err() {
+        // The server shuts down gracefully on the stop signal sent above; the error is what
+        // the process exits with, whatever the server does.
+        let _ = server.await;
+        return stopped;
+    }
     server
         .await
         .context("the HTTP server task panicked")?

@@ -1,8 +1,10 @@
-//! Prometheus metrics: reconciles, failures by error, and reconcile duration, per controller.
+//! Prometheus metrics: reconciles, failures by error, and reconcile duration, per controller;
+//! with leader election, whether this replica leads and how often it tried to take the Lease.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -30,6 +32,8 @@ pub struct Metrics {
     reconciles: Family<ControllerLabels, Counter>,
     failures: Family<FailureLabels, Counter>,
     duration: HistogramFamily,
+    leader: Gauge,
+    lease_acquire_attempts: Counter,
 }
 
 fn duration_histogram() -> Histogram {
@@ -44,6 +48,8 @@ impl Metrics {
             reconciles: Family::default(),
             failures: Family::default(),
             duration: HistogramFamily::new_with_constructor(duration_histogram),
+            leader: Gauge::default(),
+            lease_acquire_attempts: Counter::default(),
         };
         let registry = registry.sub_registry_with_prefix("ticketeer_operator");
         registry.register(
@@ -61,7 +67,37 @@ impl Metrics {
             "How long reconciles take, per controller",
             metrics.duration.clone(),
         );
+        registry.register(
+            "leader",
+            "1 while this replica holds the leader-election Lease and runs the controllers",
+            metrics.leader.clone(),
+        );
+        registry.register(
+            "lease_acquire_attempts",
+            "Attempts of this replica to take the leader-election Lease while standing by",
+            metrics.lease_acquire_attempts.clone(),
+        );
         metrics
+    }
+
+    /// Records whether this replica leads.
+    pub fn set_leader(&self, leading: bool) {
+        self.leader.set(i64::from(leading));
+    }
+
+    /// Whether this replica leads, as last recorded.
+    pub fn is_leader(&self) -> bool {
+        self.leader.get() == 1
+    }
+
+    /// Records one attempt to take the Lease.
+    pub fn record_lease_acquire_attempt(&self) {
+        self.lease_acquire_attempts.inc();
+    }
+
+    /// How many times this replica tried to take the Lease.
+    pub fn lease_acquire_attempts(&self) -> u64 {
+        self.lease_acquire_attempts.get()
     }
 
     /// Records one reconcile of `controller` that took `seconds`.

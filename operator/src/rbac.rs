@@ -1,7 +1,18 @@
 //! The permissions the operator needs, in one place: the Helm chart's ClusterRole is checked
 //! against [`RULES`], so the code and the chart cannot drift apart.
 
-/// One RBAC policy rule: API group, resources and verbs.
+/// Which objects of its resources a rule grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objects {
+    /// Every object (no `resourceNames`).
+    Any,
+    /// Only the one object the operator is configured with, e.g. the Lease named by
+    /// `LEADER_ELECTION_LEASE` (`resourceNames: [that name]`). Kubernetes cannot restrict
+    /// `create` (or `list` and `watch` of a collection) by name, so such a rule never has them.
+    Configured,
+}
+
+/// One RBAC policy rule: API group, resources, verbs and which objects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rule {
     /// The API group (`""` for the core group).
@@ -10,6 +21,8 @@ pub struct Rule {
     pub resources: &'static [&'static str],
     /// The verbs.
     pub verbs: &'static [&'static str],
+    /// Which objects.
+    pub objects: Objects,
 }
 
 /// Every permission the operator uses, and why.
@@ -20,16 +33,19 @@ pub const RULES: &[Rule] = &[
         api_group: "ticketeer.dev",
         resources: &["ticketbots"],
         verbs: &["get", "list", "watch", "patch"],
+        objects: Objects::Any,
     },
     Rule {
         api_group: "ticketeer.dev",
         resources: &["ticketcategories"],
         verbs: &["get", "list", "watch"],
+        objects: Objects::Any,
     },
     Rule {
         api_group: "ticketeer.dev",
         resources: &["ticketbots/status", "ticketcategories/status"],
         verbs: &["patch"],
+        objects: Objects::Any,
     },
     // Children, created and updated by server-side apply (create + patch), watched via `.owns()`.
     // No delete: owner references let the garbage collector remove them with their TicketBot.
@@ -37,11 +53,13 @@ pub const RULES: &[Rule] = &[
         api_group: "",
         resources: &["configmaps", "serviceaccounts", "services"],
         verbs: &["get", "list", "watch", "create", "patch"],
+        objects: Objects::Any,
     },
     Rule {
         api_group: "apps",
         resources: &["deployments"],
         verbs: &["get", "list", "watch", "create", "patch"],
+        objects: Objects::Any,
     },
     // Secrets are only read by name to check the referenced keys exist; never listed or watched,
     // so the operator cannot enumerate Secrets it was not pointed at.
@@ -49,17 +67,27 @@ pub const RULES: &[Rule] = &[
         api_group: "",
         resources: &["secrets"],
         verbs: &["get"],
+        objects: Objects::Any,
     },
     // kube's event Recorder creates an Event and patches it when the same event repeats.
     Rule {
         api_group: "events.k8s.io",
         resources: &["events"],
         verbs: &["create", "patch"],
+        objects: Objects::Any,
     },
-    // Leader election (only when enabled) holds a Lease.
+    // Leader election (only when enabled) reads and updates its one Lease by name
+    // (`crate::leader`), and creates it when it does not exist yet.
     Rule {
         api_group: "coordination.k8s.io",
         resources: &["leases"],
-        verbs: &["get", "create", "patch", "update"],
+        verbs: &["get", "update"],
+        objects: Objects::Configured,
+    },
+    Rule {
+        api_group: "coordination.k8s.io",
+        resources: &["leases"],
+        verbs: &["create"],
+        objects: Objects::Any,
     },
 ];

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use ticketeer_operator::rbac::RULES;
+use ticketeer_operator::policy::{ALLOW_DISCORD_OVERRIDES_ENV, BOT_IMAGE_ALLOW_ENV};
+use ticketeer_operator::rbac::{Objects, RULES};
 use ticketeer_testkit::tools;
 
 /// The release namespace every render uses.
@@ -150,20 +151,30 @@ fn env_field_path<'a>(container: &'a Value, name: &str) -> Option<&'a str> {
         .as_str()
 }
 
-/// One permission: API group, resource, verb.
-type Permission = (String, String, String);
+/// One permission: API group, resource, verb, and the one object name it is restricted to.
+type Permission = (String, String, String, Option<String>);
+
+/// The name the chart gives the objects of [`Objects::Configured`] rules: the release's full
+/// name (the Lease).
+const CONFIGURED_NAME: &str = "ticketeer";
 
 fn expected_permissions(with_leases: bool) -> BTreeSet<Permission> {
     RULES
         .iter()
         .filter(|rule| with_leases || rule.api_group != "coordination.k8s.io")
         .flat_map(|rule| {
+            let name = match rule.objects {
+                Objects::Any => None,
+                Objects::Configured => Some(CONFIGURED_NAME.to_owned()),
+            };
             rule.resources.iter().flat_map(move |resource| {
+                let name = name.clone();
                 rule.verbs.iter().map(move |verb| {
                     (
                         rule.api_group.to_owned(),
                         (*resource).to_owned(),
                         (*verb).to_owned(),
+                        name.clone(),
                     )
                 })
             })
@@ -185,16 +196,22 @@ fn strings(value: &Value) -> Vec<String> {
         .collect()
 }
 
-/// Every permission a (Cluster)Role grants, failing on wildcards and resource names, which the
-/// operator's rules never use.
+/// Every permission a (Cluster)Role grants, failing on wildcards, non-resource URLs, and
+/// resource names that do not name exactly one object (as the operator's rules do) or that come
+/// with a verb Kubernetes cannot restrict by name (which would then grant nothing).
 #[track_caller]
 fn granted_permissions(role: &Value) -> BTreeSet<Permission> {
     let mut granted = BTreeSet::new();
     for rule in role["rules"].as_array().into_iter().flatten() {
         assert!(
-            rule.get("resourceNames").is_none() && rule.get("nonResourceURLs").is_none(),
+            rule.get("nonResourceURLs").is_none(),
             "unexpected rule shape: {rule}"
         );
+        let name = rule.get("resourceNames").map(|names| {
+            let names = strings(names);
+            assert_eq!(names.len(), 1, "one resource name in {rule}");
+            names[0].clone()
+        });
         for group in strings(&rule["apiGroups"]) {
             for resource in strings(&rule["resources"]) {
                 for verb in strings(&rule["verbs"]) {
@@ -202,7 +219,11 @@ fn granted_permissions(role: &Value) -> BTreeSet<Permission> {
                         ![&group, &resource, &verb].contains(&&"*".to_owned()),
                         "wildcard in {rule}"
                     );
-                    granted.insert((group.clone(), resource.clone(), verb));
+                    assert!(
+                        name.is_none() || !["create", "list", "watch"].contains(&verb.as_str()),
+                        "{verb} cannot be restricted by resourceNames: {rule}"
+                    );
+                    granted.insert((group.clone(), resource.clone(), verb, name.clone()));
                 }
             }
         }
@@ -328,6 +349,8 @@ fn the_values_schema_rejects_unknown_keys_and_wrong_types() {
         "crds.enabled=yes-please",
         "watch.scope=everywhere",
         "image.pullPolicy=Sometimes",
+        "operator.allowDiscordOverrides=yes",
+        "botImages.allowed={a b}",
     ] {
         let output = helm_template_command(&chart_dir(), &["--set", bad])
             .output()
@@ -339,6 +362,121 @@ fn the_values_schema_rejects_unknown_keys_and_wrong_types() {
             "--set {bad}: {stderr}"
         );
     }
+}
+
+/// A values file the chart must refuse, and the value its refusal must name (as Helm writes the
+/// path, `tolerations.0.operator`).
+const BAD_VALUES: &[(&str, &str)] = &[
+    (
+        "resources:\n  requests:\n    cpu: lots\n",
+        "resources.requests.cpu",
+    ),
+    (
+        "privatebin:\n  resources:\n    limits:\n      memory: 128 Mi\n",
+        "privatebin.resources.limits.memory",
+    ),
+    (
+        "privatebin:\n  persistence:\n    size: big\n",
+        "privatebin.persistence.size",
+    ),
+    (
+        "watch:\n  scope: namespace\n  namespace: Team_A\n",
+        "watch.namespace",
+    ),
+    (
+        "podDisruptionBudget:\n  minAvailable: half\n",
+        "podDisruptionBudget.minAvailable",
+    ),
+    (
+        "podDisruptionBudget:\n  maxUnavailable: 150%\n",
+        "podDisruptionBudget.maxUnavailable",
+    ),
+    (
+        "nodeSelector:\n  disk: \"not a value!\"\n",
+        "nodeSelector.disk",
+    ),
+    ("nodeSelector:\n  zone: 3\n", "nodeSelector.zone"),
+    (
+        "tolerations:\n  - key: dedicated\n    operator: Sometimes\n",
+        "tolerations.0.operator",
+    ),
+    ("tolerations:\n  - keys: dedicated\n", "tolerations.0"),
+    ("affinity:\n  nodeAfinity: {}\n", "affinity"),
+    (
+        "affinity:\n  podAntiAffinity:\n    requiredDuringSchedulingIgnoredDuringExecution:\n      - labelSelector: {}\n",
+        "affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution.0",
+    ),
+    (
+        "securityContext:\n  privileged: \"yes\"\n",
+        "securityContext.privileged",
+    ),
+    ("securityContext:\n  runAsRoot: true\n", "securityContext"),
+    (
+        "podSecurityContext:\n  seccompProfile:\n    type: Anything\n",
+        "podSecurityContext.seccompProfile.type",
+    ),
+    (
+        "topologySpreadConstraints:\n  - maxSkew: 0\n    topologyKey: zone\n    whenUnsatisfiable: DoNotSchedule\n",
+        "topologySpreadConstraints.0.maxSkew",
+    ),
+    (
+        "networkPolicy:\n  metricsFrom:\n    - podSelectors: {}\n",
+        "networkPolicy.metricsFrom.0",
+    ),
+];
+
+#[test]
+fn values_of_the_wrong_kubernetes_shape_are_refused_naming_the_value() {
+    let dir = std::env::temp_dir().join(format!(
+        "ticketeer-chart-bad-values-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|error| panic!("creating {dir:?}: {error}"));
+    for (index, (values, path)) in BAD_VALUES.iter().enumerate() {
+        let file = dir.join(format!("bad-{index}.yaml"));
+        write(&file, values.as_bytes());
+        let file = file.display().to_string();
+        let template = helm_template_command(&chart_dir(), &["--values", &file])
+            .output()
+            .unwrap_or_else(|error| panic!("running helm: {error}"));
+        let lint = Command::new(tools::helm())
+            .args(["lint", "--strict", "--namespace", RELEASE_NAMESPACE])
+            .arg(chart_dir())
+            .args(["--values", &file])
+            .output()
+            .unwrap_or_else(|error| panic!("running helm: {error}"));
+        for (command, output) in [("helm template", template), ("helm lint", lint)] {
+            let said = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert!(!output.status.success(), "{command} accepted:\n{values}");
+            assert!(
+                said.contains(&format!("- {path}: ")),
+                "{command} does not name {path} for:\n{values}\nit said:\n{said}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_disruption_budget_takes_max_unavailable_instead_of_min_available_when_set() {
+    let budget = |args: &[&str]| {
+        let mut all = vec!["--set", "podDisruptionBudget.enabled=true"];
+        all.extend_from_slice(args);
+        one(&render(&all), "PodDisruptionBudget", "ticketeer")["spec"].clone()
+    };
+    let default = budget(&[]);
+    assert_eq!(default["minAvailable"], 1);
+    assert!(default.get("maxUnavailable").is_none(), "{default}");
+    let none_down = budget(&["--set", "podDisruptionBudget.maxUnavailable=0"]);
+    assert_eq!(none_down["maxUnavailable"], 0);
+    assert!(none_down.get("minAvailable").is_none(), "{none_down}");
+    let half = budget(&["--set", "podDisruptionBudget.minAvailable=50%"]);
+    assert_eq!(half["minAvailable"], "50%");
 }
 
 /// One key of values.yaml: whether a comment sits directly above it, and the keys under it.
@@ -458,6 +596,22 @@ fn leader_election_adds_only_the_lease_rule_in_the_release_namespace() {
         "the Lease Role",
     );
     assert_bound_to_operator_service_account(&objects, "Role", "ticketeer-leader-election");
+    // The Lease Role names the Lease the operator is told to hold, and nothing else.
+    let operator = container(operator_deployment(&objects), "operator");
+    let lease = env_value(operator, "LEADER_ELECTION_LEASE").expect("the Lease's name");
+    let named: BTreeSet<String> = granted_permissions(lease_role)
+        .into_iter()
+        .filter_map(|(.., name)| name)
+        .collect();
+    assert_eq!(named, BTreeSet::from([lease.to_owned()]));
+    let other_release = render(&["--set", "replicaCount=2,fullnameOverride=support-operator"]);
+    let role = one(&other_release, "Role", "support-operator-leader-election");
+    assert!(
+        granted_permissions(role)
+            .iter()
+            .any(|(.., name)| name.as_deref() == Some("support-operator")),
+        "{role}"
+    );
 }
 
 #[test]
@@ -489,7 +643,8 @@ fn events_may_be_created_and_patched() {
             granted.contains(&(
                 "events.k8s.io".to_owned(),
                 "events".to_owned(),
-                verb.to_owned()
+                verb.to_owned(),
+                None,
             )),
             "events {verb} missing from {granted:?}"
         );
@@ -1147,6 +1302,7 @@ fn aggregated_roles_let_namespace_viewers_read_and_editors_manage_the_resources(
                         "ticketeer.dev".to_owned(),
                         resource.to_owned(),
                         (*verb).to_owned(),
+                        None,
                     )
                 })
             })
@@ -1185,6 +1341,33 @@ fn bot_image_pull_secrets_reach_the_operator_as_one_variable() {
             "TICKETEER_BOT_IMAGE_PULL_SECRETS"
         ),
         None
+    );
+}
+
+#[test]
+fn discord_overrides_and_bot_image_prefixes_reach_the_operator_only_when_allowed() {
+    let plain = render(&[]);
+    let operator = container(operator_deployment(&plain), "operator");
+    assert_eq!(
+        env_value(operator, ALLOW_DISCORD_OVERRIDES_ENV),
+        Some("false")
+    );
+    assert_eq!(env_value(operator, BOT_IMAGE_ALLOW_ENV), None);
+
+    let allowed = render(&[
+        "--set",
+        "operator.allowDiscordOverrides=true",
+        "--set",
+        "botImages.allowed={registry.example.com/team,mirror.example.com/}",
+    ]);
+    let operator = container(operator_deployment(&allowed), "operator");
+    assert_eq!(
+        env_value(operator, ALLOW_DISCORD_OVERRIDES_ENV),
+        Some("true")
+    );
+    assert_eq!(
+        env_value(operator, BOT_IMAGE_ALLOW_ENV),
+        Some("registry.example.com/team,mirror.example.com/")
     );
 }
 

@@ -23,6 +23,8 @@
 //! | 8 | A ConfigMap `support-config` created by someone else before the TicketBot (or any object with a child's name that the TicketBot does not control, e.g. a Service `ticketeer` for a TicketBot `ticketeer`) | Would answer a forced apply with **200**: an update of the stranger's object, adopting it (a controller ownerReference, so garbage collection would delete it with the TicketBot) | Reads each child's name first: `Ready=False`/`Degraded=True` reason `NameConflict` naming the object, one Warning Event, nothing applied, backoff; once the object is gone the bot gets its own |
 //! | 9 | `logLevel: ticketeer_bot=loud` (a filter the bot cannot parse), then `logLevel: debug`, then a new `discord.applicationId` | TicketBot: accepted each time (the schema bounds only the length) | The bad filter: `ConfigRendered=False` reason `InvalidConfig` naming `spec.logLevel`, one Warning Event; the ConfigMap and the pods stay as they were. The valid filter and the Discord setting are restart-only: each changes the pod template's hash, so the pods roll |
 //! | 10 | A TicketCategory with one role twice in `roleIds`, or its `guildId` (@everyone) among them | Before: both stored (the list had no set semantics and no rule) | Refused at admission: `x-kubernetes-list-type: set` (create: **422** `Duplicate value`; server-side apply: **500** `.spec.roleIds: duplicate entries`) and a CEL rule naming the guild id; the bot's config loader refuses both as well |
+//! | 12a | `discord.apiProxy` / `discord.gatewayUrl` on a running bot, the operator not started with `TICKETEER_ALLOW_DISCORD_OVERRIDES=true` | TicketBot: accepted | `ConfigRendered=False`/`Ready=False` reason `OverrideNotAllowed` naming the field and the setting; one Warning Event; no child written; with the setting the override is applied |
+//! | 12b | `image:` from a repository other than the default image's, not in `TICKETEER_BOT_IMAGE_ALLOW` | TicketBot: accepted | `ImageNotAllowed` naming `spec.image`; one Warning Event; nothing applied; with its repository allowed the Deployment runs it |
 
 #[path = "support/cluster.rs"]
 mod cluster;
@@ -862,4 +864,150 @@ async fn case_10_a_role_named_twice_or_the_guild_id_as_a_role_is_refused_at_admi
         .await
         .expect("distinct roles are stored");
     cluster.plane.shutdown().await;
+}
+
+/// The operator's writes to the example bot's children so far.
+fn child_writes(cluster: &Cluster) -> Vec<(String, u16)> {
+    [
+        ("configmaps", CONFIG_MAP),
+        ("serviceaccounts", BOT),
+        ("services", BOT),
+        ("deployments", BOT),
+    ]
+    .into_iter()
+    .flat_map(|(resource, name)| writes_about(cluster, resource, name))
+    .collect()
+}
+
+/// Waits until the bot's `ConfigRendered` condition describes its current generation with
+/// `reason`; returns the condition's message.
+async fn rendered_for_generation(cluster: &Cluster, reason: &str) -> String {
+    eventually(
+        &format!("ConfigRendered {reason} for the current spec"),
+        async || {
+            let bot = cluster.get("ticketbots", NAMESPACE, BOT).await?;
+            let current = bot["metadata"]["generation"].clone();
+            (bot["status"]["observedGeneration"] == current).then_some(())?;
+            let condition = bot["status"]["conditions"]
+                .as_array()?
+                .iter()
+                .find(|condition| condition["type"] == "ConfigRendered")?
+                .clone();
+            (condition["reason"] == reason)
+                .then(|| condition["message"].as_str().unwrap_or_default().to_owned())
+        },
+    )
+    .await
+}
+
+/// Case 12a: `spec.discord.apiProxy` / `gatewayUrl` would send the bot token to any address, even
+/// over plain HTTP. Without `TICKETEER_ALLOW_DISCORD_OVERRIDES=true` a running bot edited to use
+/// one is refused, naming the field, and keeps its children as they are; an operator started to
+/// allow them applies the override.
+#[tokio::test]
+async fn case_12a_a_discord_override_is_refused_unless_the_operator_allows_it() {
+    let (cluster, operator) = start_with_bot(bot_json()).await;
+    rendered_for_generation(&cluster, "ConfigRendered").await;
+    let config_before = exists(&cluster, "configmaps", CONFIG_MAP).await["data"].clone();
+    let (hash_before, _) = pod_hash(&cluster).await;
+
+    // Once the first refusal shows, every later reconcile sees a refused spec: the second edit's
+    // reconcile must write nothing.
+    let mut writes_after_first_refusal = None;
+    for (pointer, value, field) in [
+        (
+            "/spec/discord/apiProxy",
+            "attacker.example.com:80",
+            "spec.discord.apiProxy",
+        ),
+        (
+            "/spec/discord/gatewayUrl",
+            "ws://attacker.example.com/gateway",
+            "spec.discord.gatewayUrl",
+        ),
+    ] {
+        cluster.put(bot_json().set(pointer, json!(value))).await;
+        let message = rendered_for_generation(&cluster, "OverrideNotAllowed").await;
+        assert!(message.starts_with(field), "{message}");
+        assert!(
+            message.contains("TICKETEER_ALLOW_DISCORD_OVERRIDES=true"),
+            "{message}"
+        );
+        assert_eq!(
+            bot_condition(&cluster, BOT, "Ready").await,
+            ("False".to_owned(), "OverrideNotAllowed".to_owned())
+        );
+        let writes = child_writes(&cluster);
+        if let Some(earlier) = &writes_after_first_refusal {
+            assert_eq!(&writes, earlier, "a refused spec wrote a child ({field})");
+        }
+        writes_after_first_refusal = Some(writes);
+        // The running bot keeps its config and pods.
+        assert_eq!(
+            exists(&cluster, "configmaps", CONFIG_MAP).await["data"],
+            config_before
+        );
+        assert_eq!(pod_hash(&cluster).await.0, hash_before);
+    }
+    assert_eq!(
+        warning_events(&cluster, BOT, "OverrideNotAllowed")
+            .await
+            .len(),
+        1
+    );
+    operator.shut_down().await;
+
+    let operator = Operator::start_with(&cluster, |settings| {
+        settings.policy.allow_discord_overrides = true;
+    })
+    .await;
+    rendered_for_generation(&cluster, "ConfigRendered").await;
+    let config = exists(&cluster, "configmaps", CONFIG_MAP).await["data"]["config.yaml"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        config.contains("ws://attacker.example.com/gateway"),
+        "{config}"
+    );
+    cluster.assert_operator_never_refused();
+    finish(cluster, operator).await;
+}
+
+/// Case 12b: any `spec.image` would run with the bot token in its environment. One from a
+/// repository other than the default image's is refused, naming `spec.image`, before anything is
+/// applied, unless `TICKETEER_BOT_IMAGE_ALLOW` lists its repository.
+#[tokio::test]
+async fn case_12b_an_image_from_another_repository_is_refused_unless_allowed() {
+    let image = "registry.example.com/someone/ticketeer:1.0";
+    let (cluster, operator) = start_with_bot(bot_json().set("/spec/image", json!(image))).await;
+    let message = rendered_for_generation(&cluster, "ImageNotAllowed").await;
+    assert!(
+        message.starts_with(&format!("spec.image {image:?}")),
+        "{message}"
+    );
+    assert!(message.contains("TICKETEER_BOT_IMAGE_ALLOW"), "{message}");
+    assert_eq!(
+        bot_condition(&cluster, BOT, "Ready").await,
+        ("False".to_owned(), "ImageNotAllowed".to_owned())
+    );
+    assert_eq!(
+        warning_events(&cluster, BOT, "ImageNotAllowed").await.len(),
+        1
+    );
+    assert_no_child_applied(&cluster);
+    operator.shut_down().await;
+
+    let operator = Operator::start_with(&cluster, |settings| {
+        settings.policy.allowed_image_prefixes = vec!["registry.example.com/someone".to_owned()];
+    })
+    .await;
+    rendered_for_generation(&cluster, "ConfigRendered").await;
+    let deployment = exists(&cluster, "deployments", BOT).await;
+    assert_eq!(
+        deployment["spec"]["template"]["spec"]["containers"][0]["image"],
+        image
+    );
+    cluster.assert_operator_never_refused();
+    finish(cluster, operator).await;
 }

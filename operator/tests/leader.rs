@@ -1,6 +1,7 @@
-//! Leader election against a real API server: only the Lease holder reconciles, and a standby
-//! takes over when the Lease expires. The chart is rendered with leader election on, so the
-//! operator's ServiceAccount gets exactly the chart's Role for its Lease.
+//! Leader election against a real API server: only the Lease holder reconciles, a standby takes
+//! over when the Lease expires, and a leader that loses its Lease stops (the binary then exits
+//! non-zero). The chart is rendered with leader election on, so the operator's ServiceAccount gets
+//! exactly the chart's Role for its Lease.
 
 #[path = "support/cluster.rs"]
 mod cluster;
@@ -12,21 +13,24 @@ mod wait;
 use std::sync::Arc;
 use std::time::Duration;
 
-use cluster::{Cluster, OPERATOR_NAMESPACE, api_resource};
+use cluster::{Cluster, OPERATOR_NAMESPACE, RELEASE, api_resource};
 use fixtures::{NAMESPACE, billing_json, bot_json, secrets_json};
+use k8s_openapi::api::rbac::v1::RoleBinding;
 use kube::Api;
-use kube::api::{DynamicObject, Patch, PatchParams};
+use kube::api::{DeleteParams, DynamicObject, Patch, PatchParams};
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
-use ticketeer_operator::builders::MANAGER;
 use ticketeer_operator::controller::{BOT_CONTROLLER, Context, Settings, run_controllers};
+use ticketeer_operator::health::Health;
 use ticketeer_operator::leader::{LeaderElection, run_while_leading};
 use ticketeer_operator::metrics::Metrics;
 use tokio::sync::oneshot;
 use wait::eventually;
 
-/// The Lease's name: [`LeaderElection::new`]'s default.
-const LEASE: &str = MANAGER;
+/// The Lease's name: the chart's (the release's full name), the only Lease its Role grants.
+const LEASE: &str = RELEASE;
+/// The chart's leader-election Role and RoleBinding.
+const LEASE_ROLE: &str = "ticketeer-leader-election";
 /// How long the other replica's Lease is valid without renewal, in seconds.
 const OTHER_LEASE_SECONDS: u64 = 2;
 
@@ -111,6 +115,19 @@ async fn start_replica(
     oneshot::Sender<()>,
     tokio::task::JoinHandle<ticketeer_operator::Result<()>>,
 ) {
+    start_replica_of(cluster, identity, LEASE).await
+}
+
+/// Like [`start_replica`], holding the Lease `lease`.
+async fn start_replica_of(
+    cluster: &Cluster,
+    identity: &str,
+    lease: &str,
+) -> (
+    Metrics,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<ticketeer_operator::Result<()>>,
+) {
     let mut registry = Registry::default();
     let metrics = Metrics::register(&mut registry);
     let mut settings = Settings::new("ghcr.io/ticketeer/ticketeer:test");
@@ -119,18 +136,26 @@ async fn start_replica(
     let context = Arc::new(
         Context::new(client.clone(), settings, metrics.clone()).expect("the context builds"),
     );
-    let mut election = LeaderElection::new(OPERATOR_NAMESPACE, identity);
-    election.lease_seconds = 2;
-    election.grace_seconds = 1;
+    let election = LeaderElection {
+        lease_name: lease.to_owned(),
+        // Short, for quick takeovers, with a margin for API calls on a busy machine.
+        lease_seconds: 4,
+        renew_deadline: Duration::from_secs(3),
+        retry_period: Duration::from_millis(300),
+        ..LeaderElection::new(OPERATOR_NAMESPACE, identity)
+    };
     let (stop, stopped) = oneshot::channel::<()>();
+    let replica_metrics = metrics.clone();
     let task = tokio::spawn(async move {
         run_while_leading(
             client,
             election,
+            replica_metrics,
+            Arc::new(Health::default()),
             async move {
                 let _ = stopped.await;
             },
-            |stop| run_controllers(context.clone(), stop),
+            |stop| run_controllers(context, stop),
         )
         .await
     });
@@ -199,14 +224,14 @@ async fn a_standby_does_not_reconcile_until_the_lease_expires() {
     });
 
     let (metrics, stop, task) = start_replica(&cluster, "operator-b").await;
-    // The standby reads the Lease once to create it if missing, once to sync, then once each
-    // time the Lease it saw would have expired. Four reads: it has twice outlived a Lease it saw,
-    // found it renewed, and stood by.
+    // Each attempt reads the Lease; ten attempts at 300 ms outlast the other replica's 2-second
+    // Lease, which it keeps renewing, so the standby has found it live each time.
     eventually(
-        "the standby has read the renewed Lease repeatedly",
-        async || lease_requests(&cluster, &["get"]).len() >= 4,
+        "the standby has tried to take the Lease ten times",
+        async || metrics.lease_acquire_attempts() >= 10,
     )
     .await;
+    assert!(!metrics.is_leader());
     assert_eq!(
         metrics.reconciles(BOT_CONTROLLER),
         0,
@@ -237,4 +262,171 @@ async fn a_standby_does_not_reconcile_until_the_lease_expires() {
     })
     .await;
     stop_replica(&cluster, stop, task).await;
+}
+
+/// Writes the Lease as another replica's, renewed now: what a replica sees when another took
+/// the Lease from it (its own renewals were lost, or someone edited the Lease).
+async fn take_lease_as_another_replica(cluster: &Cluster) {
+    cluster.put(other_replicas_lease()).await;
+}
+
+/// Waits for a replica's task to end, returning what it returned.
+async fn ended(
+    task: tokio::task::JoinHandle<ticketeer_operator::Result<()>>,
+) -> ticketeer_operator::Result<()> {
+    tokio::time::timeout(wait::TIMEOUT, task)
+        .await
+        .expect("the replica stops by itself")
+        .expect("no panic")
+}
+
+#[tokio::test]
+async fn a_leader_whose_lease_another_replica_holds_stops_with_an_error() {
+    let cluster = seeded().await;
+    let (metrics, _stop, task) = start_replica(&cluster, "operator-a").await;
+    eventually("the leader reconciles", async || {
+        bot_deployment_exists(&cluster).await && metrics.is_leader()
+    })
+    .await;
+    take_lease_as_another_replica(&cluster).await;
+    let error = ended(task)
+        .await
+        .expect_err("the leader stops with an error");
+    assert!(
+        matches!(
+            &error,
+            ticketeer_operator::Error::LeaseTaken { holder, .. } if holder == "operator-elsewhere"
+        ),
+        "{error}"
+    );
+    assert!(!metrics.is_leader());
+    assert_eq!(
+        lease_holder(&cluster).await.as_deref(),
+        Some("operator-elsewhere")
+    );
+    cluster.assert_operator_never_refused();
+}
+
+#[tokio::test]
+async fn a_leader_that_cannot_renew_its_lease_stops_at_the_renew_deadline() {
+    let cluster = seeded().await;
+    let (metrics, _stop, task) = start_replica(&cluster, "operator-a").await;
+    eventually("the leader reconciles", async || {
+        bot_deployment_exists(&cluster).await && metrics.is_leader()
+    })
+    .await;
+    // The fault: the Lease Role's binding goes, so every renewal is refused (403).
+    Api::<RoleBinding>::namespaced(cluster.admin.clone(), OPERATOR_NAMESPACE)
+        .delete(LEASE_ROLE, &DeleteParams::default())
+        .await
+        .expect("the RoleBinding is deleted");
+    let error = ended(task)
+        .await
+        .expect_err("the leader stops with an error");
+    assert!(
+        matches!(
+            error,
+            ticketeer_operator::Error::LeaseNotRenewed { seconds: 3, .. }
+        ),
+        "{error}"
+    );
+    let refused = cluster.operator_refusals();
+    assert!(
+        refused
+            .iter()
+            .any(|refusal| refusal.starts_with("get coordination.k8s.io/leases")),
+        "the renewals were refused: {refused:?}"
+    );
+}
+
+/// Kills the operator process when the test ends, however it ends.
+struct Process(std::process::Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_operator_binary_exits_non_zero_with_the_reason_when_its_lease_is_taken() {
+    let cluster = seeded().await;
+    let dir = std::env::temp_dir().join(format!(
+        "ticketeer-leader-exit-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let kubeconfig = dir.join("kubeconfig");
+    cluster
+        .plane
+        .write_service_account_kubeconfig(
+            OPERATOR_NAMESPACE,
+            &cluster.operator_account,
+            &kubeconfig,
+        )
+        .await
+        .expect("a kubeconfig for the operator");
+    let log = dir.join("operator.log");
+    let output = std::fs::File::create(&log).expect("the log file");
+    let mut process = Process(
+        std::process::Command::new(env!("CARGO_BIN_EXE_ticketeer-operator"))
+            .env_clear()
+            .env("KUBECONFIG", &kubeconfig)
+            .env("LEADER_ELECTION", "true")
+            .env("LEADER_ELECTION_LEASE", LEASE)
+            .env("POD_NAMESPACE", OPERATOR_NAMESPACE)
+            .env("POD_NAME", "operator-a")
+            .env("HTTP_LISTEN", "127.0.0.1:0")
+            .env("LOG_FORMAT", "text")
+            .env("RUST_LOG", "info")
+            .stdout(output.try_clone().expect("the log file"))
+            .stderr(output)
+            .spawn()
+            .expect("the operator starts"),
+    );
+    eventually("the operator leads and reconciles", async || {
+        lease_holder(&cluster).await.as_deref() == Some("operator-a")
+            && bot_deployment_exists(&cluster).await
+    })
+    .await;
+    take_lease_as_another_replica(&cluster).await;
+    let mut status = None;
+    eventually("the operator exits", async || {
+        status = process.0.try_wait().expect("the process can be waited for");
+        status.is_some()
+    })
+    .await;
+    let status = status.expect("an exit status");
+    let logged = std::fs::read_to_string(&log).unwrap_or_default();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(!status.success(), "exited with {status}; log:\n{logged}");
+    assert!(
+        logged.contains("ERROR") && logged.contains("is held by operator-elsewhere"),
+        "the reason is logged as an error:\n{logged}"
+    );
+}
+
+#[tokio::test]
+async fn the_charts_role_grants_only_the_releases_lease() {
+    let cluster = seeded().await;
+    let (metrics, stop, task) = start_replica_of(&cluster, "operator-a", "someone-elses").await;
+    eventually("reading another Lease is refused", async || {
+        cluster.operator_refusals().iter().any(|refusal| {
+            refusal.starts_with("get coordination.k8s.io/leases")
+                && refusal.ends_with("/leases/someone-elses")
+        })
+    })
+    .await;
+    assert!(!metrics.is_leader());
+    assert_eq!(
+        cluster
+            .get("leases", OPERATOR_NAMESPACE, "someone-elses")
+            .await,
+        None
+    );
+    assert!(!bot_deployment_exists(&cluster).await);
+    let _ = stop.send(());
+    ended(task).await.expect("a standby stops cleanly");
 }

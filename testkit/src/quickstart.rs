@@ -182,11 +182,13 @@ impl Quickstart {
         let plane = ControlPlane::start().await?;
         let admin = plane.admin_client()?;
 
-        // helm install ticketeer charts/ticketeer --namespace ticketeer --create-namespace
+        // helm install ticketeer charts/ticketeer --namespace ticketeer --create-namespace, with
+        // the Discord overrides allowed: the bot is pointed at the emulator (spec.discord.*).
         let output = Command::new(tools::helm())
             .args(["install", RELEASE])
             .arg(workspace_root().join("charts/ticketeer"))
             .args(["--namespace", OPERATOR_NAMESPACE, "--create-namespace"])
+            .args(["--set", "operator.allowDiscordOverrides=true"])
             .arg("--kubeconfig")
             .arg(plane.admin_kubeconfig())
             .output()

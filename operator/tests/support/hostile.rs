@@ -79,6 +79,11 @@ pub struct Operator {
 impl Operator {
     /// Starts the controllers for every namespace (the chart's default, cluster scope).
     pub async fn start(cluster: &Cluster) -> Self {
+        Self::start_with(cluster, |_| ()).await
+    }
+
+    /// Like [`start`](Self::start), with `edit` applied to the settings (e.g. its policy).
+    pub async fn start_with(cluster: &Cluster, edit: impl FnOnce(&mut Settings)) -> Self {
         init_logging();
         let client = cluster.operator_client().await;
         let mut registry = Registry::default();
@@ -93,6 +98,7 @@ impl Operator {
         // a closed port keeps a stray read from reaching anything.
         "http://127.0.0.1:9/status".clone_into(&mut settings.status_url);
         settings.status_timeout = Duration::from_millis(500);
+        edit(&mut settings);
         let context =
             Arc::new(Context::new(client, settings, metrics.clone()).expect("the context builds"));
         let (stop, stopped) = oneshot::channel::<()>();
