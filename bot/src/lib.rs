@@ -78,6 +78,7 @@ pub use settings::Settings;
 /// [`BotError::GatewayClosed`] when Discord ends the gateway session for good.
 pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()>) -> Result<()> {
     store::migrate(&ctx.pool).await?;
+    store::claim_unscoped_rows(&ctx.pool, ctx.application_id).await?;
     let listener = http::bind(ctx.config().http.listen).await?;
     if let Ok(address) = listener.local_addr() {
         ctx.set_http_address(address);
@@ -131,7 +132,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()>) -> Resul
 
 /// Sets the open-tickets gauge of every configured category from the store.
 pub(crate) async fn refresh_open_ticket_gauges(ctx: &Context) {
-    let counts = match store::open_ticket_counts(&ctx.pool).await {
+    let counts = match store::open_ticket_counts(&ctx.pool, ctx.application_id).await {
         Ok(counts) => counts,
         Err(error) => {
             tracing::warn!(error = %ErrorChain(&error), "could not count open tickets for the metrics");

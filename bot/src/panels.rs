@@ -41,7 +41,7 @@ pub async fn sync_all(ctx: &Context) {
             ),
         }
     }
-    let stored = match store::panels(&ctx.pool).await {
+    let stored = match store::panels(&ctx.pool, ctx.application_id).await {
         Ok(stored) => stored,
         Err(error) => {
             tracing::warn!(error = %ErrorChain(&error), "could not list stored panels");
@@ -67,11 +67,13 @@ pub async fn sync_all(ctx: &Context) {
 
 /// Re-posts a panel at once when its message was deleted (a MESSAGE_DELETE for one of ours).
 pub async fn on_message_deleted(ctx: &Context, message_id: Id<MessageMarker>) -> Result<()> {
-    let Some(first_seen) = store::panel_by_message(&ctx.pool, message_id).await? else {
+    let Some(first_seen) =
+        store::panel_by_message(&ctx.pool, ctx.application_id, message_id).await?
+    else {
         return Ok(());
     };
     let _one_at_a_time = ctx.panel_sync.lock().await;
-    let lock = store::lock_panel(&ctx.pool, &first_seen.category_key).await?;
+    let lock = store::lock_panel(&ctx.pool, ctx.application_id, &first_seen.category_key).await?;
     let reposted = repost_deleted(ctx, message_id).await;
     lock.release().await;
     reposted
@@ -80,12 +82,13 @@ pub async fn on_message_deleted(ctx: &Context, message_id: Id<MessageMarker>) ->
 async fn repost_deleted(ctx: &Context, message_id: Id<MessageMarker>) -> Result<()> {
     // Look again under the lock: a sync (here or on another replica) may have replaced the
     // panel meanwhile.
-    let Some(panel) = store::panel_by_message(&ctx.pool, message_id).await? else {
+    let Some(panel) = store::panel_by_message(&ctx.pool, ctx.application_id, message_id).await?
+    else {
         return Ok(());
     };
     let config = ctx.config();
     let Some(category) = config.categories.get(&panel.category_key) else {
-        store::delete_panel(&ctx.pool, &panel.category_key).await?;
+        store::delete_panel(&ctx.pool, ctx.application_id, &panel.category_key).await?;
         return Ok(());
     };
     let wanted = messages::panel_message(&panel.category_key, category);
@@ -100,16 +103,16 @@ async fn sync_category_locked(
     key: &str,
     category: &Category,
 ) -> Result<PanelAction> {
-    let lock = store::lock_panel(&ctx.pool, key).await?;
+    let lock = store::lock_panel(&ctx.pool, ctx.application_id, key).await?;
     let action = sync_category(ctx, key, category, true).await;
     lock.release().await;
     action
 }
 
 async fn remove_panel_locked(ctx: &Context, panel: &Panel) -> Result<()> {
-    let lock = store::lock_panel(&ctx.pool, &panel.category_key).await?;
+    let lock = store::lock_panel(&ctx.pool, ctx.application_id, &panel.category_key).await?;
     // Another replica may have removed it (or the category came back) meanwhile.
-    let removed = match store::panel(&ctx.pool, &panel.category_key).await {
+    let removed = match store::panel(&ctx.pool, ctx.application_id, &panel.category_key).await {
         Ok(Some(current)) if current == *panel => remove_panel(ctx, panel).await,
         Ok(_) => Ok(()),
         Err(error) => Err(error.into()),
@@ -126,7 +129,7 @@ async fn sync_category(
 ) -> Result<PanelAction> {
     let wanted = messages::panel_message(key, category);
     let channel = category.create_channel_id;
-    let Some(stored) = store::panel(&ctx.pool, key).await? else {
+    let Some(stored) = store::panel(&ctx.pool, ctx.application_id, key).await? else {
         post_panel(ctx, key, category, &wanted).await?;
         return Ok(PanelAction::Posted);
     };
@@ -149,6 +152,7 @@ async fn sync_category(
             Ok(_) => {
                 store::save_panel(
                     &ctx.pool,
+                    ctx.application_id,
                     &Panel {
                         content_hash: wanted.content_hash.clone(),
                         ..stored
@@ -201,6 +205,7 @@ async fn post_panel(
         .await?;
     store::save_panel(
         &ctx.pool,
+        ctx.application_id,
         &Panel {
             category_key: key.to_owned(),
             guild_id: guild,
@@ -215,7 +220,7 @@ async fn post_panel(
 
 async fn remove_panel(ctx: &Context, panel: &Panel) -> Result<()> {
     remove_message(ctx, panel.channel_id, panel.message_id).await?;
-    store::delete_panel(&ctx.pool, &panel.category_key).await?;
+    store::delete_panel(&ctx.pool, ctx.application_id, &panel.category_key).await?;
     Ok(())
 }
 

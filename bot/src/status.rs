@@ -234,11 +234,11 @@ pub fn bot_permissions(guild: &GuildView<'_>, channel: Option<&Channel>) -> Perm
 /// [`GuildCache`].
 pub async fn report(ctx: &Context) -> Result<StatusReport> {
     let config = ctx.config();
-    let counts: BTreeMap<String, i64> = store::open_ticket_counts(&ctx.pool)
+    let counts: BTreeMap<String, i64> = store::open_ticket_counts(&ctx.pool, ctx.application_id)
         .await?
         .into_iter()
         .collect();
-    let panels: BTreeMap<String, store::Panel> = store::panels(&ctx.pool)
+    let panels: BTreeMap<String, store::Panel> = store::panels(&ctx.pool, ctx.application_id)
         .await?
         .into_iter()
         .map(|panel| (panel.category_key.clone(), panel))

@@ -6,6 +6,7 @@ use serde_json::json;
 use ticketeer_bot::store::{self, BeginTicket, NewTicket, Panel, TicketState, TranscriptPart};
 use ticketeer_testkit::postgres::TestDatabase;
 use twilight_model::id::Id;
+use twilight_model::id::marker::ApplicationMarker;
 
 async fn migrated_database() -> (TestDatabase, sqlx::PgPool) {
     let database = TestDatabase::create()
@@ -16,8 +17,13 @@ async fn migrated_database() -> (TestDatabase, sqlx::PgPool) {
     (database, pool)
 }
 
+/// The bot whose rows the tests write, and a second bot sharing its database.
+const BOT: Id<ApplicationMarker> = Id::new(1_000_000_000_000_000_001);
+const OTHER_BOT: Id<ApplicationMarker> = Id::new(1_000_000_000_000_000_002);
+
 fn click(user: u64, interaction: u64) -> NewTicket {
     NewTicket {
+        application_id: BOT,
         guild_id: Id::new(1_100_000_000_000_000_001),
         category_key: "support/billing".to_owned(),
         user_id: Id::new(user),
@@ -237,7 +243,7 @@ async fn close_steps_advance_in_order_and_only_from_the_expected_state() {
         "a second transcript is refused"
     );
 
-    assert_eq!(store::unfinished_closes(&pool).await.unwrap().len(), 1);
+    assert_eq!(store::unfinished_closes(&pool, BOT).await.unwrap().len(), 1);
     for from in [
         TicketState::TranscriptStored,
         TicketState::Logged,
@@ -256,7 +262,12 @@ async fn close_steps_advance_in_order_and_only_from_the_expected_state() {
     let closed = store::ticket(&pool, ticket.id).await.unwrap().unwrap();
     assert_eq!(closed.state, TicketState::Closed);
     assert!(closed.closed_at.is_some());
-    assert!(store::unfinished_closes(&pool).await.unwrap().is_empty());
+    assert!(
+        store::unfinished_closes(&pool, BOT)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -344,17 +355,22 @@ async fn panels_are_saved_replaced_listed_and_deleted() {
         message_id: Id::new(5_100_000_000_000_000_001),
         content_hash: "v1".to_owned(),
     };
-    store::save_panel(&pool, &panel).await.unwrap();
+    store::save_panel(&pool, BOT, &panel).await.unwrap();
     panel.message_id = Id::new(5_100_000_000_000_000_002);
     panel.content_hash = "v2".to_owned();
-    store::save_panel(&pool, &panel).await.unwrap();
+    store::save_panel(&pool, BOT, &panel).await.unwrap();
     assert_eq!(
-        store::panel(&pool, "support/billing").await.unwrap(),
+        store::panel(&pool, BOT, "support/billing").await.unwrap(),
         Some(panel.clone())
     );
-    assert_eq!(store::panels(&pool).await.unwrap(), vec![panel]);
-    store::delete_panel(&pool, "support/billing").await.unwrap();
-    assert_eq!(store::panel(&pool, "support/billing").await.unwrap(), None);
+    assert_eq!(store::panels(&pool, BOT).await.unwrap(), vec![panel]);
+    store::delete_panel(&pool, BOT, "support/billing")
+        .await
+        .unwrap();
+    assert_eq!(
+        store::panel(&pool, BOT, "support/billing").await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
@@ -431,7 +447,7 @@ async fn a_later_edit_recorded_after_its_create_replaces_the_snapshot_and_counts
 async fn an_open_ticket_without_its_pinned_welcome_is_pending_until_pinned() {
     let (_database, pool) = migrated_database().await;
     let ticket = open_ticket(&pool, 7, 70, 700).await;
-    let pending = store::pending_welcomes(&pool, Duration::from_hours(1))
+    let pending = store::pending_welcomes(&pool, BOT, Duration::from_hours(1))
         .await
         .unwrap();
     assert_eq!(
@@ -442,20 +458,20 @@ async fn an_open_ticket_without_its_pinned_welcome_is_pending_until_pinned() {
         [(ticket.id, false)],
         "listed but not settled: it changed less than an hour ago"
     );
-    let pending = store::pending_welcomes(&pool, Duration::ZERO)
+    let pending = store::pending_welcomes(&pool, BOT, Duration::ZERO)
         .await
         .unwrap();
     assert!(pending[0].settled && pending[0].message_id.is_none());
     store::record_welcome(&pool, ticket.id, Id::new(7000))
         .await
         .unwrap();
-    let pending = store::pending_welcomes(&pool, Duration::ZERO)
+    let pending = store::pending_welcomes(&pool, BOT, Duration::ZERO)
         .await
         .unwrap();
     assert_eq!(pending[0].message_id, Some(Id::new(7000)));
     store::mark_welcome_pinned(&pool, ticket.id).await.unwrap();
     assert!(
-        store::pending_welcomes(&pool, Duration::ZERO)
+        store::pending_welcomes(&pool, BOT, Duration::ZERO)
             .await
             .unwrap()
             .is_empty()
@@ -483,4 +499,114 @@ async fn every_ticket_state_is_a_value_of_the_database_enum_in_the_same_order() 
             .unwrap();
         assert_eq!(stored, state);
     }
+}
+
+#[tokio::test]
+async fn bots_sharing_a_database_never_see_each_others_panels_or_tickets() {
+    let (_database, pool) = migrated_database().await;
+    let panel = Panel {
+        category_key: "support".to_owned(),
+        guild_id: Id::new(1_100_000_000_000_000_001),
+        channel_id: Id::new(4_100_000_000_000_000_001),
+        message_id: Id::new(5_100_000_000_000_000_001),
+        content_hash: "ours".to_owned(),
+    };
+    let theirs = Panel {
+        message_id: Id::new(5_100_000_000_000_000_002),
+        content_hash: "theirs".to_owned(),
+        ..panel.clone()
+    };
+    // Both bots name a category `support`: each has its own panel under that key.
+    store::save_panel(&pool, BOT, &panel).await.unwrap();
+    store::save_panel(&pool, OTHER_BOT, &theirs).await.unwrap();
+    assert_eq!(
+        store::panels(&pool, BOT).await.unwrap(),
+        vec![panel.clone()]
+    );
+    assert_eq!(
+        store::panel_by_message(&pool, BOT, theirs.message_id)
+            .await
+            .unwrap(),
+        None
+    );
+    // One bot removing its panel (its category is gone) leaves the other's.
+    store::delete_panel(&pool, BOT, "support").await.unwrap();
+    assert_eq!(
+        store::panel(&pool, OTHER_BOT, "support").await.unwrap(),
+        Some(theirs)
+    );
+
+    // The same user opens a ticket of each bot's `support`: both open, each bot counts and
+    // resumes only its own.
+    let ours = open_ticket(&pool, 7, 70, 700).await;
+    let BeginTicket::Created(other) = store::begin_ticket(
+        &pool,
+        &NewTicket {
+            application_id: OTHER_BOT,
+            ..click(7, 71)
+        },
+    )
+    .await
+    .unwrap() else {
+        panic!("the other bot's ticket is its own, not the open one of this bot");
+    };
+    assert_eq!(
+        store::open_ticket_counts(&pool, BOT).await.unwrap(),
+        [("support/billing".to_owned(), 1)]
+    );
+    store::start_close(&pool, other.id, Id::new(7), None)
+        .await
+        .unwrap();
+    assert!(
+        store::unfinished_closes(&pool, BOT)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store::unfinished_closes(&pool, OTHER_BOT)
+            .await
+            .unwrap()
+            .iter()
+            .map(|ticket| ticket.id)
+            .collect::<Vec<_>>(),
+        [other.id]
+    );
+    assert_ne!(ours.id, other.id);
+}
+
+#[tokio::test]
+async fn rows_from_before_bots_were_told_apart_go_to_the_first_bot_that_starts() {
+    let (_database, pool) = migrated_database().await;
+    let ticket = open_ticket(&pool, 7, 70, 700).await;
+    sqlx::query("UPDATE tickets SET application_id = NULL")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO panels (category_key, guild_id, channel_id, message_id, content_hash)
+         VALUES ('support', 1, 2, 3, 'old')",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert!(store::panels(&pool, BOT).await.unwrap().is_empty());
+    store::claim_unscoped_rows(&pool, BOT).await.unwrap();
+    store::claim_unscoped_rows(&pool, OTHER_BOT).await.unwrap();
+    assert_eq!(store::panels(&pool, BOT).await.unwrap().len(), 1);
+    assert!(store::panels(&pool, OTHER_BOT).await.unwrap().is_empty());
+    assert_eq!(
+        store::open_ticket_counts(&pool, BOT).await.unwrap(),
+        [("support/billing".to_owned(), 1)]
+    );
+    assert!(
+        store::open_ticket_counts(&pool, OTHER_BOT)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store::ticket(&pool, ticket.id).await.unwrap().map(|t| t.id),
+        Some(ticket.id)
+    );
 }

@@ -151,7 +151,7 @@ pub(crate) async fn resume_unfinished(
     stop: &CancellationToken,
     retries: &mut Retries,
 ) {
-    let unfinished = match store::unfinished_closes(&ctx.pool).await {
+    let unfinished = match store::unfinished_closes(&ctx.pool, ctx.application_id).await {
         Ok(unfinished) => unfinished,
         Err(error) => {
             tracing::warn!(error = %ErrorChain(&error), "could not list unfinished closes");

@@ -76,6 +76,7 @@ impl Opening<'_> {
     async fn run(&self, interaction: &Interaction) -> Result<Reply> {
         let ctx = self.ctx;
         let new = NewTicket {
+            application_id: ctx.application_id,
             guild_id: self.guild_id,
             category_key: self.category_key.to_owned(),
             user_id: self.user_id,
@@ -220,7 +221,7 @@ pub(crate) async fn repair_opening(
 
 /// Repairs every ticket a crash left `opening` (at startup, once the gateway is up).
 pub(crate) async fn repair_stale_openings(ctx: &Context) {
-    let stale = match store::stale_openings(&ctx.pool, STALE_OPENING).await {
+    let stale = match store::stale_openings(&ctx.pool, ctx.application_id, STALE_OPENING).await {
         Ok(stale) => stale,
         Err(error) => {
             tracing::warn!(error = %ErrorChain(&error), "could not list tickets left opening");

@@ -72,7 +72,12 @@ async fn pin_welcome(
 /// A ticket whose repair fails waits longer after each failure (`retries`): a refusal that lasts
 /// (the bot may not pin there) must not be repeated every tick.
 pub(crate) async fn repair_welcomes(ctx: &Context, retries: &mut Retries) {
-    let pending = match store::pending_welcomes(&ctx.pool, ctx.settings.welcome_repair_after).await
+    let pending = match store::pending_welcomes(
+        &ctx.pool,
+        ctx.application_id,
+        ctx.settings.welcome_repair_after,
+    )
+    .await
     {
         Ok(pending) => pending,
         Err(error) => {

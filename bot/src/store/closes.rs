@@ -4,7 +4,7 @@
 use sqlx::PgExecutor;
 use sqlx::types::Json;
 use twilight_model::id::Id;
-use twilight_model::id::marker::{ChannelMarker, UserMarker};
+use twilight_model::id::marker::{ApplicationMarker, ChannelMarker, UserMarker};
 
 use super::tickets::{Ticket, TicketRow, TranscriptPart, ticket_query, tickets};
 use super::{Result, StoreError, TicketState, query_error, to_db};
@@ -140,13 +140,17 @@ pub async fn mark_channel_gone(db: impl PgExecutor<'_>, ticket_id: i64) -> Resul
 }
 
 /// Tickets part-way through their close (after a crash or an outage), oldest first.
-pub async fn unfinished_closes(db: impl PgExecutor<'_>) -> Result<Vec<Ticket>> {
+pub async fn unfinished_closes(
+    db: impl PgExecutor<'_>,
+    bot: Id<ApplicationMarker>,
+) -> Result<Vec<Ticket>> {
     let rows = ticket_query!(
         "SELECT ",
-        " FROM tickets WHERE state NOT IN ($1, $2, $3) ORDER BY id",
+        " FROM tickets WHERE application_id = $4 AND state NOT IN ($1, $2, $3) ORDER BY id",
         TicketState::Opening as TicketState,
         TicketState::Open as TicketState,
         TicketState::Closed as TicketState,
+        to_db(bot),
     )
     .fetch_all(db)
     .await

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{PgExecutor, PgPool, Postgres};
+use twilight_model::id::Id;
+use twilight_model::id::marker::ApplicationMarker;
 
 use super::{Result, query_error};
 use crate::error::ErrorChain;
@@ -121,9 +123,15 @@ impl AdvisoryLock {
 /// Waits for the lock under which one process at a time syncs a category's panel. It pins a
 /// connection for the sync, which is bearable because a process syncs one panel at a time
 /// ([`crate::Context`]'s `panel_sync`); closes, which run by the dozen, use leases instead.
-pub async fn lock_panel(pool: &PgPool, category_key: &str) -> Result<AdvisoryLock> {
+pub async fn lock_panel(
+    pool: &PgPool,
+    bot: Id<ApplicationMarker>,
+    category_key: &str,
+) -> Result<AdvisoryLock> {
     let mut connection = AdvisoryLock::connection(pool).await?;
-    let key = sqlx::query_scalar!(r#"SELECT hashtext($1) AS "key!""#, category_key)
+    // Bots sharing a database may use the same category keys; their panels are not each other's.
+    let scoped_key = format!("{bot}/{category_key}");
+    let key = sqlx::query_scalar!(r#"SELECT hashtext($1) AS "key!""#, scoped_key)
         .fetch_one(&mut *connection)
         .await
         .map_err(query_error("hash the panel lock key"))?;

@@ -35,7 +35,9 @@ pub use messages::{
     StoredMessage, StoredUpTo, mark_message_deleted, open_ticket_channels, record_message,
     stored_messages, update_message,
 };
-pub use panels::{Panel, delete_panel, panel, panel_by_message, panels, save_panel};
+pub use panels::{
+    Panel, claim_unscoped_rows, delete_panel, panel, panel_by_message, panels, save_panel,
+};
 pub use tickets::{
     BeginTicket, NewTicket, Ticket, TranscriptPart, abandon_opening, attach_channel, begin_ticket,
     open_ticket_counts, raise_message_count, stale_openings, ticket, ticket_by_channel,

@@ -1,8 +1,10 @@
 //! The `panels` table: the message with the open button each category has in its create channel.
+//! Every query is scoped by the bot (its application id), so bots sharing a database never read,
+//! replace or delete each other's panels.
 
 use sqlx::PgExecutor;
 use twilight_model::id::Id;
-use twilight_model::id::marker::{ChannelMarker, GuildMarker, MessageMarker};
+use twilight_model::id::marker::{ApplicationMarker, ChannelMarker, GuildMarker, MessageMarker};
 
 use super::{Result, query_error, to_db, to_id};
 
@@ -44,12 +46,17 @@ impl TryFrom<PanelRow> for Panel {
 }
 
 /// The panel of a category, if one was posted.
-pub async fn panel(db: impl PgExecutor<'_>, category_key: &str) -> Result<Option<Panel>> {
+pub async fn panel(
+    db: impl PgExecutor<'_>,
+    bot: Id<ApplicationMarker>,
+    category_key: &str,
+) -> Result<Option<Panel>> {
     sqlx::query_as!(
         PanelRow,
         "SELECT category_key, guild_id, channel_id, message_id, content_hash
          FROM panels
-         WHERE category_key = $1",
+         WHERE application_id = $1 AND category_key = $2",
+        to_db(bot),
         category_key
     )
     .fetch_optional(db)
@@ -59,13 +66,15 @@ pub async fn panel(db: impl PgExecutor<'_>, category_key: &str) -> Result<Option
     .transpose()
 }
 
-/// Every stored panel (to delete those whose category was removed).
-pub async fn panels(db: impl PgExecutor<'_>) -> Result<Vec<Panel>> {
+/// Every panel of the bot (to delete those whose category was removed).
+pub async fn panels(db: impl PgExecutor<'_>, bot: Id<ApplicationMarker>) -> Result<Vec<Panel>> {
     sqlx::query_as!(
         PanelRow,
         "SELECT category_key, guild_id, channel_id, message_id, content_hash
          FROM panels
-         ORDER BY category_key"
+         WHERE application_id = $1
+         ORDER BY category_key",
+        to_db(bot)
     )
     .fetch_all(db)
     .await
@@ -78,13 +87,15 @@ pub async fn panels(db: impl PgExecutor<'_>) -> Result<Vec<Panel>> {
 /// The panel whose message this is, if any (to re-post a panel deleted by hand).
 pub async fn panel_by_message(
     db: impl PgExecutor<'_>,
+    bot: Id<ApplicationMarker>,
     message_id: Id<MessageMarker>,
 ) -> Result<Option<Panel>> {
     sqlx::query_as!(
         PanelRow,
         "SELECT category_key, guild_id, channel_id, message_id, content_hash
          FROM panels
-         WHERE message_id = $1",
+         WHERE application_id = $1 AND message_id = $2",
+        to_db(bot),
         to_db(message_id)
     )
     .fetch_optional(db)
@@ -95,13 +106,19 @@ pub async fn panel_by_message(
 }
 
 /// Records (or replaces) a category's panel.
-pub async fn save_panel(db: impl PgExecutor<'_>, panel: &Panel) -> Result<()> {
+pub async fn save_panel(
+    db: impl PgExecutor<'_>,
+    bot: Id<ApplicationMarker>,
+    panel: &Panel,
+) -> Result<()> {
     sqlx::query!(
-        "INSERT INTO panels (category_key, guild_id, channel_id, message_id, content_hash)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (category_key) DO UPDATE
-         SET guild_id = $2, channel_id = $3, message_id = $4, content_hash = $5,
+        "INSERT INTO panels (application_id, category_key, guild_id, channel_id, message_id,
+                             content_hash)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (application_id, category_key) DO UPDATE
+         SET guild_id = $3, channel_id = $4, message_id = $5, content_hash = $6,
              updated_at = now()",
+        to_db(bot),
         panel.category_key,
         to_db(panel.guild_id),
         to_db(panel.channel_id),
@@ -115,10 +132,41 @@ pub async fn save_panel(db: impl PgExecutor<'_>, panel: &Panel) -> Result<()> {
 }
 
 /// Forgets a category's panel (after deleting its message).
-pub async fn delete_panel(db: impl PgExecutor<'_>, category_key: &str) -> Result<()> {
-    sqlx::query!("DELETE FROM panels WHERE category_key = $1", category_key)
-        .execute(db)
-        .await
-        .map_err(query_error("delete panel"))?;
+pub async fn delete_panel(
+    db: impl PgExecutor<'_>,
+    bot: Id<ApplicationMarker>,
+    category_key: &str,
+) -> Result<()> {
+    sqlx::query!(
+        "DELETE FROM panels WHERE application_id = $1 AND category_key = $2",
+        to_db(bot),
+        category_key
+    )
+    .execute(db)
+    .await
+    .map_err(query_error("delete panel"))?;
+    Ok(())
+}
+
+/// Gives the bot every panel and ticket stored before rows were scoped by bot (a database only
+/// one bot used); rows another bot already owns are left alone. Run once at start, idempotent.
+pub async fn claim_unscoped_rows(
+    db: impl PgExecutor<'_> + Copy,
+    bot: Id<ApplicationMarker>,
+) -> Result<()> {
+    sqlx::query!(
+        "UPDATE panels SET application_id = $1 WHERE application_id IS NULL",
+        to_db(bot)
+    )
+    .execute(db)
+    .await
+    .map_err(query_error("claim unscoped panels"))?;
+    sqlx::query!(
+        "UPDATE tickets SET application_id = $1 WHERE application_id IS NULL",
+        to_db(bot)
+    )
+    .execute(db)
+    .await
+    .map_err(query_error("claim unscoped tickets"))?;
     Ok(())
 }

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool};
 use twilight_model::id::Id;
-use twilight_model::id::marker::{ChannelMarker, GuildMarker, InteractionMarker, UserMarker};
+use twilight_model::id::marker::{
+    ApplicationMarker, ChannelMarker, GuildMarker, InteractionMarker, UserMarker,
+};
 use twilight_model::util::Timestamp;
 
 use super::{Result, StoreError, TicketState, query_error, to_db, to_id, to_timestamp};
@@ -154,6 +156,8 @@ pub(super) fn tickets(rows: Vec<TicketRow>) -> Result<Vec<Ticket>> {
 /// The facts needed to start a ticket.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTicket {
+    /// The bot the ticket belongs to.
+    pub application_id: Id<ApplicationMarker>,
     /// The guild.
     pub guild_id: Id<GuildMarker>,
     /// The category's stable key.
@@ -177,8 +181,8 @@ pub enum BeginTicket {
 /// so concurrent clicks on any number of replicas yield exactly one ticket.
 pub async fn begin_ticket(pool: &PgPool, new: &NewTicket) -> Result<BeginTicket> {
     let inserted = ticket_query!(
-        "INSERT INTO tickets (guild_id, category_key, user_id, open_interaction_id)
-         VALUES ($1, $2, $3, $4)
+        "INSERT INTO tickets (guild_id, category_key, user_id, open_interaction_id, application_id)
+         VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT DO NOTHING
          RETURNING ",
         "",
@@ -186,6 +190,7 @@ pub async fn begin_ticket(pool: &PgPool, new: &NewTicket) -> Result<BeginTicket>
         new.category_key,
         to_db(new.user_id),
         to_db(new.interaction_id),
+        to_db(new.application_id),
     )
     .fetch_optional(pool)
     .await
@@ -197,7 +202,8 @@ pub async fn begin_ticket(pool: &PgPool, new: &NewTicket) -> Result<BeginTicket>
     let existing = ticket_query!(
         "SELECT ",
         " FROM tickets
-         WHERE (guild_id = $1 AND category_key = $2 AND user_id = $3 AND state IN ($5, $6))
+         WHERE (application_id = $7 AND guild_id = $1 AND category_key = $2 AND user_id = $3
+                AND state IN ($5, $6))
             OR open_interaction_id = $4
          ORDER BY id
          LIMIT 1",
@@ -207,6 +213,7 @@ pub async fn begin_ticket(pool: &PgPool, new: &NewTicket) -> Result<BeginTicket>
         to_db(new.interaction_id),
         TicketState::Opening as TicketState,
         TicketState::Open as TicketState,
+        to_db(new.application_id),
     )
     .fetch_optional(pool)
     .await
@@ -304,14 +311,20 @@ pub async fn raise_message_count(
 
 /// Tickets still `opening` that were started more than `older_than` ago: a crash between the row
 /// and the channel left them half-made.
-pub async fn stale_openings(db: impl PgExecutor<'_>, older_than: Duration) -> Result<Vec<Ticket>> {
+pub async fn stale_openings(
+    db: impl PgExecutor<'_>,
+    bot: Id<ApplicationMarker>,
+    older_than: Duration,
+) -> Result<Vec<Ticket>> {
     let rows = ticket_query!(
         "SELECT ",
         " FROM tickets
-         WHERE state = $2 AND created_at < now() - make_interval(secs => $1)
+         WHERE application_id = $3 AND state = $2
+           AND created_at < now() - make_interval(secs => $1)
          ORDER BY id",
         older_than.as_secs_f64(),
         TicketState::Opening as TicketState,
+        to_db(bot),
     )
     .fetch_all(db)
     .await
@@ -319,16 +332,20 @@ pub async fn stale_openings(db: impl PgExecutor<'_>, older_than: Duration) -> Re
     tickets(rows)
 }
 
-/// How many tickets are open (or opening) in each category that has any.
-pub async fn open_ticket_counts(db: impl PgExecutor<'_>) -> Result<Vec<(String, i64)>> {
+/// How many of the bot's tickets are open (or opening) in each category that has any.
+pub async fn open_ticket_counts(
+    db: impl PgExecutor<'_>,
+    bot: Id<ApplicationMarker>,
+) -> Result<Vec<(String, i64)>> {
     let rows = sqlx::query!(
         r#"SELECT category_key, count(*) AS "open!"
            FROM tickets
-           WHERE state IN ($1, $2)
+           WHERE application_id = $3 AND state IN ($1, $2)
            GROUP BY category_key
            ORDER BY category_key"#,
         TicketState::Opening as TicketState,
         TicketState::Open as TicketState,
+        to_db(bot),
     )
     .fetch_all(db)
     .await

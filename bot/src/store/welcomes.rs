@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sqlx::PgExecutor;
 use twilight_model::id::Id;
-use twilight_model::id::marker::{ChannelMarker, MessageMarker, UserMarker};
+use twilight_model::id::marker::{ApplicationMarker, ChannelMarker, MessageMarker, UserMarker};
 
 use super::{Result, TicketState, query_error, to_db, to_id};
 
@@ -30,16 +30,19 @@ pub struct PendingWelcome {
 /// than `settle_after` ago (so an open still posting it is left alone).
 pub async fn pending_welcomes(
     db: impl PgExecutor<'_>,
+    bot: Id<ApplicationMarker>,
     settle_after: Duration,
 ) -> Result<Vec<PendingWelcome>> {
     let rows = sqlx::query!(
         r#"SELECT id, channel_id AS "channel_id!", user_id, category_key, welcome_message_id,
                   updated_at < now() - make_interval(secs => $1) AS "settled!"
            FROM tickets
-           WHERE state = $2 AND channel_id IS NOT NULL AND NOT welcome_pinned
+           WHERE application_id = $3 AND state = $2 AND channel_id IS NOT NULL
+             AND NOT welcome_pinned
            ORDER BY id"#,
         settle_after.as_secs_f64(),
         TicketState::Open as TicketState,
+        to_db(bot),
     )
     .fetch_all(db)
     .await
