@@ -18,23 +18,11 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 use ticketeer_bot::{Context, Settings, run};
-use ticketeer_testkit::discord::permissions::{
-    ATTACH_FILES, EMBED_LINKS, MANAGE_CHANNELS, MANAGE_MESSAGES, MANAGE_ROLES, PIN_MESSAGES,
-    READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL,
+use ticketeer_testkit::discord::{
+    DiscordEmulator, EmulatorConfig, SupportGuild, TICKET_BOT_PERMISSIONS,
 };
-use ticketeer_testkit::discord::{ChannelSpec, DiscordEmulator, EmulatorConfig};
 use ticketeer_testkit::postgres::TestDatabase;
 use ticketeer_testkit::privatebin::{PrivateBinConfig, PrivateBinEmulator};
-
-const BOT_PERMISSIONS: u64 = VIEW_CHANNEL
-    | SEND_MESSAGES
-    | READ_MESSAGE_HISTORY
-    | ATTACH_FILES
-    | EMBED_LINKS
-    | MANAGE_CHANNELS
-    | MANAGE_ROLES
-    | MANAGE_MESSAGES
-    | PIN_MESSAGES;
 
 /// The nearest-rank `percent`th percentile of `sorted`.
 fn percentile(sorted: &[Duration], percent: usize) -> Duration {
@@ -64,17 +52,14 @@ async fn burst(clicks: usize, round_trip: Duration) {
     let database = TestDatabase::create()
         .await
         .expect("a Postgres server (set DATABASE_URL)");
-    let guild = control.create_guild("Bench", BOT_PERMISSIONS);
-    let parent = control
-        .create_channel(guild, ChannelSpec::category("Tickets"))
-        .expect("category");
-    let create = control
-        .create_channel(guild, ChannelSpec::text("open-a-ticket"))
-        .expect("create channel");
-    let log = control
-        .create_channel(guild, ChannelSpec::text("ticket-log"))
-        .expect("log channel");
-    let staff = control.create_role(guild, "Staff", 0).expect("role");
+    let support = SupportGuild::create(&control, TICKET_BOT_PERMISSIONS);
+    let (guild, parent, create, log, staff) = (
+        support.guild,
+        support.parent,
+        support.create_channel,
+        support.log_channel,
+        support.staff_role,
+    );
     let users: Vec<u64> = (0..clicks)
         .map(|number| {
             let user = control.create_user(&format!("user{number}"));

@@ -219,9 +219,11 @@ async fn a_click_during_a_database_outage_is_acknowledged_and_told_to_try_again(
 async fn stale_opening(harness: &Harness, user: u64) -> i64 {
     let to_db = |id: u64| i64::try_from(id).expect("a snowflake fits");
     sqlx::query_scalar(
-        "INSERT INTO tickets (guild_id, category_key, user_id, open_interaction_id, created_at) \
-         VALUES ($1, $2, $3, $4, now() - interval '5 minutes') RETURNING id",
+        "INSERT INTO tickets (application_id, guild_id, category_key, user_id, \
+                              open_interaction_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, now() - interval '5 minutes') RETURNING id",
     )
+    .bind(to_db(harness.control.application_id()))
     .bind(to_db(harness.world.guild))
     .bind(SUPPORT)
     .bind(to_db(user))

@@ -11,11 +11,13 @@
 //! - `routes` → `rest`: path to endpoint, then auth, faults, [`ratelimit`], checks and answer.
 //! - [`gateway`]: HELLO, IDENTIFY/READY/GUILD_CREATE, heartbeats, RESUME with replay.
 //! - `interactions`: clicks, the acknowledgement deadline, callbacks and interaction webhooks.
-//! - [`control`] and [`control_router`]: driving the emulator in-process or over HTTP.
+//! - [`control`] and [`control_router`]: driving the emulator in-process or over HTTP;
+//!   [`fixtures`]: the "Support" guild most tests start from.
 
 mod api_error;
 pub mod control;
 mod control_http;
+pub mod fixtures;
 pub mod gateway;
 mod interactions;
 mod json;
@@ -38,6 +40,7 @@ use tokio::task::JoinHandle;
 
 pub use control::{ChannelSpec, Control, ControlError, FaultSpec, UserMessage};
 pub use control_http::control_router;
+pub use fixtures::{SupportGuild, TICKET_BOT_PERMISSIONS};
 pub use gateway::GatewaySession;
 pub use model::{
     Attachment, Channel, ChannelKind, Guild, InteractionOutcome, InteractionStatus,

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use ticketeer_testkit::discord::permissions::{SEND_MESSAGES, VIEW_CHANNEL};
 use ticketeer_testkit::discord::{
-    ChannelSpec, Control, DiscordEmulator, EmulatorConfig, UserMessage,
+    Control, DiscordEmulator, EmulatorConfig, SupportGuild, UserMessage,
 };
 use twilight_gateway::{
     CloseFrame, ConfigBuilder, Event, Intents, Session, Shard, ShardId, queue::InMemoryQueue,
@@ -33,12 +33,8 @@ async fn world(config: EmulatorConfig) -> World {
         .await
         .expect("emulator starts");
     let control = emulator.control();
-    let guild = control.create_guild("Support", VIEW_CHANNEL | SEND_MESSAGES);
-    let channel = control
-        .create_channel(guild, ChannelSpec::text("general"))
-        .expect("channel");
-    let user = control.create_user("alice");
-    control.add_member(guild, user, &[]).expect("member");
+    let support = SupportGuild::create(&control, VIEW_CHANNEL | SEND_MESSAGES);
+    let (guild, channel, user) = (support.guild, support.create_channel, support.alice);
     World {
         emulator,
         control,
@@ -67,7 +63,11 @@ async fn a_shard_reaches_ready_and_receives_its_guild_with_channels_and_roles() 
     };
     assert_eq!(guild.id.get(), w.guild);
     assert!(guild.channels.iter().any(|c| c.id.get() == w.channel));
-    assert_eq!(guild.roles.len(), 2, "@everyone and the bot's role");
+    assert_eq!(
+        guild.roles.len(),
+        4,
+        "@everyone, the bot's role and the fixture's Staff and Moderators"
+    );
     assert!(
         guild
             .members

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use ticketeer_testkit::discord::permissions::{SEND_MESSAGES, VIEW_CHANNEL};
 use ticketeer_testkit::discord::{
-    ChannelSpec, Control, DiscordEmulator, EmulatorConfig, InteractionStatus, UserMessage,
+    Control, DiscordEmulator, EmulatorConfig, InteractionStatus, SupportGuild, UserMessage,
 };
 use twilight_gateway::{
     ConfigBuilder, Event, EventTypeFlags, Intents, Shard, ShardId, StreamExt as _,
@@ -38,12 +38,8 @@ async fn world(config: EmulatorConfig) -> World {
         .await
         .expect("emulator starts");
     let control = emulator.control();
-    let guild = control.create_guild("Support", VIEW_CHANNEL | SEND_MESSAGES);
-    let panel = control
-        .create_channel(guild, ChannelSpec::text("open-a-ticket"))
-        .expect("channel");
-    let user = control.create_user("alice");
-    control.add_member(guild, user, &[]).expect("member");
+    let support = SupportGuild::create(&control, VIEW_CHANNEL | SEND_MESSAGES);
+    let (panel, user) = (support.create_channel, support.alice);
     let client = Client::builder()
         .token(emulator.token().to_owned())
         .proxy(emulator.http_proxy(), true)

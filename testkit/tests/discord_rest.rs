@@ -8,7 +8,8 @@ use ticketeer_testkit::discord::permissions::{
     READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL,
 };
 use ticketeer_testkit::discord::{
-    ChannelSpec, Control, DiscordEmulator, EmulatorConfig, FaultSpec, Overwrite, UserMessage,
+    ChannelSpec, Control, DiscordEmulator, EmulatorConfig, FaultSpec, Overwrite, SupportGuild,
+    UserMessage,
 };
 use twilight_http::Client;
 use twilight_http::api_error::ApiError;
@@ -51,13 +52,8 @@ async fn world(config: EmulatorConfig) -> World {
         .await
         .expect("emulator starts");
     let control = emulator.control();
-    let guild = control.create_guild("Support", BOT_PERMISSIONS);
-    let category = control
-        .create_channel(guild, ChannelSpec::category("Tickets"))
-        .expect("category");
-    let panel = control
-        .create_channel(guild, ChannelSpec::text("open-a-ticket"))
-        .expect("panel channel");
+    let support = SupportGuild::create(&control, BOT_PERMISSIONS);
+    let (guild, category, panel) = (support.guild, support.parent, support.create_channel);
     let client = client_for(&emulator);
     World {
         emulator,
@@ -350,14 +346,19 @@ async fn overwrites_granting_what_the_bot_lacks_are_refused_with_missing_permiss
         .await
         .expect_err("refused");
     assert_eq!(discord_code(&error), (403, 50013));
-    assert_eq!(w.control.channels(w.guild).len(), 2);
+    assert_eq!(
+        w.control.channels(w.guild).len(),
+        3,
+        "the fixture's three channels and no new one"
+    );
 }
 
 #[tokio::test]
 async fn a_full_category_and_a_full_guild_are_refused_with_discords_codes() {
     let w = world(EmulatorConfig {
         max_channels_per_category: 2,
-        max_guild_channels: 5,
+        // The fixture's three channels, `a` and `b` in the category, and `d`.
+        max_guild_channels: 6,
         ..EmulatorConfig::default()
     })
     .await;
@@ -387,7 +388,7 @@ async fn a_full_category_and_a_full_guild_are_refused_with_discords_codes() {
     w.client
         .create_guild_channel(Id::new(w.guild), "d")
         .await
-        .expect("fifth channel");
+        .expect("the guild's sixth channel");
     let error = w
         .client
         .create_guild_channel(Id::new(w.guild), "e")

@@ -6,7 +6,7 @@ use ticketeer_testkit::discord::permissions::{
     VIEW_CHANNEL,
 };
 use ticketeer_testkit::discord::{
-    ChannelSpec, Control, DiscordEmulator, EmulatorConfig, UserMessage,
+    Control, DiscordEmulator, EmulatorConfig, SupportGuild, UserMessage,
 };
 use twilight_gateway::{Event, Intents, Shard, queue::InMemoryQueue};
 use twilight_http::Client;
@@ -38,12 +38,8 @@ async fn world() -> World {
         .await
         .expect("emulator starts");
     let control = emulator.control();
-    let guild = control.create_guild("Support", BOT_PERMISSIONS);
-    let channel = control
-        .create_channel(guild, ChannelSpec::text("general"))
-        .expect("channel");
-    let user = control.create_user("alice");
-    control.add_member(guild, user, &[]).expect("member");
+    let support = SupportGuild::create(&control, BOT_PERMISSIONS);
+    let (guild, channel, user) = (support.guild, support.create_channel, support.alice);
     let client = Client::builder()
         .token(emulator.token().to_owned())
         .proxy(emulator.http_proxy(), true)
@@ -150,7 +146,7 @@ async fn channels_are_listed_fetched_and_messages_edited_fetched_and_deleted() {
         .model()
         .await
         .expect("channel parses");
-    assert_eq!(channel.name.as_deref(), Some("general"));
+    assert_eq!(channel.name.as_deref(), Some("open-a-ticket"));
 
     let posted = w
         .client

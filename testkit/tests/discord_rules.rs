@@ -13,7 +13,7 @@ use ticketeer_testkit::discord::permissions::{
 
 use ticketeer_testkit::discord::{
     ChannelSpec, Control, DiscordEmulator, EmulatorConfig, InvalidRequestLimit, Overwrite,
-    UserMessage,
+    SupportGuild, UserMessage,
 };
 
 const BOT_PERMISSIONS: u64 = VIEW_CHANNEL
@@ -38,10 +38,8 @@ async fn world(bot_permissions: u64) -> World {
         .await
         .expect("emulator starts");
     let control = emulator.control();
-    let guild = control.create_guild("Support", bot_permissions);
-    let channel = control
-        .create_channel(guild, ChannelSpec::text("open-a-ticket"))
-        .expect("channel");
+    let support = SupportGuild::create(&control, bot_permissions);
+    let (guild, channel) = (support.guild, support.create_channel);
     World {
         emulator,
         control,

@@ -13,13 +13,9 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use ticketeer_bot::{BotError, Context, Settings, store};
-use ticketeer_testkit::discord::permissions::{
-    ATTACH_FILES, EMBED_LINKS, MANAGE_CHANNELS, MANAGE_MESSAGES, MANAGE_ROLES, MENTION_EVERYONE,
-    PIN_MESSAGES, READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL,
-};
 use ticketeer_testkit::discord::{
-    ChannelSpec, Control, DiscordEmulator, EmulatorConfig, InteractionOutcome, Message,
-    RateLimitConfig,
+    Control, DiscordEmulator, EmulatorConfig, InteractionOutcome, Message, RateLimitConfig,
+    SupportGuild, TICKET_BOT_PERMISSIONS,
 };
 use ticketeer_testkit::postgres::TestDatabase;
 use ticketeer_testkit::privatebin::{PrivateBinConfig, PrivateBinEmulator};
@@ -29,19 +25,8 @@ use tokio::task::JoinHandle;
 /// How long any wait in a test may take before it fails.
 pub const WAIT: Duration = Duration::from_secs(15);
 
-/// What the bot holds in the test guild: enough to run tickets, nothing more. Mention Everyone
-/// lets the created message notify the ticket roles, which are not mentionable (as new roles
-/// are not).
-pub const BOT_PERMISSIONS: u64 = MENTION_EVERYONE
-    | VIEW_CHANNEL
-    | SEND_MESSAGES
-    | READ_MESSAGE_HISTORY
-    | ATTACH_FILES
-    | EMBED_LINKS
-    | MANAGE_CHANNELS
-    | MANAGE_ROLES
-    | MANAGE_MESSAGES
-    | PIN_MESSAGES;
+/// What the bot holds in the test guild: enough to run tickets, nothing more.
+pub const BOT_PERMISSIONS: u64 = TICKET_BOT_PERMISSIONS;
 
 /// The traffic limiter of the test PrivateBin instance. The real server's default is 10 s, but
 /// the bot's waits are real sleeps (limit plus a second of slack), so a 10 s window would cost
@@ -92,29 +77,18 @@ impl World {
             .await
             .expect("the Discord emulator starts");
         let control = emulator.control();
-        let guild = control.create_guild("Support", BOT_PERMISSIONS);
-        let parent = control
-            .create_channel(guild, ChannelSpec::category("Tickets"))
-            .expect("category");
-        let create_channel = control
-            .create_channel(guild, ChannelSpec::text("open-a-ticket"))
-            .expect("create channel");
-        let log_channel = control
-            .create_channel(guild, ChannelSpec::text("ticket-log"))
-            .expect("log channel");
-        let staff_role = control.create_role(guild, "Staff", 0).expect("staff role");
-        let moderators = control
-            .create_role(guild, "Moderators", MANAGE_CHANNELS)
-            .expect("moderator role");
-        let member = |name: &str, roles: &[u64]| {
-            let user = control.create_user(name);
-            control.add_member(guild, user, roles).expect("member");
-            user
-        };
-        let alice = member("alice", &[]);
-        let bob = member("bob", &[staff_role]);
-        let carol = member("carol", &[]);
-        let moderator = member("morgan", &[moderators]);
+        let SupportGuild {
+            guild,
+            parent,
+            create_channel,
+            log_channel,
+            staff_role,
+            alice,
+            bob,
+            carol,
+            moderator,
+            ..
+        } = SupportGuild::create(&control, BOT_PERMISSIONS);
         Self {
             emulator,
             control,
