@@ -346,7 +346,7 @@ impl Context {
 
 /// The two Discord REST clients: one with twilight's rate limiter for everything, one without
 /// for interaction callbacks (see [`Context::interaction_http`]). Building them does no IO.
-pub fn discord_clients(settings: &Settings, config: &Config) -> (Client, Client) {
+pub(crate) fn discord_clients(settings: &Settings, config: &Config) -> (Client, Client) {
     let client = |ratelimited: bool| {
         let mut builder = Client::builder()
             .token(settings.discord_token.expose_secret().to_owned())

@@ -8,13 +8,13 @@
 use std::fmt;
 
 /// The prefix of an open button's custom id; the category key follows.
-pub const OPEN_PREFIX: &str = "ticketeer:open:";
+pub(crate) const OPEN_PREFIX: &str = "ticketeer:open:";
 /// The prefix of a close button's custom id; the ticket id follows.
-pub const CLOSE_PREFIX: &str = "ticketeer:close:";
+pub(crate) const CLOSE_PREFIX: &str = "ticketeer:close:";
 
 /// What a button of ours asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum CustomId {
+pub(crate) enum CustomId {
     /// Open a ticket in the category with this key (a panel's button).
     Open {
         /// The category's stable key.
@@ -30,7 +30,7 @@ pub enum CustomId {
 /// A custom id the bot cannot act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown button custom id {custom_id:?}")]
-pub struct UnknownCustomId {
+pub(crate) struct UnknownCustomId {
     /// The id as clicked.
     pub custom_id: String,
 }
@@ -41,7 +41,7 @@ impl CustomId {
     /// # Errors
     ///
     /// [`UnknownCustomId`] when the id is not one of ours or is malformed (a stale button).
-    pub fn parse(custom_id: &str) -> Result<Self, UnknownCustomId> {
+    pub(crate) fn parse(custom_id: &str) -> Result<Self, UnknownCustomId> {
         let unknown = || UnknownCustomId {
             custom_id: custom_id.to_owned(),
         };

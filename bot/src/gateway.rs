@@ -19,7 +19,7 @@ use crate::{catch_up, close, interactions, panels};
 
 /// The intents the bot needs: guilds (channels), guild messages (counting, panel deletes) and
 /// their content (transcripts).
-pub const INTENTS: Intents = Intents::GUILDS
+pub(crate) const INTENTS: Intents = Intents::GUILDS
     .union(Intents::GUILD_MESSAGES)
     .union(Intents::MESSAGE_CONTENT);
 

@@ -84,7 +84,7 @@ pub(crate) fn serve(
 }
 
 /// The routes, on a context.
-pub fn router(ctx: Arc<Context>) -> Router {
+pub(crate) fn router(ctx: Arc<Context>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -3,52 +3,55 @@
 //! # Layout
 //! - [`run`]: the lifecycle — migrate, serve HTTP, watch the config, run the gateway (each READY
 //!   syncs the panels) until shutdown, then finish in-flight work and stop.
-//! - [`settings`]: [`Settings`] (config path, secrets, timings); [`context`]: the shared [`Context`].
-//! - [`gateway`]: the shard loop; each event is handled on the task tracker under its own span.
+//! - `settings`: [`Settings`] (config path, secrets, timings); `context`: the shared [`Context`].
+//! - `gateway`: the shard loop; each event is handled on the task tracker under its own span.
 //! - `catch_up`: after a new gateway session, stores the ticket messages written during the gap
 //!   from the channels' history (Discord replays nothing to a new session).
-//! - [`close`]: the durable close — transcript, log post, DM, channel deletion — resumed after
+//! - `close`: the durable close — transcript, log post, DM, channel deletion — resumed after
 //!   crashes and outages.
 //! - `interactions`: button clicks — acknowledge at once, claim, open or close a ticket, and a
 //!   `Reply` whose text is a pure function.
-//! - [`panels`]: one panel per category, kept in line with the config.
-//! - [`config`]: the config as the bot uses it, every Discord id parsed once at load;
+//! - `panels`: one panel per category, kept in line with the config.
+//! - `config`: the config as the bot uses it, every Discord id parsed once at load;
 //!   [`config_file`]: reading and validating the file; [`reload`]: re-reading it on change or
 //!   SIGHUP.
 //! - `upkeep`: the resume loop — unfinished closes and first messages, once the gateway is up
 //!   and on every tick.
 //! - `retries`: per-ticket backoff for retried work, so a lasting refusal is not retried on
 //!   every tick (Discord blocks a client answered 401/403/429 too often).
-//! - `messages` and [`custom_id`]: pure builders of everything the bot posts (panel, first
+//! - `messages` and `custom_id`: pure builders of everything the bot posts (panel, first
 //!   message, log post, DM) and of its buttons' ids; `policy`: who may see and close a ticket.
 //! - `discord`: the one wrapper every Discord REST call goes through, and what Discord's
 //!   refusals mean (`DiscordProblem`).
-//! - [`http`], [`status`], [`metrics`]: `/healthz`, `/readyz`, `/metrics`, `/status`.
+//! - `http`, `status`, `metrics`: `/healthz`, `/readyz`, `/metrics`, `/status`.
 //! - [`privatebin`]: the PrivateBin v2 client — client-side encryption, upload queue, share links.
 //! - [`transcript`]: renders a ticket's messages as Markdown for PrivateBin's markdown formatter.
 //! - [`store`]: Postgres — tickets and their durable close state machine, counted messages, panels,
 //!   handled interactions.
 
+// Items are pub(crate) unless the crate's users (tests, benchmarks, main) need them.
+#![warn(unreachable_pub)]
+
 mod catch_up;
-pub mod close;
-pub mod config;
+mod close;
+mod config;
 pub mod config_file;
-pub mod context;
-pub mod custom_id;
+mod context;
+mod custom_id;
 mod discord;
 pub mod error;
-pub mod gateway;
+mod gateway;
 mod guild_cache;
-pub mod http;
+mod http;
 mod interactions;
 mod messages;
-pub mod metrics;
-pub mod panels;
+mod metrics;
+mod panels;
 mod policy;
 pub mod reload;
 mod retries;
-pub mod settings;
-pub mod status;
+mod settings;
+mod status;
 pub mod store;
 mod upkeep;
 
@@ -64,6 +67,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::ErrorChain;
 
+pub use config::{Category, Config};
 pub use context::{Context, ContextParts};
 pub use discord::DiscordCall;
 pub use error::{BotError, Result};

@@ -21,7 +21,7 @@ use crate::store::Ticket;
 
 /// The panel message of one category, as posted in its create channel.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PanelMessage {
+pub(crate) struct PanelMessage {
     /// The text above the button.
     pub content: String,
     /// One action row with the open button.
@@ -31,7 +31,7 @@ pub struct PanelMessage {
 }
 
 /// Builds a category's panel: its text and its open button.
-pub fn panel_message(category_key: &str, category: &Category) -> PanelMessage {
+pub(crate) fn panel_message(category_key: &str, category: &Category) -> PanelMessage {
     let custom_id = CustomId::Open {
         category_key: category_key.to_owned(),
     };
@@ -47,7 +47,7 @@ pub fn panel_message(category_key: &str, category: &Category) -> PanelMessage {
 
 /// The first message in a new ticket channel.
 #[derive(Debug, Clone, PartialEq)]
-pub struct CreatedMessage {
+pub(crate) struct CreatedMessage {
     /// Mentions of the creator and the ticket roles, then the category's text.
     pub content: String,
     /// One action row with the close button.
@@ -57,7 +57,7 @@ pub struct CreatedMessage {
 }
 
 /// Builds the created message of ticket `ticket_id`, opened by `creator`.
-pub fn created_message(
+pub(crate) fn created_message(
     ticket_id: i64,
     creator: Id<UserMarker>,
     category: &Category,
@@ -89,12 +89,12 @@ pub fn created_message(
 
 /// The name of a ticket's channel: `ticket-0042`. Built from the number alone, so no user input
 /// can produce a name Discord rejects.
-pub fn ticket_channel_name(ticket_id: i64) -> String {
+pub(crate) fn ticket_channel_name(ticket_id: i64) -> String {
     format!("ticket-{ticket_id:04}")
 }
 
 /// The topic of a ticket's channel.
-pub fn ticket_channel_topic(
+pub(crate) fn ticket_channel_topic(
     ticket_id: i64,
     creator: Id<UserMarker>,
     category_name: &str,
@@ -108,7 +108,7 @@ pub fn ticket_channel_topic(
 
 /// How every topic of this ticket's channel starts: how a channel is recognised as the ticket's
 /// when the ticket's row does not name it yet (a crash between creating it and recording it).
-pub fn ticket_channel_topic_start(ticket_id: i64, creator: Id<UserMarker>) -> String {
+pub(crate) fn ticket_channel_topic_start(ticket_id: i64, creator: Id<UserMarker>) -> String {
     format!("Ticket #{ticket_id} opened by <@{creator}>")
 }
 

@@ -16,7 +16,7 @@ use crate::store::{self, Panel};
 
 /// What a sync did to one category's panel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PanelAction {
+pub(crate) enum PanelAction {
     /// Posted a new panel message.
     Posted,
     /// Edited the existing message in place.
@@ -27,7 +27,7 @@ pub enum PanelAction {
 
 /// Brings every category's panel in line with the config, and deletes the panels of removed
 /// categories. Failures are logged per category and do not stop the others.
-pub async fn sync_all(ctx: &Context) {
+pub(crate) async fn sync_all(ctx: &Context) {
     let _one_at_a_time = ctx.panel_sync.lock().await;
     let config = ctx.config();
     for (key, category) in &config.categories {
@@ -66,7 +66,7 @@ pub async fn sync_all(ctx: &Context) {
 }
 
 /// Re-posts a panel at once when its message was deleted (a MESSAGE_DELETE for one of ours).
-pub async fn on_message_deleted(ctx: &Context, message_id: Id<MessageMarker>) -> Result<()> {
+pub(crate) async fn on_message_deleted(ctx: &Context, message_id: Id<MessageMarker>) -> Result<()> {
     let Some(first_seen) =
         store::panel_by_message(&ctx.pool, ctx.application_id, message_id).await?
     else {

@@ -7,7 +7,7 @@ use twilight_model::id::Id;
 use twilight_model::id::marker::{GuildMarker, RoleMarker, UserMarker};
 
 /// What the creator and the ticket roles may do in a ticket channel.
-pub const MEMBER_ALLOW: Permissions = Permissions::VIEW_CHANNEL
+pub(crate) const MEMBER_ALLOW: Permissions = Permissions::VIEW_CHANNEL
     .union(Permissions::SEND_MESSAGES)
     .union(Permissions::READ_MESSAGE_HISTORY)
     .union(Permissions::ATTACH_FILES)
@@ -15,13 +15,13 @@ pub const MEMBER_ALLOW: Permissions = Permissions::VIEW_CHANNEL
 
 /// What the bot grants itself in a ticket channel: the members' rights, plus managing the channel
 /// (to delete it on close) and pinning the created message.
-pub const BOT_ALLOW: Permissions = MEMBER_ALLOW
+pub(crate) const BOT_ALLOW: Permissions = MEMBER_ALLOW
     .union(Permissions::MANAGE_CHANNELS)
     .union(Permissions::PIN_MESSAGES);
 
 /// The permission overwrites of a new ticket channel: `@everyone` may not see it; the creator,
 /// each ticket role and the bot may.
-pub fn ticket_overwrites(
+pub(crate) fn ticket_overwrites(
     guild_id: Id<GuildMarker>,
     creator: Id<UserMarker>,
     roles: &[Id<RoleMarker>],
@@ -62,7 +62,7 @@ fn member_overwrite(user: Id<UserMarker>, allow: Permissions) -> PermissionOverw
 
 /// The member who clicked a close button, as the interaction describes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Clicker<'a> {
+pub(crate) struct Clicker<'a> {
     /// Who clicked.
     pub user_id: Id<UserMarker>,
     /// Their roles in the guild.
@@ -73,7 +73,7 @@ pub struct Clicker<'a> {
 
 /// Why someone may close a ticket, or that they may not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseDecision {
+pub(crate) enum CloseDecision {
     /// They opened it.
     Creator,
     /// They hold one of the category's ticket roles.
@@ -86,13 +86,13 @@ pub enum CloseDecision {
 
 impl CloseDecision {
     /// Whether the close goes ahead.
-    pub fn is_allowed(self) -> bool {
+    pub(crate) fn is_allowed(self) -> bool {
         self != Self::Refused
     }
 }
 
 /// Decides whether `clicker` may close a ticket opened by `creator` in a category with `roles`.
-pub fn close_decision(
+pub(crate) fn close_decision(
     clicker: &Clicker<'_>,
     creator: Id<UserMarker>,
     ticket_roles: &[Id<RoleMarker>],

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub use ticketeer_config::status::{CategoryStatus, Problem, StatusReport};
+pub(crate) use ticketeer_config::status::{CategoryStatus, Problem, StatusReport};
 use twilight_model::channel::{Channel, ChannelType};
 use twilight_model::guild::{Permissions, Role};
 use twilight_model::id::Id;
@@ -24,31 +24,31 @@ use crate::policy::BOT_ALLOW;
 use crate::store;
 
 /// Discord's limit of channels in one category.
-pub const CATEGORY_CHANNEL_LIMIT: usize = 50;
+pub(crate) const CATEGORY_CHANNEL_LIMIT: usize = 50;
 /// From this many channels a category counts as nearly full.
-pub const CATEGORY_NEAR_FULL: usize = 45;
+pub(crate) const CATEGORY_NEAR_FULL: usize = 45;
 
 /// What the bot needs in the parent category to create ticket channels in it.
-pub const NEEDED_IN_PARENT: Permissions =
+pub(crate) const NEEDED_IN_PARENT: Permissions =
     Permissions::VIEW_CHANNEL.union(Permissions::MANAGE_CHANNELS);
 /// What the bot needs server-wide (its roles, not the category's overwrites): a new channel's
 /// overwrites may only allow or deny what the bot holds in the guild, so it must hold Manage Roles
 /// and every permission it grants in a ticket channel.
 ///
 /// See [Discord Docs/Create Guild Channel](https://discord.com/developers/docs/resources/guild#create-guild-channel).
-pub const NEEDED_IN_GUILD: Permissions = BOT_ALLOW.union(Permissions::MANAGE_ROLES);
+pub(crate) const NEEDED_IN_GUILD: Permissions = BOT_ALLOW.union(Permissions::MANAGE_ROLES);
 /// What the bot needs in the create channel to post and keep the panel.
-pub const NEEDED_IN_CREATE_CHANNEL: Permissions = Permissions::VIEW_CHANNEL
+pub(crate) const NEEDED_IN_CREATE_CHANNEL: Permissions = Permissions::VIEW_CHANNEL
     .union(Permissions::SEND_MESSAGES)
     .union(Permissions::READ_MESSAGE_HISTORY);
 /// What the bot needs in the log channel to post transcript links.
-pub const NEEDED_IN_LOG_CHANNEL: Permissions = Permissions::VIEW_CHANNEL
+pub(crate) const NEEDED_IN_LOG_CHANNEL: Permissions = Permissions::VIEW_CHANNEL
     .union(Permissions::SEND_MESSAGES)
     .union(Permissions::EMBED_LINKS);
 
 /// What the bot knows of one guild, fetched for the checks.
 #[derive(Debug, Clone)]
-pub struct GuildView<'a> {
+pub(crate) struct GuildView<'a> {
     /// The guild.
     pub guild_id: Id<GuildMarker>,
     /// Every channel of the guild.
@@ -62,7 +62,7 @@ pub struct GuildView<'a> {
 }
 
 /// Finds the Discord-side problems of a category, pure.
-pub fn diagnose(category: &Category, guild: &GuildView<'_>) -> Vec<Problem> {
+pub(crate) fn diagnose(category: &Category, guild: &GuildView<'_>) -> Vec<Problem> {
     let mut problems = Vec::new();
     let in_guild = bot_permissions(guild, None);
     let missing = NEEDED_IN_GUILD.difference(in_guild);
@@ -206,7 +206,7 @@ impl ChannelKind {
 /// permissions (all of them for an administrator), then the channel's overwrites for
 /// @everyone, for the bot's roles, and for the bot itself (twilight-util's calculator; the
 /// testkit's emulator computes them on its own, so the two check each other).
-pub fn bot_permissions(guild: &GuildView<'_>, channel: Option<&Channel>) -> Permissions {
+pub(crate) fn bot_permissions(guild: &GuildView<'_>, channel: Option<&Channel>) -> Permissions {
     let everyone_id = guild.guild_id.cast::<RoleMarker>();
     let everyone = guild
         .roles
@@ -232,7 +232,7 @@ pub fn bot_permissions(guild: &GuildView<'_>, channel: Option<&Channel>) -> Perm
 
 /// Builds the `/status` report: reads the store, and takes each guild's Discord side from the
 /// [`GuildCache`].
-pub async fn report(ctx: &Context) -> Result<StatusReport> {
+pub(crate) async fn report(ctx: &Context) -> Result<StatusReport> {
     let config = ctx.config();
     let counts: BTreeMap<String, i64> = store::open_ticket_counts(&ctx.pool, ctx.application_id)
         .await?

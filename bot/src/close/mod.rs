@@ -40,14 +40,14 @@ use crate::retries::Retries;
 use crate::store::{self, TicketState};
 
 /// The close reason recorded when someone deletes a ticket channel by hand.
-pub const CHANNEL_DELETED_REASON: &str = "channel deleted by hand";
+pub(crate) const CHANNEL_DELETED_REASON: &str = "channel deleted by hand";
 
 /// Discord's largest page of message history.
 pub(crate) const HISTORY_PAGE: u16 = 100;
 
 /// How a [`drive`] call ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DriveOutcome {
+pub(crate) enum DriveOutcome {
     /// The ticket is closed (now or before).
     Closed,
     /// Another task or replica is driving this close right now.
@@ -64,7 +64,7 @@ pub enum DriveOutcome {
 ///
 /// The first step that failed ([`BotError::UploadTranscript`], [`BotError::Discord`],
 /// [`BotError::Store`]); the state stays where it was, so calling again retries that step.
-pub async fn drive(ctx: &Context, ticket_id: i64) -> Result<DriveOutcome> {
+pub(crate) async fn drive(ctx: &Context, ticket_id: i64) -> Result<DriveOutcome> {
     let Some(_in_process) = DrivingGuard::claim(ctx, ticket_id) else {
         return Ok(DriveOutcome::Busy);
     };
@@ -83,7 +83,7 @@ pub async fn drive(ctx: &Context, ticket_id: i64) -> Result<DriveOutcome> {
 /// Keeps this process's close leases from expiring while their closes run (a close may wait
 /// minutes in the upload queue behind PrivateBin's traffic limiter): renews every lease of the
 /// tickets it is driving, three times per ttl. Ends when `stop` is cancelled.
-pub async fn renew_leases_loop(ctx: Arc<Context>, stop: CancellationToken) {
+pub(crate) async fn renew_leases_loop(ctx: Arc<Context>, stop: CancellationToken) {
     let ttl = ctx.settings.close_lease_ttl;
     loop {
         tokio::select! {
@@ -108,7 +108,7 @@ pub async fn renew_leases_loop(ctx: Arc<Context>, stop: CancellationToken) {
 }
 
 /// Starts [`drive`] on the task tracker; a failure is left to the resume loop to retry.
-pub fn spawn_drive(ctx: &Arc<Context>, ticket_id: i64) {
+pub(crate) fn spawn_drive(ctx: &Arc<Context>, ticket_id: i64) {
     let task_ctx = Arc::clone(ctx);
     ctx.tracker.spawn(
         async move {
@@ -131,7 +131,10 @@ pub fn spawn_drive(ctx: &Arc<Context>, ticket_id: i64) {
 /// # Errors
 ///
 /// [`BotError::Store`] when the ticket could not be moved to `closing`.
-pub async fn on_channel_deleted(ctx: &Arc<Context>, channel_id: Id<ChannelMarker>) -> Result<()> {
+pub(crate) async fn on_channel_deleted(
+    ctx: &Arc<Context>,
+    channel_id: Id<ChannelMarker>,
+) -> Result<()> {
     let Some(ticket) =
         store::close_channel_gone(&ctx.pool, channel_id, CHANNEL_DELETED_REASON).await?
     else {

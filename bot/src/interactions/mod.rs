@@ -43,7 +43,7 @@ use reply::Reply;
 pub(crate) use welcome::repair_welcomes;
 
 /// Handles one INTERACTION_CREATE received at `received`.
-pub async fn handle(ctx: Arc<Context>, interaction: Interaction, received: Instant) {
+pub(crate) async fn handle(ctx: Arc<Context>, interaction: Interaction, received: Instant) {
     let Some(InteractionData::MessageComponent(data)) = &interaction.data else {
         // The bot registers no commands or modals; nothing else is addressed to it.
         tracing::debug!(kind = ?interaction.kind, "ignoring an interaction that is not a button");
