@@ -20,12 +20,12 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, ObjectReference, Secret, Service, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{ListParams, Patch, PatchParams};
-use kube::core::DeserializeGuard;
+use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{self, finalizer};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{Controller, watcher};
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{Controller, PredicateConfig, WatchStreamExt, predicates, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use rand::Rng;
 use serde::Serialize;
@@ -1088,6 +1088,29 @@ async fn until_stopped<K>(
     }
 }
 
+/// The TicketBots in the Secret's namespace whose `tokenSecretRef` or `databaseSecretRef` names it.
+fn bots_referencing(
+    bots: &Store<DeserializeGuard<TicketBot>>,
+    secret: &PartialObjectMeta<Secret>,
+) -> Vec<ObjectRef<DeserializeGuard<TicketBot>>> {
+    let (Some(name), Some(namespace)) = (
+        secret.metadata.name.as_deref(),
+        secret.metadata.namespace.as_deref(),
+    ) else {
+        return Vec::new();
+    };
+    bots.state_filter(|guard| {
+        guard.0.as_ref().is_ok_and(|bot| {
+            bot.namespace().as_deref() == Some(namespace)
+                && (bot.spec.token_secret_ref.name == name
+                    || bot.spec.database_secret_ref.name == name)
+        })
+    })
+    .iter()
+    .map(|guard| ObjectRef::from_obj(guard.as_ref()))
+    .collect()
+}
+
 /// Runs both controllers until `shutdown` completes.
 pub async fn run_controllers(
     ctx: Arc<Context>,
@@ -1109,11 +1132,26 @@ pub async fn run_controllers(
         watcher::Config::default(),
     );
     let bot_store = bot_controller.store();
+    // Metadata only: a changed resourceVersion is all the trigger needs, and the operator then
+    // holds no Secret's data in memory (the reconcile reads the two referenced ones by name and
+    // rolls the pods only when a referenced key's value changed). Deletions pass too, so a bot
+    // whose Secret disappears turns Degraded at once.
+    let secrets = watcher(
+        ctx.watched::<PartialObjectMeta<Secret>>(),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .touched_objects()
+    .predicate_filter(predicates::resource_version, PredicateConfig::default());
+    let referencing = bot_store.clone();
     let bots = bot_controller
         .owns(ctx.watched::<ConfigMap>(), owned.clone())
         .owns(ctx.watched::<ServiceAccount>(), owned.clone())
         .owns(ctx.watched::<Service>(), owned.clone())
         .owns(ctx.watched::<Deployment>(), owned)
+        .watches_stream(secrets, move |secret| {
+            bots_referencing(&referencing, &secret)
+        })
         .watches(
             ctx.watched::<DeserializeGuard<TicketCategory>>(),
             watcher::Config::default(),

@@ -490,6 +490,75 @@ async fn an_image_change_rolls_the_deployment() {
     operator.shut_down(&cluster).await;
 }
 
+/// Settings under which nothing but a watch event reconciles a converged bot within a test.
+fn only_watches(settings: &mut Settings) {
+    settings.drift_requeue = Duration::from_hours(1);
+    settings.status_requeue = Duration::from_hours(1);
+}
+
+/// Waits until a whole bot reconcile (from its read of the token Secret to its apply of the
+/// Deployment) has run after the operator's last status write: each status write can trigger
+/// one more reconcile, and one that reads and writes nothing new triggers none, so from then on
+/// nothing but a new event reconciles the bot (under [`only_watches`]).
+async fn quiesced(cluster: &Cluster) {
+    eventually(
+        "a bot reconcile has run after the last status write",
+        async || {
+            let requests = cluster.operator_requests();
+            let after_last_status_write = requests
+                .iter()
+                .rposition(|request| {
+                    request.verb == "patch" && request.resource().ends_with("/status")
+                })
+                .map_or(0, |index| index + 1);
+            let later = &requests[after_last_status_write..];
+            let read_token = later.iter().position(|request| {
+                request.verb == "get" && request.request_uri.ends_with("/secrets/discord-token")
+            });
+            read_token.is_some_and(|read| {
+                later[read..].iter().any(|request| {
+                    request.verb == "patch" && request.resource() == "apps/deployments"
+                })
+            })
+        },
+    )
+    .await;
+}
+
+fn pod_inputs_hash(deployment: &Value) -> Value {
+    deployment["spec"]["template"]["metadata"]["annotations"][POD_INPUTS_HASH_ANNOTATION].clone()
+}
+
+#[tokio::test]
+async fn a_rotated_token_rolls_the_deployment_without_waiting_for_the_drift_requeue() {
+    let cluster = seeded().await;
+    let operator = Operator::start_with(&cluster, only_watches).await;
+    converged(&cluster).await;
+    quiesced(&cluster).await;
+    let before = deployment(&cluster).await.expect("deployment");
+    let [token, _] = secrets_json();
+    // "rotated-token-456"
+    cluster
+        .put(token.set("/data/token", json!("cm90YXRlZC10b2tlbi00NTY=")))
+        .await;
+    eventually("the rotated token rolls the pod template", async || {
+        deployment(&cluster)
+            .await
+            .is_some_and(|deployment| pod_inputs_hash(&deployment) != pod_inputs_hash(&before))
+    })
+    .await;
+    let after = deployment(&cluster).await.expect("deployment");
+    assert!(generation(&after) > generation(&before));
+    let template = serde_json::to_string(&after["spec"]["template"]).expect("serialises");
+    for secret in ["rotated-token-456", "cm90YXRlZC10b2tlbi00NTY="] {
+        assert!(
+            !template.contains(secret),
+            "the pod template carries no Secret value"
+        );
+    }
+    operator.shut_down(&cluster).await;
+}
+
 #[tokio::test]
 async fn a_deleted_child_is_put_back() {
     let cluster = seeded().await;
@@ -1082,6 +1151,8 @@ async fn every_request_the_operator_makes_is_allowed_by_its_rbac_rules() {
         ("patch", "ticketeer.dev/ticketbots/status"),
         ("patch", "ticketeer.dev/ticketcategories/status"),
         ("get", "core/secrets"),
+        ("list", "core/secrets"),
+        ("watch", "core/secrets"),
         ("list", "core/configmaps"),
         ("patch", "core/configmaps"),
         ("patch", "core/serviceaccounts"),
@@ -1120,9 +1191,9 @@ async fn every_request_the_operator_makes_is_allowed_by_its_rbac_rules() {
     // The check has teeth: a request outside the chart's RBAC is refused and shows up in it.
     let secrets: Api<Secret> = Api::namespaced(cluster.operator_client().await, NAMESPACE);
     let refused = secrets
-        .list(&ListParams::default())
+        .delete("discord-token", &kube::api::DeleteParams::default())
         .await
-        .expect_err("listing Secrets is outside the operator's RBAC");
+        .expect_err("deleting Secrets is outside the operator's RBAC");
     assert!(
         matches!(&refused, kube::Error::Api(status) if status.is_forbidden()),
         "{refused:?}"
@@ -1130,7 +1201,7 @@ async fn every_request_the_operator_makes_is_allowed_by_its_rbac_rules() {
     let refusals = cluster.operator_refusals();
     assert_eq!(refusals.len(), 1, "{refusals:?}");
     assert!(
-        refusals[0].starts_with("list core/secrets "),
+        refusals[0].starts_with("delete core/secrets "),
         "{refusals:?}"
     );
 }
