@@ -143,6 +143,10 @@ pub struct Context {
     reports: Mutex<HashMap<String, LastReport>>,
     /// Set while the controllers run.
     category_trigger: Mutex<Option<CategoryTrigger>>,
+    /// The bot whose ConfigMap each category (by key, `namespace/name`) was last applied into:
+    /// a category moved to another bot must also reconcile the bot it leaves, and by then its
+    /// spec names only the new one.
+    rendered_into: Mutex<HashMap<String, String>>,
 }
 
 impl Context {
@@ -174,6 +178,7 @@ impl Context {
             status_client,
             reports: Mutex::new(HashMap::new()),
             category_trigger: Mutex::new(None),
+            rendered_into: Mutex::new(HashMap::new()),
         })
     }
 
@@ -260,6 +265,49 @@ impl Context {
                 let _ = trigger.send(ObjectRef::new(&category.name_any()).within(&namespace));
             }
         }
+    }
+
+    /// Records that the ConfigMap of the bot `name` in `namespace` now holds exactly the
+    /// categories `keys`.
+    fn record_rendered(&self, namespace: &str, name: &str, keys: &[String]) {
+        let Ok(mut rendered) = self.rendered_into.lock() else {
+            return;
+        };
+        let prefix = format!("{namespace}/");
+        rendered.retain(|key, bot| bot != name || !key.starts_with(&prefix));
+        for key in keys {
+            rendered.insert(key.clone(), name.to_owned());
+        }
+    }
+
+    /// The bots to reconcile when `guard` changed: the one its spec names and the one whose
+    /// ConfigMap it was last applied into, if that is another.
+    fn bots_of_category(
+        &self,
+        guard: &DeserializeGuard<TicketCategory>,
+    ) -> Vec<ObjectRef<DeserializeGuard<TicketBot>>> {
+        let Some(namespace) = guard.meta().namespace.clone() else {
+            return Vec::new();
+        };
+        let key = format!(
+            "{namespace}/{}",
+            guard.meta().name.clone().unwrap_or_default()
+        );
+        let rendered = self
+            .rendered_into
+            .lock()
+            .ok()
+            .and_then(|rendered| rendered.get(&key).cloned());
+        let named = guard
+            .0
+            .as_ref()
+            .ok()
+            .map(|category| category.spec.bot_ref.name.clone());
+        let mut bots: Vec<String> = named.into_iter().chain(rendered).collect();
+        bots.dedup();
+        bots.into_iter()
+            .map(|bot| ObjectRef::new(&bot).within(&namespace))
+            .collect()
     }
 
     fn reset_failures(&self, key: &str) {
@@ -615,6 +663,7 @@ async fn clean_up_bot(bot: &TicketBot, ctx: &Context) -> Result<Action> {
     match emptied {
         Ok(config_map) => {
             apply(&ctx.api(&namespace), &config_map).await?;
+            ctx.record_rendered(&namespace, &name, &[]);
         }
         Err(error) => {
             // The spec no longer renders; the bot keeps its last config and its panels.
@@ -704,7 +753,8 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
     let desired =
         builders::render_config_keeping(bot, &categories, running.as_ref()).and_then(|config| {
             let children = Children::build(bot, &config, &ctx.settings.build, &secrets.digests)?;
-            Ok((config.categories.len(), children))
+            let keys: Vec<String> = config.categories.keys().cloned().collect();
+            Ok((keys, children))
         });
     // Our own Deployment as it is, for its availability when this reconcile does not apply it.
     let current_deployment = existing
@@ -715,7 +765,8 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
     // so the reconcile backs off.
     let mut blocked = None;
     let (config_rendered, served, deployment) = match desired {
-        Ok((served, children)) => {
+        Ok((keys, children)) => {
+            let served = keys.len();
             let rendered = Observed::yes(
                 bot_condition::CONFIG_RENDERED,
                 "ConfigRendered",
@@ -726,7 +777,10 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
                 None => children.apply(ctx, &namespace).await,
             };
             match applied {
-                Ok(deployment) => (rendered, served, Some(deployment)),
+                Ok(deployment) => {
+                    ctx.record_rendered(&namespace, &name, &keys);
+                    (rendered, served, Some(deployment))
+                }
                 Err(error @ (Error::ChildRejected { .. } | Error::NameConflict { .. })) => {
                     let rendered = if matches!(
                         error,
@@ -1144,6 +1198,7 @@ pub async fn run_controllers(
     .touched_objects()
     .predicate_filter(predicates::resource_version, PredicateConfig::default());
     let referencing = bot_store.clone();
+    let moved_from = ctx.clone();
     let bots = bot_controller
         .owns(ctx.watched::<ConfigMap>(), owned.clone())
         .owns(ctx.watched::<ServiceAccount>(), owned.clone())
@@ -1155,12 +1210,7 @@ pub async fn run_controllers(
         .watches(
             ctx.watched::<DeserializeGuard<TicketCategory>>(),
             watcher::Config::default(),
-            |guard| {
-                guard.0.ok().and_then(|category| {
-                    let namespace = category.namespace()?;
-                    Some(ObjectRef::new(&category.spec.bot_ref.name).within(&namespace))
-                })
-            },
+            move |guard| moved_from.bots_of_category(&guard),
         )
         .graceful_shutdown_on(shutdown.clone())
         .run(

@@ -496,28 +496,45 @@ fn only_watches(settings: &mut Settings) {
     settings.status_requeue = Duration::from_hours(1);
 }
 
-/// Waits until a whole bot reconcile (from its read of the token Secret to its apply of the
-/// Deployment) has run after the operator's last status write: each status write can trigger
-/// one more reconcile, and one that reads and writes nothing new triggers none, so from then on
-/// nothing but a new event reconciles the bot (under [`only_watches`]).
-async fn quiesced(cluster: &Cluster) {
+/// Waits until a whole reconcile of `bot` (from its read of the bot's ServiceAccount to its apply
+/// of the Deployment) has run after the last status write of the bot or of one of its
+/// `categories`: each such write can trigger one more reconcile of the bot, and one that writes
+/// nothing new triggers none, so from then on nothing but a new event reconciles the bot (under
+/// [`only_watches`]).
+async fn quiesced(cluster: &Cluster, bot: &str, categories: &[&str]) {
+    let status_paths: Vec<String> = std::iter::once(format!("/ticketbots/{bot}/status?"))
+        .chain(
+            categories
+                .iter()
+                .map(|category| format!("/ticketcategories/{category}/status?")),
+        )
+        .collect();
     eventually(
-        "a bot reconcile has run after the last status write",
+        "the bot has reconciled after the last status write",
         async || {
             let requests = cluster.operator_requests();
             let after_last_status_write = requests
                 .iter()
                 .rposition(|request| {
-                    request.verb == "patch" && request.resource().ends_with("/status")
+                    request.verb == "patch"
+                        && status_paths
+                            .iter()
+                            .any(|path| request.request_uri.contains(path.as_str()))
                 })
                 .map_or(0, |index| index + 1);
             let later = &requests[after_last_status_write..];
-            let read_token = later.iter().position(|request| {
-                request.verb == "get" && request.request_uri.ends_with("/secrets/discord-token")
+            let read = later.iter().position(|request| {
+                request.verb == "get"
+                    && request
+                        .request_uri
+                        .ends_with(&format!("/serviceaccounts/{bot}"))
             });
-            read_token.is_some_and(|read| {
+            read.is_some_and(|read| {
                 later[read..].iter().any(|request| {
-                    request.verb == "patch" && request.resource() == "apps/deployments"
+                    request.verb == "patch"
+                        && request
+                            .request_uri
+                            .contains(&format!("/deployments/{bot}?"))
                 })
             })
         },
@@ -534,7 +551,7 @@ async fn a_rotated_token_rolls_the_deployment_without_waiting_for_the_drift_requ
     let cluster = seeded().await;
     let operator = Operator::start_with(&cluster, only_watches).await;
     converged(&cluster).await;
-    quiesced(&cluster).await;
+    quiesced(&cluster, BOT, &["billing", "general"]).await;
     let before = deployment(&cluster).await.expect("deployment");
     let [token, _] = secrets_json();
     // "rotated-token-456"
@@ -556,6 +573,44 @@ async fn a_rotated_token_rolls_the_deployment_without_waiting_for_the_drift_requ
             "the pod template carries no Secret value"
         );
     }
+    operator.shut_down(&cluster).await;
+}
+
+async fn config_keys(cluster: &Cluster, config_map: &str) -> Option<Vec<String>> {
+    let config_map = cluster.get("configmaps", NAMESPACE, config_map).await?;
+    let text = config_map.pointer("/data/config.yaml")?.as_str()?;
+    let config = BotConfig::from_yaml(text).expect("the rendered config is valid");
+    Some(config.categories.keys().cloned().collect())
+}
+
+#[tokio::test]
+async fn a_category_moved_to_another_bot_leaves_the_old_bots_config_at_once() {
+    let cluster = seeded().await;
+    cluster
+        .put(bot_json().set("/metadata/name", json!("other")))
+        .await;
+    let operator = Operator::start_with(&cluster, only_watches).await;
+    converged(&cluster).await;
+    eventually("the other bot's ConfigMap exists, empty", async || {
+        config_keys(&cluster, "other-config").await == Some(Vec::new())
+    })
+    .await;
+    quiesced(&cluster, BOT, &["billing", "general"]).await;
+    quiesced(&cluster, "other", &[]).await;
+
+    cluster
+        .put(general_json().set("/spec/botRef/name", json!("other")))
+        .await;
+    eventually(
+        "general left the old bot's config and is in the new one's",
+        async || {
+            config_keys(&cluster, "support-config").await
+                == Some(vec!["tickets/billing".to_owned()])
+                && config_keys(&cluster, "other-config").await
+                    == Some(vec!["tickets/general".to_owned()])
+        },
+    )
+    .await;
     operator.shut_down(&cluster).await;
 }
 
