@@ -19,12 +19,12 @@ use futures_util::{StreamExt, stream};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, ObjectReference, Secret, Service, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{ListParams, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 use kube::core::{DeserializeGuard, PartialObjectMeta};
-use kube::runtime::controller::Action;
+use kube::runtime::controller::{self, Action};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{self, finalizer};
-use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::reflector::{self, ObjectRef, Store, reflector};
 use kube::runtime::{Controller, PredicateConfig, WatchStreamExt, predicates, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use rand::Rng;
@@ -94,6 +94,10 @@ pub struct Settings {
     pub panel_cleanup_timeout: Duration,
     /// How often a deleted TicketBot's `/status` is read while its panels remain.
     pub panel_cleanup_poll: Duration,
+    /// How many objects each controller reconciles at once (never one object twice at once),
+    /// 0 for no bound: bounds the operator's burst of API requests and memory when it starts
+    /// with many TicketBots, each reconcile being a dozen requests.
+    pub concurrency: u16,
 }
 
 impl Settings {
@@ -117,6 +121,7 @@ impl Settings {
             status_min_interval: Duration::from_secs(10),
             panel_cleanup_timeout: Duration::from_mins(1),
             panel_cleanup_poll: Duration::from_secs(2),
+            concurrency: 8,
         }
     }
 }
@@ -126,6 +131,9 @@ struct LastReport {
     read_at: Instant,
     report: BotReport,
 }
+
+/// A cache of every watched TicketCategory, which the bot reconcile reads a bot's categories from.
+type CategoryStore = Store<DeserializeGuard<TicketCategory>>;
 
 /// The category controller's trigger: the categories to reconcile now.
 type CategoryTrigger = mpsc::UnboundedSender<ObjectRef<DeserializeGuard<TicketCategory>>>;
@@ -603,7 +611,11 @@ pub const PANELS_FINALIZER: &str = "ticketeer.dev/panels";
 
 /// The TicketBot reconcile behind [`PANELS_FINALIZER`]: [`reconcile_bot_object`] while the bot
 /// lives, [`clean_up_bot`] once it is deleted.
-async fn reconcile_bot_with_finalizer(bot: &TicketBot, ctx: &Context) -> Result<Action> {
+async fn reconcile_bot_with_finalizer(
+    bot: &TicketBot,
+    ctx: &Context,
+    categories: &CategoryStore,
+) -> Result<Action> {
     let name = bot.name_any();
     let namespace = bot.namespace().ok_or_else(|| Error::MissingNamespace {
         kind: "TicketBot",
@@ -616,7 +628,9 @@ async fn reconcile_bot_with_finalizer(bot: &TicketBot, ctx: &Context) -> Result<
         Arc::new(bot.clone()),
         |event| async move {
             match event {
-                finalizer::Event::Apply(bot) => Box::pin(reconcile_bot_object(&bot, ctx)).await,
+                finalizer::Event::Apply(bot) => {
+                    Box::pin(reconcile_bot_object(&bot, ctx, categories)).await
+                }
                 finalizer::Event::Cleanup(bot) => clean_up_bot(&bot, ctx).await,
             }
         },
@@ -720,25 +734,37 @@ async fn clean_up_bot(bot: &TicketBot, ctx: &Context) -> Result<Action> {
 }
 
 /// The TicketBot reconcile: children, then status.
-async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> {
+async fn reconcile_bot_object(
+    bot: &TicketBot,
+    ctx: &Context,
+    store: &CategoryStore,
+) -> Result<Action> {
     let name = bot.name_any();
     let namespace = bot.namespace().ok_or_else(|| Error::MissingNamespace {
         kind: "TicketBot",
         name: name.clone(),
     })?;
-    let categories: Vec<TicketCategory> = ctx
-        .api::<DeserializeGuard<TicketCategory>>(&namespace)
-        .list(&ListParams::default())
+    // An empty store before the first list would render the bot with no categories, and the bot
+    // would delete their panels.
+    store
+        .wait_until_ready()
         .await
-        .map_err(|source| Error::ListCategories {
-            namespace: namespace.clone(),
-            source,
-        })?
-        .items
-        .into_iter()
-        .filter_map(|guard| guard.0.ok())
-        .filter(|category| category.belongs_to(bot))
+        .map_err(|_| Error::CategoriesUnavailable)?;
+    // A filter over the whole cache rather than an index by botRef: a scan of some thousand
+    // categories in memory costs microseconds, and an index kept beside the cache could disagree
+    // with it.
+    let mut categories: Vec<TicketCategory> = store
+        .state_filter(|guard| {
+            guard
+                .0
+                .as_ref()
+                .is_ok_and(|category| category.belongs_to(bot))
+        })
+        .iter()
+        .filter_map(|guard| guard.0.as_ref().ok().cloned())
         .collect();
+    // The cache has no order; the API's lists were by name.
+    categories.sort_by_key(TicketCategory::key);
     let secrets = check_secrets(ctx, &namespace, bot).await?;
 
     let config_map_name = builders::config_map_name(&name);
@@ -1180,11 +1206,20 @@ pub async fn run_controllers(
         receiver.recv().await.map(|category| (category, receiver))
     });
     let owned = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER}"));
+    let config = controller::Config::default().concurrency(ctx.settings.concurrency);
+
+    let category_controller = Controller::new(
+        ctx.watched::<DeserializeGuard<TicketCategory>>(),
+        watcher::Config::default(),
+    )
+    .with_config(config.clone());
+    let category_store = category_controller.store();
 
     let bot_controller = Controller::new(
         ctx.watched::<DeserializeGuard<TicketBot>>(),
         watcher::Config::default(),
-    );
+    )
+    .with_config(config);
     let bot_store = bot_controller.store();
     // Metadata only: a changed resourceVersion is all the trigger needs, and the operator then
     // holds no Secret's data in memory (the reconcile reads the two referenced ones by name and
@@ -1198,6 +1233,20 @@ pub async fn run_controllers(
     .touched_objects()
     .predicate_filter(predicates::resource_version, PredicateConfig::default());
     let referencing = bot_store.clone();
+    // The bot controller's own cache of the categories, filled by the watch that triggers its
+    // reconciles: the reflector stores each change before passing it on, so a reconcile never
+    // reads an older category than the one that triggered it (the category controller's cache
+    // is fed by another watch, which may lag behind this one).
+    let (bots_categories, categories_writer) = reflector::store();
+    let category_changes = reflector(
+        categories_writer,
+        watcher(
+            ctx.watched::<DeserializeGuard<TicketCategory>>(),
+            watcher::Config::default(),
+        )
+        .default_backoff(),
+    )
+    .touched_objects();
     let moved_from = ctx.clone();
     let bots = bot_controller
         .owns(ctx.watched::<ConfigMap>(), owned.clone())
@@ -1207,17 +1256,16 @@ pub async fn run_controllers(
         .watches_stream(secrets, move |secret| {
             bots_referencing(&referencing, &secret)
         })
-        .watches(
-            ctx.watched::<DeserializeGuard<TicketCategory>>(),
-            watcher::Config::default(),
-            move |guard| moved_from.bots_of_category(&guard),
-        )
+        .watches_stream(category_changes, move |guard| {
+            moved_from.bots_of_category(&guard)
+        })
         .graceful_shutdown_on(shutdown.clone())
         .run(
-            |guard, ctx| {
+            move |guard, ctx| {
+                let store = bots_categories.clone();
                 reconcile_guarded(BOT_CONTROLLER, guard, ctx, |guard, ctx| async move {
                     match &guard.0 {
-                        Ok(bot) => Box::pin(reconcile_bot_with_finalizer(bot, &ctx)).await,
+                        Ok(bot) => Box::pin(reconcile_bot_with_finalizer(bot, &ctx, &store)).await,
                         Err(_) => Ok(Action::await_change()),
                     }
                 })
@@ -1231,11 +1279,6 @@ pub async fn run_controllers(
             }
         });
 
-    let category_controller = Controller::new(
-        ctx.watched::<DeserializeGuard<TicketCategory>>(),
-        watcher::Config::default(),
-    );
-    let category_store = category_controller.store();
     let categories = category_store.clone();
     let categories = category_controller
         .reconcile_on(triggered)

@@ -615,6 +615,45 @@ async fn a_category_moved_to_another_bot_leaves_the_old_bots_config_at_once() {
 }
 
 #[tokio::test]
+async fn bot_reconciles_read_categories_from_the_watch_not_with_a_list_each() {
+    let cluster = seeded().await;
+    let operator = Operator::start(&cluster).await;
+    converged(&cluster).await;
+    operator.settle().await;
+    let category_lists = |requests: &[ticketeer_testkit::control_plane::AuditEvent]| {
+        requests
+            .iter()
+            .filter(|request| {
+                request.verb == "list" && request.resource() == "ticketeer.dev/ticketcategories"
+            })
+            .count()
+    };
+    let deployment_applies = |requests: &[ticketeer_testkit::control_plane::AuditEvent]| {
+        requests
+            .iter()
+            .filter(|request| request.verb == "patch" && request.resource() == "apps/deployments")
+            .count()
+    };
+    let mark = cluster.operator_requests();
+    let reconciles = operator.metrics.reconciles(BOT_CONTROLLER);
+    // Each drift repair applies the Deployment, so the server's log shows the reconciles ran.
+    eventually("the bot has been reconciled ten more times", async || {
+        operator.metrics.reconciles(BOT_CONTROLLER) >= reconciles + 10
+            && deployment_applies(&cluster.operator_requests()) >= deployment_applies(&mark) + 10
+    })
+    .await;
+    let after = cluster.operator_requests();
+    assert_eq!(
+        category_lists(&after),
+        category_lists(&mark),
+        "no reconcile listed the TicketCategories"
+    );
+    // Only the watches' initial lists: one per controller watching categories.
+    assert!(category_lists(&after) <= 2, "{}", category_lists(&after));
+    operator.shut_down(&cluster).await;
+}
+
+#[tokio::test]
 async fn a_deleted_child_is_put_back() {
     let cluster = seeded().await;
     let operator = Operator::start(&cluster).await;
@@ -1135,7 +1174,7 @@ async fn category_readiness_follows_the_bots_status_report() {
     for label in [
         "apply_child",
         "write_status",
-        "list_categories",
+        "categories_unavailable",
         "read_secret",
     ] {
         assert_eq!(
