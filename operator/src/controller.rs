@@ -25,7 +25,7 @@ use kube::runtime::controller::{self, Action};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{self, finalizer};
 use kube::runtime::reflector::{self, ObjectRef, Store, reflector};
-use kube::runtime::{Controller, PredicateConfig, WatchStreamExt, predicates, watcher};
+use kube::runtime::{Controller, Predicate, PredicateConfig, WatchStreamExt, predicates, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use rand::Rng;
 use serde::Serialize;
@@ -1191,6 +1191,49 @@ fn bots_referencing(
     .collect()
 }
 
+/// The `metadata.generation` a deleted object is passed on with. The API server counts
+/// generations from 1, so no generation predicate has seen it and the deletion is never filtered
+/// out (a plain delete leaves the generation as it was).
+const DELETED_GENERATION: i64 = -1;
+
+/// The objects of `events` whose hash under `predicate` changed (a [`predicates::generation`]
+/// one: their spec), plus every deleted object: what the other controller must react to, without
+/// the status writes it would otherwise be woken by.
+fn changed_or_deleted<K, P>(
+    events: impl futures_util::Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
+    predicate: P,
+) -> impl futures_util::Stream<Item = Result<K, watcher::Error>>
+where
+    K: Resource + Clone + 'static,
+    P: Predicate<K> + 'static,
+{
+    use futures_util::TryStreamExt;
+    events
+        .map_ok(|event| match event {
+            watcher::Event::Delete(mut object) => {
+                object.meta_mut().generation = Some(DELETED_GENERATION);
+                watcher::Event::Delete(object)
+            }
+            other => other,
+        })
+        .touched_objects()
+        .predicate_filter(predicate, PredicateConfig::default())
+}
+
+/// What a category's status takes from its bot besides its spec: the `Ready` condition.
+fn bot_readiness(guard: &DeserializeGuard<TicketBot>) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let bot = guard.0.as_ref().ok()?;
+    let ready = bot
+        .status
+        .as_ref()
+        .and_then(|status| status::find(&status.conditions, bot_condition::READY))
+        .map(|condition| (&condition.status, &condition.reason, &condition.message));
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    ready.hash(&mut hasher);
+    Some(hasher.finish())
+}
+
 /// Runs both controllers until `shutdown` completes.
 pub async fn run_controllers(
     ctx: Arc<Context>,
@@ -1238,15 +1281,18 @@ pub async fn run_controllers(
     // reads an older category than the one that triggered it (the category controller's cache
     // is fed by another watch, which may lag behind this one).
     let (bots_categories, categories_writer) = reflector::store();
-    let category_changes = reflector(
-        categories_writer,
-        watcher(
-            ctx.watched::<DeserializeGuard<TicketCategory>>(),
-            watcher::Config::default(),
-        )
-        .default_backoff(),
-    )
-    .touched_objects();
+    // A bot renders its categories' specs only: their status writes must not reconcile it.
+    let category_changes = changed_or_deleted(
+        reflector(
+            categories_writer,
+            watcher(
+                ctx.watched::<DeserializeGuard<TicketCategory>>(),
+                watcher::Config::default(),
+            )
+            .default_backoff(),
+        ),
+        predicates::generation,
+    );
     let moved_from = ctx.clone();
     let bots = bot_controller
         .owns(ctx.watched::<ConfigMap>(), owned.clone())
@@ -1282,9 +1328,17 @@ pub async fn run_controllers(
     let categories = category_store.clone();
     let categories = category_controller
         .reconcile_on(triggered)
-        .watches(
-            ctx.watched::<DeserializeGuard<TicketBot>>(),
-            watcher::Config::default(),
+        .watches_stream(
+            // A category's status follows its bot's spec and Ready condition, not the rest of
+            // the bot's status (replica counts, times).
+            changed_or_deleted(
+                watcher(
+                    ctx.watched::<DeserializeGuard<TicketBot>>(),
+                    watcher::Config::default(),
+                )
+                .default_backoff(),
+                predicates::generation.combine(bot_readiness),
+            ),
             move |guard| {
                 let (name, namespace) = (guard.meta().name.clone(), guard.meta().namespace.clone());
                 categories

@@ -497,29 +497,20 @@ fn only_watches(settings: &mut Settings) {
 }
 
 /// Waits until a whole reconcile of `bot` (from its read of the bot's ServiceAccount to its apply
-/// of the Deployment) has run after the last status write of the bot or of one of its
-/// `categories`: each such write can trigger one more reconcile of the bot, and one that writes
-/// nothing new triggers none, so from then on nothing but a new event reconciles the bot (under
-/// [`only_watches`]).
-async fn quiesced(cluster: &Cluster, bot: &str, categories: &[&str]) {
-    let status_paths: Vec<String> = std::iter::once(format!("/ticketbots/{bot}/status?"))
-        .chain(
-            categories
-                .iter()
-                .map(|category| format!("/ticketcategories/{category}/status?")),
-        )
-        .collect();
+/// of the Deployment) has run after the bot's last status write. Each write that can wake the bot
+/// (its status, its children's) is followed by a reconcile, the status write coming last in
+/// convergence; a reconcile that writes nothing new wakes nothing, so from then on nothing but a
+/// new event reconciles the bot (under [`only_watches`]).
+async fn quiesced(cluster: &Cluster, bot: &str) {
+    let status_path = format!("/ticketbots/{bot}/status?");
     eventually(
-        "the bot has reconciled after the last status write",
+        "the bot has reconciled after its last status write",
         async || {
             let requests = cluster.operator_requests();
             let after_last_status_write = requests
                 .iter()
                 .rposition(|request| {
-                    request.verb == "patch"
-                        && status_paths
-                            .iter()
-                            .any(|path| request.request_uri.contains(path.as_str()))
+                    request.verb == "patch" && request.request_uri.contains(status_path.as_str())
                 })
                 .map_or(0, |index| index + 1);
             let later = &requests[after_last_status_write..];
@@ -551,7 +542,7 @@ async fn a_rotated_token_rolls_the_deployment_without_waiting_for_the_drift_requ
     let cluster = seeded().await;
     let operator = Operator::start_with(&cluster, only_watches).await;
     converged(&cluster).await;
-    quiesced(&cluster, BOT, &["billing", "general"]).await;
+    quiesced(&cluster, BOT).await;
     let before = deployment(&cluster).await.expect("deployment");
     let [token, _] = secrets_json();
     // "rotated-token-456"
@@ -595,8 +586,8 @@ async fn a_category_moved_to_another_bot_leaves_the_old_bots_config_at_once() {
         config_keys(&cluster, "other-config").await == Some(Vec::new())
     })
     .await;
-    quiesced(&cluster, BOT, &["billing", "general"]).await;
-    quiesced(&cluster, "other", &[]).await;
+    quiesced(&cluster, BOT).await;
+    quiesced(&cluster, "other").await;
 
     cluster
         .put(general_json().set("/spec/botRef/name", json!("other")))
@@ -650,6 +641,94 @@ async fn bot_reconciles_read_categories_from_the_watch_not_with_a_list_each() {
     );
     // Only the watches' initial lists: one per controller watching categories.
     assert!(category_lists(&after) <= 2, "{}", category_lists(&after));
+    operator.shut_down(&cluster).await;
+}
+
+/// How many reconciles of `bot` began among `requests` (each starts its reads of the children
+/// with the ServiceAccount).
+fn bot_reconciles_in(
+    requests: &[ticketeer_testkit::control_plane::AuditEvent],
+    bot: &str,
+) -> usize {
+    requests
+        .iter()
+        .filter(|request| {
+            request.verb == "get"
+                && request
+                    .request_uri
+                    .ends_with(&format!("/serviceaccounts/{bot}"))
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn a_category_status_write_does_not_reconcile_its_bot() {
+    let cluster = seeded().await;
+    let operator = Operator::start_with(&cluster, only_watches).await;
+    converged(&cluster).await;
+    quiesced(&cluster, BOT).await;
+
+    // A status write (the administrator's), which the category controller then puts back with
+    // a status write of its own.
+    let open = category_field(&cluster, "billing", "/status/openTickets").await;
+    cluster
+        .set_status(
+            "ticketcategories",
+            NAMESPACE,
+            "billing",
+            json!({"openTickets": 4242}),
+        )
+        .await;
+    eventually("the operator puts billing's status back", async || {
+        category_field(&cluster, "billing", "/status/openTickets").await == open
+    })
+    .await;
+
+    // Then a spec change on the same watch, which the watch delivers after the status writes.
+    // Its bot reconcile writes nothing (a refused category keeps its running entry), so it
+    // triggers no other.
+    let before_spec_change = cluster.operator_requests().len();
+    cluster
+        .put(billing_json().set("/spec/createButton/emoji", json!("ab")))
+        .await;
+    eventually(
+        "the spec change is reconciled by both controllers",
+        async || {
+            let requests = cluster.operator_requests();
+            let bot_applied = requests[before_spec_change..].iter().any(|request| {
+                request.verb == "patch" && request.request_uri.contains("/deployments/support?")
+            });
+            bot_applied
+                && condition_status(&cluster, "ticketcategories", "billing", "Accepted")
+                    .await
+                    .as_deref()
+                    == Some("False")
+        },
+    )
+    .await;
+    // Counted from the administrator's status write in the server's log, so that a reconcile
+    // convergence still owed before it cannot count.
+    let everyone = cluster.plane.audit_events().expect("the audit log reads");
+    let status_write = everyone
+        .iter()
+        .rposition(|request| {
+            request.verb == "patch"
+                && request.user.username != cluster.operator_username()
+                && request
+                    .request_uri
+                    .contains("/ticketcategories/billing/status")
+        })
+        .expect("the administrator's status write is logged");
+    let operator_requests: Vec<_> = everyone[status_write..]
+        .iter()
+        .filter(|request| request.user.username == cluster.operator_username())
+        .cloned()
+        .collect();
+    assert_eq!(
+        bot_reconciles_in(&operator_requests, BOT),
+        1,
+        "only the spec change reconciled the bot"
+    );
     operator.shut_down(&cluster).await;
 }
 
