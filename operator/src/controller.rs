@@ -133,7 +133,24 @@ struct LastReport {
 }
 
 /// A cache of every watched TicketCategory, which the bot reconcile reads a bot's categories from.
-type CategoryStore = Store<DeserializeGuard<TicketCategory>>;
+#[derive(Clone)]
+struct CategoryStore {
+    store: Store<DeserializeGuard<TicketCategory>>,
+    /// Resolves once the cache has listed the categories, to whether it did (not when its watch
+    /// stopped first). One wait shared by every reconcile: the store's own wakes only the last
+    /// of several waiting at once, and the others would wait for ever.
+    ready: futures_util::future::Shared<futures_util::future::BoxFuture<'static, bool>>,
+}
+
+impl CategoryStore {
+    fn new(store: Store<DeserializeGuard<TicketCategory>>) -> Self {
+        let waited = store.clone();
+        let ready = futures_util::FutureExt::shared(futures_util::FutureExt::boxed(async move {
+            waited.wait_until_ready().await.is_ok()
+        }));
+        Self { store, ready }
+    }
+}
 
 /// The category controller's trigger: the categories to reconcile now.
 type CategoryTrigger = mpsc::UnboundedSender<ObjectRef<DeserializeGuard<TicketCategory>>>;
@@ -746,14 +763,14 @@ async fn reconcile_bot_object(
     })?;
     // An empty store before the first list would render the bot with no categories, and the bot
     // would delete their panels.
-    store
-        .wait_until_ready()
-        .await
-        .map_err(|_| Error::CategoriesUnavailable)?;
+    if !store.ready.clone().await {
+        return Err(Error::CategoriesUnavailable);
+    }
     // A filter over the whole cache rather than an index by botRef: a scan of some thousand
     // categories in memory costs microseconds, and an index kept beside the cache could disagree
     // with it.
     let mut categories: Vec<TicketCategory> = store
+        .store
         .state_filter(|guard| {
             guard
                 .0
@@ -1280,7 +1297,8 @@ pub async fn run_controllers(
     // reconciles: the reflector stores each change before passing it on, so a reconcile never
     // reads an older category than the one that triggered it (the category controller's cache
     // is fed by another watch, which may lag behind this one).
-    let (bots_categories, categories_writer) = reflector::store();
+    let (categories_reader, categories_writer) = reflector::store();
+    let bots_categories = CategoryStore::new(categories_reader);
     // A bot renders its categories' specs only: their status writes must not reconcile it.
     let category_changes = changed_or_deleted(
         reflector(
