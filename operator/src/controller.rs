@@ -19,13 +19,13 @@ use futures_util::{StreamExt, stream};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, ObjectReference, Secret, Service, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{ListParams, Patch, PatchParams};
-use kube::core::DeserializeGuard;
-use kube::runtime::controller::Action;
+use kube::api::{Patch, PatchParams};
+use kube::core::{DeserializeGuard, PartialObjectMeta};
+use kube::runtime::controller::{self, Action};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::finalizer::{self, finalizer};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::{Controller, watcher};
+use kube::runtime::reflector::{self, ObjectRef, Store, reflector};
+use kube::runtime::{Controller, Predicate, PredicateConfig, WatchStreamExt, predicates, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use rand::Rng;
 use serde::Serialize;
@@ -98,6 +98,10 @@ pub struct Settings {
     pub panel_cleanup_timeout: Duration,
     /// How often a deleted TicketBot's `/status` is read while its panels remain.
     pub panel_cleanup_poll: Duration,
+    /// How many objects each controller reconciles at once (never one object twice at once),
+    /// 0 for no bound: bounds the operator's burst of API requests and memory when it starts
+    /// with many TicketBots, each reconcile being a dozen requests.
+    pub concurrency: u16,
 }
 
 impl Settings {
@@ -122,6 +126,7 @@ impl Settings {
             status_min_interval: Duration::from_secs(10),
             panel_cleanup_timeout: Duration::from_mins(1),
             panel_cleanup_poll: Duration::from_secs(2),
+            concurrency: 8,
         }
     }
 }
@@ -130,6 +135,26 @@ impl Settings {
 struct LastReport {
     read_at: Instant,
     report: BotReport,
+}
+
+/// A cache of every watched TicketCategory, which the bot reconcile reads a bot's categories from.
+#[derive(Clone)]
+struct CategoryStore {
+    store: Store<DeserializeGuard<TicketCategory>>,
+    /// Resolves once the cache has listed the categories, to whether it did (not when its watch
+    /// stopped first). One wait shared by every reconcile: the store's own wakes only the last
+    /// of several waiting at once, and the others would wait for ever.
+    ready: futures_util::future::Shared<futures_util::future::BoxFuture<'static, bool>>,
+}
+
+impl CategoryStore {
+    fn new(store: Store<DeserializeGuard<TicketCategory>>) -> Self {
+        let waited = store.clone();
+        let ready = futures_util::FutureExt::shared(futures_util::FutureExt::boxed(async move {
+            waited.wait_until_ready().await.is_ok()
+        }));
+        Self { store, ready }
+    }
 }
 
 /// The category controller's trigger: the categories to reconcile now.
@@ -150,6 +175,10 @@ pub struct Context {
     category_trigger: Mutex<Option<CategoryTrigger>>,
     /// Where the controllers report failing watches, for `/healthz`.
     health: Arc<Health>,
+    /// The bot whose ConfigMap each category (by key, `namespace/name`) was last applied into:
+    /// a category moved to another bot must also reconcile the bot it leaves, and by then its
+    /// spec names only the new one.
+    rendered_into: Mutex<HashMap<String, String>>,
 }
 
 impl Context {
@@ -182,6 +211,7 @@ impl Context {
             reports: Mutex::new(HashMap::new()),
             category_trigger: Mutex::new(None),
             health: Arc::new(Health::default()),
+            rendered_into: Mutex::new(HashMap::new()),
         })
     }
 
@@ -275,6 +305,49 @@ impl Context {
                 let _ = trigger.send(ObjectRef::new(&category.name_any()).within(&namespace));
             }
         }
+    }
+
+    /// Records that the ConfigMap of the bot `name` in `namespace` now holds exactly the
+    /// categories `keys`.
+    fn record_rendered(&self, namespace: &str, name: &str, keys: &[String]) {
+        let Ok(mut rendered) = self.rendered_into.lock() else {
+            return;
+        };
+        let prefix = format!("{namespace}/");
+        rendered.retain(|key, bot| bot != name || !key.starts_with(&prefix));
+        for key in keys {
+            rendered.insert(key.clone(), name.to_owned());
+        }
+    }
+
+    /// The bots to reconcile when `guard` changed: the one its spec names and the one whose
+    /// ConfigMap it was last applied into, if that is another.
+    fn bots_of_category(
+        &self,
+        guard: &DeserializeGuard<TicketCategory>,
+    ) -> Vec<ObjectRef<DeserializeGuard<TicketBot>>> {
+        let Some(namespace) = guard.meta().namespace.clone() else {
+            return Vec::new();
+        };
+        let key = format!(
+            "{namespace}/{}",
+            guard.meta().name.clone().unwrap_or_default()
+        );
+        let rendered = self
+            .rendered_into
+            .lock()
+            .ok()
+            .and_then(|rendered| rendered.get(&key).cloned());
+        let named = guard
+            .0
+            .as_ref()
+            .ok()
+            .map(|category| category.spec.bot_ref.name.clone());
+        let mut bots: Vec<String> = named.into_iter().chain(rendered).collect();
+        bots.dedup();
+        bots.into_iter()
+            .map(|bot| ObjectRef::new(&bot).within(&namespace))
+            .collect()
     }
 
     fn reset_failures(&self, key: &str) {
@@ -570,7 +643,11 @@ pub const PANELS_FINALIZER: &str = "ticketeer.dev/panels";
 
 /// The TicketBot reconcile behind [`PANELS_FINALIZER`]: [`reconcile_bot_object`] while the bot
 /// lives, [`clean_up_bot`] once it is deleted.
-async fn reconcile_bot_with_finalizer(bot: &TicketBot, ctx: &Context) -> Result<Action> {
+async fn reconcile_bot_with_finalizer(
+    bot: &TicketBot,
+    ctx: &Context,
+    categories: &CategoryStore,
+) -> Result<Action> {
     let name = bot.name_any();
     let namespace = bot.namespace().ok_or_else(|| Error::MissingNamespace {
         kind: "TicketBot",
@@ -583,7 +660,9 @@ async fn reconcile_bot_with_finalizer(bot: &TicketBot, ctx: &Context) -> Result<
         Arc::new(bot.clone()),
         |event| async move {
             match event {
-                finalizer::Event::Apply(bot) => Box::pin(reconcile_bot_object(&bot, ctx)).await,
+                finalizer::Event::Apply(bot) => {
+                    Box::pin(reconcile_bot_object(&bot, ctx, categories)).await
+                }
                 finalizer::Event::Cleanup(bot) => clean_up_bot(&bot, ctx).await,
             }
         },
@@ -630,6 +709,7 @@ async fn clean_up_bot(bot: &TicketBot, ctx: &Context) -> Result<Action> {
     match emptied {
         Ok(config_map) => {
             apply(&ctx.api(&namespace), &config_map).await?;
+            ctx.record_rendered(&namespace, &name, &[]);
         }
         Err(error) => {
             // The spec no longer renders; the bot keeps its last config and its panels.
@@ -686,25 +766,37 @@ async fn clean_up_bot(bot: &TicketBot, ctx: &Context) -> Result<Action> {
 }
 
 /// The TicketBot reconcile: children, then status.
-async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> {
+async fn reconcile_bot_object(
+    bot: &TicketBot,
+    ctx: &Context,
+    store: &CategoryStore,
+) -> Result<Action> {
     let name = bot.name_any();
     let namespace = bot.namespace().ok_or_else(|| Error::MissingNamespace {
         kind: "TicketBot",
         name: name.clone(),
     })?;
-    let categories: Vec<TicketCategory> = ctx
-        .api::<DeserializeGuard<TicketCategory>>(&namespace)
-        .list(&ListParams::default())
-        .await
-        .map_err(|source| Error::ListCategories {
-            namespace: namespace.clone(),
-            source,
-        })?
-        .items
-        .into_iter()
-        .filter_map(|guard| guard.0.ok())
-        .filter(|category| category.belongs_to(bot))
+    // An empty store before the first list would render the bot with no categories, and the bot
+    // would delete their panels.
+    if !store.ready.clone().await {
+        return Err(Error::CategoriesUnavailable);
+    }
+    // A filter over the whole cache rather than an index by botRef: a scan of some thousand
+    // categories in memory costs microseconds, and an index kept beside the cache could disagree
+    // with it.
+    let mut categories: Vec<TicketCategory> = store
+        .store
+        .state_filter(|guard| {
+            guard
+                .0
+                .as_ref()
+                .is_ok_and(|category| category.belongs_to(bot))
+        })
+        .iter()
+        .filter_map(|guard| guard.0.as_ref().ok().cloned())
         .collect();
+    // The cache has no order; the API's lists were by name.
+    categories.sort_by_key(TicketCategory::key);
     let secrets = check_secrets(ctx, &namespace, bot).await?;
 
     let config_map_name = builders::config_map_name(&name);
@@ -726,7 +818,8 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
     .and_then(|()| builders::render_config_keeping(bot, &categories, running.as_ref()))
     .and_then(|config| {
         let children = Children::build(bot, &config, &ctx.settings.build, &secrets.digests)?;
-        Ok((config.categories.len(), children))
+        let keys: Vec<String> = config.categories.keys().cloned().collect();
+        Ok((keys, children))
     });
     // Our own Deployment as it is, for its availability when this reconcile does not apply it.
     let current_deployment = existing
@@ -737,7 +830,8 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
     // so the reconcile backs off.
     let mut blocked = None;
     let (config_rendered, served, deployment) = match desired {
-        Ok((served, children)) => {
+        Ok((keys, children)) => {
+            let served = keys.len();
             let rendered = Observed::yes(
                 bot_condition::CONFIG_RENDERED,
                 "ConfigRendered",
@@ -748,7 +842,10 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context) -> Result<Action> 
                 None => children.apply(ctx, &namespace).await,
             };
             match applied {
-                Ok(deployment) => (rendered, served, Some(deployment)),
+                Ok(deployment) => {
+                    ctx.record_rendered(&namespace, &name, &keys);
+                    (rendered, served, Some(deployment))
+                }
                 Err(error @ (Error::ChildRejected { .. } | Error::NameConflict { .. })) => {
                     let rendered = if matches!(
                         error,
@@ -1111,6 +1208,72 @@ async fn until_stopped<K>(
     }
 }
 
+/// The TicketBots in the Secret's namespace whose `tokenSecretRef` or `databaseSecretRef` names it.
+fn bots_referencing(
+    bots: &Store<DeserializeGuard<TicketBot>>,
+    secret: &PartialObjectMeta<Secret>,
+) -> Vec<ObjectRef<DeserializeGuard<TicketBot>>> {
+    let (Some(name), Some(namespace)) = (
+        secret.metadata.name.as_deref(),
+        secret.metadata.namespace.as_deref(),
+    ) else {
+        return Vec::new();
+    };
+    bots.state_filter(|guard| {
+        guard.0.as_ref().is_ok_and(|bot| {
+            bot.namespace().as_deref() == Some(namespace)
+                && (bot.spec.token_secret_ref.name == name
+                    || bot.spec.database_secret_ref.name == name)
+        })
+    })
+    .iter()
+    .map(|guard| ObjectRef::from_obj(guard.as_ref()))
+    .collect()
+}
+
+/// The `metadata.generation` a deleted object is passed on with. The API server counts
+/// generations from 1, so no generation predicate has seen it and the deletion is never filtered
+/// out (a plain delete leaves the generation as it was).
+const DELETED_GENERATION: i64 = -1;
+
+/// The objects of `events` whose hash under `predicate` changed (a [`predicates::generation`]
+/// one: their spec), plus every deleted object: what the other controller must react to, without
+/// the status writes it would otherwise be woken by.
+fn changed_or_deleted<K, P>(
+    events: impl futures_util::Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
+    predicate: P,
+) -> impl futures_util::Stream<Item = Result<K, watcher::Error>>
+where
+    K: Resource + Clone + 'static,
+    P: Predicate<K> + 'static,
+{
+    use futures_util::TryStreamExt;
+    events
+        .map_ok(|event| match event {
+            watcher::Event::Delete(mut object) => {
+                object.meta_mut().generation = Some(DELETED_GENERATION);
+                watcher::Event::Delete(object)
+            }
+            other => other,
+        })
+        .touched_objects()
+        .predicate_filter(predicate, PredicateConfig::default())
+}
+
+/// What a category's status takes from its bot besides its spec: the `Ready` condition.
+fn bot_readiness(guard: &DeserializeGuard<TicketBot>) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let bot = guard.0.as_ref().ok()?;
+    let ready = bot
+        .status
+        .as_ref()
+        .and_then(|status| status::find(&status.conditions, bot_condition::READY))
+        .map(|condition| (&condition.status, &condition.reason, &condition.message));
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    ready.hash(&mut hasher);
+    Some(hasher.finish())
+}
+
 /// Runs both controllers until `shutdown` completes.
 pub async fn run_controllers(
     ctx: Arc<Context>,
@@ -1127,33 +1290,70 @@ pub async fn run_controllers(
     });
     let owned = watcher::Config::default().labels(&format!("{MANAGED_BY_LABEL}={MANAGER}"));
     let (bot_health, category_health) = (ctx.health.clone(), ctx.health.clone());
+    let config = controller::Config::default().concurrency(ctx.settings.concurrency);
+
+    let category_controller = Controller::new(
+        ctx.watched::<DeserializeGuard<TicketCategory>>(),
+        watcher::Config::default(),
+    )
+    .with_config(config.clone());
+    let category_store = category_controller.store();
 
     let bot_controller = Controller::new(
         ctx.watched::<DeserializeGuard<TicketBot>>(),
         watcher::Config::default(),
-    );
+    )
+    .with_config(config);
     let bot_store = bot_controller.store();
+    // Metadata only: a changed resourceVersion is all the trigger needs, and the operator then
+    // holds no Secret's data in memory (the reconcile reads the two referenced ones by name and
+    // rolls the pods only when a referenced key's value changed). Deletions pass too, so a bot
+    // whose Secret disappears turns Degraded at once.
+    let secrets = watcher(
+        ctx.watched::<PartialObjectMeta<Secret>>(),
+        watcher::Config::default(),
+    )
+    .default_backoff()
+    .touched_objects()
+    .predicate_filter(predicates::resource_version, PredicateConfig::default());
+    let referencing = bot_store.clone();
+    // The bot controller's own cache of the categories, filled by the watch that triggers its
+    // reconciles: the reflector stores each change before passing it on, so a reconcile never
+    // reads an older category than the one that triggered it (the category controller's cache
+    // is fed by another watch, which may lag behind this one).
+    let (categories_reader, categories_writer) = reflector::store();
+    let bots_categories = CategoryStore::new(categories_reader);
+    // A bot renders its categories' specs only: their status writes must not reconcile it.
+    let category_changes = changed_or_deleted(
+        reflector(
+            categories_writer,
+            watcher(
+                ctx.watched::<DeserializeGuard<TicketCategory>>(),
+                watcher::Config::default(),
+            )
+            .default_backoff(),
+        ),
+        predicates::generation,
+    );
+    let moved_from = ctx.clone();
     let bots = bot_controller
         .owns(ctx.watched::<ConfigMap>(), owned.clone())
         .owns(ctx.watched::<ServiceAccount>(), owned.clone())
         .owns(ctx.watched::<Service>(), owned.clone())
         .owns(ctx.watched::<Deployment>(), owned)
-        .watches(
-            ctx.watched::<DeserializeGuard<TicketCategory>>(),
-            watcher::Config::default(),
-            |guard| {
-                guard.0.ok().and_then(|category| {
-                    let namespace = category.namespace()?;
-                    Some(ObjectRef::new(&category.spec.bot_ref.name).within(&namespace))
-                })
-            },
-        )
+        .watches_stream(secrets, move |secret| {
+            bots_referencing(&referencing, &secret)
+        })
+        .watches_stream(category_changes, move |guard| {
+            moved_from.bots_of_category(&guard)
+        })
         .graceful_shutdown_on(shutdown.clone())
         .run(
-            |guard, ctx| {
+            move |guard, ctx| {
+                let store = bots_categories.clone();
                 reconcile_guarded(BOT_CONTROLLER, guard, ctx, |guard, ctx| async move {
                     match &guard.0 {
-                        Ok(bot) => Box::pin(reconcile_bot_with_finalizer(bot, &ctx)).await,
+                        Ok(bot) => Box::pin(reconcile_bot_with_finalizer(bot, &ctx, &store)).await,
                         Err(_) => Ok(Action::await_change()),
                     }
                 })
@@ -1170,17 +1370,20 @@ pub async fn run_controllers(
             }
         });
 
-    let category_controller = Controller::new(
-        ctx.watched::<DeserializeGuard<TicketCategory>>(),
-        watcher::Config::default(),
-    );
-    let category_store = category_controller.store();
     let categories = category_store.clone();
     let categories = category_controller
         .reconcile_on(triggered)
-        .watches(
-            ctx.watched::<DeserializeGuard<TicketBot>>(),
-            watcher::Config::default(),
+        .watches_stream(
+            // A category's status follows its bot's spec and Ready condition, not the rest of
+            // the bot's status (replica counts, times).
+            changed_or_deleted(
+                watcher(
+                    ctx.watched::<DeserializeGuard<TicketBot>>(),
+                    watcher::Config::default(),
+                )
+                .default_backoff(),
+                predicates::generation.combine(bot_readiness),
+            ),
             move |guard| {
                 let (name, namespace) = (guard.meta().name.clone(), guard.meta().namespace.clone());
                 categories

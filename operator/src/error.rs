@@ -15,15 +15,10 @@ pub enum Error {
         /// The object's name.
         name: String,
     },
-    /// Listing the TicketCategories of a bot's namespace failed.
-    #[error("listing TicketCategories in namespace {namespace}: {source}")]
-    ListCategories {
-        /// The namespace.
-        namespace: String,
-        /// The API error.
-        #[source]
-        source: kube::Error,
-    },
+    /// The TicketCategory watch stopped before its first list completed (only at shutdown), so
+    /// a bot's categories are not known and must not be rendered as none.
+    #[error("the TicketCategory watch stopped before it had listed the categories")]
+    CategoriesUnavailable,
     /// Reading the TicketBot a category names failed.
     #[error("reading TicketBot {namespace}/{name}: {source}")]
     ReadBot {
@@ -190,7 +185,7 @@ impl Error {
     pub fn metric_label(&self) -> &'static str {
         match self {
             Self::MissingNamespace { .. } => "missing_namespace",
-            Self::ListCategories { .. } => "list_categories",
+            Self::CategoriesUnavailable => "categories_unavailable",
             Self::ReadBot { .. } => "read_bot",
             Self::ReadSecret { .. } => "read_secret",
             Self::ReadChild { .. } => "read_child",

@@ -106,6 +106,11 @@ async fn main() -> anyhow::Result<()> {
     if let Some(url) = env("BOT_STATUS_URL") {
         settings.status_url = url;
     }
+    if let Some(concurrency) = env("RECONCILE_CONCURRENCY") {
+        settings.concurrency = concurrency
+            .parse()
+            .context("RECONCILE_CONCURRENCY must be a number from 0 (unbounded) to 65535")?;
+    }
     let listen: SocketAddr = env("HTTP_LISTEN")
         .unwrap_or_else(|| "0.0.0.0:8080".to_owned())
         .parse()

@@ -61,12 +61,14 @@ pub const RULES: &[Rule] = &[
         verbs: &["get", "list", "watch", "create", "patch"],
         objects: Objects::Any,
     },
-    // Secrets are only read by name to check the referenced keys exist; never listed or watched,
-    // so the operator cannot enumerate Secrets it was not pointed at.
+    // Secrets: the two a TicketBot references are read by name (their keys checked, their
+    // values digested into the pod template). All are watched, metadata only, so a rotated
+    // token rolls the bot at once; Kubernetes cannot grant a metadata-only list, so list and
+    // watch also allow reading every Secret's data in the watched namespaces.
     Rule {
         api_group: "",
         resources: &["secrets"],
-        verbs: &["get"],
+        verbs: &["get", "list", "watch"],
         objects: Objects::Any,
     },
     // kube's event Recorder creates an Event and patches it when the same event repeats.

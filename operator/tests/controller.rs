@@ -490,6 +490,248 @@ async fn an_image_change_rolls_the_deployment() {
     operator.shut_down(&cluster).await;
 }
 
+/// Settings under which nothing but a watch event reconciles a converged bot within a test.
+fn only_watches(settings: &mut Settings) {
+    settings.drift_requeue = Duration::from_hours(1);
+    settings.status_requeue = Duration::from_hours(1);
+}
+
+/// Waits until a whole reconcile of `bot` (from its read of the bot's ServiceAccount to its apply
+/// of the Deployment) has run after the bot's last status write. Each write that can wake the bot
+/// (its status, its children's) is followed by a reconcile, the status write coming last in
+/// convergence; a reconcile that writes nothing new wakes nothing, so from then on nothing but a
+/// new event reconciles the bot (under [`only_watches`]).
+async fn quiesced(cluster: &Cluster, bot: &str) {
+    let status_path = format!("/ticketbots/{bot}/status?");
+    eventually(
+        "the bot has reconciled after its last status write",
+        async || {
+            let requests = cluster.operator_requests();
+            let after_last_status_write = requests
+                .iter()
+                .rposition(|request| {
+                    request.verb == "patch" && request.request_uri.contains(status_path.as_str())
+                })
+                .map_or(0, |index| index + 1);
+            let later = &requests[after_last_status_write..];
+            let read = later.iter().position(|request| {
+                request.verb == "get"
+                    && request
+                        .request_uri
+                        .ends_with(&format!("/serviceaccounts/{bot}"))
+            });
+            read.is_some_and(|read| {
+                later[read..].iter().any(|request| {
+                    request.verb == "patch"
+                        && request
+                            .request_uri
+                            .contains(&format!("/deployments/{bot}?"))
+                })
+            })
+        },
+    )
+    .await;
+}
+
+fn pod_inputs_hash(deployment: &Value) -> Value {
+    deployment["spec"]["template"]["metadata"]["annotations"][POD_INPUTS_HASH_ANNOTATION].clone()
+}
+
+#[tokio::test]
+async fn a_rotated_token_rolls_the_deployment_without_waiting_for_the_drift_requeue() {
+    let cluster = seeded().await;
+    let operator = Operator::start_with(&cluster, only_watches).await;
+    converged(&cluster).await;
+    quiesced(&cluster, BOT).await;
+    let before = deployment(&cluster).await.expect("deployment");
+    let [token, _] = secrets_json();
+    // "rotated-token-456"
+    cluster
+        .put(token.set("/data/token", json!("cm90YXRlZC10b2tlbi00NTY=")))
+        .await;
+    eventually("the rotated token rolls the pod template", async || {
+        deployment(&cluster)
+            .await
+            .is_some_and(|deployment| pod_inputs_hash(&deployment) != pod_inputs_hash(&before))
+    })
+    .await;
+    let after = deployment(&cluster).await.expect("deployment");
+    assert!(generation(&after) > generation(&before));
+    let template = serde_json::to_string(&after["spec"]["template"]).expect("serialises");
+    for secret in ["rotated-token-456", "cm90YXRlZC10b2tlbi00NTY="] {
+        assert!(
+            !template.contains(secret),
+            "the pod template carries no Secret value"
+        );
+    }
+    operator.shut_down(&cluster).await;
+}
+
+async fn config_keys(cluster: &Cluster, config_map: &str) -> Option<Vec<String>> {
+    let config_map = cluster.get("configmaps", NAMESPACE, config_map).await?;
+    let text = config_map.pointer("/data/config.yaml")?.as_str()?;
+    let config = BotConfig::from_yaml(text).expect("the rendered config is valid");
+    Some(config.categories.keys().cloned().collect())
+}
+
+#[tokio::test]
+async fn a_category_moved_to_another_bot_leaves_the_old_bots_config_at_once() {
+    let cluster = seeded().await;
+    cluster
+        .put(bot_json().set("/metadata/name", json!("other")))
+        .await;
+    let operator = Operator::start_with(&cluster, only_watches).await;
+    converged(&cluster).await;
+    eventually("the other bot's ConfigMap exists, empty", async || {
+        config_keys(&cluster, "other-config").await == Some(Vec::new())
+    })
+    .await;
+    quiesced(&cluster, BOT).await;
+    quiesced(&cluster, "other").await;
+
+    cluster
+        .put(general_json().set("/spec/botRef/name", json!("other")))
+        .await;
+    eventually(
+        "general left the old bot's config and is in the new one's",
+        async || {
+            config_keys(&cluster, "support-config").await
+                == Some(vec!["tickets/billing".to_owned()])
+                && config_keys(&cluster, "other-config").await
+                    == Some(vec!["tickets/general".to_owned()])
+        },
+    )
+    .await;
+    operator.shut_down(&cluster).await;
+}
+
+#[tokio::test]
+async fn bot_reconciles_read_categories_from_the_watch_not_with_a_list_each() {
+    let cluster = seeded().await;
+    let operator = Operator::start(&cluster).await;
+    converged(&cluster).await;
+    operator.settle().await;
+    let category_lists = |requests: &[ticketeer_testkit::control_plane::AuditEvent]| {
+        requests
+            .iter()
+            .filter(|request| {
+                request.verb == "list" && request.resource() == "ticketeer.dev/ticketcategories"
+            })
+            .count()
+    };
+    let deployment_applies = |requests: &[ticketeer_testkit::control_plane::AuditEvent]| {
+        requests
+            .iter()
+            .filter(|request| request.verb == "patch" && request.resource() == "apps/deployments")
+            .count()
+    };
+    let mark = cluster.operator_requests();
+    let reconciles = operator.metrics.reconciles(BOT_CONTROLLER);
+    // Each drift repair applies the Deployment, so the server's log shows the reconciles ran.
+    eventually("the bot has been reconciled ten more times", async || {
+        operator.metrics.reconciles(BOT_CONTROLLER) >= reconciles + 10
+            && deployment_applies(&cluster.operator_requests()) >= deployment_applies(&mark) + 10
+    })
+    .await;
+    let after = cluster.operator_requests();
+    assert_eq!(
+        category_lists(&after),
+        category_lists(&mark),
+        "no reconcile listed the TicketCategories"
+    );
+    // Only the watches' initial lists: one per controller watching categories.
+    assert!(category_lists(&after) <= 2, "{}", category_lists(&after));
+    operator.shut_down(&cluster).await;
+}
+
+/// How many reconciles of `bot` began among `requests` (each starts its reads of the children
+/// with the ServiceAccount).
+fn bot_reconciles_in(
+    requests: &[ticketeer_testkit::control_plane::AuditEvent],
+    bot: &str,
+) -> usize {
+    requests
+        .iter()
+        .filter(|request| {
+            request.verb == "get"
+                && request
+                    .request_uri
+                    .ends_with(&format!("/serviceaccounts/{bot}"))
+        })
+        .count()
+}
+
+#[tokio::test]
+async fn a_category_status_write_does_not_reconcile_its_bot() {
+    let cluster = seeded().await;
+    let operator = Operator::start_with(&cluster, only_watches).await;
+    converged(&cluster).await;
+    quiesced(&cluster, BOT).await;
+
+    // A status write (the administrator's), which the category controller then puts back with
+    // a status write of its own.
+    let open = category_field(&cluster, "billing", "/status/openTickets").await;
+    cluster
+        .set_status(
+            "ticketcategories",
+            NAMESPACE,
+            "billing",
+            json!({"openTickets": 4242}),
+        )
+        .await;
+    eventually("the operator puts billing's status back", async || {
+        category_field(&cluster, "billing", "/status/openTickets").await == open
+    })
+    .await;
+
+    // Then a spec change on the same watch, which the watch delivers after the status writes.
+    // Its bot reconcile writes nothing (a refused category keeps its running entry), so it
+    // triggers no other.
+    let before_spec_change = cluster.operator_requests().len();
+    cluster
+        .put(billing_json().set("/spec/createButton/emoji", json!("ab")))
+        .await;
+    eventually(
+        "the spec change is reconciled by both controllers",
+        async || {
+            let requests = cluster.operator_requests();
+            let bot_applied = requests[before_spec_change..].iter().any(|request| {
+                request.verb == "patch" && request.request_uri.contains("/deployments/support?")
+            });
+            bot_applied
+                && condition_status(&cluster, "ticketcategories", "billing", "Accepted")
+                    .await
+                    .as_deref()
+                    == Some("False")
+        },
+    )
+    .await;
+    // Counted from the administrator's status write in the server's log, so that a reconcile
+    // convergence still owed before it cannot count.
+    let everyone = cluster.plane.audit_events().expect("the audit log reads");
+    let status_write = everyone
+        .iter()
+        .rposition(|request| {
+            request.verb == "patch"
+                && request.user.username != cluster.operator_username()
+                && request
+                    .request_uri
+                    .contains("/ticketcategories/billing/status")
+        })
+        .expect("the administrator's status write is logged");
+    let operator_requests: Vec<_> = everyone[status_write..]
+        .iter()
+        .filter(|request| request.user.username == cluster.operator_username())
+        .cloned()
+        .collect();
+    assert_eq!(
+        bot_reconciles_in(&operator_requests, BOT),
+        1,
+        "only the spec change reconciled the bot"
+    );
+    operator.shut_down(&cluster).await;
+}
+
 #[tokio::test]
 async fn a_deleted_child_is_put_back() {
     let cluster = seeded().await;
@@ -1011,7 +1253,7 @@ async fn category_readiness_follows_the_bots_status_report() {
     for label in [
         "apply_child",
         "write_status",
-        "list_categories",
+        "categories_unavailable",
         "read_secret",
     ] {
         assert_eq!(
@@ -1082,6 +1324,8 @@ async fn every_request_the_operator_makes_is_allowed_by_its_rbac_rules() {
         ("patch", "ticketeer.dev/ticketbots/status"),
         ("patch", "ticketeer.dev/ticketcategories/status"),
         ("get", "core/secrets"),
+        ("list", "core/secrets"),
+        ("watch", "core/secrets"),
         ("list", "core/configmaps"),
         ("patch", "core/configmaps"),
         ("patch", "core/serviceaccounts"),
@@ -1120,9 +1364,9 @@ async fn every_request_the_operator_makes_is_allowed_by_its_rbac_rules() {
     // The check has teeth: a request outside the chart's RBAC is refused and shows up in it.
     let secrets: Api<Secret> = Api::namespaced(cluster.operator_client().await, NAMESPACE);
     let refused = secrets
-        .list(&ListParams::default())
+        .delete("discord-token", &kube::api::DeleteParams::default())
         .await
-        .expect_err("listing Secrets is outside the operator's RBAC");
+        .expect_err("deleting Secrets is outside the operator's RBAC");
     assert!(
         matches!(&refused, kube::Error::Api(status) if status.is_forbidden()),
         "{refused:?}"
@@ -1130,7 +1374,7 @@ async fn every_request_the_operator_makes_is_allowed_by_its_rbac_rules() {
     let refusals = cluster.operator_refusals();
     assert_eq!(refusals.len(), 1, "{refusals:?}");
     assert!(
-        refusals[0].starts_with("list core/secrets "),
+        refusals[0].starts_with("delete core/secrets "),
         "{refusals:?}"
     );
 }
