@@ -19,7 +19,7 @@ use twilight_model::id::marker::MessageMarker;
 
 use crate::close::HISTORY_PAGE;
 use crate::context::Context;
-use crate::discord::DiscordCall;
+use crate::discord_call::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::Result;
 use crate::store::{self, StoredUpTo};

@@ -26,7 +26,7 @@ use twilight_model::id::marker::{ApplicationMarker, UserMarker};
 use crate::config::Config;
 use crate::config_file;
 use crate::discord;
-use crate::discord::DiscordCall;
+use crate::discord_call::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::metrics::Metrics;

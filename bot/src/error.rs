@@ -8,7 +8,7 @@ use ticketeer_config::ConfigError;
 use twilight_http::api_error::ApiError;
 use twilight_http::error::ErrorType;
 
-use crate::discord::DiscordCall;
+use crate::discord_call::DiscordCall;
 use crate::store::StoreError;
 
 /// Result alias for the bot.

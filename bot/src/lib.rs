@@ -39,6 +39,7 @@ pub mod config_file;
 mod context;
 mod custom_id;
 mod discord;
+mod discord_call;
 pub mod error;
 mod gateway;
 mod guild_cache;
@@ -69,7 +70,7 @@ use crate::error::ErrorChain;
 
 pub use config::{Category, Config};
 pub use context::{Context, ContextParts};
-pub use discord::DiscordCall;
+pub use discord_call::DiscordCall;
 pub use error::{BotError, Result};
 pub use settings::Settings;
 

@@ -9,7 +9,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
-use crate::discord::DiscordCall;
+use crate::discord_call::DiscordCall;
 
 /// A category label.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]

@@ -8,7 +8,7 @@ use twilight_model::id::marker::{ChannelMarker, MessageMarker};
 
 use crate::config::Category;
 use crate::context::Context;
-use crate::discord::DiscordCall;
+use crate::discord_call::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::Result;
 use crate::messages::{self, PanelMessage};

@@ -17,7 +17,7 @@ use twilight_util::permission_calculator::PermissionCalculator;
 
 use crate::config::Category;
 use crate::context::Context;
-use crate::discord::DiscordCall;
+use crate::discord_call::DiscordCall;
 use crate::error::{DiscordProblem, ErrorChain, Result};
 use crate::guild_cache::GuildData;
 use crate::policy::BOT_ALLOW;

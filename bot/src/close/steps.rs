@@ -8,7 +8,7 @@ use twilight_model::id::Id;
 use twilight_model::id::marker::ChannelMarker;
 
 use crate::context::Context;
-use crate::discord::DiscordCall;
+use crate::discord_call::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::{BotError, DiscordProblem, Result};
 use crate::messages::{dm_text, is_marked, log_text, marker_embed};

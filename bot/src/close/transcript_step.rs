@@ -9,7 +9,7 @@ use twilight_model::id::marker::{ChannelMarker, GuildMarker, MessageMarker, User
 
 use super::HISTORY_PAGE;
 use crate::context::Context;
-use crate::discord::DiscordCall;
+use crate::discord_call::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::privatebin::StoredTranscript;

@@ -33,7 +33,7 @@ use twilight_model::id::marker::{ChannelMarker, UserMarker};
 
 use crate::context::Context;
 use crate::custom_id::CustomId;
-use crate::discord::DiscordCall;
+use crate::discord_call::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::{BotError, DiscordProblem};
 use crate::store;

@@ -13,7 +13,7 @@ use super::reply::Reply;
 use super::{clicker_id, welcome};
 use crate::config::Category;
 use crate::context::Context;
-use crate::discord::DiscordCall;
+use crate::discord_call::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::Result;
 use crate::messages;

@@ -9,7 +9,7 @@ use tokio::time::Instant;
 use crate::config::Category;
 use crate::context::Context;
 use crate::custom_id::CustomId;
-use crate::discord::DiscordCall;
+use crate::discord_call::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::Result;
 use crate::messages;

@@ -1,0 +1,164 @@
+//! The names of the bot's Discord REST calls, a leaf every other room may use: the wrapper in
+//! `discord` sends them, errors name them, metrics count them.
+
+/// Every Discord REST call the bot makes. Each names its route (as Discord's docs write it),
+/// what the bot was doing (for errors and logs: "Discord refused to …") and a metric label.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DiscordCall {
+    /// At start: who the bot is.
+    ReadBotUser,
+    /// At start, when the config names no application id.
+    ReadApplication,
+    /// The deferred answer to a button click, within Discord's 3 seconds.
+    AcknowledgeClick,
+    /// The clicker's reply, edited into the deferred answer.
+    AnswerClick,
+    /// A new ticket's private channel.
+    CreateTicketChannel,
+    /// Finding the channel a crashed opening did create.
+    FindCreatedChannel,
+    /// A channel created for an opening that lost its race.
+    DeleteOrphanedChannel,
+    /// The welcome message with the close button.
+    PostWelcome,
+    /// Pinning the welcome message.
+    PinWelcome,
+    /// Looking for a welcome message already posted.
+    ReadTicketChannel,
+    /// Catching up on messages sent while the gateway was away.
+    CatchUpMessages,
+    /// Every message of a closing ticket, for its transcript.
+    ReadTranscriptMessages,
+    /// Role names for a transcript's mentions.
+    ReadTranscriptRoles,
+    /// The server's name and icon for a transcript.
+    ReadTranscriptGuild,
+    /// A member's nickname for a transcript.
+    ReadTranscriptMember,
+    /// Whether a closed-ticket notice was already posted (before a restart).
+    ReadRecentMessages,
+    /// The transcript link in the log channel or the creator's DM.
+    PostClosedNotice,
+    /// The DM channel with a ticket's creator.
+    OpenCreatorDm,
+    /// The last step of a close.
+    DeleteTicketChannel,
+    /// Whether a stored panel message still exists.
+    ReadPanel,
+    /// A category's panel with its open button.
+    PostPanel,
+    /// A panel whose text or button changed.
+    EditPanel,
+    /// A panel whose category is gone or moved.
+    DeletePanel,
+    /// The status check: the category's channels.
+    CheckGuildChannels,
+    /// The status check: the category's roles.
+    CheckGuildRoles,
+    /// The status check: the bot's own roles.
+    CheckBotMember,
+}
+
+impl DiscordCall {
+    /// The route, e.g. `POST /guilds/{guild_id}/channels`.
+    pub const fn route(self) -> &'static str {
+        match self {
+            Self::ReadBotUser => "GET /users/@me",
+            Self::ReadApplication => "GET /applications/@me",
+            Self::AcknowledgeClick => {
+                "POST /interactions/{interaction_id}/{interaction_token}/callback"
+            }
+            Self::AnswerClick => {
+                "PATCH /webhooks/{application_id}/{interaction_token}/messages/@original"
+            }
+            Self::CreateTicketChannel => "POST /guilds/{guild_id}/channels",
+            Self::FindCreatedChannel | Self::CheckGuildChannels => {
+                "GET /guilds/{guild_id}/channels"
+            }
+            Self::DeleteOrphanedChannel | Self::DeleteTicketChannel => {
+                "DELETE /channels/{channel_id}"
+            }
+            Self::PostWelcome | Self::PostClosedNotice | Self::PostPanel => {
+                "POST /channels/{channel_id}/messages"
+            }
+            Self::PinWelcome => "PUT /channels/{channel_id}/messages/pins/{message_id}",
+            Self::ReadTicketChannel
+            | Self::CatchUpMessages
+            | Self::ReadTranscriptMessages
+            | Self::ReadRecentMessages => "GET /channels/{channel_id}/messages",
+            Self::ReadTranscriptRoles | Self::CheckGuildRoles => "GET /guilds/{guild_id}/roles",
+            Self::ReadTranscriptGuild => "GET /guilds/{guild_id}",
+            Self::ReadTranscriptMember | Self::CheckBotMember => {
+                "GET /guilds/{guild_id}/members/{user_id}"
+            }
+            Self::OpenCreatorDm => "POST /users/@me/channels",
+            Self::ReadPanel => "GET /channels/{channel_id}/messages/{message_id}",
+            Self::EditPanel => "PATCH /channels/{channel_id}/messages/{message_id}",
+            Self::DeletePanel => "DELETE /channels/{channel_id}/messages/{message_id}",
+        }
+    }
+
+    /// What the bot was doing, completing "Discord refused to …".
+    pub const fn action(self) -> &'static str {
+        match self {
+            Self::ReadBotUser => "read the bot's user",
+            Self::ReadApplication => "read the bot's application",
+            Self::AcknowledgeClick => "acknowledge the click",
+            Self::AnswerClick => "answer the click",
+            Self::CreateTicketChannel => "create the ticket channel",
+            Self::FindCreatedChannel => "list the server's channels",
+            Self::DeleteOrphanedChannel => "delete an orphaned ticket channel",
+            Self::PostWelcome => "post the ticket's first message",
+            Self::PinWelcome => "pin the ticket's first message",
+            Self::ReadTicketChannel => "read the ticket channel",
+            Self::CatchUpMessages => "read a ticket's messages missed by the gateway",
+            Self::ReadTranscriptMessages => "read the ticket's messages",
+            Self::ReadTranscriptRoles => "read the guild's roles",
+            Self::ReadTranscriptGuild => "read the guild",
+            Self::ReadTranscriptMember => "read a member's names",
+            Self::ReadRecentMessages => "read recent messages",
+            Self::PostClosedNotice => "post about the closed ticket",
+            Self::OpenCreatorDm => "open a DM with the ticket's creator",
+            Self::DeleteTicketChannel => "delete the ticket channel",
+            Self::ReadPanel => "read the panel",
+            Self::PostPanel => "post the panel",
+            Self::EditPanel => "edit the panel",
+            Self::DeletePanel => "delete the old panel",
+            Self::CheckGuildChannels => "list the guild's channels",
+            Self::CheckGuildRoles => "list the guild's roles",
+            Self::CheckBotMember => "read the bot's membership",
+        }
+    }
+
+    /// The `call` label of the REST metrics, e.g. `create_ticket_channel`.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::ReadBotUser => "read_bot_user",
+            Self::ReadApplication => "read_application",
+            Self::AcknowledgeClick => "acknowledge_click",
+            Self::AnswerClick => "answer_click",
+            Self::CreateTicketChannel => "create_ticket_channel",
+            Self::FindCreatedChannel => "find_created_channel",
+            Self::DeleteOrphanedChannel => "delete_orphaned_channel",
+            Self::PostWelcome => "post_welcome",
+            Self::PinWelcome => "pin_welcome",
+            Self::ReadTicketChannel => "read_ticket_channel",
+            Self::CatchUpMessages => "catch_up_messages",
+            Self::ReadTranscriptMessages => "read_transcript_messages",
+            Self::ReadTranscriptRoles => "read_transcript_roles",
+            Self::ReadTranscriptGuild => "read_transcript_guild",
+            Self::ReadTranscriptMember => "read_transcript_member",
+            Self::ReadRecentMessages => "read_recent_messages",
+            Self::PostClosedNotice => "post_closed_notice",
+            Self::OpenCreatorDm => "open_creator_dm",
+            Self::DeleteTicketChannel => "delete_ticket_channel",
+            Self::ReadPanel => "read_panel",
+            Self::PostPanel => "post_panel",
+            Self::EditPanel => "edit_panel",
+            Self::DeletePanel => "delete_panel",
+            Self::CheckGuildChannels => "check_guild_channels",
+            Self::CheckGuildRoles => "check_guild_roles",
+            Self::CheckBotMember => "check_bot_member",
+        }
+    }
+}
