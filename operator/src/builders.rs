@@ -80,6 +80,20 @@ pub enum BuildError {
     /// The TicketBot asks for something the operator's [`crate::policy`] does not allow.
     #[error("{0}")]
     NotAllowed(crate::policy::Refusal),
+    /// The token names a Discord bot an older TicketBot already runs.
+    #[error(
+        "the token in Secret {secret} (spec.tokenSecretRef) belongs to Discord bot {bot_user_id}, \
+         which TicketBot {keeper} already runs; one Discord bot runs in one TicketBot (its \
+         replicas share it), so point this TicketBot at another bot's token or delete one of the two"
+    )]
+    TokenInUse {
+        /// The token's Secret.
+        secret: String,
+        /// The Discord bot the token names.
+        bot_user_id: u64,
+        /// The TicketBot that keeps it, `namespace/name`.
+        keeper: String,
+    },
 }
 
 impl BuildError {
@@ -90,6 +104,7 @@ impl BuildError {
             Self::InvalidConfig(_) | Self::InvalidLogLevel { .. } => "InvalidConfig",
             Self::ConfigTooLarge { .. } => "ConfigTooLarge",
             Self::NotAllowed(refusal) => refusal.reason(),
+            Self::TokenInUse { .. } => "TokenInUse",
         }
     }
 }

@@ -36,6 +36,7 @@ use tracing::{Instrument, debug, field, info, info_span, warn};
 use crate::bot_status::{self, StatusClient, StatusFetchError};
 use crate::builders::{self, BuildError, BuildSettings, MANAGED_BY_LABEL, MANAGER};
 use crate::crd::{SecretKeyRef, TicketBot, TicketCategory};
+use crate::discord_token;
 use crate::error::{Error, Result};
 use crate::health::Health;
 use crate::metrics::Metrics;
@@ -179,6 +180,9 @@ pub struct Context {
     /// a category moved to another bot must also reconcile the bot it leaves, and by then its
     /// spec names only the new one.
     rendered_into: Mutex<HashMap<String, String>>,
+    /// The Discord bot each TicketBot's token names, with when the TicketBot was created: of
+    /// several TicketBots on one Discord bot, the oldest keeps it.
+    token_claims: Mutex<HashMap<String, (i64, u64)>>,
 }
 
 impl Context {
@@ -212,6 +216,7 @@ impl Context {
             category_trigger: Mutex::new(None),
             health: Arc::new(Health::default()),
             rendered_into: Mutex::new(HashMap::new()),
+            token_claims: Mutex::new(HashMap::new()),
         })
     }
 
@@ -304,6 +309,34 @@ impl Context {
                 // The receiver lives as long as the controllers; when they stop, nothing is owed.
                 let _ = trigger.send(ObjectRef::new(&category.name_any()).within(&namespace));
             }
+        }
+    }
+
+    /// Records that the TicketBot `key` runs the Discord bot `bot_user_id`; returns the TicketBot
+    /// that keeps that Discord bot when it is another one (an older claim, or the first by name).
+    fn claim_token(&self, key: &str, bot: &TicketBot, bot_user_id: u64) -> Option<String> {
+        let created = bot
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map_or(i64::MAX, |time| time.0.as_second());
+        let Ok(mut claims) = self.token_claims.lock() else {
+            return None;
+        };
+        claims.insert(key.to_owned(), (created, bot_user_id));
+        let keeper = discord_token::keeper(
+            claims
+                .iter()
+                .filter(|(_, (_, id))| *id == bot_user_id)
+                .map(|(claimant, (created, _))| (claimant.as_str(), *created)),
+        )?;
+        (keeper != key).then(|| keeper.to_owned())
+    }
+
+    /// Forgets the Discord bot of a deleted TicketBot.
+    fn release_token(&self, key: &str) {
+        if let Ok(mut claims) = self.token_claims.lock() {
+            claims.remove(key);
         }
     }
 
@@ -463,6 +496,8 @@ fn kind_name<K: Resource<DynamicType = ()>>() -> &'static str {
 struct SecretCheck {
     problems: Vec<Observed>,
     digests: Vec<String>,
+    /// The Discord bot the token names (see [`discord_token`]).
+    bot_user_id: Option<u64>,
 }
 
 async fn check_secrets(ctx: &Context, namespace: &str, bot: &TicketBot) -> Result<SecretCheck> {
@@ -470,6 +505,7 @@ async fn check_secrets(ctx: &Context, namespace: &str, bot: &TicketBot) -> Resul
     let mut check = SecretCheck {
         problems: Vec::new(),
         digests: Vec::new(),
+        bot_user_id: None,
     };
     let references: [(&str, &SecretKeyRef); 2] = [
         ("tokenSecretRef", &bot.spec.token_secret_ref),
@@ -516,6 +552,11 @@ async fn check_secrets(ctx: &Context, namespace: &str, bot: &TicketBot) -> Resul
                 ),
             ),
             (Some(_), Some(value)) => {
+                if field == "tokenSecretRef" {
+                    check.bot_user_id = std::str::from_utf8(&value)
+                        .ok()
+                        .and_then(discord_token::bot_user_id);
+                }
                 check.digests.push(builders::secret_digest(&value));
                 continue;
             }
@@ -690,6 +731,8 @@ async fn reconcile_bot_with_finalizer(
 async fn clean_up_bot(bot: &TicketBot, ctx: &Context) -> Result<Action> {
     let name = bot.name_any();
     let namespace = bot.namespace().unwrap_or_default();
+    // Whatever happens to its panels, the TicketBot no longer holds its Discord bot.
+    ctx.release_token(&format!("{namespace}/{name}"));
     let existing = Existing::read(ctx, &namespace, &name).await?;
     let deployment = existing
         .deployment
@@ -798,6 +841,10 @@ async fn reconcile_bot_object(
     // The cache has no order; the API's lists were by name.
     categories.sort_by_key(TicketCategory::key);
     let secrets = check_secrets(ctx, &namespace, bot).await?;
+    let token_keeper = secrets.bot_user_id.and_then(|id| {
+        ctx.claim_token(&format!("{namespace}/{name}"), bot, id)
+            .map(|keeper| (id, keeper))
+    });
 
     let config_map_name = builders::config_map_name(&name);
     let existing = Existing::read(ctx, &namespace, &name).await?;
@@ -815,6 +862,14 @@ async fn reconcile_bot_object(
         &ctx.settings.build.default_image,
     )
     .map_err(BuildError::NotAllowed)
+    .and_then(|()| match &token_keeper {
+        Some((bot_user_id, keeper)) => Err(BuildError::TokenInUse {
+            secret: bot.spec.token_secret_ref.name.clone(),
+            bot_user_id: *bot_user_id,
+            keeper: keeper.clone(),
+        }),
+        None => Ok(()),
+    })
     .and_then(|()| builders::render_config_keeping(bot, &categories, running.as_ref()))
     .and_then(|config| {
         let children = Children::build(bot, &config, &ctx.settings.build, &secrets.digests)?;
@@ -872,7 +927,8 @@ async fn reconcile_bot_object(
             error @ (BuildError::InvalidConfig(_)
             | BuildError::InvalidLogLevel { .. }
             | BuildError::ConfigTooLarge { .. }
-            | BuildError::NotAllowed(_)),
+            | BuildError::NotAllowed(_)
+            | BuildError::TokenInUse { .. }),
         ) => {
             // Keep the last good ConfigMap and pods: a bad spec must not take a working bot down.
             (

@@ -23,6 +23,7 @@ pub mod builders;
 pub mod controller;
 pub mod crd;
 pub mod crdgen;
+mod discord_token;
 pub mod error;
 pub mod health;
 pub mod http;

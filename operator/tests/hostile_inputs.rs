@@ -1011,3 +1011,72 @@ async fn case_12b_an_image_from_another_repository_is_refused_unless_allowed() {
     cluster.assert_operator_never_refused();
     finish(cluster, operator).await;
 }
+
+/// A Discord-shaped token for the bot user `id`: its first segment is the id in base64, the rest
+/// differs per `variant` (a reset token of the same bot, or a copy).
+fn discord_token(id: &str, variant: &str) -> String {
+    use base64::Engine as _;
+    let first = base64::engine::general_purpose::STANDARD_NO_PAD.encode(id);
+    format!("{first}.{variant}.signature-part-of-the-token")
+}
+
+/// Case 13: two TicketBots whose tokens name the same Discord bot would run it twice, and each
+/// would delete the other's panels as categories it does not know. The older keeps it; the newer
+/// is refused, naming the TicketBot that runs the bot, and nothing of it is applied. (Both may be
+/// created in the same second; the name breaks the tie, and `support` sorts first.)
+#[tokio::test]
+async fn case_13_a_second_ticketbot_on_a_discord_bot_another_runs_is_refused() {
+    const SECOND: &str = "support-copy";
+    let cluster = Cluster::start().await;
+    let [mut token, database] = secrets_json();
+    token["data"] = json!({});
+    token["stringData"] = json!({"token": discord_token("123456789012345678", "first")});
+    cluster.put(token).await;
+    cluster.put(database).await;
+    cluster.put(bot_json()).await;
+    let operator = Operator::start(&cluster).await;
+    rendered_for_generation(&cluster, "ConfigRendered").await;
+
+    cluster
+        .put(json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "second-token", "namespace": NAMESPACE},
+            "stringData": {"token": discord_token("123456789012345678", "reset")},
+        }))
+        .await;
+    cluster
+        .put(named_bot(SECOND).set("/spec/tokenSecretRef/name", json!("second-token")))
+        .await;
+    let message = eventually(
+        "the second TicketBot is refused as TokenInUse",
+        async || {
+            let (status, reason, message) =
+                bot_condition_message(&cluster, SECOND, "ConfigRendered").await;
+            (status == "False" && reason == "TokenInUse").then_some(message)
+        },
+    )
+    .await;
+    assert!(
+        message.contains("spec.tokenSecretRef")
+            && message.contains("123456789012345678")
+            && message.contains(&format!("{NAMESPACE}/{BOT}")),
+        "{message}"
+    );
+    assert_eq!(
+        warning_events(&cluster, SECOND, "TokenInUse").await.len(),
+        1
+    );
+    assert!(
+        cluster
+            .get("configmaps", NAMESPACE, &builders::config_map_name(SECOND))
+            .await
+            .is_none(),
+        "nothing of the refused TicketBot is applied"
+    );
+    // The first keeps running its bot.
+    assert_eq!(
+        bot_condition(&cluster, BOT, "ConfigRendered").await,
+        ("True".to_owned(), "ConfigRendered".to_owned())
+    );
+    finish(cluster, operator).await;
+}
