@@ -238,11 +238,31 @@ async fn shutdown_finishes_in_flight_clicks_closes_the_gateway_and_takes_no_new_
     assert!(late.failed(), "a stopped bot takes no new clicks");
 }
 
+/// The bot binary, started by [`start_binary`], with its output read as it is written: a child
+/// whose pipes nobody reads blocks on its next log line once the pipe buffer (64 KiB on Linux) is
+/// full. The bot logging at `trace` below writes about 58 KiB in a quick run and more in a slow
+/// one (every retry and heartbeat is a line), so on a loaded machine it stalled mid-click.
+struct RunningBinary {
+    child: std::process::Child,
+    stdout: std::thread::JoinHandle<Vec<u8>>,
+    stderr: std::thread::JoinHandle<Vec<u8>>,
+}
+
+/// Reads `pipe` to its end on a thread of its own.
+fn drain(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        // A read error ends the capture; what was read so far is kept.
+        let _ = pipe.read_to_end(&mut bytes);
+        bytes
+    })
+}
+
 /// Starts the bot binary on the harness's config and `database_url` (the harness's own bot
 /// stopped) and waits until it is connected to the gateway. Its output is captured.
-async fn start_binary(harness: &Harness, database_url: &str) -> std::process::Child {
+async fn start_binary(harness: &Harness, database_url: &str) -> RunningBinary {
     let (identifies_before, _) = harness.control.gateway_counts();
-    let child = std::process::Command::new(BINARY)
+    let mut child = std::process::Command::new(BINARY)
         .arg("--config")
         .arg(&harness.config_path)
         .env("DISCORD_TOKEN", harness.world.emulator.token())
@@ -251,6 +271,8 @@ async fn start_binary(harness: &Harness, database_url: &str) -> std::process::Ch
         .stderr(Stdio::piped())
         .spawn()
         .expect("start the binary");
+    let stdout = drain(child.stdout.take().expect("the piped stdout"));
+    let stderr = drain(child.stderr.take().expect("the piped stderr"));
     harness
         .control
         .wait_for(WAIT, |control| {
@@ -263,25 +285,36 @@ async fn start_binary(harness: &Harness, database_url: &str) -> std::process::Ch
         })
         .await
         .expect("the binary connects to the gateway");
-    child
+    RunningBinary {
+        child,
+        stdout,
+        stderr,
+    }
 }
 
 /// Sends the binary SIGTERM and waits for it to exit.
-async fn stop_binary(child: std::process::Child) -> std::process::Output {
+async fn stop_binary(binary: RunningBinary) -> std::process::Output {
+    let RunningBinary {
+        mut child,
+        stdout,
+        stderr,
+    } = binary;
     let pid = child.id().to_string();
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .expect("the kill command exists");
     assert!(killed.success());
-    tokio::time::timeout(
-        WAIT,
-        tokio::task::spawn_blocking(move || child.wait_with_output()),
-    )
-    .await
-    .expect("the binary exits in time")
-    .expect("the waiting thread")
-    .expect("wait for the binary")
+    let status = tokio::time::timeout(WAIT, tokio::task::spawn_blocking(move || child.wait()))
+        .await
+        .expect("the binary exits in time")
+        .expect("the waiting thread")
+        .expect("wait for the binary");
+    std::process::Output {
+        status,
+        stdout: stdout.join().expect("the stdout reader"),
+        stderr: stderr.join().expect("the stderr reader"),
+    }
 }
 
 #[tokio::test]
