@@ -1,9 +1,11 @@
 //! The operator at scale against a real Kubernetes API server (the testkit's control plane):
-//! 100 TicketBots with 10 TicketCategories each in one namespace, the operator running in this
-//! process as a ServiceAccount of its own, so the API server's audit log tells its requests from
-//! the benchmark's. Prints figures; asserts nothing.
+//! 100 TicketBots with 10 TicketCategories each in one namespace, the operator binary running in
+//! a process of its own as a ServiceAccount of its own, so the API server's audit log tells its
+//! requests from the benchmark's and its peak RSS is its own. Prints figures; asserts nothing.
 //!
-//! Usage: `cargo run --release -p ticketeer-operator --example bench_scale [-- BOTS CATEGORIES STEADY_SECONDS]`
+//! Usage: `cargo build --release -p ticketeer-operator --bins --examples` then
+//! `target/release/examples/bench_scale [BOTS CATEGORIES STEADY_SECONDS]` (the operator binary is
+//! looked for beside the `examples` directory the benchmark runs from).
 //!
 //! There is no kubelet, so no bot pod runs and no Deployment becomes available: a bot counts as
 //! converged when its ConfigMap holds all its categories, and the operator never reads a bot's
@@ -11,17 +13,15 @@
 //! figures. The drift repair runs every 60 s here (5 minutes in production) so that the steady
 //! state window holds whole drift periods.
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kube::Api;
 use kube::api::{ListParams, Patch, PatchParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
-use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 use ticketeer_config::BotConfig;
-use ticketeer_operator::controller::{Context, Settings, run_controllers};
-use ticketeer_operator::metrics::Metrics;
 use ticketeer_testkit::control_plane::{AuditEvent, ControlPlane, service_account_username};
 
 const NAMESPACE: &str = "bench";
@@ -86,8 +86,9 @@ fn by_verb(requests: &[AuditEvent]) -> String {
     format!("{} ({})", requests.len(), parts.join(", "))
 }
 
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+/// The peak resident set (`VmHWM`) of the process `pid`, in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
             status
@@ -96,6 +97,39 @@ fn peak_rss_kib() -> u64 {
                 .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         })
         .unwrap_or(0)
+}
+
+/// The operator binary beside the directory this example runs from (`target/<profile>/`).
+fn operator_binary() -> PathBuf {
+    let example = std::env::current_exe().expect("the benchmark's own path");
+    let binary = example
+        .parent()
+        .and_then(|examples| examples.parent())
+        .map(|profile| profile.join("ticketeer-operator"))
+        .expect("a target directory");
+    assert!(
+        binary.exists(),
+        "{} does not exist; build it first: cargo build --release -p ticketeer-operator --bins --examples",
+        binary.display()
+    );
+    binary
+}
+
+/// Starts the operator binary as the ServiceAccount of `kubeconfig`, watching the benchmark's
+/// namespace, with the benchmark's drift period.
+fn start_operator(kubeconfig: &std::path::Path) -> Child {
+    Command::new(operator_binary())
+        .env_clear()
+        .env("KUBECONFIG", kubeconfig)
+        .env("WATCH_NAMESPACE", NAMESPACE)
+        .env("DRIFT_REPAIR_SECONDS", DRIFT.as_secs().to_string())
+        .env("HTTP_LISTEN", "127.0.0.1:0")
+        .env("TICKETEER_BOT_IMAGE", "ghcr.io/ticketeer/ticketeer:bench")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the operator binary")
 }
 
 #[tokio::main]
@@ -168,22 +202,13 @@ async fn main() {
     println!("created {bots} TicketBots with {per_bot} TicketCategories each");
 
     let username = service_account_username(OPERATOR_NAMESPACE, OPERATOR_ACCOUNT);
-    let client = plane
-        .service_account_client(OPERATOR_NAMESPACE, OPERATOR_ACCOUNT)
+    let kubeconfig = plane.dir().join("bench-operator.kubeconfig");
+    plane
+        .write_service_account_kubeconfig(OPERATOR_NAMESPACE, OPERATOR_ACCOUNT, &kubeconfig)
         .await
-        .expect("the operator's client");
-    let mut settings = Settings::new("ghcr.io/ticketeer/ticketeer:bench");
-    settings.namespace = Some(NAMESPACE.to_owned());
-    settings.drift_requeue = DRIFT;
-    let mut registry = Registry::default();
-    let context = Arc::new(
-        Context::new(client, settings, Metrics::register(&mut registry)).expect("the context"),
-    );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        .expect("the operator's kubeconfig");
     let started = Instant::now();
-    let operator = tokio::spawn(run_controllers(context, async move {
-        let _ = stopped.await;
-    }));
+    let mut operator = start_operator(&kubeconfig);
 
     let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> =
         Api::namespaced(admin.clone(), NAMESPACE);
@@ -237,13 +262,22 @@ async fn main() {
         count(window.len()) / count(bots) / (steady.as_secs_f64() / DRIFT.as_secs_f64()),
         DRIFT.as_secs()
     );
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(30), operator).await;
+    let operator_peak = peak_rss_kib(operator.id());
+    let stopped = Command::new("kill")
+        .args(["-TERM", &operator.id().to_string()])
+        .status()
+        .expect("the kill command");
+    assert!(stopped.success(), "the operator could be signalled");
+    let exit = tokio::task::spawn_blocking(move || operator.wait())
+        .await
+        .expect("the waiting thread")
+        .expect("the operator exits");
+    println!("the operator exited with {exit}");
     // A watch is logged when it ends, so only now are the watches in the log.
     let requests = plane.audit_events_of(&username).expect("the audit log");
     println!("all requests, watches included: {}", by_verb(&requests));
     println!(
-        "peak RSS of this process (operator, its caches and the benchmark's own objects; the control plane runs in its own processes): {:.1} MiB",
-        f64::from(u32::try_from(peak_rss_kib()).unwrap_or(u32::MAX)) / 1024.0
+        "peak RSS of the operator process: {:.1} MiB",
+        f64::from(u32::try_from(operator_peak).unwrap_or(u32::MAX)) / 1024.0
     );
 }

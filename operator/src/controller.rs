@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use futures_util::{StreamExt, stream};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, ObjectReference, Secret, Service, ServiceAccount};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
 use kube::api::{Patch, PatchParams};
 use kube::core::{DeserializeGuard, PartialObjectMeta};
 use kube::runtime::controller::{self, Action};
@@ -35,6 +35,9 @@ use tracing::{Instrument, debug, field, info, info_span, warn};
 
 use crate::bot_status::{self, StatusClient, StatusFetchError};
 use crate::builders::{self, BuildError, BuildSettings, MANAGED_BY_LABEL, MANAGER};
+use crate::caches::{
+    self, AppliedChildren, Caches, CategoryStore, SecretKeyValue, SecretValues, cached,
+};
 use crate::crd::{SecretKeyRef, TicketBot, TicketCategory};
 use crate::discord_token;
 use crate::error::{Error, Result};
@@ -138,26 +141,6 @@ struct LastReport {
     report: BotReport,
 }
 
-/// A cache of every watched TicketCategory, which the bot reconcile reads a bot's categories from.
-#[derive(Clone)]
-struct CategoryStore {
-    store: Store<DeserializeGuard<TicketCategory>>,
-    /// Resolves once the cache has listed the categories, to whether it did (not when its watch
-    /// stopped first). One wait shared by every reconcile: the store's own wakes only the last
-    /// of several waiting at once, and the others would wait for ever.
-    ready: futures_util::future::Shared<futures_util::future::BoxFuture<'static, bool>>,
-}
-
-impl CategoryStore {
-    fn new(store: Store<DeserializeGuard<TicketCategory>>) -> Self {
-        let waited = store.clone();
-        let ready = futures_util::FutureExt::shared(futures_util::FutureExt::boxed(async move {
-            waited.wait_until_ready().await.is_ok()
-        }));
-        Self { store, ready }
-    }
-}
-
 /// The category controller's trigger: the categories to reconcile now.
 type CategoryTrigger = mpsc::UnboundedSender<ObjectRef<DeserializeGuard<TicketCategory>>>;
 
@@ -183,6 +166,10 @@ pub struct Context {
     /// The Discord bot each TicketBot's token names, with when the TicketBot was created: of
     /// several TicketBots on one Discord bot, the oldest keeps it.
     token_claims: Mutex<HashMap<String, (i64, u64)>>,
+    /// The referenced Secret keys' digests, by the Secrets' versions.
+    secret_values: SecretValues,
+    /// What was last applied to each child.
+    applied: AppliedChildren,
 }
 
 impl Context {
@@ -217,6 +204,8 @@ impl Context {
             health: Arc::new(Health::default()),
             rendered_into: Mutex::new(HashMap::new()),
             token_claims: Mutex::new(HashMap::new()),
+            secret_values: SecretValues::default(),
+            applied: AppliedChildren::default(),
         })
     }
 
@@ -500,8 +489,12 @@ struct SecretCheck {
     bot_user_id: Option<u64>,
 }
 
-async fn check_secrets(ctx: &Context, namespace: &str, bot: &TicketBot) -> Result<SecretCheck> {
-    let secrets: Api<Secret> = ctx.api(namespace);
+async fn check_secrets(
+    ctx: &Context,
+    caches: &Caches,
+    namespace: &str,
+    bot: &TicketBot,
+) -> Result<SecretCheck> {
     let mut check = SecretCheck {
         problems: Vec::new(),
         digests: Vec::new(),
@@ -512,30 +505,8 @@ async fn check_secrets(ctx: &Context, namespace: &str, bot: &TicketBot) -> Resul
         ("databaseSecretRef", &bot.spec.database_secret_ref),
     ];
     for (field, reference) in references {
-        let secret =
-            secrets
-                .get_opt(&reference.name)
-                .await
-                .map_err(|source| Error::ReadSecret {
-                    namespace: namespace.to_owned(),
-                    name: reference.name.clone(),
-                    source,
-                })?;
-        let value = secret.as_ref().and_then(|secret| {
-            let data = secret
-                .data
-                .as_ref()
-                .and_then(|data| data.get(&reference.key))
-                .map(|bytes| bytes.0.clone());
-            let string_data = secret
-                .string_data
-                .as_ref()
-                .and_then(|data| data.get(&reference.key))
-                .map(|text| text.as_bytes().to_vec());
-            data.or(string_data)
-        });
-        let problem = match (secret, value) {
-            (None, _) => Observed::yes(
+        let problem = match read_secret_key(ctx, caches, namespace, reference).await? {
+            None => Observed::yes(
                 bot_condition::DEGRADED,
                 "SecretNotFound",
                 format!(
@@ -543,7 +514,7 @@ async fn check_secrets(ctx: &Context, namespace: &str, bot: &TicketBot) -> Resul
                     reference.name, reference.key
                 ),
             ),
-            (Some(_), None) => Observed::yes(
+            Some(SecretKeyValue::KeyMissing) => Observed::yes(
                 bot_condition::DEGRADED,
                 "SecretKeyMissing",
                 format!(
@@ -551,13 +522,14 @@ async fn check_secrets(ctx: &Context, namespace: &str, bot: &TicketBot) -> Resul
                     reference.name, reference.key
                 ),
             ),
-            (Some(_), Some(value)) => {
+            Some(SecretKeyValue::Present {
+                digest,
+                bot_user_id,
+            }) => {
                 if field == "tokenSecretRef" {
-                    check.bot_user_id = std::str::from_utf8(&value)
-                        .ok()
-                        .and_then(discord_token::bot_user_id);
+                    check.bot_user_id = bot_user_id;
                 }
-                check.digests.push(builders::secret_digest(&value));
+                check.digests.push(digest);
                 continue;
             }
         };
@@ -566,6 +538,66 @@ async fn check_secrets(ctx: &Context, namespace: &str, bot: &TicketBot) -> Resul
         check.digests.push(format!("missing:{}", reference.name));
     }
     Ok(check)
+}
+
+/// What the key `reference` names holds (`None`: no such Secret). Read by GET only when the
+/// Secret's cached version is not the one it was last read at.
+async fn read_secret_key(
+    ctx: &Context,
+    caches: &Caches,
+    namespace: &str,
+    reference: &SecretKeyRef,
+) -> Result<Option<SecretKeyValue>> {
+    let cached_version = cached(&caches.secrets, namespace, &reference.name)
+        .and_then(|secret| secret.metadata.resource_version);
+    if let Some(known) = cached_version.as_deref().and_then(|version| {
+        ctx.secret_values
+            .get(namespace, &reference.name, &reference.key, version)
+    }) {
+        return Ok(Some(known));
+    }
+    let secret = ctx
+        .api::<Secret>(namespace)
+        .get_opt(&reference.name)
+        .await
+        .map_err(|source| Error::ReadSecret {
+            namespace: namespace.to_owned(),
+            name: reference.name.clone(),
+            source,
+        })?;
+    let Some(secret) = secret else {
+        return Ok(None);
+    };
+    let data = secret
+        .data
+        .as_ref()
+        .and_then(|data| data.get(&reference.key))
+        .map(|bytes| bytes.0.clone());
+    let string_data = secret
+        .string_data
+        .as_ref()
+        .and_then(|data| data.get(&reference.key))
+        .map(|text| text.as_bytes().to_vec());
+    let value = match data.or(string_data) {
+        None => SecretKeyValue::KeyMissing,
+        Some(value) => SecretKeyValue::Present {
+            digest: builders::secret_digest(&value),
+            // Only the token's is used; reading it from another key is harmless.
+            bot_user_id: std::str::from_utf8(&value)
+                .ok()
+                .and_then(discord_token::bot_user_id),
+        },
+    };
+    if let Some(version) = secret.metadata.resource_version.as_deref() {
+        ctx.secret_values.record(
+            namespace,
+            &reference.name,
+            &reference.key,
+            version,
+            value.clone(),
+        );
+    }
+    Ok(Some(value))
 }
 
 /// The children of one TicketBot, all built before any is applied, so a spec that cannot be
@@ -592,57 +624,118 @@ impl Children {
         })
     }
 
-    /// Applies the children in order (the ConfigMap before the Deployment that mounts it) and
-    /// returns the applied Deployment.
+    /// Applies the children in order (the ConfigMap before the Deployment that mounts it), each
+    /// unless `existing` shows it as our last apply left it, and returns the Deployment.
     ///
     /// # Errors
     ///
     /// [`Error::ChildRejected`] for the first child the API server refuses for good (the ones
     /// after it are left as they are); [`Error::ApplyChild`] for a transient failure.
-    async fn apply(&self, ctx: &Context, namespace: &str) -> Result<Deployment> {
-        apply(&ctx.api(namespace), &self.service_account).await?;
-        apply(&ctx.api(namespace), &self.config_map).await?;
-        apply(&ctx.api(namespace), &self.service).await?;
-        apply(&ctx.api(namespace), &self.deployment).await
+    async fn apply(
+        &self,
+        ctx: &Context,
+        namespace: &str,
+        existing: &Existing,
+    ) -> Result<Deployment> {
+        apply_changed(
+            ctx,
+            namespace,
+            &self.service_account,
+            existing.service_account.as_ref(),
+        )
+        .await?;
+        apply_changed(
+            ctx,
+            namespace,
+            &self.config_map,
+            existing.config_map.as_ref().map(|object| &object.metadata),
+        )
+        .await?;
+        apply_changed(ctx, namespace, &self.service, existing.service.as_ref()).await?;
+        let current = existing.deployment.as_ref();
+        let applied = apply_changed(
+            ctx,
+            namespace,
+            &self.deployment,
+            current.map(|object| &object.metadata),
+        )
+        .await?;
+        Ok(applied.or_else(|| current.cloned()).unwrap_or_default())
     }
 }
 
-/// The objects that stand where a bot's children go, as the API server has them now.
+/// Applies `desired` unless `current` (the object standing there, as cached) is what our last
+/// apply of the same desired object left; returns the applied object, `None` when skipped.
+async fn apply_changed<K>(
+    ctx: &Context,
+    namespace: &str,
+    desired: &K,
+    current: Option<&ObjectMeta>,
+) -> Result<Option<K>>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + Debug
+        + Serialize
+        + DeserializeOwned,
+{
+    let kind = kind_name::<K>();
+    if ctx.applied.unchanged(kind, desired, current) {
+        return Ok(None);
+    }
+    let applied = apply(&ctx.api(namespace), desired).await?;
+    ctx.applied.record(kind, desired, applied.meta());
+    Ok(Some(applied))
+}
+
+/// The objects that stand where a bot's children go: our own from the caches, any other read by
+/// name.
 struct Existing {
-    service_account: Option<ServiceAccount>,
+    service_account: Option<ObjectMeta>,
     config_map: Option<ConfigMap>,
-    service: Option<Service>,
+    service: Option<ObjectMeta>,
     deployment: Option<Deployment>,
 }
 
 impl Existing {
-    /// Reads each child's name (one GET per kind: a stranger's object carries none of the labels
-    /// the owned watches select on, so only a read by name finds it).
-    async fn read(ctx: &Context, namespace: &str, name: &str) -> Result<Self> {
+    /// Looks each child's name up in its cache, and reads it by GET when it is not there (a
+    /// stranger's object carries none of the labels the owned watches select on, so only a read
+    /// by name finds it).
+    async fn read(ctx: &Context, caches: &Caches, namespace: &str, name: &str) -> Result<Self> {
         let config_map_name = builders::config_map_name(name);
+        let service_account = match cached(&caches.service_accounts, namespace, name) {
+            Some(object) => Some(object.metadata),
+            None => read_child_metadata::<ServiceAccount>(ctx, namespace, name).await?,
+        };
+        let config_map = match cached(&caches.config_maps, namespace, &config_map_name) {
+            Some(object) => Some(object),
+            None => read_child(ctx, namespace, &config_map_name).await?,
+        };
+        let service = match cached(&caches.services, namespace, name) {
+            Some(object) => Some(object.metadata),
+            None => read_child_metadata::<Service>(ctx, namespace, name).await?,
+        };
+        let deployment = match cached(&caches.deployments, namespace, name) {
+            Some(object) => Some(object),
+            None => read_child(ctx, namespace, name).await?,
+        };
         Ok(Self {
-            service_account: read_child(ctx, namespace, name).await?,
-            config_map: read_child(ctx, namespace, &config_map_name).await?,
-            service: read_child(ctx, namespace, name).await?,
-            deployment: read_child(ctx, namespace, name).await?,
+            service_account,
+            config_map,
+            service,
+            deployment,
         })
     }
 
     /// The first object that exists but is not controlled by `bot`, as [`Error::NameConflict`].
     fn foreign(&self, bot: &TicketBot, namespace: &str) -> Option<Error> {
         let metadata = [
-            (
-                "ServiceAccount",
-                self.service_account.as_ref().map(|object| &object.metadata),
-            ),
+            ("ServiceAccount", self.service_account.as_ref()),
             (
                 "ConfigMap",
                 self.config_map.as_ref().map(|object| &object.metadata),
             ),
-            (
-                "Service",
-                self.service.as_ref().map(|object| &object.metadata),
-            ),
+            ("Service", self.service.as_ref()),
             (
                 "Deployment",
                 self.deployment.as_ref().map(|object| &object.metadata),
@@ -660,6 +753,19 @@ impl Existing {
     }
 }
 
+fn read_child_error<K: Resource<DynamicType = ()>>(
+    namespace: &str,
+    name: &str,
+) -> impl FnOnce(kube::Error) -> Error {
+    let (namespace, name) = (namespace.to_owned(), name.to_owned());
+    move |source| Error::ReadChild {
+        kind: kind_name::<K>(),
+        namespace,
+        name,
+        source,
+    }
+}
+
 async fn read_child<K>(ctx: &Context, namespace: &str, name: &str) -> Result<Option<K>>
 where
     K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
@@ -670,12 +776,26 @@ where
     ctx.api::<K>(namespace)
         .get_opt(name)
         .await
-        .map_err(|source| Error::ReadChild {
-            kind: kind_name::<K>(),
-            namespace: namespace.to_owned(),
-            name: name.to_owned(),
-            source,
-        })
+        .map_err(read_child_error::<K>(namespace, name))
+}
+
+async fn read_child_metadata<K>(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+) -> Result<Option<ObjectMeta>>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + Debug
+        + DeserializeOwned,
+{
+    Ok(ctx
+        .api::<K>(namespace)
+        .get_metadata_opt(name)
+        .await
+        .map_err(read_child_error::<K>(namespace, name))?
+        .map(|object| object.metadata))
 }
 
 /// The finalizer that holds a deleted TicketBot until its bot has removed its panels from
@@ -687,7 +807,7 @@ pub const PANELS_FINALIZER: &str = "ticketeer.dev/panels";
 async fn reconcile_bot_with_finalizer(
     bot: &TicketBot,
     ctx: &Context,
-    categories: &CategoryStore,
+    caches: &Caches,
 ) -> Result<Action> {
     let name = bot.name_any();
     let namespace = bot.namespace().ok_or_else(|| Error::MissingNamespace {
@@ -702,9 +822,9 @@ async fn reconcile_bot_with_finalizer(
         |event| async move {
             match event {
                 finalizer::Event::Apply(bot) => {
-                    Box::pin(reconcile_bot_object(&bot, ctx, categories)).await
+                    Box::pin(reconcile_bot_object(&bot, ctx, caches)).await
                 }
-                finalizer::Event::Cleanup(bot) => clean_up_bot(&bot, ctx).await,
+                finalizer::Event::Cleanup(bot) => clean_up_bot(&bot, ctx, caches).await,
             }
         },
     )
@@ -728,12 +848,17 @@ async fn reconcile_bot_with_finalizer(
 ///
 /// [`Error::PanelsRemaining`] while waiting (retried every [`Settings::panel_cleanup_poll`]);
 /// the API errors of reading or applying the ConfigMap.
-async fn clean_up_bot(bot: &TicketBot, ctx: &Context) -> Result<Action> {
+async fn clean_up_bot(bot: &TicketBot, ctx: &Context, caches: &Caches) -> Result<Action> {
     let name = bot.name_any();
     let namespace = bot.namespace().unwrap_or_default();
     // Whatever happens to its panels, the TicketBot no longer holds its Discord bot.
     ctx.release_token(&format!("{namespace}/{name}"));
-    let existing = Existing::read(ctx, &namespace, &name).await?;
+    // Its children go with it; a TicketBot made again under the name applies them afresh.
+    ctx.applied.forget(
+        &namespace,
+        &[name.clone(), builders::config_map_name(&name)],
+    );
+    let existing = Existing::read(ctx, caches, &namespace, &name).await?;
     let deployment = existing
         .deployment
         .as_ref()
@@ -809,11 +934,7 @@ async fn clean_up_bot(bot: &TicketBot, ctx: &Context) -> Result<Action> {
 }
 
 /// The TicketBot reconcile: children, then status.
-async fn reconcile_bot_object(
-    bot: &TicketBot,
-    ctx: &Context,
-    store: &CategoryStore,
-) -> Result<Action> {
+async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context, caches: &Caches) -> Result<Action> {
     let name = bot.name_any();
     let namespace = bot.namespace().ok_or_else(|| Error::MissingNamespace {
         kind: "TicketBot",
@@ -821,6 +942,7 @@ async fn reconcile_bot_object(
     })?;
     // An empty store before the first list would render the bot with no categories, and the bot
     // would delete their panels.
+    let store = &caches.categories;
     if !store.ready.clone().await {
         return Err(Error::CategoriesUnavailable);
     }
@@ -840,14 +962,14 @@ async fn reconcile_bot_object(
         .collect();
     // The cache has no order; the API's lists were by name.
     categories.sort_by_key(TicketCategory::key);
-    let secrets = check_secrets(ctx, &namespace, bot).await?;
+    let secrets = check_secrets(ctx, caches, &namespace, bot).await?;
     let token_keeper = secrets.bot_user_id.and_then(|id| {
         ctx.claim_token(&format!("{namespace}/{name}"), bot, id)
             .map(|keeper| (id, keeper))
     });
 
     let config_map_name = builders::config_map_name(&name);
-    let existing = Existing::read(ctx, &namespace, &name).await?;
+    let existing = Existing::read(ctx, caches, &namespace, &name).await?;
     // The config the bot runs now: a category refused as invalid keeps its entry from it.
     let running = existing
         .config_map
@@ -894,7 +1016,7 @@ async fn reconcile_bot_object(
             );
             let applied = match existing.foreign(bot, &namespace) {
                 Some(conflict) => Err(conflict),
-                None => children.apply(ctx, &namespace).await,
+                None => children.apply(ctx, &namespace, &existing).await,
             };
             match applied {
                 Ok(deployment) => {
@@ -1084,7 +1206,11 @@ where
 }
 
 /// The TicketCategory reconcile: `Accepted` and `Ready`.
-async fn reconcile_category_object(category: &TicketCategory, ctx: &Context) -> Result<Action> {
+async fn reconcile_category_object(
+    category: &TicketCategory,
+    ctx: &Context,
+    caches: &Caches,
+) -> Result<Action> {
     let name = category.name_any();
     let namespace = category
         .namespace()
@@ -1093,16 +1219,21 @@ async fn reconcile_category_object(category: &TicketCategory, ctx: &Context) -> 
             name: name.clone(),
         })?;
     let bot_name = &category.spec.bot_ref.name;
-    let bot = ctx
-        .api::<DeserializeGuard<TicketBot>>(&namespace)
-        .get_opt(bot_name)
-        .await
-        .map_err(|source| Error::ReadBot {
-            namespace: namespace.clone(),
-            name: bot_name.clone(),
-            source,
-        })?
-        .and_then(|guard| guard.0.ok());
+    // The cache is fed by the watch that reconciles the categories when their bot changes, and
+    // stores each change before passing it on; a bot not in it is read by name.
+    let bot = match cached(&caches.bots, &namespace, bot_name) {
+        Some(guard) => Some(guard),
+        None => ctx
+            .api::<DeserializeGuard<TicketBot>>(&namespace)
+            .get_opt(bot_name)
+            .await
+            .map_err(|source| Error::ReadBot {
+                namespace: namespace.clone(),
+                name: bot_name.clone(),
+                source,
+            })?,
+    }
+    .and_then(|guard| guard.0.ok());
     let bot_conditions = bot
         .as_ref()
         .and_then(|bot| bot.status.as_ref())
@@ -1362,14 +1493,19 @@ pub async fn run_controllers(
     .with_config(config);
     let bot_store = bot_controller.store();
     // Metadata only: a changed resourceVersion is all the trigger needs, and the operator then
-    // holds no Secret's data in memory (the reconcile reads the two referenced ones by name and
-    // rolls the pods only when a referenced key's value changed). Deletions pass too, so a bot
-    // whose Secret disappears turns Degraded at once.
-    let secrets = watcher(
-        ctx.watched::<PartialObjectMeta<Secret>>(),
-        watcher::Config::default(),
+    // receives no Secret's data but the two referenced ones' (read by name, when a cached version
+    // is newer than the one their digest was taken at; the pods roll only when a referenced key's
+    // value changed). Deletions pass too, so a bot whose Secret disappears turns Degraded at once.
+    let (secrets_reader, secrets_writer) = reflector::store();
+    let secrets = reflector(
+        secrets_writer,
+        watcher(
+            ctx.watched::<PartialObjectMeta<Secret>>(),
+            watcher::Config::default(),
+        )
+        .default_backoff()
+        .modify(caches::slim),
     )
-    .default_backoff()
     .touched_objects()
     .predicate_filter(predicates::resource_version, PredicateConfig::default());
     let referencing = bot_store.clone();
@@ -1378,7 +1514,6 @@ pub async fn run_controllers(
     // reads an older category than the one that triggered it (the category controller's cache
     // is fed by another watch, which may lag behind this one).
     let (categories_reader, categories_writer) = reflector::store();
-    let bots_categories = CategoryStore::new(categories_reader);
     // A bot renders its categories' specs only: their status writes must not reconcile it.
     let category_changes = changed_or_deleted(
         reflector(
@@ -1391,12 +1526,59 @@ pub async fn run_controllers(
         ),
         predicates::generation,
     );
+    // The children, cached by the watches that reconcile their bot when they change.
+    let (service_accounts, service_accounts_writer) = reflector::store();
+    let service_account_changes = reflector(
+        service_accounts_writer,
+        watcher(
+            ctx.watched::<PartialObjectMeta<ServiceAccount>>(),
+            owned.clone(),
+        )
+        .default_backoff()
+        .modify(caches::slim),
+    )
+    .touched_objects();
+    let (services, services_writer) = reflector::store();
+    let service_changes = reflector(
+        services_writer,
+        watcher(ctx.watched::<PartialObjectMeta<Service>>(), owned.clone())
+            .default_backoff()
+            .modify(caches::slim),
+    )
+    .touched_objects();
+    let (config_maps, config_maps_writer) = reflector::store();
+    let config_map_changes = reflector(
+        config_maps_writer,
+        watcher(ctx.watched::<ConfigMap>(), owned.clone())
+            .default_backoff()
+            .modify(caches::slim_config_map),
+    )
+    .touched_objects();
+    let (deployments, deployments_writer) = reflector::store();
+    let deployment_changes = reflector(
+        deployments_writer,
+        watcher(ctx.watched::<Deployment>(), owned)
+            .default_backoff()
+            .modify(caches::slim_deployment),
+    )
+    .touched_objects();
+    let (bots_reader, bots_writer) = reflector::store();
+    let caches = Caches {
+        categories: CategoryStore::new(categories_reader),
+        bots: bots_reader,
+        secrets: secrets_reader,
+        service_accounts,
+        config_maps,
+        services,
+        deployments,
+    };
+    let bot_caches = caches.clone();
     let moved_from = ctx.clone();
     let bots = bot_controller
-        .owns(ctx.watched::<ConfigMap>(), owned.clone())
-        .owns(ctx.watched::<ServiceAccount>(), owned.clone())
-        .owns(ctx.watched::<Service>(), owned.clone())
-        .owns(ctx.watched::<Deployment>(), owned)
+        .owns_stream(config_map_changes)
+        .owns_stream(service_account_changes)
+        .owns_stream(service_changes)
+        .owns_stream(deployment_changes)
         .watches_stream(secrets, move |secret| {
             bots_referencing(&referencing, &secret)
         })
@@ -1406,10 +1588,10 @@ pub async fn run_controllers(
         .graceful_shutdown_on(shutdown.clone())
         .run(
             move |guard, ctx| {
-                let store = bots_categories.clone();
+                let caches = bot_caches.clone();
                 reconcile_guarded(BOT_CONTROLLER, guard, ctx, |guard, ctx| async move {
                     match &guard.0 {
-                        Ok(bot) => Box::pin(reconcile_bot_with_finalizer(bot, &ctx, &store)).await,
+                        Ok(bot) => Box::pin(reconcile_bot_with_finalizer(bot, &ctx, &caches)).await,
                         Err(_) => Ok(Action::await_change()),
                     }
                 })
@@ -1433,11 +1615,14 @@ pub async fn run_controllers(
             // A category's status follows its bot's spec and Ready condition, not the rest of
             // the bot's status (replica counts, times).
             changed_or_deleted(
-                watcher(
-                    ctx.watched::<DeserializeGuard<TicketBot>>(),
-                    watcher::Config::default(),
-                )
-                .default_backoff(),
+                reflector(
+                    bots_writer,
+                    watcher(
+                        ctx.watched::<DeserializeGuard<TicketBot>>(),
+                        watcher::Config::default(),
+                    )
+                    .default_backoff(),
+                ),
                 predicates::generation.combine(bot_readiness),
             ),
             move |guard| {
@@ -1457,10 +1642,11 @@ pub async fn run_controllers(
         )
         .graceful_shutdown_on(shutdown.clone())
         .run(
-            |guard, ctx| {
+            move |guard, ctx| {
+                let caches = caches.clone();
                 reconcile_guarded(CATEGORY_CONTROLLER, guard, ctx, |guard, ctx| async move {
                     match &guard.0 {
-                        Ok(category) => reconcile_category_object(category, &ctx).await,
+                        Ok(category) => reconcile_category_object(category, &ctx, &caches).await,
                         Err(_) => Ok(Action::await_change()),
                     }
                 })

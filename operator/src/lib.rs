@@ -6,7 +6,7 @@
 //!
 //! 1. [`crd`]: the custom resources as Rust types (and [`crdgen`], their generated manifests).
 //! 2. [`controller`]: kube's `Controller` for each kind; dereference the bot's categories and
-//!    Secrets.
+//!    Secrets, from what the watches hold (`caches`) where they hold it.
 //! 3. [`builders`]: pure desired-state builders (config, ConfigMap, ServiceAccount, Deployment,
 //!    Service) and category acceptance.
 //! 4. [`controller`] again: [`policy`] (what the operator allows a TicketBot beyond the
@@ -20,6 +20,7 @@
 
 pub mod bot_status;
 pub mod builders;
+mod caches;
 pub mod controller;
 pub mod crd;
 pub mod crdgen;

@@ -6,7 +6,9 @@
 //! `TICKETEER_ALLOW_DISCORD_OVERRIDES` (`true` lets TicketBots set `spec.discord.apiProxy` and
 //! `spec.discord.gatewayUrl`; default `false`), `TICKETEER_BOT_IMAGE_ALLOW` (comma-separated image
 //! repository prefixes `spec.image` may use besides the default image's; see `policy`),
-//! `WATCH_NAMESPACE` (all when unset),
+//! `WATCH_NAMESPACE` (all when unset), `RECONCILE_CONCURRENCY` (reconciles at once per controller,
+//! default 8, 0 for no bound), `DRIFT_REPAIR_SECONDS` (how often each object is reconciled with
+//! nothing changed, default 300),
 //! `HTTP_LISTEN` (default `0.0.0.0:8080`), `POD_NAME`, `LOG_FORMAT` (`json` or `text`),
 //! `RUST_LOG` (default `info`), `LEADER_ELECTION` (`true` to hold a Lease in `POD_NAMESPACE` so
 //! only one replica reconciles), `LEADER_ELECTION_LEASE` (that Lease's name; the chart sets the
@@ -110,6 +112,14 @@ async fn main() -> anyhow::Result<()> {
         settings.concurrency = concurrency
             .parse()
             .context("RECONCILE_CONCURRENCY must be a number from 0 (unbounded) to 65535")?;
+    }
+    if let Some(seconds) = env("DRIFT_REPAIR_SECONDS") {
+        let seconds: u64 = seconds
+            .parse()
+            .ok()
+            .filter(|seconds| *seconds > 0)
+            .context("DRIFT_REPAIR_SECONDS must be a whole number of seconds above 0")?;
+        settings.drift_requeue = std::time::Duration::from_secs(seconds);
     }
     let listen: SocketAddr = env("HTTP_LISTEN")
         .unwrap_or_else(|| "0.0.0.0:8080".to_owned())

@@ -160,6 +160,9 @@ pub struct AuditEvent {
     pub response_status: Option<AuditResponseStatus>,
     /// The audit stage (only `ResponseComplete` and `Panic` are logged).
     pub stage: String,
+    /// When the API server received the request (RFC 3339, microseconds).
+    #[serde(default)]
+    pub request_received_timestamp: Option<String>,
 }
 
 /// The user of an [`AuditEvent`].
@@ -205,6 +208,14 @@ pub struct AuditResponseStatus {
 }
 
 impl AuditEvent {
+    /// When the API server received the request, if the log says.
+    #[must_use]
+    pub fn received_at(&self) -> Option<std::time::SystemTime> {
+        let timestamp: jiff::Timestamp =
+            self.request_received_timestamp.as_deref()?.parse().ok()?;
+        Some(std::time::SystemTime::from(timestamp))
+    }
+
     /// Whether the request could change stored state.
     pub fn is_write(&self) -> bool {
         matches!(
