@@ -6,10 +6,15 @@
 //! `ConfigBuilder::proxy_url(emulator.gateway_url())`. One listener serves both.
 //!
 //! # Layout
-//! - [`model`]: the state as tests see it; [`permissions`]: bits and the overwrite computation.
-//! - `state`: the single source of truth; every change dispatches its gateway events.
-//! - `routes` → `rest`: path to endpoint, then auth, faults, [`ratelimit`], checks and answer.
-//! - [`gateway`]: HELLO, IDENTIFY/READY/GUILD_CREATE, heartbeats, RESUME with replay.
+//! - [`model`]: the state as tests see it; [`permissions`]: bits and the overwrite computation;
+//!   [`snowflake`]: ids, timestamps and their JSON form.
+//! - `state`: the single source of truth and the primitives that change it, each dispatching its
+//!   gateway events into the sessions (`session`) under the state lock; `json`: Discord's JSON
+//!   shapes of it.
+//! - `routes` → `rest`: path to endpoint, then auth, faults (`faults`), [`ratelimit`], checks and
+//!   answer.
+//! - [`gateway`]: the websocket: HELLO, IDENTIFY/READY/GUILD_CREATE, heartbeats, RESUME with
+//!   replay.
 //! - `interactions`: clicks, the acknowledgement deadline, callbacks and interaction webhooks.
 //! - [`control`] and [`control_router`]: driving the emulator in-process or over HTTP;
 //!   [`fixtures`]: the "Support" guild most tests start from.
@@ -17,6 +22,7 @@
 mod api_error;
 pub mod control;
 mod control_http;
+mod faults;
 pub mod fixtures;
 pub mod gateway;
 mod interactions;
@@ -26,6 +32,7 @@ pub mod permissions;
 pub mod ratelimit;
 mod rest;
 mod routes;
+mod session;
 pub mod snowflake;
 mod state;
 pub mod validate;
@@ -38,12 +45,12 @@ use axum::routing::{any, get};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use control::{ChannelSpec, Control, ControlError, FaultSpec, UserMessage};
+pub use control::{ChannelSpec, Control, ControlError, UserMessage};
 pub use control_http::control_router;
+pub use faults::FaultSpec;
 pub use fixtures::{SupportGuild, TICKET_BOT_PERMISSIONS};
-pub use gateway::GatewaySession;
 pub use model::{
-    Attachment, Channel, ChannelKind, Guild, InteractionOutcome, InteractionStatus,
+    Attachment, Channel, ChannelKind, GatewaySession, Guild, InteractionOutcome, InteractionStatus,
     InteractionView, Member, Message, Overwrite, OverwriteKind, RequestRecord, Role, User,
 };
 pub use ratelimit::{InvalidRequestLimit, RateLimitConfig, RouteLimit, RouteOverride};

@@ -7,54 +7,21 @@
 //! invalidated, is answered INVALID_SESSION (`d: false`) on RESUME; its dispatches are never
 //! delivered to the new session the client then identifies (Discord Docs, Gateway: "Resuming").
 
-use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State as AxumState};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
-use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::json::id_str;
+use super::model::GatewaySession;
+pub use super::session::intents;
+use super::session::{Connection, Outbound, Session};
+use super::snowflake::id_str;
 use super::state::{Shared, State};
-
-/// Gateway intent bits the emulator filters events by.
-pub mod intents {
-    /// Guild, channel, role and pin events.
-    pub const GUILDS: u64 = 1 << 0;
-    /// Member events and the full member list in GUILD_CREATE (privileged).
-    pub const GUILD_MEMBERS: u64 = 1 << 1;
-    /// Presence updates (privileged).
-    pub const GUILD_PRESENCES: u64 = 1 << 8;
-    /// Message events in guilds.
-    pub const GUILD_MESSAGES: u64 = 1 << 9;
-    /// Message events in DMs.
-    pub const DIRECT_MESSAGES: u64 = 1 << 12;
-    /// Message content for messages not exempt from the rule (privileged).
-    pub const MESSAGE_CONTENT: u64 = 1 << 15;
-    /// Every intent bit Discord defines today (up to DIRECT_MESSAGE_POLLS, 1 << 25).
-    pub const ALL_KNOWN: u64 = (1 << 26) - 1;
-}
-
-/// Frames kept per session for RESUME.
-const REPLAY_CAPACITY: usize = 10_000;
-
-/// What the server side of one connection should do next.
-#[derive(Debug)]
-pub(crate) enum Outbound {
-    Text(String),
-    Close(u16, &'static str),
-    /// Drop the TCP connection without a close frame (a network failure).
-    Drop,
-    /// From now on deliver nothing, HEARTBEAT_ACK included, while the socket stays open: a
-    /// "zombied" connection, which the client must notice by its missing ACKs.
-    Silence,
-}
 
 /// Which URL a websocket connected to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,99 +30,6 @@ pub(crate) enum Entry {
     Main,
     /// The `resume_gateway_url` READY gave the session with this id.
     ResumeUrl(String),
-}
-
-#[derive(Debug)]
-pub(crate) struct Connection {
-    pub(crate) id: u64,
-    pub(crate) outbound: mpsc::UnboundedSender<Outbound>,
-}
-
-/// A gateway session: its intents, sequence and replay buffer, and its connection if any.
-#[derive(Debug)]
-pub(crate) struct Session {
-    pub(crate) id: String,
-    pub(crate) intents: u64,
-    pub(crate) shard: [u64; 2],
-    pub(crate) seq: u64,
-    replay: VecDeque<(u64, String)>,
-    pub(crate) connection: Option<Connection>,
-    /// When the last connection went away (`None` while connected).
-    disconnected_at: Option<Instant>,
-    /// `false` once the server has given the session up: RESUME is refused.
-    resumable: bool,
-}
-
-/// A gateway session as tests see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct GatewaySession {
-    /// The session id sent in READY.
-    pub session_id: String,
-    /// Whether a websocket is attached right now.
-    pub connected: bool,
-    /// The last sequence number dispatched to the session.
-    pub seq: u64,
-    /// The intents it identified with.
-    pub intents: u64,
-    /// `[shard_id, shard_count]`.
-    pub shard: [u64; 2],
-    /// Whether a RESUME would still be accepted (not invalidated; expiry is judged at RESUME).
-    pub resumable: bool,
-}
-
-impl Session {
-    pub(crate) fn handles_guild(&self, guild_id: u64) -> bool {
-        self.shard[1] == 0 || (guild_id >> 22) % self.shard[1] == self.shard[0]
-    }
-
-    /// Sends a dispatch with the session's next sequence number and keeps it for RESUME.
-    pub(crate) fn push_dispatch(&mut self, name: &str, data: &str) {
-        self.seq += 1;
-        let frame = format!(r#"{{"op":0,"s":{},"t":"{name}","d":{data}}}"#, self.seq);
-        if self.replay.len() == REPLAY_CAPACITY {
-            self.replay.pop_front();
-        }
-        self.replay.push_back((self.seq, frame.clone()));
-        self.send(Outbound::Text(frame));
-    }
-
-    fn send(&mut self, outbound: Outbound) {
-        if let Some(connection) = &self.connection
-            && connection.outbound.send(outbound).is_err()
-        {
-            self.disconnect();
-        }
-    }
-
-    fn disconnect(&mut self) {
-        if self.connection.take().is_some() {
-            self.disconnected_at = Some(Instant::now());
-        }
-    }
-
-    /// Whether RESUME may pick the session up again: Discord keeps a disconnected session only
-    /// for a while, and not at all once it has invalidated it.
-    fn can_resume(&self, window: std::time::Duration) -> bool {
-        self.resumable && self.disconnected_at.is_none_or(|at| at.elapsed() <= window)
-    }
-
-    /// The frames after `seq`, or `None` if the buffer no longer reaches back that far.
-    fn replay_after(&self, seq: u64) -> Option<Vec<String>> {
-        if seq > self.seq {
-            return None;
-        }
-        let oldest = self.replay.front().map_or(self.seq + 1, |(s, _)| *s);
-        if seq + 1 < oldest && seq < self.seq {
-            return None;
-        }
-        Some(
-            self.replay
-                .iter()
-                .filter(|(s, _)| *s > seq)
-                .map(|(_, frame)| frame.clone())
-                .collect(),
-        )
-    }
 }
 
 enum FrameResult {
@@ -216,16 +90,7 @@ impl State {
         self.identify_count += 1;
         self.sessions.insert(
             id.clone(),
-            Session {
-                id: id.clone(),
-                intents: requested,
-                shard,
-                seq: 0,
-                replay: VecDeque::new(),
-                connection: Some(connection),
-                disconnected_at: None,
-                resumable: true,
-            },
+            Session::new(id.clone(), requested, shard, connection),
         );
         *session_id = Some(id.clone());
         let guild_ids: Vec<u64> = self
@@ -300,10 +165,9 @@ impl State {
         let Some(session) = self.sessions.get_mut(&requested) else {
             return FrameResult::Continue;
         };
-        if let Some(old) = session.connection.replace(connection) {
+        if let Some(old) = session.attach(connection) {
             let _ = old.outbound.send(Outbound::Drop);
         }
-        session.disconnected_at = None;
         for text in frames {
             session.send(Outbound::Text(text));
         }
@@ -351,7 +215,7 @@ impl State {
     /// RESUME of any of them is answered INVALID_SESSION(false).
     pub(crate) fn invalidate_sessions(&mut self) {
         for session in self.sessions.values_mut() {
-            session.resumable = false;
+            session.give_up();
         }
     }
 
@@ -373,18 +237,7 @@ impl State {
     }
 
     pub(crate) fn gateway_sessions(&self) -> Vec<GatewaySession> {
-        let mut sessions: Vec<GatewaySession> = self
-            .sessions
-            .values()
-            .map(|s| GatewaySession {
-                session_id: s.id.clone(),
-                connected: s.connection.is_some(),
-                seq: s.seq,
-                intents: s.intents,
-                shard: s.shard,
-                resumable: s.resumable,
-            })
-            .collect();
+        let mut sessions: Vec<GatewaySession> = self.sessions.values().map(Session::view).collect();
         sessions.sort_by(|a, b| a.session_id.cmp(&b.session_id));
         sessions
     }

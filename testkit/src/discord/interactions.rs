@@ -14,11 +14,11 @@ use tokio::sync::oneshot;
 use super::EPHEMERAL_FLAG;
 use super::api_error::ApiError;
 use super::control::ControlError;
-use super::json::id_str;
 use super::model::{InteractionOutcome, InteractionStatus, InteractionView};
 use super::permissions;
 use super::rest::Reply;
 use super::routes::WebhookMessage;
+use super::snowflake::id_str;
 use super::state::{Ack, Dispatch, Interaction, NewMessage, State};
 use super::validate::{MessageDraft, webhook_message_draft};
 

@@ -337,6 +337,23 @@ pub struct InteractionView {
     pub followups: Vec<Message>,
 }
 
+/// A gateway session as tests see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GatewaySession {
+    /// The session id sent in READY.
+    pub session_id: String,
+    /// Whether a websocket is attached right now.
+    pub connected: bool,
+    /// The last sequence number dispatched to the session.
+    pub seq: u64,
+    /// The intents it identified with.
+    pub intents: u64,
+    /// `[shard_id, shard_count]`.
+    pub shard: [u64; 2],
+    /// Whether a RESUME would still be accepted (not invalidated; expiry is judged at RESUME).
+    pub resumable: bool,
+}
+
 /// One REST request the emulator answered.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RequestRecord {

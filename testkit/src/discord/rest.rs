@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::api_error::{ApiError, FormErrors};
-use super::json::id_str;
+use super::faults;
 use super::model::{Channel, ChannelKind, Overwrite, OverwriteKind, RequestRecord};
 use super::permissions::{
     ADMINISTRATOR, MANAGE_CHANNELS, MANAGE_MESSAGES, MANAGE_ROLES, PIN_MESSAGES,
@@ -19,7 +19,7 @@ use super::permissions::{
 };
 use super::ratelimit::{self, Limited};
 use super::routes::{self, Endpoint};
-use super::snowflake::{iso8601, now_ms, parse_iso8601};
+use super::snowflake::{id_str, iso8601, now_ms, parse_iso8601};
 use super::state::{NewMessage, Shared, State};
 use super::validate::{self, channel_draft, message_draft, snowflake};
 
@@ -236,14 +236,7 @@ impl State {
     }
 
     fn injected_fault(&mut self, method: &str, template: &str, path: &str) -> Option<Answer> {
-        let fault = self.faults.iter_mut().find(|f| {
-            f.remaining > 0
-                && (f.spec.method.is_empty() || f.spec.method.eq_ignore_ascii_case(method))
-                && (f.spec.route == template || f.spec.route == path)
-        })?;
-        fault.remaining -= 1;
-        let spec = fault.spec.clone();
-        self.faults.retain(|f| f.remaining > 0);
+        let spec = faults::take(&mut self.faults, method, template, path)?;
         let status = StatusCode::from_u16(spec.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status == StatusCode::TOO_MANY_REQUESTS {
             let retry = spec.retry_after.as_secs_f64();
