@@ -11,17 +11,21 @@
 //! - `state`: the single source of truth and the primitives that change it, each dispatching its
 //!   gateway events into the sessions (`session`) under the state lock; `json`: Discord's JSON
 //!   shapes of it.
-//! - `routes` → `rest`: path to endpoint, then auth, faults (`faults`), [`ratelimit`], checks and
-//!   answer.
+//! - `endpoints`: REST, one wrapper for what every request shares (the route from
+//!   `endpoints::routes`, auth, faults from `faults`, [`ratelimit`], the request log) around
+//!   plain functions per resource: users, guilds, channels, messages, the interaction callback
+//!   and webhook.
 //! - [`gateway`]: the websocket: HELLO, IDENTIFY/READY/GUILD_CREATE, heartbeats, RESUME with
 //!   replay.
-//! - `interactions`: clicks, the acknowledgement deadline, callbacks and interaction webhooks.
+//! - `interactions`: the user's side of a click: INTERACTION_CREATE and the acknowledgement
+//!   deadline.
 //! - [`control`] and [`control_router`]: driving the emulator in-process or over HTTP;
 //!   [`fixtures`]: the "Support" guild most tests start from.
 
 mod api_error;
 pub mod control;
 mod control_http;
+mod endpoints;
 mod faults;
 pub mod fixtures;
 pub mod gateway;
@@ -30,8 +34,6 @@ mod json;
 pub mod model;
 pub mod permissions;
 pub mod ratelimit;
-mod rest;
-mod routes;
 mod session;
 pub mod snowflake;
 mod state;
@@ -179,10 +181,10 @@ impl DiscordEmulator {
             // twilight appends `/?v=10&encoding=json` to the resume URL, so both spellings.
             .route("/resume/{session}", get(gateway::upgrade_resume))
             .route("/resume/{session}/", get(gateway::upgrade_resume))
-            .route("/api/v10/{*path}", any(rest::handle))
+            .route("/api/v10/{*path}", any(endpoints::handle))
             .route(
                 "/attachments/{channel}/{attachment}/{filename}",
-                get(rest::attachment),
+                get(endpoints::attachment),
             )
             .with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
