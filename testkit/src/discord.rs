@@ -8,9 +8,8 @@
 //! # Layout
 //! - [`model`]: the state as tests see it; [`permissions`]: bits and the overwrite computation;
 //!   [`snowflake`]: ids, timestamps and their JSON form.
-//! - `state`: the single source of truth and the primitives that change it, each dispatching its
-//!   gateway events into the sessions (`session`) under the state lock; `json`: Discord's JSON
-//!   shapes of it.
+//! - `state`: the single source of truth, its primitives, each dispatching its gateway events into
+//!   the sessions (`session`) under the state lock, and its JSON shapes.
 //! - `endpoints`: REST, one wrapper for what every request shares (the route from
 //!   `endpoints::routes`, auth, faults from `faults`, [`ratelimit`], the request log) around
 //!   plain functions per resource: users, guilds, channels, messages, the interaction callback
@@ -30,7 +29,6 @@ mod faults;
 pub mod fixtures;
 pub mod gateway;
 mod interactions;
-mod json;
 pub mod model;
 pub mod permissions;
 pub mod ratelimit;
@@ -52,13 +50,11 @@ pub use control_http::control_router;
 pub use faults::FaultSpec;
 pub use fixtures::{SupportGuild, TICKET_BOT_PERMISSIONS};
 pub use model::{
-    Attachment, Channel, ChannelKind, GatewaySession, Guild, InteractionOutcome, InteractionStatus,
-    InteractionView, Member, Message, Overwrite, OverwriteKind, RequestRecord, Role, User,
+    Attachment, Channel, ChannelKind, EPHEMERAL_FLAG, GatewaySession, Guild, InteractionOutcome,
+    InteractionStatus, InteractionView, Member, Message, Overwrite, OverwriteKind, RequestRecord,
+    Role, User,
 };
 pub use ratelimit::{InvalidRequestLimit, RateLimitConfig, RouteLimit, RouteOverride};
-
-/// Message flag: only the clicking user sees the message.
-pub const EPHEMERAL_FLAG: u64 = 1 << 6;
 
 /// How the emulator behaves; `Default` suits unit tests (rate limits off, 3 s deadline).
 #[derive(Debug, Clone)]

@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use super::model::GatewaySession;
@@ -25,6 +26,11 @@ pub mod intents {
     pub const MESSAGE_CONTENT: u64 = 1 << 15;
     /// Every intent bit Discord defines today (up to DIRECT_MESSAGE_POLLS, 1 << 25).
     pub const ALL_KNOWN: u64 = (1 << 26) - 1;
+}
+
+/// A gateway frame other than a dispatch (those carry a sequence number).
+pub(crate) fn frame(op: u64, d: &Value) -> String {
+    json!({"op": op, "d": d, "s": null, "t": null}).to_string()
 }
 
 /// Frames kept per session for RESUME.

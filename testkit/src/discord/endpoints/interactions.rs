@@ -9,9 +9,8 @@ use serde_json::{Value, json};
 
 use super::Reply;
 use super::messages::apply_draft;
-use crate::discord::EPHEMERAL_FLAG;
 use crate::discord::api_error::ApiError;
-use crate::discord::model::{InteractionStatus, Message};
+use crate::discord::model::{EPHEMERAL_FLAG, InteractionStatus, Message};
 use crate::discord::snowflake::id_str;
 use crate::discord::state::{Ack, NewMessage, State};
 use crate::discord::validate::{MessageDraft, webhook_message_draft};

@@ -2,23 +2,24 @@
 //! (users, guilds, channels, messages, the interaction callback and webhook). An endpoint is a
 //! plain function of the state and its typed path parameters; it sees only its own rules.
 //!
-//! The wrapper ([`serve`]) does what every request shares, in the order Discord applies it: the
+//! The wrapper ([`serve`]) does what every request shares, always in this order: the
 //! invalid-request block, the route (an unknown path or a non-numeric id is answered before the
 //! token is looked at), the bot token, injected faults, the route's rate-limit bucket, the JSON
 //! body, the endpoint; then the invalid-request count and the request log. All of it runs under
 //! the state lock, so a request's bucket decision, its change to the state and its log entry are
 //! one step that no other request interleaves with.
 //!
-//! Why [`routes::resolve`] and not an `axum::Router` with path parameters picks the endpoint:
-//! axum's router answers differently from the emulator where tests check the answer. It sends 405
-//! for every known path asked with another method, where the emulator sends 405 only on a bare
-//! `/guilds/{guild_id}` or `/channels/{channel_id}` and 404 below them and elsewhere; it lets a GET
-//! route answer HEAD; it rejects a non-numeric id with its own plain-text 400, where the emulator
-//! sends 50035 naming the field, before authentication and for unmatched paths as well; it matches
-//! no trailing slash; and its percent-decoded parameters would not be the raw token and path that
-//! faults and the request log match. The resolver also gives the template and the major parameter
-//! the rate limiter buckets by. Axum routes the listener (REST, gateway, resume URLs and
-//! attachments) and hands all of `/api/v10/*` to [`handle`].
+//! Why [`routes::resolve`], a match over the path's segments, picks the endpoint and not an
+//! `axum::Router` with path parameters: the answers tests check depend on the path before the
+//! method, and axum decides the other way round. The emulator checks each id as its segment is
+//! reached (50035 naming the field, before the token, also under paths no endpoint serves such as
+//! `/channels/abc/anything`), answers 405 only on a bare `/guilds/{guild_id}` or
+//! `/channels/{channel_id}` and 404 below them, reads `PATCH /channels/1/messages/pins` as message
+//! id `pins`, ignores a trailing slash and never lets GET answer HEAD. An axum router would hand
+//! all of these to its fallbacks, which would have to parse the path a second time: two resolvers
+//! instead of one. The resolver also names the route template and the major parameter the rate
+//! limiter buckets by. Axum routes the listener (REST, the gateway, resume URLs, attachments) and
+//! hands all of `/api/v10/*` to [`handle`].
 
 mod channels;
 mod checks;

@@ -3,9 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::model::{Attachment, Channel, ChannelKind, Message, OverwriteKind};
-use super::snowflake::{id_str, iso8601, opt_id, timestamp_ms};
-use super::state::State;
+use super::State;
+use crate::discord::model::{Attachment, Channel, ChannelKind, Message, OverwriteKind};
+use crate::discord::snowflake::{id_str, iso8601, opt_id, timestamp_ms};
 
 impl State {
     pub(crate) fn user_json(&self, user_id: u64) -> Value {
