@@ -1,5 +1,6 @@
 //! Who the bot is and whom it can reach: the gateway URL, the current user and application,
-//! other users, and DM channels.
+//! other users, and DM channels. What cannot fail (the gateway and the bot's own identity) answers
+//! a bare `Reply`.
 
 use serde_json::{Value, json};
 
@@ -9,7 +10,7 @@ use crate::discord::snowflake::id_str;
 use crate::discord::state::State;
 use crate::discord::validate::snowflake;
 
-/// `GET /gateway`; this and the bot's own identity below cannot fail.
+/// `GET /gateway`.
 pub(crate) fn gateway(state: &State) -> Reply {
     ok(json!({"url": state.base_url.replacen("http", "ws", 1)}))
 }
