@@ -6,26 +6,33 @@
 //! `ConfigBuilder::proxy_url(emulator.gateway_url())`. One listener serves both.
 //!
 //! # Layout
-//! - [`model`]: the state as tests see it; [`permissions`]: bits and the overwrite computation.
-//! - `state`: the single source of truth; every change dispatches its gateway events.
-//! - `routes` → `rest`: path to endpoint, then auth, faults, [`ratelimit`], checks and answer.
-//! - [`gateway`]: HELLO, IDENTIFY/READY/GUILD_CREATE, heartbeats, RESUME with replay.
-//! - `interactions`: clicks, the acknowledgement deadline, callbacks and interaction webhooks.
+//! - [`model`]: the state as tests see it; [`permissions`]: bits and the overwrite computation;
+//!   [`snowflake`]: ids, timestamps and their JSON form.
+//! - `state`: the single source of truth, its primitives, each dispatching its gateway events into
+//!   the sessions (`session`) under the state lock, and its JSON shapes.
+//! - `endpoints`: REST, one wrapper for what every request shares (the route from
+//!   `endpoints::routes`, auth, faults from `faults`, [`ratelimit`], the request log) around
+//!   plain functions per resource: users, guilds, channels, messages, the interaction callback
+//!   and webhook.
+//! - [`gateway`]: the websocket: HELLO, IDENTIFY/READY/GUILD_CREATE, heartbeats, RESUME with
+//!   replay.
+//! - `interactions`: the user's side of a click: INTERACTION_CREATE and the acknowledgement
+//!   deadline.
 //! - [`control`] and [`control_router`]: driving the emulator in-process or over HTTP;
 //!   [`fixtures`]: the "Support" guild most tests start from.
 
 mod api_error;
 pub mod control;
 mod control_http;
+mod endpoints;
+mod faults;
 pub mod fixtures;
 pub mod gateway;
 mod interactions;
-mod json;
 pub mod model;
 pub mod permissions;
 pub mod ratelimit;
-mod rest;
-mod routes;
+mod session;
 pub mod snowflake;
 mod state;
 pub mod validate;
@@ -38,18 +45,16 @@ use axum::routing::{any, get};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use control::{ChannelSpec, Control, ControlError, FaultSpec, UserMessage};
+pub use control::{ChannelSpec, Control, ControlError, UserMessage};
 pub use control_http::control_router;
+pub use faults::FaultSpec;
 pub use fixtures::{SupportGuild, TICKET_BOT_PERMISSIONS};
-pub use gateway::GatewaySession;
 pub use model::{
-    Attachment, Channel, ChannelKind, Guild, InteractionOutcome, InteractionStatus,
-    InteractionView, Member, Message, Overwrite, OverwriteKind, RequestRecord, Role, User,
+    Attachment, Channel, ChannelKind, EPHEMERAL_FLAG, GatewaySession, Guild, InteractionOutcome,
+    InteractionStatus, InteractionView, Member, Message, Overwrite, OverwriteKind, RequestRecord,
+    Role, User,
 };
 pub use ratelimit::{InvalidRequestLimit, RateLimitConfig, RouteLimit, RouteOverride};
-
-/// Message flag: only the clicking user sees the message.
-pub const EPHEMERAL_FLAG: u64 = 1 << 6;
 
 /// How the emulator behaves; `Default` suits unit tests (rate limits off, 3 s deadline).
 #[derive(Debug, Clone)]
@@ -172,10 +177,10 @@ impl DiscordEmulator {
             // twilight appends `/?v=10&encoding=json` to the resume URL, so both spellings.
             .route("/resume/{session}", get(gateway::upgrade_resume))
             .route("/resume/{session}/", get(gateway::upgrade_resume))
-            .route("/api/v10/{*path}", any(rest::handle))
+            .route("/api/v10/{*path}", any(endpoints::handle))
             .route(
                 "/attachments/{channel}/{attachment}/{filename}",
-                get(rest::attachment),
+                get(endpoints::attachment),
             )
             .with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();

@@ -7,54 +7,20 @@
 //! invalidated, is answered INVALID_SESSION (`d: false`) on RESUME; its dispatches are never
 //! delivered to the new session the client then identifies (Discord Docs, Gateway: "Resuming").
 
-use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State as AxumState};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
-use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::json::id_str;
+pub use super::session::intents;
+use super::session::{Connection, Outbound, Session, frame};
+use super::snowflake::id_str;
 use super::state::{Shared, State};
-
-/// Gateway intent bits the emulator filters events by.
-pub mod intents {
-    /// Guild, channel, role and pin events.
-    pub const GUILDS: u64 = 1 << 0;
-    /// Member events and the full member list in GUILD_CREATE (privileged).
-    pub const GUILD_MEMBERS: u64 = 1 << 1;
-    /// Presence updates (privileged).
-    pub const GUILD_PRESENCES: u64 = 1 << 8;
-    /// Message events in guilds.
-    pub const GUILD_MESSAGES: u64 = 1 << 9;
-    /// Message events in DMs.
-    pub const DIRECT_MESSAGES: u64 = 1 << 12;
-    /// Message content for messages not exempt from the rule (privileged).
-    pub const MESSAGE_CONTENT: u64 = 1 << 15;
-    /// Every intent bit Discord defines today (up to DIRECT_MESSAGE_POLLS, 1 << 25).
-    pub const ALL_KNOWN: u64 = (1 << 26) - 1;
-}
-
-/// Frames kept per session for RESUME.
-const REPLAY_CAPACITY: usize = 10_000;
-
-/// What the server side of one connection should do next.
-#[derive(Debug)]
-pub(crate) enum Outbound {
-    Text(String),
-    Close(u16, &'static str),
-    /// Drop the TCP connection without a close frame (a network failure).
-    Drop,
-    /// From now on deliver nothing, HEARTBEAT_ACK included, while the socket stays open: a
-    /// "zombied" connection, which the client must notice by its missing ACKs.
-    Silence,
-}
 
 /// Which URL a websocket connected to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,328 +31,160 @@ pub(crate) enum Entry {
     ResumeUrl(String),
 }
 
-#[derive(Debug)]
-pub(crate) struct Connection {
-    pub(crate) id: u64,
-    pub(crate) outbound: mpsc::UnboundedSender<Outbound>,
-}
-
-/// A gateway session: its intents, sequence and replay buffer, and its connection if any.
-#[derive(Debug)]
-pub(crate) struct Session {
-    pub(crate) id: String,
-    pub(crate) intents: u64,
-    pub(crate) shard: [u64; 2],
-    pub(crate) seq: u64,
-    replay: VecDeque<(u64, String)>,
-    pub(crate) connection: Option<Connection>,
-    /// When the last connection went away (`None` while connected).
-    disconnected_at: Option<Instant>,
-    /// `false` once the server has given the session up: RESUME is refused.
-    resumable: bool,
-}
-
-/// A gateway session as tests see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct GatewaySession {
-    /// The session id sent in READY.
-    pub session_id: String,
-    /// Whether a websocket is attached right now.
-    pub connected: bool,
-    /// The last sequence number dispatched to the session.
-    pub seq: u64,
-    /// The intents it identified with.
-    pub intents: u64,
-    /// `[shard_id, shard_count]`.
-    pub shard: [u64; 2],
-    /// Whether a RESUME would still be accepted (not invalidated; expiry is judged at RESUME).
-    pub resumable: bool,
-}
-
-impl Session {
-    pub(crate) fn handles_guild(&self, guild_id: u64) -> bool {
-        self.shard[1] == 0 || (guild_id >> 22) % self.shard[1] == self.shard[0]
-    }
-
-    /// Sends a dispatch with the session's next sequence number and keeps it for RESUME.
-    pub(crate) fn push_dispatch(&mut self, name: &str, data: &str) {
-        self.seq += 1;
-        let frame = format!(r#"{{"op":0,"s":{},"t":"{name}","d":{data}}}"#, self.seq);
-        if self.replay.len() == REPLAY_CAPACITY {
-            self.replay.pop_front();
-        }
-        self.replay.push_back((self.seq, frame.clone()));
-        self.send(Outbound::Text(frame));
-    }
-
-    fn send(&mut self, outbound: Outbound) {
-        if let Some(connection) = &self.connection
-            && connection.outbound.send(outbound).is_err()
-        {
-            self.disconnect();
-        }
-    }
-
-    fn disconnect(&mut self) {
-        if self.connection.take().is_some() {
-            self.disconnected_at = Some(Instant::now());
-        }
-    }
-
-    /// Whether RESUME may pick the session up again: Discord keeps a disconnected session only
-    /// for a while, and not at all once it has invalidated it.
-    fn can_resume(&self, window: std::time::Duration) -> bool {
-        self.resumable && self.disconnected_at.is_none_or(|at| at.elapsed() <= window)
-    }
-
-    /// The frames after `seq`, or `None` if the buffer no longer reaches back that far.
-    fn replay_after(&self, seq: u64) -> Option<Vec<String>> {
-        if seq > self.seq {
-            return None;
-        }
-        let oldest = self.replay.front().map_or(self.seq + 1, |(s, _)| *s);
-        if seq + 1 < oldest && seq < self.seq {
-            return None;
-        }
-        Some(
-            self.replay
-                .iter()
-                .filter(|(s, _)| *s > seq)
-                .map(|(_, frame)| frame.clone())
-                .collect(),
-        )
-    }
-}
-
 enum FrameResult {
     Continue,
     Heartbeat,
     Close(u16, &'static str),
 }
 
-fn frame(op: u64, d: &Value) -> String {
-    json!({"op": op, "d": d, "s": null, "t": null}).to_string()
+fn gateway_base(state: &State) -> String {
+    state.base_url.replacen("http", "ws", 1)
 }
 
-impl State {
-    fn gateway_base(&self) -> String {
-        self.base_url.replacen("http", "ws", 1)
-    }
+/// The session-specific URL READY hands out for resuming (Discord Docs, Gateway: "Preparing
+/// to resume"); clients append `/?v=10&encoding=json` as they do to the main URL.
+fn resume_url(state: &State, session_id: &str) -> String {
+    format!("{}/resume/{session_id}", gateway_base(state))
+}
 
-    /// The session-specific URL READY hands out for resuming (Discord Docs, Gateway: "Preparing
-    /// to resume"); clients append `/?v=10&encoding=json` as they do to the main URL.
-    fn resume_url(&self, session_id: &str) -> String {
-        format!("{}/resume/{session_id}", self.gateway_base())
+fn identify(
+    state: &mut State,
+    d: &Value,
+    connection: Connection,
+    session_id: &mut Option<String>,
+) -> FrameResult {
+    if session_id.is_some() {
+        return FrameResult::Close(4005, "Already authenticated.");
     }
-
-    fn identify(
-        &mut self,
-        d: &Value,
-        connection: Connection,
-        session_id: &mut Option<String>,
-    ) -> FrameResult {
-        if session_id.is_some() {
-            return FrameResult::Close(4005, "Already authenticated.");
-        }
-        let token = d["token"].as_str().unwrap_or_default();
-        if token.strip_prefix("Bot ").unwrap_or(token) != self.config.token {
-            return FrameResult::Close(4004, "Authentication failed.");
-        }
-        let Some(requested) = d["intents"].as_u64() else {
-            return FrameResult::Close(4013, "Invalid intent(s).");
-        };
-        if requested & !intents::ALL_KNOWN != 0 {
-            return FrameResult::Close(4013, "Invalid intent(s).");
-        }
-        let disallowed = (requested & intents::GUILD_MEMBERS != 0
-            && !self.config.guild_members_intent)
-            || (requested & intents::GUILD_PRESENCES != 0 && !self.config.presence_intent)
-            || (requested & intents::MESSAGE_CONTENT != 0 && !self.config.message_content_intent);
-        if disallowed {
-            return FrameResult::Close(4014, "Disallowed intent(s).");
-        }
-        let shard = match d["shard"].as_array().map(Vec::as_slice) {
-            Some([id, count]) => [id.as_u64().unwrap_or(u64::MAX), count.as_u64().unwrap_or(0)],
-            _ => [0, 1],
-        };
-        if shard[1] == 0 || shard[0] >= shard[1] {
-            return FrameResult::Close(4010, "Invalid shard.");
-        }
-        let id = format!("{:032x}", rand::rng().random::<u128>());
-        self.identify_count += 1;
-        self.sessions.insert(
-            id.clone(),
-            Session {
-                id: id.clone(),
-                intents: requested,
-                shard,
-                seq: 0,
-                replay: VecDeque::new(),
-                connection: Some(connection),
-                disconnected_at: None,
-                resumable: true,
-            },
-        );
-        *session_id = Some(id.clone());
-        let guild_ids: Vec<u64> = self
-            .guilds
-            .keys()
-            .copied()
-            .filter(|g| self.sessions.get(&id).is_some_and(|s| s.handles_guild(*g)))
-            .collect();
-        let mut user = self.user_json(self.bot_id());
-        user["mfa_enabled"] = Value::Bool(false);
-        user["verified"] = Value::Bool(true);
-        let ready = json!({
-            "v": 10,
-            "user": user,
-            "guilds": guild_ids.iter().map(|g| json!({"id": id_str(*g), "unavailable": true})).collect::<Vec<_>>(),
-            "session_id": id,
-            "session_type": "normal",
-            "resume_gateway_url": self.resume_url(&id),
-            "shard": shard,
-            "application": {"id": id_str(self.config.application_id), "flags": 0},
-            "private_channels": [],
-            "presences": [],
-            "relationships": [],
-            "guild_join_requests": [],
-            "geo_ordered_rtc_regions": [],
-            "user_settings": {},
-            "_trace": ["[\"ticketeer-testkit\"]"],
-        })
-        .to_string();
-        if let Some(session) = self.sessions.get_mut(&id) {
-            session.push_dispatch("READY", &ready);
-        }
-        for guild_id in guild_ids {
-            self.send_guild_create(&id, guild_id);
-        }
-        FrameResult::Continue
+    let token = d["token"].as_str().unwrap_or_default();
+    if token.strip_prefix("Bot ").unwrap_or(token) != state.config.token {
+        return FrameResult::Close(4004, "Authentication failed.");
     }
-
-    fn resume(
-        &mut self,
-        d: &Value,
-        connection: Connection,
-        entry: &Entry,
-        session_id: &mut Option<String>,
-    ) -> FrameResult {
-        let token = d["token"].as_str().unwrap_or_default();
-        if token.strip_prefix("Bot ").unwrap_or(token) != self.config.token {
-            return FrameResult::Close(4004, "Authentication failed.");
-        }
-        let requested = d["session_id"].as_str().unwrap_or_default().to_owned();
-        let seq = d["seq"].as_u64().unwrap_or(0);
-        let window = self.config.session_resume_window;
-        let replay = self
-            .sessions
-            .get(&requested)
-            .filter(|s| s.can_resume(window))
-            .map(|s| s.replay_after(seq));
-        let Some(Some(frames)) = replay else {
-            // Unknown, expired or invalidated session, or history gone: Discord answers
-            // INVALID_SESSION(false) and the client must IDENTIFY a new session.
-            self.sessions.remove(&requested);
-            self.refused_resumes += 1;
-            let _ = connection
-                .outbound
-                .send(Outbound::Text(frame(9, &Value::Bool(false))));
-            return FrameResult::Continue;
-        };
-        self.resume_count += 1;
-        if *entry != Entry::ResumeUrl(requested.clone()) {
-            self.resumes_off_resume_url += 1;
-        }
-        let Some(session) = self.sessions.get_mut(&requested) else {
-            return FrameResult::Continue;
-        };
-        if let Some(old) = session.connection.replace(connection) {
-            let _ = old.outbound.send(Outbound::Drop);
-        }
-        session.disconnected_at = None;
-        for text in frames {
-            session.send(Outbound::Text(text));
-        }
-        session.push_dispatch("RESUMED", "{}");
-        *session_id = Some(requested);
-        FrameResult::Continue
+    let Some(requested) = d["intents"].as_u64() else {
+        return FrameResult::Close(4013, "Invalid intent(s).");
+    };
+    if requested & !intents::ALL_KNOWN != 0 {
+        return FrameResult::Close(4013, "Invalid intent(s).");
     }
-
-    fn detach(&mut self, session_id: Option<&str>, connection_id: u64, invalidate: bool) {
-        let Some(session_id) = session_id else {
-            return;
-        };
-        if invalidate {
-            self.sessions.remove(session_id);
-            return;
-        }
-        if let Some(session) = self.sessions.get_mut(session_id)
-            && session
-                .connection
-                .as_ref()
-                .is_some_and(|c| c.id == connection_id)
-        {
-            session.disconnect();
-        }
+    let disallowed = (requested & intents::GUILD_MEMBERS != 0
+        && !state.config.guild_members_intent)
+        || (requested & intents::GUILD_PRESENCES != 0 && !state.config.presence_intent)
+        || (requested & intents::MESSAGE_CONTENT != 0 && !state.config.message_content_intent);
+    if disallowed {
+        return FrameResult::Close(4014, "Disallowed intent(s).");
     }
-
-    /// Closes every gateway connection without a close frame, as a network failure would.
-    pub(crate) fn drop_connections(&mut self) {
-        for session in self.sessions.values_mut() {
-            session.send(Outbound::Drop);
-            session.disconnect();
-        }
+    let shard = match d["shard"].as_array().map(Vec::as_slice) {
+        Some([id, count]) => [id.as_u64().unwrap_or(u64::MAX), count.as_u64().unwrap_or(0)],
+        _ => [0, 1],
+    };
+    if shard[1] == 0 || shard[0] >= shard[1] {
+        return FrameResult::Close(4010, "Invalid shard.");
     }
-
-    /// Every open connection stops delivering frames (heartbeat ACKs and dispatches alike) but
-    /// stays open: what a client sees of a half-open TCP connection. Dispatches still advance
-    /// the session and wait in its replay buffer.
-    pub(crate) fn silence_connections(&mut self) {
-        for session in self.sessions.values_mut() {
-            session.send(Outbound::Silence);
-        }
+    let id = format!("{:032x}", rand::rng().random::<u128>());
+    state.identify_count += 1;
+    state.sessions.insert(
+        id.clone(),
+        Session::new(id.clone(), requested, shard, connection),
+    );
+    *session_id = Some(id.clone());
+    let guild_ids: Vec<u64> = state
+        .guilds
+        .keys()
+        .copied()
+        .filter(|g| state.sessions.get(&id).is_some_and(|s| s.handles_guild(*g)))
+        .collect();
+    let mut user = state.user_json(state.bot_id());
+    user["mfa_enabled"] = Value::Bool(false);
+    user["verified"] = Value::Bool(true);
+    let ready = json!({
+        "v": 10,
+        "user": user,
+        "guilds": guild_ids.iter().map(|g| json!({"id": id_str(*g), "unavailable": true})).collect::<Vec<_>>(),
+        "session_id": id,
+        "session_type": "normal",
+        "resume_gateway_url": resume_url(state, &id),
+        "shard": shard,
+        "application": {"id": id_str(state.config.application_id), "flags": 0},
+        "private_channels": [],
+        "presences": [],
+        "relationships": [],
+        "guild_join_requests": [],
+        "geo_ordered_rtc_regions": [],
+        "user_settings": {},
+        "_trace": ["[\"ticketeer-testkit\"]"],
+    })
+    .to_string();
+    if let Some(session) = state.sessions.get_mut(&id) {
+        session.push_dispatch("READY", &ready);
     }
-
-    /// Gives every session up on the server side without telling its connection: the next
-    /// RESUME of any of them is answered INVALID_SESSION(false).
-    pub(crate) fn invalidate_sessions(&mut self) {
-        for session in self.sessions.values_mut() {
-            session.resumable = false;
-        }
+    for guild_id in guild_ids {
+        state.send_guild_create(&id, guild_id);
     }
+    FrameResult::Continue
+}
 
-    /// Sends op 7 RECONNECT to every connected session.
-    pub(crate) fn send_reconnect(&mut self) {
-        for session in self.sessions.values_mut() {
-            session.send(Outbound::Text(frame(7, &Value::Null)));
-        }
+fn resume(
+    state: &mut State,
+    d: &Value,
+    connection: Connection,
+    entry: &Entry,
+    session_id: &mut Option<String>,
+) -> FrameResult {
+    let token = d["token"].as_str().unwrap_or_default();
+    if token.strip_prefix("Bot ").unwrap_or(token) != state.config.token {
+        return FrameResult::Close(4004, "Authentication failed.");
     }
-
-    /// Sends op 9 INVALID_SESSION; when not resumable the sessions are forgotten.
-    pub(crate) fn send_invalid_session(&mut self, resumable: bool) {
-        for session in self.sessions.values_mut() {
-            session.send(Outbound::Text(frame(9, &Value::Bool(resumable))));
-        }
-        if !resumable {
-            self.sessions.clear();
-        }
+    let requested = d["session_id"].as_str().unwrap_or_default().to_owned();
+    let seq = d["seq"].as_u64().unwrap_or(0);
+    let window = state.config.session_resume_window;
+    let replay = state
+        .sessions
+        .get(&requested)
+        .filter(|s| s.can_resume(window))
+        .map(|s| s.replay_after(seq));
+    let Some(Some(frames)) = replay else {
+        // Unknown, expired or invalidated session, or history gone: Discord answers
+        // INVALID_SESSION(false) and the client must IDENTIFY a new session.
+        state.sessions.remove(&requested);
+        state.refused_resumes += 1;
+        let _ = connection
+            .outbound
+            .send(Outbound::Text(frame(9, &Value::Bool(false))));
+        return FrameResult::Continue;
+    };
+    state.resume_count += 1;
+    if *entry != Entry::ResumeUrl(requested.clone()) {
+        state.resumes_off_resume_url += 1;
     }
+    let Some(session) = state.sessions.get_mut(&requested) else {
+        return FrameResult::Continue;
+    };
+    if let Some(old) = session.attach(connection) {
+        let _ = old.outbound.send(Outbound::Drop);
+    }
+    for text in frames {
+        session.send(Outbound::Text(text));
+    }
+    session.push_dispatch("RESUMED", "{}");
+    *session_id = Some(requested);
+    FrameResult::Continue
+}
 
-    pub(crate) fn gateway_sessions(&self) -> Vec<GatewaySession> {
-        let mut sessions: Vec<GatewaySession> = self
-            .sessions
-            .values()
-            .map(|s| GatewaySession {
-                session_id: s.id.clone(),
-                connected: s.connection.is_some(),
-                seq: s.seq,
-                intents: s.intents,
-                shard: s.shard,
-                resumable: s.resumable,
-            })
-            .collect();
-        sessions.sort_by(|a, b| a.session_id.cmp(&b.session_id));
-        sessions
+fn detach(state: &mut State, session_id: Option<&str>, connection_id: u64, invalidate: bool) {
+    let Some(session_id) = session_id else {
+        return;
+    };
+    if invalidate {
+        state.sessions.remove(session_id);
+        return;
+    }
+    if let Some(session) = state.sessions.get_mut(session_id)
+        && session
+            .connection
+            .as_ref()
+            .is_some_and(|c| c.id == connection_id)
+    {
+        session.disconnect();
     }
 }
 
@@ -412,9 +210,9 @@ fn handle_frame(
             ));
             FrameResult::Heartbeat
         }
-        Some(2) => shared.mutate(|state| state.identify(&payload["d"], connection(), session_id)),
+        Some(2) => shared.mutate(|state| identify(state, &payload["d"], connection(), session_id)),
         Some(6) => {
-            shared.mutate(|state| state.resume(&payload["d"], connection(), entry, session_id))
+            shared.mutate(|state| resume(state, &payload["d"], connection(), entry, session_id))
         }
         Some(3 | 4 | 8 | 31 | 36 | 37) if session_id.is_none() => {
             FrameResult::Close(4003, "Not authenticated.")
@@ -505,5 +303,5 @@ async fn run_connection(shared: Arc<Shared>, socket: WebSocket, entry: Entry) {
             () = tokio::time::sleep_until(heartbeat_deadline) => break,
         }
     }
-    shared.mutate(|state| state.detach(session_id.as_deref(), connection_id, invalidate));
+    shared.mutate(|state| detach(state, session_id.as_deref(), connection_id, invalidate));
 }

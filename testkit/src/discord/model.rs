@@ -6,6 +6,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// Message flag: only the clicking user sees the message.
+pub const EPHEMERAL_FLAG: u64 = 1 << 6;
+
 /// A Discord user known to the emulator (people and the bot).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
@@ -247,7 +250,7 @@ pub struct Message {
 impl Message {
     /// Whether this is an ephemeral interaction response (never in channel history).
     pub fn is_ephemeral(&self) -> bool {
-        self.flags & crate::discord::EPHEMERAL_FLAG != 0
+        self.flags & EPHEMERAL_FLAG != 0
     }
 
     /// Every button's custom id on the message, in order.
@@ -303,7 +306,7 @@ impl InteractionOutcome {
 
     /// Whether the response was ephemeral (flags 64).
     pub fn is_ephemeral(&self) -> bool {
-        self.flags & crate::discord::EPHEMERAL_FLAG != 0
+        self.flags & EPHEMERAL_FLAG != 0
     }
 
     /// The response content, if the callback carried any.
@@ -335,6 +338,23 @@ pub struct InteractionView {
     pub original_response: Option<Message>,
     /// Follow-up messages, oldest first.
     pub followups: Vec<Message>,
+}
+
+/// A gateway session as tests see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GatewaySession {
+    /// The session id sent in READY.
+    pub session_id: String,
+    /// Whether a websocket is attached right now.
+    pub connected: bool,
+    /// The last sequence number dispatched to the session.
+    pub seq: u64,
+    /// The intents it identified with.
+    pub intents: u64,
+    /// `[shard_id, shard_count]`.
+    pub shard: [u64; 2],
+    /// Whether a RESUME would still be accepted (not invalidated; expiry is judged at RESUME).
+    pub resumable: bool,
 }
 
 /// One REST request the emulator answered.

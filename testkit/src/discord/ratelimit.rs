@@ -8,6 +8,8 @@
 //! Beside them, the invalid-request limit (the same page, "Invalid Request Limit"): an IP whose
 //! responses include too many 401, 403 and 429 statuses (10 000 per 10 minutes; a 429 with
 //! `X-RateLimit-Scope: shared` does not count) is blocked from the whole API for a while.
+//!
+//! Past 450 lines with its tests, which pin each header and bucket rule beside the code.
 
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};

@@ -1,6 +1,9 @@
-//! Realistic, strictly increasing snowflakes and Discord's timestamp format.
+//! Realistic, strictly increasing snowflakes, Discord's timestamp format, and snowflakes as JSON
+//! writes them (strings, since JavaScript numbers cannot hold 64 bits).
 
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
 
 /// Discord's epoch (2015-01-01T00:00:00Z) in Unix milliseconds.
 pub const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
@@ -55,6 +58,16 @@ pub(crate) fn iso8601(ms: u64) -> String {
 pub(crate) fn parse_iso8601(text: &str) -> Option<u64> {
     let timestamp: jiff::Timestamp = text.parse().ok()?;
     u64::try_from(timestamp.as_millisecond()).ok()
+}
+
+/// A snowflake as Discord sends it: a JSON string.
+pub(crate) fn id_str(id: u64) -> Value {
+    Value::String(id.to_string())
+}
+
+/// An optional snowflake as a JSON string or null.
+pub(crate) fn opt_id(id: Option<u64>) -> Value {
+    id.map_or(Value::Null, id_str)
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //!
 //! Limits from [Discord Docs/Message](https://discord.com/developers/docs/resources/message) and
 //! [Discord Docs/Components](https://discord.com/developers/docs/components/reference).
+//!
+//! Past 450 lines with its tests, which pin each limit beside the rule.
 
 use std::collections::HashSet;
 

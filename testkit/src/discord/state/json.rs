@@ -3,19 +3,9 @@
 
 use serde_json::{Value, json};
 
-use super::model::{Attachment, Channel, ChannelKind, Message, OverwriteKind};
-use super::snowflake::{iso8601, timestamp_ms};
-use super::state::State;
-
-/// A snowflake as Discord sends it: a JSON string.
-pub(crate) fn id_str(id: u64) -> Value {
-    Value::String(id.to_string())
-}
-
-/// An optional snowflake as a JSON string or null.
-pub(crate) fn opt_id(id: Option<u64>) -> Value {
-    id.map_or(Value::Null, id_str)
-}
+use super::State;
+use crate::discord::model::{Attachment, Channel, ChannelKind, Message, OverwriteKind};
+use crate::discord::snowflake::{id_str, iso8601, opt_id, timestamp_ms};
 
 impl State {
     pub(crate) fn user_json(&self, user_id: u64) -> Value {
@@ -322,9 +312,37 @@ impl State {
         value
     }
 
+    /// A message's dispatch and, unless the message is exempt, what sessions without the
+    /// MESSAGE_CONTENT intent get instead.
+    pub(crate) fn message_dispatch_json(&self, message: &Message) -> (Value, Option<Value>) {
+        let data = self.message_event_json(message);
+        if self.content_exempt(message) {
+            return (data, None);
+        }
+        let mut redacted = data.clone();
+        redact_content(&mut redacted);
+        (data, Some(redacted))
+    }
+
+    /// JSON for a message as the REST API returns it to this app (content withheld without the
+    /// MESSAGE_CONTENT intent).
+    pub(crate) fn rest_message_json(&self, message: &Message) -> Value {
+        let mut value = self.message_json(message);
+        if !self.config.message_content_intent && !self.content_exempt(message) {
+            redact_content(&mut value);
+        }
+        value
+    }
+
+    pub(crate) fn dm_channel_json(&self, channel_id: u64) -> Value {
+        self.channels
+            .get(&channel_id)
+            .map_or(Value::Null, |channel| self.channel_json(channel))
+    }
+
     /// Whether an app without the MESSAGE_CONTENT intent may see this message's content: its own
     /// messages, DMs and messages mentioning it are exempt.
-    pub(crate) fn content_exempt(&self, message: &Message) -> bool {
+    fn content_exempt(&self, message: &Message) -> bool {
         message.author_id == self.config.bot_user_id
             || message.guild_id.is_none()
             || message.mentions.contains(&self.config.bot_user_id)
@@ -332,7 +350,7 @@ impl State {
 }
 
 /// Empties the fields Discord withholds from apps without the MESSAGE_CONTENT intent.
-pub(crate) fn redact_content(value: &mut Value) {
+fn redact_content(value: &mut Value) {
     value["content"] = Value::String(String::new());
     value["embeds"] = json!([]);
     value["attachments"] = json!([]);

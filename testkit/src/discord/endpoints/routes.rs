@@ -3,7 +3,7 @@
 
 use axum::http::Method;
 
-use super::api_error::ApiError;
+use crate::discord::api_error::ApiError;
 
 /// Which message an interaction webhook route names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
