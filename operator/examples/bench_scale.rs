@@ -115,15 +115,39 @@ fn operator_binary() -> PathBuf {
     binary
 }
 
+/// A free local port (bound, then released for the operator to take).
+fn free_address() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port")
+}
+
+/// How many reconciles each controller has run, from the operator's `/metrics`.
+async fn reconciles(http: std::net::SocketAddr) -> Vec<(String, f64)> {
+    let text = reqwest::get(format!("http://{http}/metrics"))
+        .await
+        .expect("the operator's /metrics answers")
+        .text()
+        .await
+        .expect("the metrics read");
+    text.lines()
+        .filter_map(|line| line.strip_prefix("ticketeer_operator_reconciles_total{controller=\""))
+        .filter_map(|rest| {
+            let (controller, count) = rest.split_once("\"} ")?;
+            Some((controller.to_owned(), count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
 /// Starts the operator binary as the ServiceAccount of `kubeconfig`, watching the benchmark's
 /// namespace, with the benchmark's drift period.
-fn start_operator(kubeconfig: &std::path::Path) -> Child {
+fn start_operator(kubeconfig: &std::path::Path, http: std::net::SocketAddr) -> Child {
     Command::new(operator_binary())
         .env_clear()
         .env("KUBECONFIG", kubeconfig)
         .env("WATCH_NAMESPACE", NAMESPACE)
         .env("DRIFT_REPAIR_SECONDS", DRIFT.as_secs().to_string())
-        .env("HTTP_LISTEN", "127.0.0.1:0")
+        .env("HTTP_LISTEN", http.to_string())
         .env("TICKETEER_BOT_IMAGE", "ghcr.io/ticketeer/ticketeer:bench")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
@@ -207,8 +231,9 @@ async fn main() {
         .write_service_account_kubeconfig(OPERATOR_NAMESPACE, OPERATOR_ACCOUNT, &kubeconfig)
         .await
         .expect("the operator's kubeconfig");
+    let http = free_address();
     let started = Instant::now();
-    let mut operator = start_operator(&kubeconfig);
+    let mut operator = start_operator(&kubeconfig, http);
 
     let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> =
         Api::namespaced(admin.clone(), NAMESPACE);
@@ -249,7 +274,9 @@ async fn main() {
         .audit_events_of(&username)
         .expect("the audit log")
         .len();
+    let reconciles_before = reconciles(http).await;
     tokio::time::sleep(steady).await;
+    let reconciles_after = reconciles(http).await;
     let requests = plane.audit_events_of(&username).expect("the audit log");
     let window = &requests[steady_start..];
     let minutes = steady.as_secs_f64() / 60.0;
@@ -262,6 +289,16 @@ async fn main() {
         count(window.len()) / count(bots) / (steady.as_secs_f64() / DRIFT.as_secs_f64()),
         DRIFT.as_secs()
     );
+    for (controller, after) in &reconciles_after {
+        let before = reconciles_before
+            .iter()
+            .find(|(name, _)| name == controller)
+            .map_or(0.0, |(_, count)| *count);
+        println!(
+            "reconciles in the steady state window ({controller}): {}",
+            after - before
+        );
+    }
     let operator_peak = peak_rss_kib(operator.id());
     let stopped = Command::new("kill")
         .args(["-TERM", &operator.id().to_string()])

@@ -350,6 +350,8 @@ fn the_values_schema_rejects_unknown_keys_and_wrong_types() {
         "watch.scope=everywhere",
         "image.pullPolicy=Sometimes",
         "operator.allowDiscordOverrides=yes",
+        "operator.reconcileConcurrency=-1",
+        "operator.driftRepairSeconds=0",
         "botImages.allowed={a b}",
     ] {
         let output = helm_template_command(&chart_dir(), &["--set", bad])
@@ -1353,6 +1355,8 @@ fn discord_overrides_and_bot_image_prefixes_reach_the_operator_only_when_allowed
         Some("false")
     );
     assert_eq!(env_value(operator, BOT_IMAGE_ALLOW_ENV), None);
+    assert_eq!(env_value(operator, "RECONCILE_CONCURRENCY"), Some("8"));
+    assert_eq!(env_value(operator, "DRIFT_REPAIR_SECONDS"), Some("300"));
 
     let allowed = render(&[
         "--set",
