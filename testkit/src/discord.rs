@@ -9,26 +9,25 @@
 //! - [`model`]: the state as tests see it; [`permissions`]: bits and the overwrite computation;
 //!   [`snowflake`]: ids, timestamps and their JSON form.
 //! - `state`: the single source of truth, its primitives, each dispatching its gateway events into
-//!   the sessions (`session`) under the state lock, and its JSON shapes.
+//!   the sessions (`session`) under the state lock, and its JSON shapes; among the primitives, the
+//!   user's side of a click: INTERACTION_CREATE and the acknowledgement deadline.
 //! - `endpoints`: REST, one wrapper for what every request shares (the route from
 //!   `endpoints::routes`, auth, faults from `faults`, [`ratelimit`], the request log) around
 //!   plain functions per resource: users, guilds, channels, messages, the interaction callback
 //!   and webhook.
 //! - [`gateway`]: the websocket: HELLO, IDENTIFY/READY/GUILD_CREATE, heartbeats, RESUME with
 //!   replay.
-//! - `interactions`: the user's side of a click: INTERACTION_CREATE and the acknowledgement
-//!   deadline.
 //! - [`control`] and [`control_router`]: driving the emulator in-process or over HTTP;
 //!   [`fixtures`]: the "Support" guild most tests start from.
 
 mod api_error;
 pub mod control;
+mod control_error;
 mod control_http;
 mod endpoints;
 mod faults;
 pub mod fixtures;
 pub mod gateway;
-mod interactions;
 pub mod model;
 pub mod permissions;
 pub mod ratelimit;

@@ -19,66 +19,7 @@ use super::ratelimit::{InvalidRequestLimit, RateLimitConfig};
 use super::snowflake::now_ms;
 use super::state::{NewMessage, Shared};
 
-/// Why a control operation could not be carried out.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ControlError {
-    /// No guild with this id.
-    #[error("unknown guild {0}")]
-    UnknownGuild(u64),
-    /// No channel with this id.
-    #[error("unknown channel {0}")]
-    UnknownChannel(u64),
-    /// No message with this id.
-    #[error("unknown message {0}")]
-    UnknownMessage(u64),
-    /// No user with this id.
-    #[error("unknown user {0}")]
-    UnknownUser(u64),
-    /// No role with this id in the guild.
-    #[error("unknown role {0}")]
-    UnknownRole(u64),
-    /// No interaction with this id.
-    #[error("unknown interaction {0}")]
-    UnknownInteraction(u64),
-    /// The user is not a member of the guild.
-    #[error("user {user} is not a member of guild {guild}")]
-    NotAMember {
-        /// The guild.
-        guild: u64,
-        /// The user.
-        user: u64,
-    },
-    /// The message has no enabled button with this custom id.
-    #[error("message {message} has no enabled button with custom id {custom_id:?}")]
-    NoSuchButton {
-        /// The message.
-        message: u64,
-        /// The custom id asked for.
-        custom_id: String,
-    },
-    /// The user cannot see the channel, so cannot act in it.
-    #[error("user {user} cannot see channel {channel}")]
-    ChannelHidden {
-        /// The user.
-        user: u64,
-        /// The channel.
-        channel: u64,
-    },
-    /// The user may not send messages in the channel.
-    #[error("user {user} may not send messages in channel {channel}")]
-    CannotSend {
-        /// The user.
-        user: u64,
-        /// The channel.
-        channel: u64,
-    },
-    /// A channel of this kind cannot be placed there.
-    #[error("invalid channel: {0}")]
-    InvalidChannel(String),
-    /// `wait_for` gave up.
-    #[error("condition not met within {0:?}")]
-    Timeout(Duration),
-}
+pub use super::control_error::ControlError;
 
 /// A channel a test creates by hand (as a server admin would).
 #[derive(Debug, Clone, PartialEq, Eq)]
