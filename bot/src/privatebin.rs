@@ -4,7 +4,7 @@
 //! cannot read a transcript. See `docs/protocols.md` for the wire format.
 //!
 //! # Layout
-//! - [`format`]: pure v2 paste format: key, adata, PBKDF2 + AES-256-GCM, raw deflate.
+//! - [`format`](mod@format): pure v2 paste format: key, adata, PBKDF2 + AES-256-GCM, raw deflate.
 //! - [`link`]: share links `<base>?<id>#<base58 key>`.
 //! - [`split`]: pure planning of parts when a transcript is over the size limit.
 //! - [`client`]: the HTTP client (create, read, delete) with timeouts.

@@ -76,8 +76,8 @@ impl TestDatabase {
     /// Creates a fresh database on the server named by [`server_url`].
     ///
     /// # Errors
-    /// [`TestDatabaseError::Connect`] when no server answers ("no Postgres reachable at <url>: set
-    /// DATABASE_URL or start PostgreSQL"), [`TestDatabaseError::CreateDatabase`] when the user may
+    /// [`TestDatabaseError::Connect`] when no server answers (`no Postgres reachable at <url>: set
+    /// DATABASE_URL or start PostgreSQL`), [`TestDatabaseError::CreateDatabase`] when the user may
     /// not create databases.
     pub async fn create() -> Result<Self, TestDatabaseError> {
         let server_url = server_url();
