@@ -66,7 +66,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::ErrorChain;
 
 pub use config::{Category, Config};
-pub use context::{Context, ContextParts};
+pub use context::Context;
 pub use discord_call::DiscordCall;
 pub use error::{BotError, Result};
 pub use settings::Settings;

@@ -26,5 +26,6 @@ pub use format::{
 pub use link::ShareLink;
 pub use queue::{RetryPolicy, StoredPart, StoredTranscript, UploadQueue, UploadSettings};
 
-/// Result alias for the PrivateBin client.
+/// What the client, the queue and the paste format return: they fail only with
+/// [`PrivateBinError`].
 pub type Result<T, E = PrivateBinError> = std::result::Result<T, E>;

@@ -32,7 +32,7 @@ pub enum PrivateBinError {
         "unknown paste expiry {value:?}: expected one of 5min, 10min, 1hour, 1day, 1week, 1month, 1year, never"
     )]
     UnknownExpiry {
-        /// The rejected value.
+        /// The value as given; the message lists the accepted ones.
         value: String,
     },
     /// Burn-after-reading and open discussion were both requested; PrivateBin rejects that.
@@ -79,9 +79,9 @@ pub enum PrivateBinError {
     /// The ciphertext or a base64 field is not valid base64.
     #[error("the paste's {field} is not valid base64")]
     DecodeBase64 {
-        /// Which field.
+        /// Which field: the ciphertext, or the adata's IV or salt.
         field: &'static str,
-        /// The decoding error.
+        /// Where the base64 breaks.
         #[source]
         source: base64::DecodeError,
     },
@@ -119,7 +119,7 @@ pub enum PrivateBinError {
     ParseAnswer {
         /// The API call.
         action: PasteAction,
-        /// The parse error.
+        /// What is wrong with the answer's body.
         #[source]
         source: serde_json::Error,
     },
