@@ -62,7 +62,8 @@ pub enum ControlPlaneError {
     /// A file or directory of the control plane could not be written or read.
     #[error("control plane file {path}")]
     File {
-        /// The file.
+        /// The path concerned: a manifest or the audit log read, or a certificate, kubeconfig,
+        /// log or directory made.
         path: PathBuf,
         /// What the OS said.
         #[source]

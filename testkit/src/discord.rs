@@ -62,7 +62,8 @@ pub struct EmulatorConfig {
     pub bind: SocketAddr,
     /// The bot token REST and IDENTIFY must present.
     pub token: String,
-    /// The application id.
+    /// The application id: READY and every interaction carry it, and an interaction webhook
+    /// under another application id is refused.
     pub application_id: u64,
     /// The bot user's id.
     pub bot_user_id: u64,
@@ -140,7 +141,7 @@ pub enum EmulatorError {
     Bind {
         /// The address asked for.
         address: SocketAddr,
-        /// The cause.
+        /// Why binding failed (the port is taken, say).
         #[source]
         source: std::io::Error,
     },

@@ -24,7 +24,8 @@ pub use super::control_error::ControlError;
 /// A channel a test creates by hand (as a server admin would).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelSpec {
-    /// Name.
+    /// The channel's name; a text or announcement channel's is lower-cased, with dashes for
+    /// spaces, as Discord does.
     pub name: String,
     /// Text, category, voice or announcement.
     pub kind: ChannelKind,
@@ -32,12 +33,12 @@ pub struct ChannelSpec {
     pub parent_id: Option<u64>,
     /// Overwrites; empty under a category means "synced with the category".
     pub overwrites: Vec<Overwrite>,
-    /// Topic.
+    /// The topic of a channel that holds messages (a category has none to show).
     pub topic: Option<String>,
 }
 
 impl ChannelSpec {
-    /// A text channel.
+    /// A text channel outside any category, with no overwrites and no topic.
     pub fn text(name: &str) -> Self {
         Self {
             name: name.to_owned(),
@@ -48,7 +49,7 @@ impl ChannelSpec {
         }
     }
 
-    /// A category.
+    /// A category, for [`under`](Self::under) to place channels in.
     pub fn category(name: &str) -> Self {
         Self {
             kind: ChannelKind::Category,
@@ -74,7 +75,7 @@ impl ChannelSpec {
 /// A message a user posts.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UserMessage {
-    /// Text content.
+    /// The text as typed; `<@id>`, `<@&id>` and `@everyone` in it mention as on Discord.
     pub content: String,
     /// Files as (name, MIME type, bytes).
     pub attachments: Vec<(String, String, Vec<u8>)>,
@@ -503,12 +504,12 @@ impl Control {
 
     // ---- reading state -----------------------------------------------------------------------
 
-    /// A guild.
+    /// A guild with its roles and members as they are now (a copy: later changes do not show).
     pub fn guild(&self, guild_id: u64) -> Option<Guild> {
         self.shared.read(|s| s.guilds.get(&guild_id).cloned())
     }
 
-    /// A user.
+    /// A user by id, the bot's own included.
     pub fn user(&self, user_id: u64) -> Option<User> {
         self.shared.read(|s| s.users.get(&user_id).cloned())
     }

@@ -27,15 +27,15 @@ pub enum ControlError {
     /// The user is not a member of the guild.
     #[error("user {user} is not a member of guild {guild}")]
     NotAMember {
-        /// The guild.
+        /// The guild the user would act in.
         guild: u64,
-        /// The user.
+        /// The user the test acts as.
         user: u64,
     },
     /// The message has no enabled button with this custom id.
     #[error("message {message} has no enabled button with custom id {custom_id:?}")]
     NoSuchButton {
-        /// The message.
+        /// The message clicked.
         message: u64,
         /// The custom id asked for.
         custom_id: String,
@@ -43,17 +43,17 @@ pub enum ControlError {
     /// The user cannot see the channel, so cannot act in it.
     #[error("user {user} cannot see channel {channel}")]
     ChannelHidden {
-        /// The user.
+        /// The user the test acts as.
         user: u64,
-        /// The channel.
+        /// The channel their permissions hide (no VIEW_CHANNEL).
         channel: u64,
     },
     /// The user may not send messages in the channel.
     #[error("user {user} may not send messages in channel {channel}")]
     CannotSend {
-        /// The user.
+        /// The user the test acts as.
         user: u64,
-        /// The channel.
+        /// The channel where they lack SEND_MESSAGES.
         channel: u64,
     },
     /// A channel of this kind cannot be placed there.

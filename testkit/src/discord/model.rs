@@ -42,20 +42,21 @@ pub struct Role {
     pub mentionable: bool,
 }
 
-/// A guild member.
+/// A user's membership of one guild: the roles and nickname that guild gives them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     /// The member's user id.
     pub user_id: u64,
     /// Role ids, @everyone excluded.
     pub roles: Vec<u64>,
-    /// Guild nickname.
+    /// Nickname in this guild; `None` shows the user's own name.
     pub nick: Option<String>,
     /// When the member joined, Unix milliseconds.
     pub joined_at_ms: u64,
 }
 
-/// A guild.
+/// A guild with its roles and members; its channels are kept apart, each naming its guild
+/// ([`Channel::guild_id`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Guild {
     /// Snowflake id.
