@@ -120,7 +120,7 @@ pub struct Quickstart {
     pub plane: ControlPlane,
     /// The Discord emulator the bot's gateway and REST calls go to.
     pub discord: DiscordEmulator,
-    /// Its control handle.
+    /// The Discord emulator's control handle: act as the guild's members and see what the bot did.
     pub control: Control,
     /// The PrivateBin emulator that stores the transcripts.
     pub privatebin: PrivateBinEmulator,

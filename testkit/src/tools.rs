@@ -100,7 +100,7 @@ pub enum ToolError {
     PbincliFailed {
         /// The arguments given.
         args: Vec<String>,
-        /// The exit status.
+        /// The exit status as the OS reports it (`exit status: 1`).
         status: String,
         /// What it printed.
         stdout: String,

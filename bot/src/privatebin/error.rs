@@ -100,7 +100,7 @@ pub enum PrivateBinError {
     /// The request did not reach the server or no answer came back in time.
     #[error("could not {action}: request failed")]
     SendRequest {
-        /// The API call.
+        /// The call that failed, named in the message.
         action: PasteAction,
         /// The transport error (connection, timeout, body).
         #[source]
@@ -109,7 +109,7 @@ pub enum PrivateBinError {
     /// The server answered with an HTTP error status.
     #[error("could not {action}: the server answered HTTP {status}")]
     ServerStatus {
-        /// The API call.
+        /// The call that failed, named in the message.
         action: PasteAction,
         /// The HTTP status code.
         status: u16,
@@ -117,7 +117,7 @@ pub enum PrivateBinError {
     /// The server answered, but not with the JSON the API documents.
     #[error("could not {action}: the server's answer is not PrivateBin JSON")]
     ParseAnswer {
-        /// The API call.
+        /// The call that failed, named in the message.
         action: PasteAction,
         /// What is wrong with the answer's body.
         #[source]
@@ -126,7 +126,7 @@ pub enum PrivateBinError {
     /// The server refused the request (`status: 1`) with its own message.
     #[error("could not {action}: the server said {message:?}")]
     ServerRejected {
-        /// The API call.
+        /// The call that failed, named in the message.
         action: PasteAction,
         /// The server's message, verbatim.
         message: String,

@@ -192,7 +192,7 @@ pub struct TranscriptMessage {
     pub kind: MessageKind,
     /// The message this one replies to.
     pub referenced: Option<ReferencedMessage>,
-    /// Attached files.
+    /// Attached files, listed after the text with their sizes.
     pub attachments: Vec<TranscriptAttachment>,
     /// Embeds, each shown as a block quote after the text and attachments.
     pub embeds: Vec<TranscriptEmbed>,

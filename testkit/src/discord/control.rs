@@ -514,7 +514,7 @@ impl Control {
         self.shared.read(|s| s.users.get(&user_id).cloned())
     }
 
-    /// A channel.
+    /// A guild channel, category or DM channel as it is now (a copy).
     pub fn channel(&self, channel_id: u64) -> Option<Channel> {
         self.shared.read(|s| s.channels.get(&channel_id).cloned())
     }

@@ -177,9 +177,11 @@ pub struct Channel {
     pub topic: Option<String>,
     /// The category a guild channel sits in.
     pub parent_id: Option<u64>,
-    /// Sorting position.
+    /// Position among the channels of the same parent; a new channel comes last unless its
+    /// creator gives one.
     pub position: i64,
-    /// Permission overwrites.
+    /// Permission overwrites; a channel made under a category without any of its own starts with
+    /// the category's.
     pub overwrites: Vec<Overwrite>,
     /// DM recipients (the other user).
     pub recipients: Vec<u64>,
@@ -361,13 +363,13 @@ pub struct GatewaySession {
 /// One REST request the emulator answered.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RequestRecord {
-    /// HTTP method.
+    /// HTTP method, upper case (`POST`).
     pub method: String,
     /// Path under /api/v10 with the query, e.g. `/channels/1/messages?limit=100`.
     pub path: String,
     /// Route template, e.g. `/channels/{channel_id}/messages`.
     pub route: String,
-    /// Response status.
+    /// The status answered, refusals included: bad auth, rate limits and injected faults.
     pub status: u16,
     /// JSON request body, if any.
     pub body: Option<Value>,
