@@ -17,7 +17,8 @@
 //!   and webhook.
 //! - [`gateway`]: the websocket: HELLO, IDENTIFY/READY/GUILD_CREATE, heartbeats, RESUME with
 //!   replay.
-//! - [`control`] and [`control_router`]: driving the emulator in-process or over HTTP;
+//! - [`control`] and [`control_router`]: driving the emulator in-process or over HTTP, refused
+//!   with a [`ControlError`] (in `control_error`, which the state's primitives use too);
 //!   [`fixtures`]: the "Support" guild most tests start from.
 
 mod api_error;
