@@ -26,9 +26,10 @@ pub struct Config {
     pub application_id: Option<Id<ApplicationMarker>>,
     /// Where transcripts are stored.
     pub privatebin: PrivateBinConfig,
-    /// The HTTP server.
+    /// Where `/healthz`, `/readyz`, `/metrics` and `/status` listen; read at start only (a reload
+    /// that changes it warns).
     pub http: HttpConfig,
-    /// Logging.
+    /// The log filter and format; read at start only, like `http`.
     pub log: LogConfig,
     /// The categories by their stable key.
     pub categories: BTreeMap<String, Category>,
@@ -65,11 +66,11 @@ pub struct Category {
 /// A button as Discord takes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Button {
-    /// Its text.
+    /// Its text: 1–80 characters, not only whitespace (checked when the file is loaded).
     pub label: String,
     /// The emoji before the label.
     pub emoji: Option<EmojiReactionType>,
-    /// Its colour.
+    /// Its colour; never Link or Premium, which need a URL or a SKU instead of a custom id.
     pub style: DiscordButtonStyle,
 }
 

@@ -74,38 +74,36 @@ async fn connect_database(settings: &Settings) -> Result<PgPool> {
 }
 
 /// What a [`Context`] is made of once the IO of starting (config file, Postgres, Discord) is done.
-pub struct ContextParts {
+pub(crate) struct ContextParts {
     /// How the bot was started.
-    pub settings: Settings,
+    pub(crate) settings: Settings,
     /// The config in force.
-    pub config: Config,
+    pub(crate) config: Config,
     /// The fingerprint of the config file's text ([`config_file::load`]).
-    pub config_fingerprint: u64,
-    /// Postgres.
-    pub pool: PgPool,
+    pub(crate) config_fingerprint: u64,
+    pub(crate) pool: PgPool,
     /// Discord REST, with twilight's rate limiter.
-    pub http: Client,
+    pub(crate) http: Client,
     /// Discord REST for interaction callbacks, without it.
-    pub interaction_http: Client,
+    pub(crate) interaction_http: Client,
     /// Metrics, with whatever starting counted.
-    pub metrics: Metrics,
+    pub(crate) metrics: Metrics,
     /// The application the bot is.
-    pub application_id: Id<ApplicationMarker>,
+    pub(crate) application_id: Id<ApplicationMarker>,
     /// The bot's own user.
-    pub bot_user_id: Id<UserMarker>,
+    pub(crate) bot_user_id: Id<UserMarker>,
 }
 
 /// Everything handlers share.
 pub struct Context {
-    /// Discord REST.
-    pub http: Client,
+    /// Discord REST for every call but the interaction callbacks, behind twilight's rate limiter.
+    pub(crate) http: Client,
     /// For interaction callbacks and their follow-up edits only: without twilight's rate limiter,
     /// which queues every `interactions/…` request behind one another (one in flight), so a burst
     /// of clicks would be acknowledged one round trip apart. Discord exempts these routes from the
     /// global limit, and each interaction is answered once.
     pub interaction_http: Client,
-    /// Postgres.
-    pub pool: PgPool,
+    pub(crate) pool: PgPool,
     /// Counters and histograms for `/metrics`.
     pub metrics: Metrics,
     /// In-flight work (event handlers); shutdown waits for it.
@@ -194,7 +192,7 @@ impl Context {
 
     /// A context from parts already made, without any IO: what [`build`](Self::build) ends
     /// with, and how tests make one around a lazy pool and clients that are never called.
-    pub fn from_parts(parts: ContextParts) -> Arc<Self> {
+    pub(crate) fn from_parts(parts: ContextParts) -> Arc<Self> {
         let (http_address, _) = watch::channel(None);
         Arc::new(Self {
             http: parts.http,

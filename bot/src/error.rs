@@ -20,9 +20,9 @@ pub enum BotError {
     /// The config file could not be read.
     #[error("could not read the config file {path}")]
     ReadConfig {
-        /// The file.
+        /// The path as given (`--config`, else the operator's mount point).
         path: PathBuf,
-        /// The cause.
+        /// Why it could not be read (missing, not readable, not UTF-8).
         #[source]
         source: std::io::Error,
     },
@@ -31,7 +31,7 @@ pub enum BotError {
     // list every field twice.
     #[error("the config file {path} is refused: {problems}")]
     InvalidConfig {
-        /// The file.
+        /// The path as given (`--config`, else the operator's mount point).
         path: PathBuf,
         /// What is wrong, field by field.
         problems: ConfigError,
@@ -47,7 +47,7 @@ pub enum BotError {
     BindHttp {
         /// The configured `http.listen`.
         address: SocketAddr,
-        /// The cause.
+        /// Why listening failed (the port is taken, say).
         #[source]
         source: std::io::Error,
     },
@@ -65,7 +65,7 @@ pub enum BotError {
     ReadDiscordResponse {
         /// The call whose answer could not be read.
         call: DiscordCall,
-        /// The cause.
+        /// Where the body differs from the model twilight reads it into.
         #[source]
         source: twilight_http::response::DeserializeBodyError,
     },
@@ -117,7 +117,8 @@ pub enum DiscordProblem {
     DiscordOutage,
     /// The request never got an answer (timeout, connection refused).
     Unreachable,
-    /// Anything else.
+    /// Any other failure: another 4xx answer (401 included), or a request twilight could not
+    /// build. Nothing is decided on it; a clicker is told something went wrong.
     Other,
 }
 

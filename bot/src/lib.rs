@@ -49,17 +49,14 @@ mod messages;
 mod metrics;
 mod panels;
 mod policy;
+pub mod privatebin;
 pub mod reload;
 mod retries;
 mod settings;
 mod status;
 pub mod store;
-mod upkeep;
-
-/// The PrivateBin v2 client: client-side encryption, upload queue, share links.
-pub mod privatebin;
-/// Transcript rendering: a ticket's messages as Markdown, pure.
 pub mod transcript;
+mod upkeep;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -69,7 +66,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::ErrorChain;
 
 pub use config::{Category, Config};
-pub use context::{Context, ContextParts};
+pub use context::Context;
 pub use discord_call::DiscordCall;
 pub use error::{BotError, Result};
 pub use settings::Settings;

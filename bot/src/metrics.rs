@@ -11,7 +11,8 @@ use prometheus_client::registry::Registry;
 
 use crate::discord_call::DiscordCall;
 
-/// A category label.
+/// The label of the per-category metrics: the category's stable key, not its display name, so
+/// a renamed category keeps its series.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct CategoryLabel {
     /// The category's stable key.
@@ -28,7 +29,7 @@ pub struct EventLabel {
 /// How a check of the config file ended: `unchanged`, `applied` or `refused`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct OutcomeLabel {
-    /// The outcome.
+    /// `unchanged`, `applied` or `refused`.
     pub outcome: String,
 }
 

@@ -4,7 +4,7 @@
 //! cannot read a transcript. See `docs/protocols.md` for the wire format.
 //!
 //! # Layout
-//! - [`format`]: pure v2 paste format: key, adata, PBKDF2 + AES-256-GCM, raw deflate.
+//! - [`format`](mod@format): pure v2 paste format: key, adata, PBKDF2 + AES-256-GCM, raw deflate.
 //! - [`link`]: share links `<base>?<id>#<base58 key>`.
 //! - [`split`]: pure planning of parts when a transcript is over the size limit.
 //! - [`client`]: the HTTP client (create, read, delete) with timeouts.
@@ -26,5 +26,6 @@ pub use format::{
 pub use link::ShareLink;
 pub use queue::{RetryPolicy, StoredPart, StoredTranscript, UploadQueue, UploadSettings};
 
-/// Result alias for the PrivateBin client.
+/// What the client, the queue and the paste format return: they fail only with
+/// [`PrivateBinError`].
 pub type Result<T, E = PrivateBinError> = std::result::Result<T, E>;

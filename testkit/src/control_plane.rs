@@ -2,7 +2,7 @@
 //! kube-controller-manager, run as local processes on loopback ports.
 //!
 //! The binaries are built from the Kubernetes release pinned in `testkit/kube-control-plane/go.mod`
-//! (`./scripts/test` builds and caches them; [`tools::kube_bin_dir`](crate::tools::kube_bin_dir)
+//! (`./scripts/test` builds and caches them; [`tools::kube_bin_dir`]
 //! says where). There is no kubelet and no container runtime: pods are never scheduled, so a
 //! Deployment's status is whatever a test writes into it. That is also why the controller manager
 //! runs only the controllers that need no nodes: garbage collection (owner references) and
@@ -62,7 +62,8 @@ pub enum ControlPlaneError {
     /// A file or directory of the control plane could not be written or read.
     #[error("control plane file {path}")]
     File {
-        /// The file.
+        /// The path concerned: a manifest or the audit log read, or a certificate, kubeconfig,
+        /// log or directory made.
         path: PathBuf,
         /// What the OS said.
         #[source]

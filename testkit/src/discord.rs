@@ -9,26 +9,26 @@
 //! - [`model`]: the state as tests see it; [`permissions`]: bits and the overwrite computation;
 //!   [`snowflake`]: ids, timestamps and their JSON form.
 //! - `state`: the single source of truth, its primitives, each dispatching its gateway events into
-//!   the sessions (`session`) under the state lock, and its JSON shapes.
+//!   the sessions (`session`) under the state lock, and its JSON shapes; among the primitives, the
+//!   user's side of a click: INTERACTION_CREATE and the acknowledgement deadline.
 //! - `endpoints`: REST, one wrapper for what every request shares (the route from
 //!   `endpoints::routes`, auth, faults from `faults`, [`ratelimit`], the request log) around
 //!   plain functions per resource: users, guilds, channels, messages, the interaction callback
 //!   and webhook.
 //! - [`gateway`]: the websocket: HELLO, IDENTIFY/READY/GUILD_CREATE, heartbeats, RESUME with
 //!   replay.
-//! - `interactions`: the user's side of a click: INTERACTION_CREATE and the acknowledgement
-//!   deadline.
-//! - [`control`] and [`control_router`]: driving the emulator in-process or over HTTP;
+//! - [`control`] and [`control_router`]: driving the emulator in-process or over HTTP, refused
+//!   with a [`ControlError`] (in `control_error`, which the state's primitives use too);
 //!   [`fixtures`]: the "Support" guild most tests start from.
 
 mod api_error;
 pub mod control;
+mod control_error;
 mod control_http;
 mod endpoints;
 mod faults;
 pub mod fixtures;
 pub mod gateway;
-mod interactions;
 pub mod model;
 pub mod permissions;
 pub mod ratelimit;
@@ -63,7 +63,8 @@ pub struct EmulatorConfig {
     pub bind: SocketAddr,
     /// The bot token REST and IDENTIFY must present.
     pub token: String,
-    /// The application id.
+    /// The application id: READY and every interaction carry it, and an interaction webhook
+    /// under another application id is refused.
     pub application_id: u64,
     /// The bot user's id.
     pub bot_user_id: u64,
@@ -141,7 +142,7 @@ pub enum EmulatorError {
     Bind {
         /// The address asked for.
         address: SocketAddr,
-        /// The cause.
+        /// Why binding failed (the port is taken, say).
         #[source]
         source: std::io::Error,
     },

@@ -43,7 +43,7 @@ pub enum TestDatabaseError {
     /// `CREATE DATABASE` failed (e.g. the user may not create databases).
     #[error("creating test database {name} on {url} (the DATABASE_URL user needs CREATEDB)")]
     CreateDatabase {
-        /// The database name.
+        /// The database's name, unique to the test (`ticketeer_test_…`).
         name: String,
         /// The URL, password hidden.
         url: String,
@@ -54,7 +54,7 @@ pub enum TestDatabaseError {
     /// `DROP DATABASE` failed.
     #[error("dropping test database {name}")]
     DropDatabase {
-        /// The database name.
+        /// The database's name, unique to the test (`ticketeer_test_…`).
         name: String,
         /// What failed.
         #[source]
@@ -76,8 +76,8 @@ impl TestDatabase {
     /// Creates a fresh database on the server named by [`server_url`].
     ///
     /// # Errors
-    /// [`TestDatabaseError::Connect`] when no server answers ("no Postgres reachable at <url>: set
-    /// DATABASE_URL or start PostgreSQL"), [`TestDatabaseError::CreateDatabase`] when the user may
+    /// [`TestDatabaseError::Connect`] when no server answers (`no Postgres reachable at <url>: set
+    /// DATABASE_URL or start PostgreSQL`), [`TestDatabaseError::CreateDatabase`] when the user may
     /// not create databases.
     pub async fn create() -> Result<Self, TestDatabaseError> {
         let server_url = server_url();

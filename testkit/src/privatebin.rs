@@ -160,7 +160,7 @@ pub struct RecordedRequest {
     pub path_and_query: String,
     /// Headers in arrival order, names lowercase.
     pub headers: Vec<(String, String)>,
-    /// The raw body.
+    /// The body's bytes as received, before any JSON parsing.
     pub body: Vec<u8>,
     /// The peer address, when the server knew it.
     pub client: Option<SocketAddr>,

@@ -60,10 +60,10 @@ pub enum QuickstartError {
     /// The database could not be made.
     #[error(transparent)]
     Database(#[from] TestDatabaseError),
-    /// A step failed.
+    /// A step of the quick start failed, or did not finish within a minute.
     #[error("{step}: {detail}")]
     Step {
-        /// The README step.
+        /// The step, in the README's words where it has one (`helm install`).
         step: &'static str,
         /// What went wrong.
         detail: String,
@@ -95,7 +95,7 @@ pub struct QuickstartOptions {
 /// The Discord side: one guild as the README's invite sets it up, with a staff role and a member.
 #[derive(Debug, Clone, Copy)]
 pub struct QuickstartGuild {
-    /// The guild.
+    /// The guild's id, the example TicketCategories' `guildId`.
     pub guild: u64,
     /// The Discord category tickets open under.
     pub parent: u64,
@@ -105,7 +105,7 @@ pub struct QuickstartGuild {
     pub general_panel_channel: u64,
     /// Where transcripts are logged.
     pub log_channel: u64,
-    /// The ticket role.
+    /// The example TicketCategories' only `roleIds` entry: its members see every ticket.
     pub staff_role: u64,
     /// A member who opens tickets.
     pub alice: u64,
@@ -113,15 +113,16 @@ pub struct QuickstartGuild {
     pub bob: u64,
 }
 
-/// Everything running.
+/// The quick start, running: each process and emulator, and where to reach them. Stop it with
+/// [`Quickstart::shutdown`], which stops the bot and the operator first, as Kubernetes would.
 pub struct Quickstart {
     /// The control plane (the administrator's kubeconfig is [`ControlPlane::admin_kubeconfig`]).
     pub plane: ControlPlane,
-    /// The Discord emulator.
+    /// The Discord emulator the bot's gateway and REST calls go to.
     pub discord: DiscordEmulator,
-    /// Its control handle.
+    /// The Discord emulator's control handle: act as the guild's members and see what the bot did.
     pub control: Control,
-    /// The PrivateBin emulator.
+    /// The PrivateBin emulator that stores the transcripts.
     pub privatebin: PrivateBinEmulator,
     /// The bot's database.
     pub database: TestDatabase,

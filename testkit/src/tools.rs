@@ -89,7 +89,7 @@ pub enum ToolError {
     /// The process could not be started.
     #[error("starting {program}")]
     Spawn {
-        /// The program.
+        /// The executable that would not start, as found (or as configured).
         program: PathBuf,
         /// What the OS said.
         #[source]
@@ -100,7 +100,7 @@ pub enum ToolError {
     PbincliFailed {
         /// The arguments given.
         args: Vec<String>,
-        /// The exit status.
+        /// The exit status as the OS reports it (`exit status: 1`).
         status: String,
         /// What it printed.
         stdout: String,
@@ -259,10 +259,10 @@ fn workspace_root() -> PathBuf {
     manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
-/// What pbincli printed for one run.
+/// What pbincli printed for one run that succeeded, each stream decoded as UTF-8 (lossily).
 #[derive(Debug, Clone)]
 pub struct PbincliOutput {
-    /// Standard output.
+    /// Standard output, where `send --json` writes its JSON answer.
     pub stdout: String,
     /// Standard error.
     pub stderr: String,

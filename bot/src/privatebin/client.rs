@@ -46,7 +46,7 @@ pub struct CreatedPaste {
 /// A paste as read from the server, still encrypted.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PasteResponse {
-    /// The paste id.
+    /// The paste id as the server answered it, else the one asked for.
     pub id: String,
     /// The parsed adata (authenticated data).
     pub adata: Value,

@@ -32,7 +32,7 @@ pub enum PrivateBinError {
         "unknown paste expiry {value:?}: expected one of 5min, 10min, 1hour, 1day, 1week, 1month, 1year, never"
     )]
     UnknownExpiry {
-        /// The rejected value.
+        /// The value as given; the message lists the accepted ones.
         value: String,
     },
     /// Burn-after-reading and open discussion were both requested; PrivateBin rejects that.
@@ -79,9 +79,9 @@ pub enum PrivateBinError {
     /// The ciphertext or a base64 field is not valid base64.
     #[error("the paste's {field} is not valid base64")]
     DecodeBase64 {
-        /// Which field.
+        /// Which field: the ciphertext, or the adata's IV or salt.
         field: &'static str,
-        /// The decoding error.
+        /// Where the base64 breaks.
         #[source]
         source: base64::DecodeError,
     },
@@ -100,7 +100,7 @@ pub enum PrivateBinError {
     /// The request did not reach the server or no answer came back in time.
     #[error("could not {action}: request failed")]
     SendRequest {
-        /// The API call.
+        /// The call that failed, named in the message.
         action: PasteAction,
         /// The transport error (connection, timeout, body).
         #[source]
@@ -109,7 +109,7 @@ pub enum PrivateBinError {
     /// The server answered with an HTTP error status.
     #[error("could not {action}: the server answered HTTP {status}")]
     ServerStatus {
-        /// The API call.
+        /// The call that failed, named in the message.
         action: PasteAction,
         /// The HTTP status code.
         status: u16,
@@ -117,16 +117,16 @@ pub enum PrivateBinError {
     /// The server answered, but not with the JSON the API documents.
     #[error("could not {action}: the server's answer is not PrivateBin JSON")]
     ParseAnswer {
-        /// The API call.
+        /// The call that failed, named in the message.
         action: PasteAction,
-        /// The parse error.
+        /// What is wrong with the answer's body.
         #[source]
         source: serde_json::Error,
     },
     /// The server refused the request (`status: 1`) with its own message.
     #[error("could not {action}: the server said {message:?}")]
     ServerRejected {
-        /// The API call.
+        /// The call that failed, named in the message.
         action: PasteAction,
         /// The server's message, verbatim.
         message: String,

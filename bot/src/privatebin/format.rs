@@ -58,12 +58,12 @@ impl PasteKey {
         Self(bytes)
     }
 
-    /// Wraps raw key bytes.
+    /// The key made of these bytes; the inverse of [`as_bytes`](Self::as_bytes).
     pub const fn from_bytes(bytes: [u8; KEY_BYTES]) -> Self {
         Self(bytes)
     }
 
-    /// The raw key bytes.
+    /// The key's bytes, which derive the AES key (with the paste's salt, by PBKDF2).
     pub const fn as_bytes(&self) -> &[u8; KEY_BYTES] {
         &self.0
     }
@@ -149,7 +149,7 @@ pub enum PasteFormatter {
 }
 
 impl PasteFormatter {
-    /// The value in adata.
+    /// The name PrivateBin gives it, as written in the paste's adata.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::PlainText => "plaintext",
@@ -170,7 +170,7 @@ pub struct PasteOptions {
     pub burn_after_reading: bool,
     /// Comments allowed (the server may forbid it).
     pub open_discussion: bool,
-    /// Deflate level 0–9.
+    /// Deflate level 0–9; at 0 the text is stored uncompressed and adata says `none`.
     pub compression_level: u32,
 }
 

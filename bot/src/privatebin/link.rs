@@ -81,12 +81,12 @@ impl ShareLink {
         Self::new(base, id, PasteKey::from_base58(&key)?)
     }
 
-    /// The server's base URL.
+    /// The server's base URL: the link without its `?id` query and `#key` fragment.
     pub const fn base(&self) -> &Url {
         &self.base
     }
 
-    /// The paste id.
+    /// The paste id, checked safe to put in a URL query.
     pub fn id(&self) -> &str {
         &self.id
     }

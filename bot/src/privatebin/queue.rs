@@ -111,11 +111,12 @@ pub struct UploadSettings {
     pub expire: PasteExpiry,
     /// Largest paste, in bytes of base64 ciphertext; larger transcripts are split.
     pub max_paste_bytes: usize,
-    /// Request timeouts.
+    /// Timeouts of each request; a create that times out is retried under `retry`, like any
+    /// network error.
     pub timeouts: ClientTimeouts,
-    /// Retry behaviour.
+    /// How failed creates are retried before the upload fails.
     pub retry: RetryPolicy,
-    /// Deflate level 0–9.
+    /// Deflate level 0–9 of every paste.
     pub compression_level: u32,
     /// Uploads waiting beyond this many make `upload` wait for room.
     pub queue_capacity: usize,

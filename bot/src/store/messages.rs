@@ -88,7 +88,7 @@ pub async fn mark_message_deleted(
 /// A message as stored: the last snapshot seen and whether it was deleted.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredMessage {
-    /// The message.
+    /// The message's id; stored messages come back in id order, which is the order they were sent.
     pub message_id: Id<MessageMarker>,
     /// The Discord message JSON as last seen.
     pub snapshot: serde_json::Value,
@@ -126,13 +126,14 @@ pub async fn stored_messages(
 /// history resumes after a gap in the gateway.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredUpTo {
-    /// The ticket.
+    /// The ticket the channel's messages are stored under.
     pub ticket_id: i64,
-    /// Its guild.
+    /// The ticket's guild, filled into the messages read: REST history leaves it out, and stored
+    /// snapshots carry it as the gateway's messages do.
     pub guild_id: Id<GuildMarker>,
-    /// Its channel.
+    /// The ticket channel whose history is read.
     pub channel_id: Id<ChannelMarker>,
-    /// The newest stored message, if any.
+    /// The newest stored message, if any: history is read from after it.
     pub last_message_id: Option<Id<MessageMarker>>,
 }
 

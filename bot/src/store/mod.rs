@@ -72,7 +72,7 @@ pub enum StoreError {
     TicketNotFound(i64),
 }
 
-/// Result alias for the store.
+/// What the store's functions return: they fail only with [`StoreError`].
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 fn query_error(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {

@@ -13,11 +13,12 @@ use super::{Result, query_error, to_db, to_id};
 pub struct Panel {
     /// The category's stable key.
     pub category_key: String,
-    /// The guild.
+    /// The guild of the create channel.
     pub guild_id: Id<GuildMarker>,
     /// The create channel the panel is posted in.
     pub channel_id: Id<ChannelMarker>,
-    /// The panel message.
+    /// The message with the open button, edited in place while it exists and posted anew when
+    /// someone deletes it.
     pub message_id: Id<MessageMarker>,
     /// Hash of what was posted, to skip edits when nothing changed.
     pub content_hash: String,

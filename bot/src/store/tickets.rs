@@ -26,7 +26,8 @@ pub struct TranscriptPart {
     pub delete_token: String,
 }
 
-/// A ticket as stored.
+/// A `tickets` row as the bot reads it, its ids and timestamps already parsed: a row holding an
+/// id that is no Discord id is refused as [`StoreError::CorruptRow`] instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ticket {
     /// The ticket number shown to people.
@@ -39,15 +40,17 @@ pub struct Ticket {
     pub user_id: Id<UserMarker>,
     /// The ticket channel, once created.
     pub channel_id: Option<Id<ChannelMarker>>,
-    /// Where it is in its life.
+    /// Where it is in its life; the close moves it one step at a time through
+    /// [`TicketState::next_close_step`].
     pub state: TicketState,
     /// The interaction (button click) that opened it.
     pub open_interaction_id: Id<InteractionMarker>,
-    /// Messages sent in the ticket channel.
+    /// Messages sent in the ticket channel, each counted once however many replicas saw it, and
+    /// raised at the close to what the transcript holds (messages missed during an outage).
     pub message_count: i32,
     /// People added to the ticket besides its creator.
     pub additional_users: Vec<Id<UserMarker>>,
-    /// Who closed it.
+    /// Who clicked Close; `None` while open, and when the channel was deleted by hand.
     pub closed_by: Option<Id<UserMarker>>,
     /// Why, if they said.
     pub close_reason: Option<String>,
@@ -62,7 +65,8 @@ pub struct Ticket {
     pub channel_gone: bool,
     /// When it was opened.
     pub created_at: Timestamp,
-    /// When it last changed.
+    /// When the row last changed, state or bookkeeping; the resume loop leaves a first message
+    /// alone until this is old enough that no open is still posting it.
     pub updated_at: Timestamp,
     /// When the close completed.
     pub closed_at: Option<Timestamp>,
@@ -158,13 +162,13 @@ pub(super) fn tickets(rows: Vec<TicketRow>) -> Result<Vec<Ticket>> {
 pub struct NewTicket {
     /// The bot the ticket belongs to.
     pub application_id: Id<ApplicationMarker>,
-    /// The guild.
+    /// The guild the open button was clicked in.
     pub guild_id: Id<GuildMarker>,
     /// The category's stable key.
     pub category_key: String,
-    /// Who clicked.
+    /// Who clicked the open button: the ticket's owner, limited to one open ticket per category.
     pub user_id: Id<UserMarker>,
-    /// The click.
+    /// The click's interaction: the same click delivered again finds the ticket it opened.
     pub interaction_id: Id<InteractionMarker>,
 }
 

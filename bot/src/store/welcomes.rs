@@ -12,15 +12,15 @@ use super::{Result, TicketState, query_error, to_db, to_id};
 /// An open ticket whose first message is not yet posted and pinned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingWelcome {
-    /// The ticket.
+    /// The ticket's number ([`Ticket::id`](super::Ticket::id)).
     pub ticket_id: i64,
-    /// Its channel.
+    /// The ticket channel the first message goes in.
     pub channel_id: Id<ChannelMarker>,
-    /// Who opened it.
+    /// Who opened it: the first message mentions them.
     pub user_id: Id<UserMarker>,
-    /// Its category.
+    /// The ticket's category key, whose config holds the first message's text.
     pub category_key: String,
-    /// The first message, once posted.
+    /// The first message, once posted; then only pinning it is left.
     pub message_id: Option<Id<MessageMarker>>,
     /// Whether the ticket was last changed long enough ago that no open is still posting it.
     pub settled: bool,

@@ -43,7 +43,7 @@ pub struct TranscriptTicket {
 /// What kind of message this is; system messages are described in words.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MessageKind {
-    /// An ordinary message.
+    /// An ordinary message, shown by its content alone.
     Default,
     /// An inline reply (see [`TranscriptMessage::referenced`]).
     Reply,
@@ -98,11 +98,11 @@ pub enum MessageKind {
 pub enum ReferencedMessage {
     /// Discord sent the replied-to message.
     Found {
-        /// Its id.
+        /// Its id, shown in the reply line so a reader can find the message above.
         id: Id<MessageMarker>,
-        /// Its author.
+        /// Who wrote it; the reply line names them.
         author: TranscriptUser,
-        /// The beginning of its text.
+        /// Its text on one line, cut after 100 characters.
         excerpt: String,
     },
     /// The replied-to message was deleted or not sent along.
@@ -115,7 +115,7 @@ pub enum ReferencedMessage {
 /// A file attached to a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TranscriptAttachment {
-    /// The file name.
+    /// The file name as uploaded: the text of the download link.
     pub filename: String,
     /// Size in bytes.
     pub size: u64,
@@ -139,17 +139,17 @@ pub struct TranscriptEmbedField {
 /// A rich embed, as bots send them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TranscriptEmbed {
-    /// Title.
+    /// The title, in bold; a link when `url` is set.
     pub title: Option<String>,
     /// The title's link.
     pub url: Option<String>,
-    /// The author line.
+    /// The author's name, in italics and as plain text (Discord shows no markup there).
     pub author: Option<String>,
     /// Description (Discord markup allowed).
     pub description: Option<String>,
     /// Fields, in order.
     pub fields: Vec<TranscriptEmbedField>,
-    /// Footer text.
+    /// The footer text, in italics (Discord markup allowed).
     pub footer: Option<String>,
     /// The large image's URL.
     pub image: Option<String>,
@@ -162,9 +162,9 @@ pub enum ComponentLabel {
     Button(String),
     /// A link button: label and target.
     LinkButton {
-        /// The label.
+        /// The button's text.
         label: String,
-        /// The link.
+        /// Where the button leads; only an http(s) target becomes a link.
         url: String,
     },
     /// A select menu, by its placeholder.
@@ -178,9 +178,9 @@ pub enum ComponentLabel {
 pub struct TranscriptMessage {
     /// The message id (snowflakes order messages by creation).
     pub id: Id<MessageMarker>,
-    /// The author.
+    /// Who sent it; for a webhook message, the name the webhook posted under.
     pub author: TranscriptUser,
-    /// Sent through a webhook.
+    /// Sent through a webhook; its heading says so, as `author` is then no account.
     pub webhook: bool,
     /// When it was sent.
     pub timestamp: Timestamp,
@@ -192,11 +192,11 @@ pub struct TranscriptMessage {
     pub kind: MessageKind,
     /// The message this one replies to.
     pub referenced: Option<ReferencedMessage>,
-    /// Attached files.
+    /// Attached files, listed after the text with their sizes.
     pub attachments: Vec<TranscriptAttachment>,
-    /// Embeds.
+    /// Embeds, each shown as a block quote after the text and attachments.
     pub embeds: Vec<TranscriptEmbed>,
-    /// Sticker names.
+    /// The names of the stickers sent, listed on one line (the images are not kept).
     pub stickers: Vec<String>,
     /// Buttons, menus and text components.
     pub components: Vec<ComponentLabel>,

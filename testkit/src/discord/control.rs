@@ -19,71 +19,13 @@ use super::ratelimit::{InvalidRequestLimit, RateLimitConfig};
 use super::snowflake::now_ms;
 use super::state::{NewMessage, Shared};
 
-/// Why a control operation could not be carried out.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum ControlError {
-    /// No guild with this id.
-    #[error("unknown guild {0}")]
-    UnknownGuild(u64),
-    /// No channel with this id.
-    #[error("unknown channel {0}")]
-    UnknownChannel(u64),
-    /// No message with this id.
-    #[error("unknown message {0}")]
-    UnknownMessage(u64),
-    /// No user with this id.
-    #[error("unknown user {0}")]
-    UnknownUser(u64),
-    /// No role with this id in the guild.
-    #[error("unknown role {0}")]
-    UnknownRole(u64),
-    /// No interaction with this id.
-    #[error("unknown interaction {0}")]
-    UnknownInteraction(u64),
-    /// The user is not a member of the guild.
-    #[error("user {user} is not a member of guild {guild}")]
-    NotAMember {
-        /// The guild.
-        guild: u64,
-        /// The user.
-        user: u64,
-    },
-    /// The message has no enabled button with this custom id.
-    #[error("message {message} has no enabled button with custom id {custom_id:?}")]
-    NoSuchButton {
-        /// The message.
-        message: u64,
-        /// The custom id asked for.
-        custom_id: String,
-    },
-    /// The user cannot see the channel, so cannot act in it.
-    #[error("user {user} cannot see channel {channel}")]
-    ChannelHidden {
-        /// The user.
-        user: u64,
-        /// The channel.
-        channel: u64,
-    },
-    /// The user may not send messages in the channel.
-    #[error("user {user} may not send messages in channel {channel}")]
-    CannotSend {
-        /// The user.
-        user: u64,
-        /// The channel.
-        channel: u64,
-    },
-    /// A channel of this kind cannot be placed there.
-    #[error("invalid channel: {0}")]
-    InvalidChannel(String),
-    /// `wait_for` gave up.
-    #[error("condition not met within {0:?}")]
-    Timeout(Duration),
-}
+pub use super::control_error::ControlError;
 
 /// A channel a test creates by hand (as a server admin would).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChannelSpec {
-    /// Name.
+    /// The channel's name; a text or announcement channel's is lower-cased, with dashes for
+    /// spaces, as Discord does.
     pub name: String,
     /// Text, category, voice or announcement.
     pub kind: ChannelKind,
@@ -91,12 +33,12 @@ pub struct ChannelSpec {
     pub parent_id: Option<u64>,
     /// Overwrites; empty under a category means "synced with the category".
     pub overwrites: Vec<Overwrite>,
-    /// Topic.
+    /// The topic of a channel that holds messages (a category has none to show).
     pub topic: Option<String>,
 }
 
 impl ChannelSpec {
-    /// A text channel.
+    /// A text channel outside any category, with no overwrites and no topic.
     pub fn text(name: &str) -> Self {
         Self {
             name: name.to_owned(),
@@ -107,7 +49,7 @@ impl ChannelSpec {
         }
     }
 
-    /// A category.
+    /// A category, for [`under`](Self::under) to place channels in.
     pub fn category(name: &str) -> Self {
         Self {
             kind: ChannelKind::Category,
@@ -133,7 +75,7 @@ impl ChannelSpec {
 /// A message a user posts.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct UserMessage {
-    /// Text content.
+    /// The text as typed; `<@id>`, `<@&id>` and `@everyone` in it mention as on Discord.
     pub content: String,
     /// Files as (name, MIME type, bytes).
     pub attachments: Vec<(String, String, Vec<u8>)>,
@@ -562,17 +504,17 @@ impl Control {
 
     // ---- reading state -----------------------------------------------------------------------
 
-    /// A guild.
+    /// A guild with its roles and members as they are now (a copy: later changes do not show).
     pub fn guild(&self, guild_id: u64) -> Option<Guild> {
         self.shared.read(|s| s.guilds.get(&guild_id).cloned())
     }
 
-    /// A user.
+    /// A user by id, the bot's own included.
     pub fn user(&self, user_id: u64) -> Option<User> {
         self.shared.read(|s| s.users.get(&user_id).cloned())
     }
 
-    /// A channel.
+    /// A guild channel, category or DM channel as it is now (a copy).
     pub fn channel(&self, channel_id: u64) -> Option<Channel> {
         self.shared.read(|s| s.channels.get(&channel_id).cloned())
     }

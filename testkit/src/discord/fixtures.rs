@@ -25,7 +25,7 @@ pub const TICKET_BOT_PERMISSIONS: u64 = MENTION_EVERYONE
 /// The "Support" guild and everything in it, by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SupportGuild {
-    /// The guild.
+    /// The guild's id, which is also its @everyone role's id.
     pub guild: u64,
     /// The channel category ticket channels go under ("Tickets").
     pub parent: u64,

@@ -42,20 +42,21 @@ pub struct Role {
     pub mentionable: bool,
 }
 
-/// A guild member.
+/// A user's membership of one guild: the roles and nickname that guild gives them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
     /// The member's user id.
     pub user_id: u64,
     /// Role ids, @everyone excluded.
     pub roles: Vec<u64>,
-    /// Guild nickname.
+    /// Nickname in this guild; `None` shows the user's own name.
     pub nick: Option<String>,
     /// When the member joined, Unix milliseconds.
     pub joined_at_ms: u64,
 }
 
-/// A guild.
+/// A guild with its roles and members; its channels are kept apart, each naming its guild
+/// ([`Channel::guild_id`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Guild {
     /// Snowflake id.
@@ -176,9 +177,11 @@ pub struct Channel {
     pub topic: Option<String>,
     /// The category a guild channel sits in.
     pub parent_id: Option<u64>,
-    /// Sorting position.
+    /// Position among the channels of the same parent; a new channel comes last unless its
+    /// creator gives one.
     pub position: i64,
-    /// Permission overwrites.
+    /// Permission overwrites; a channel made under a category without any of its own starts with
+    /// the category's.
     pub overwrites: Vec<Overwrite>,
     /// DM recipients (the other user).
     pub recipients: Vec<u64>,
@@ -360,13 +363,13 @@ pub struct GatewaySession {
 /// One REST request the emulator answered.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RequestRecord {
-    /// HTTP method.
+    /// HTTP method, upper case (`POST`).
     pub method: String,
     /// Path under /api/v10 with the query, e.g. `/channels/1/messages?limit=100`.
     pub path: String,
     /// Route template, e.g. `/channels/{channel_id}/messages`.
     pub route: String,
-    /// Response status.
+    /// The status answered, refusals included: bad auth, rate limits and injected faults.
     pub status: u16,
     /// JSON request body, if any.
     pub body: Option<Value>,

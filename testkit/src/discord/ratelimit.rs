@@ -21,18 +21,19 @@ use serde_json::{Value, json};
 pub struct RouteLimit {
     /// Requests allowed per window.
     pub limit: u32,
-    /// Window length.
+    /// How long a window lasts: it starts at its first request, and the budget is whole again
+    /// when it ends.
     pub window: Duration,
 }
 
 /// A limit for one method and route template, e.g. `POST /channels/{channel_id}/messages`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteOverride {
-    /// HTTP method.
+    /// HTTP method, upper case as in the request log (`POST`).
     pub method: String,
     /// Route template as logged in the request log.
     pub template: String,
-    /// Its budget.
+    /// The budget that replaces the default one for this route.
     pub limit: RouteLimit,
 }
 

@@ -3,11 +3,13 @@
 //! the same lock, so event order always matches the order of changes.
 //!
 //! Here are the data, the permissions computed from it and the dispatch into the sessions; the
-//! primitives that change it are by area in `guilds`, `channels`, `messages` and `sessions`, and
-//! `json` writes it in Discord's JSON shapes.
+//! primitives that change it are by area in `guilds`, `channels`, `messages`, `sessions` and
+//! `interactions` (a user's click and its acknowledgement deadline), and `json` writes it in
+//! Discord's JSON shapes.
 
 mod channels;
 mod guilds;
+mod interactions;
 mod json;
 mod messages;
 mod sessions;

@@ -10,11 +10,11 @@ use rand::Rng;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use super::control::ControlError;
-use super::model::{InteractionOutcome, InteractionView};
-use super::permissions;
-use super::snowflake::id_str;
-use super::state::{Dispatch, Interaction, State};
+use super::{Dispatch, Interaction, State};
+use crate::discord::control_error::ControlError;
+use crate::discord::model::{InteractionOutcome, InteractionView};
+use crate::discord::permissions;
+use crate::discord::snowflake::id_str;
 
 /// A click waiting for its acknowledgement.
 pub(crate) struct PendingClick {
