@@ -17,9 +17,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use futures_util::TryStreamExt as _;
 use kube::Api;
-use kube::api::{ListParams, Patch, PatchParams};
+use kube::api::{Patch, PatchParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+use kube::runtime::WatchStreamExt as _;
 use serde_json::{Value, json};
 use ticketeer_config::BotConfig;
 use ticketeer_testkit::control_plane::{AuditEvent, ControlPlane, service_account_username};
@@ -84,6 +86,33 @@ fn by_verb(requests: &[AuditEvent]) -> String {
         .map(|(verb, count)| format!("{verb} {count}"))
         .collect();
     format!("{} ({})", requests.len(), parts.join(", "))
+}
+
+/// The operator's requests by verb and resource (`patch configmaps`, `patch ticketbots/status`),
+/// with when the first and the last of each reached the API server, in seconds after `since`.
+fn by_resource(requests: &[AuditEvent], since: std::time::SystemTime) -> String {
+    let mut rows = std::collections::BTreeMap::<String, (usize, f64, f64)>::new();
+    for request in requests {
+        let resource = request.object_ref.clone().unwrap_or_default();
+        let key = match resource.subresource {
+            Some(subresource) => format!("{} {}/{subresource}", request.verb, resource.resource),
+            None => format!("{} {}", request.verb, resource.resource),
+        };
+        let at = request
+            .received_at()
+            .and_then(|at| at.duration_since(since).ok())
+            .map_or(0.0, |elapsed| elapsed.as_secs_f64());
+        let row = rows.entry(key).or_insert((0, f64::MAX, 0.0));
+        row.0 += 1;
+        row.1 = row.1.min(at);
+        row.2 = row.2.max(at);
+    }
+    rows.iter()
+        .map(|(key, (count, first, last))| {
+            format!("  {key:<32} {count:>5}  {first:>6.2} s .. {last:>6.2} s")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The peak resident set (`VmHWM`) of the process `pid`, in KiB.
@@ -233,25 +262,33 @@ async fn main() {
         .expect("the operator's kubeconfig");
     let http = free_address();
     let started = Instant::now();
+    let started_at = std::time::SystemTime::now();
     let mut operator = start_operator(&kubeconfig, http);
 
+    // Watched, not polled: a list of every ConfigMap ten times a second would cost the API
+    // server more than some of what is measured.
     let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> =
         Api::namespaced(admin.clone(), NAMESPACE);
-    loop {
-        let complete = config_maps
-            .list(&ListParams::default())
+    let mut changes = std::pin::pin!(
+        kube::runtime::watcher(config_maps, kube::runtime::watcher::Config::default())
+            .applied_objects()
+    );
+    let mut complete = std::collections::BTreeSet::new();
+    while complete.len() < bots {
+        let config_map = changes
+            .try_next()
             .await
-            .expect("the ConfigMaps list")
-            .items
-            .iter()
-            .filter_map(|config_map| config_map.data.as_ref()?.get("config.yaml").cloned())
-            .filter_map(|text| BotConfig::from_yaml(&text).ok())
-            .filter(|config| config.categories.len() == per_bot)
-            .count();
-        if complete == bots {
-            break;
+            .expect("the ConfigMap watch")
+            .expect("the watch goes on");
+        let holds_all = config_map
+            .data
+            .as_ref()
+            .and_then(|data| data.get("config.yaml"))
+            .and_then(|text| BotConfig::from_yaml(text).ok())
+            .is_some_and(|config| config.categories.len() == per_bot);
+        if holds_all {
+            complete.insert(config_map.metadata.name.unwrap_or_default());
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let converged = started.elapsed();
     let at_convergence = plane
@@ -266,6 +303,10 @@ async fn main() {
     println!(
         "requests until converged: {}",
         by_verb(&requests[..at_convergence])
+    );
+    println!(
+        "by resource (count, first .. last after the operator started):\n{}",
+        by_resource(&requests[..at_convergence], started_at)
     );
 
     // Let the burst of reconciles that convergence itself triggered finish before measuring.
@@ -313,6 +354,10 @@ async fn main() {
     // A watch is logged when it ends, so only now are the watches in the log.
     let requests = plane.audit_events_of(&username).expect("the audit log");
     println!("all requests, watches included: {}", by_verb(&requests));
+    println!(
+        "all requests by resource:\n{}",
+        by_resource(&requests, started_at)
+    );
     println!(
         "peak RSS of the operator process: {:.1} MiB",
         f64::from(u32::try_from(operator_peak).unwrap_or(u32::MAX)) / 1024.0

@@ -106,6 +106,13 @@ pub struct Settings {
     /// 0 for no bound: bounds the operator's burst of API requests and memory when it starts
     /// with many TicketBots, each reconcile being a dozen requests.
     pub concurrency: u16,
+    /// How long a category's first status waits for its bot's first one. A bot's first status
+    /// changes every one of its categories' `Ready` (from "has not reported" to what the bot
+    /// reports), so a category written before it is written twice: with a hundred new bots the
+    /// operator would send a thousand status writes that are replaced a second later. The wait
+    /// is bounded so that a bot whose reconcile keeps failing still leaves its categories a
+    /// status.
+    pub first_bot_status_wait: Duration,
 }
 
 impl Settings {
@@ -131,6 +138,7 @@ impl Settings {
             panel_cleanup_timeout: Duration::from_mins(1),
             panel_cleanup_poll: Duration::from_secs(2),
             concurrency: 8,
+            first_bot_status_wait: Duration::from_secs(20),
         }
     }
 }
@@ -170,6 +178,8 @@ pub struct Context {
     secret_values: SecretValues,
     /// What was last applied to each child.
     applied: AppliedChildren,
+    /// The categories (by key) whose status waits for their bot's first status, since when.
+    awaiting_bot_status: Mutex<HashMap<String, Instant>>,
 }
 
 impl Context {
@@ -206,6 +216,7 @@ impl Context {
             token_claims: Mutex::new(HashMap::new()),
             secret_values: SecretValues::default(),
             applied: AppliedChildren::default(),
+            awaiting_bot_status: Mutex::new(HashMap::new()),
         })
     }
 
@@ -372,6 +383,26 @@ impl Context {
             .collect()
     }
 
+    /// Whether the status of the category `key` still waits for its bot's first status: for how
+    /// much longer, or `None` once [`Settings::first_bot_status_wait`] has passed since it began
+    /// waiting.
+    fn wait_for_first_bot_status(&self, key: &str) -> Option<Duration> {
+        let wait = self.settings.first_bot_status_wait;
+        let mut waiting = self.awaiting_bot_status.lock().ok()?;
+        // A category deleted while waiting is never reconciled again to remove its entry; one
+        // whose wait is over keeps it until its status is written, so that it waits only once.
+        waiting.retain(|_, since| since.elapsed() < wait.saturating_mul(4));
+        let since = *waiting.entry(key.to_owned()).or_insert_with(Instant::now);
+        wait.checked_sub(since.elapsed())
+            .filter(|left| !left.is_zero())
+    }
+
+    fn stop_waiting_for_bot_status(&self, key: &str) {
+        if let Ok(mut waiting) = self.awaiting_bot_status.lock() {
+            waiting.remove(key);
+        }
+    }
+
     fn reset_failures(&self, key: &str) {
         if let Ok(mut failures) = self.failures.lock() {
             failures.remove(key);
@@ -416,6 +447,23 @@ fn object_key<K: Resource<DynamicType = ()>>(object: &K) -> String {
         object.meta().namespace.clone().unwrap_or_default(),
         object.meta().name.clone().unwrap_or_default()
     )
+}
+
+/// The object's name and namespace; both our resources are namespaced, so a missing namespace
+/// means the API server sent something unexpected.
+#[expect(
+    clippy::result_large_err,
+    reason = "the crate's one error type, which every caller returns on as it is"
+)]
+fn name_and_namespace<K: Resource<DynamicType = ()>>(object: &K) -> Result<(String, String)> {
+    let name = object.name_any();
+    match object.namespace() {
+        Some(namespace) => Ok((name, namespace)),
+        None => Err(Error::MissingNamespace {
+            kind: kind_name::<K>(),
+            name,
+        }),
+    }
 }
 
 fn now() -> Time {
@@ -701,24 +749,27 @@ impl Existing {
     /// Looks each child's name up in its cache, and reads it by GET when it is not there (a
     /// stranger's object carries none of the labels the owned watches select on, so only a read
     /// by name finds it).
+    /// The reads run at once: a new bot's first reconcile finds none of its four children.
     async fn read(ctx: &Context, caches: &Caches, namespace: &str, name: &str) -> Result<Self> {
         let config_map_name = builders::config_map_name(name);
-        let service_account = match cached(&caches.service_accounts, namespace, name) {
-            Some(object) => Some(object.metadata),
-            None => read_child_metadata::<ServiceAccount>(ctx, namespace, name).await?,
-        };
-        let config_map = match cached(&caches.config_maps, namespace, &config_map_name) {
-            Some(object) => Some(object),
-            None => read_child(ctx, namespace, &config_map_name).await?,
-        };
-        let service = match cached(&caches.services, namespace, name) {
-            Some(object) => Some(object.metadata),
-            None => read_child_metadata::<Service>(ctx, namespace, name).await?,
-        };
-        let deployment = match cached(&caches.deployments, namespace, name) {
-            Some(object) => Some(object),
-            None => read_child(ctx, namespace, name).await?,
-        };
+        let (service_account, config_map, service, deployment) = futures_util::try_join!(
+            cached_or_read(
+                cached(&caches.service_accounts, namespace, name).map(|object| object.metadata),
+                read_child_metadata::<ServiceAccount>(ctx, namespace, name),
+            ),
+            cached_or_read(
+                cached(&caches.config_maps, namespace, &config_map_name),
+                read_child(ctx, namespace, &config_map_name),
+            ),
+            cached_or_read(
+                cached(&caches.services, namespace, name).map(|object| object.metadata),
+                read_child_metadata::<Service>(ctx, namespace, name),
+            ),
+            cached_or_read(
+                cached(&caches.deployments, namespace, name),
+                read_child(ctx, namespace, name),
+            ),
+        )?;
         Ok(Self {
             service_account,
             config_map,
@@ -750,6 +801,17 @@ impl Existing {
                 bot: bot.name_any(),
             })
         })
+    }
+}
+
+/// `cached`, or what `read` finds when the cache holds nothing (`read` runs only then).
+async fn cached_or_read<T>(
+    cached: Option<T>,
+    read: impl Future<Output = Result<Option<T>>>,
+) -> Result<Option<T>> {
+    match cached {
+        Some(object) => Ok(Some(object)),
+        None => read.await,
     }
 }
 
@@ -809,11 +871,7 @@ async fn reconcile_bot_with_finalizer(
     ctx: &Context,
     caches: &Caches,
 ) -> Result<Action> {
-    let name = bot.name_any();
-    let namespace = bot.namespace().ok_or_else(|| Error::MissingNamespace {
-        kind: "TicketBot",
-        name: name.clone(),
-    })?;
+    let (name, namespace) = name_and_namespace(bot)?;
     let api: Api<TicketBot> = ctx.api(&namespace);
     finalizer(
         &api,
@@ -858,7 +916,7 @@ async fn clean_up_bot(bot: &TicketBot, ctx: &Context, caches: &Caches) -> Result
         &namespace,
         &[name.clone(), builders::config_map_name(&name)],
     );
-    let existing = Existing::read(ctx, caches, &namespace, &name).await?;
+    let existing = Box::pin(Existing::read(ctx, caches, &namespace, &name)).await?;
     let deployment = existing
         .deployment
         .as_ref()
@@ -935,11 +993,7 @@ async fn clean_up_bot(bot: &TicketBot, ctx: &Context, caches: &Caches) -> Result
 
 /// The TicketBot reconcile: children, then status.
 async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context, caches: &Caches) -> Result<Action> {
-    let name = bot.name_any();
-    let namespace = bot.namespace().ok_or_else(|| Error::MissingNamespace {
-        kind: "TicketBot",
-        name: name.clone(),
-    })?;
+    let (name, namespace) = name_and_namespace(bot)?;
     // An empty store before the first list would render the bot with no categories, and the bot
     // would delete their panels.
     let store = &caches.categories;
@@ -969,7 +1023,7 @@ async fn reconcile_bot_object(bot: &TicketBot, ctx: &Context, caches: &Caches) -
     });
 
     let config_map_name = builders::config_map_name(&name);
-    let existing = Existing::read(ctx, caches, &namespace, &name).await?;
+    let existing = Box::pin(Existing::read(ctx, caches, &namespace, &name)).await?;
     // The config the bot runs now: a category refused as invalid keeps its entry from it.
     let running = existing
         .config_map
@@ -1211,13 +1265,7 @@ async fn reconcile_category_object(
     ctx: &Context,
     caches: &Caches,
 ) -> Result<Action> {
-    let name = category.name_any();
-    let namespace = category
-        .namespace()
-        .ok_or_else(|| Error::MissingNamespace {
-            kind: "TicketCategory",
-            name: name.clone(),
-        })?;
+    let (name, namespace) = name_and_namespace(category)?;
     let bot_name = &category.spec.bot_ref.name;
     // The cache is fed by the watch that reconciles the categories when their bot changes, and
     // stores each change before passing it on; a bot not in it is read by name.
@@ -1240,8 +1288,18 @@ async fn reconcile_category_object(
         .map(|status| status.conditions.clone())
         .unwrap_or_default();
     let acceptance = builders::accept_category(category, bot.as_ref());
-    let report = ctx.report(&format!("{namespace}/{bot_name}"));
     let key = category.key();
+    // The bot's first status write reconciles this category again (the bot watch passes on
+    // changes of its Ready condition).
+    let bot_unreported = bot.as_ref().is_some_and(|bot| bot.status.is_none());
+    if bot_unreported
+        && acceptance.is_ok()
+        && let Some(left) = ctx.wait_for_first_bot_status(&key)
+    {
+        return Ok(Action::requeue(left));
+    }
+    ctx.stop_waiting_for_bot_status(&key);
+    let report = ctx.report(&format!("{namespace}/{bot_name}"));
     let create_channel_id = category.spec.category.create_channel_id.to_string();
     let observation = status::observe_category(&status::CategoryInputs {
         key: &key,

@@ -1096,6 +1096,70 @@ fn category_status_writes(cluster: &Cluster, from: usize) -> Vec<String> {
         .collect()
 }
 
+/// Categories whose bots are as new as they are wait for their bot's first status, so each is
+/// written once, with what its bot says, instead of "has not reported" and a second later again.
+#[tokio::test]
+async fn a_new_bots_categories_have_their_status_written_once() {
+    let cluster = Cluster::start().await;
+    for secret in secrets_json() {
+        cluster.put(secret).await;
+    }
+    let bots = ["alpha", "beta", "gamma", "delta"];
+    let mut categories = Vec::new();
+    for bot in bots {
+        cluster
+            .put(bot_json().set("/metadata/name", json!(bot)))
+            .await;
+        for index in 0..5 {
+            let name = format!("{bot}-{index}");
+            cluster
+                .put(category_json(&name, bot).set(
+                    "/spec/createChannelId",
+                    json!(format!("10900000000000020{index:02}")),
+                ))
+                .await;
+            categories.push(name);
+        }
+    }
+    let operator = Operator::start(&cluster).await;
+    eventually(
+        "every category says what its bot's status says",
+        async || {
+            let mut all = true;
+            for name in &categories {
+                let conditions = category_field(&cluster, name, "/status/conditions").await;
+                let ready = conditions
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|condition| condition["type"] == "Ready");
+                all &= ready.is_some_and(|ready| {
+                    ready["message"]
+                        .as_str()
+                        .is_some_and(|message| message.contains("is not ready"))
+                });
+            }
+            all
+        },
+    )
+    .await;
+    operator.settle().await;
+    let writes = category_status_writes(&cluster, 0);
+    for name in &categories {
+        let of_this: Vec<&String> = writes
+            .iter()
+            .filter(|write| {
+                write
+                    .split('?')
+                    .next()
+                    .is_some_and(|path| path.ends_with(&format!("/ticketcategories/{name}/status")))
+            })
+            .collect();
+        assert_eq!(of_this.len(), 1, "{name}'s status writes: {of_this:?}");
+    }
+    operator.shut_down(&cluster).await;
+}
+
 #[tokio::test]
 async fn category_readiness_follows_the_bots_status_report() {
     let cluster = seeded().await;

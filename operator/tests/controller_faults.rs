@@ -44,6 +44,11 @@ struct Operator {
 
 impl Operator {
     async fn start(api: &FakeApi) -> Self {
+        Self::start_with(api, |_| {}).await
+    }
+
+    /// Like [`start`](Self::start), with `adjust` applied to the test settings.
+    async fn start_with(api: &FakeApi, adjust: impl FnOnce(&mut Settings)) -> Self {
         let status = StatusServer::start(Answer::Report(healthy(&[
             "tickets/billing",
             "tickets/general",
@@ -62,6 +67,7 @@ impl Operator {
         settings.status_timeout = Duration::from_millis(500);
         settings.status_requeue = Duration::from_millis(100);
         settings.status_min_interval = Duration::from_millis(50);
+        adjust(&mut settings);
         let context = Arc::new(
             Context::new(api.client(), settings, metrics.clone()).expect("the context builds"),
         );
@@ -114,17 +120,19 @@ fn category_keys(api: &FakeApi) -> Vec<String> {
         .unwrap_or_default()
 }
 
+fn ready_condition(api: &FakeApi, plural: &str, name: &str) -> Option<Value> {
+    api.get(plural, NAMESPACE, name).and_then(|object| {
+        object
+            .pointer("/status/conditions")?
+            .as_array()?
+            .iter()
+            .find(|condition| condition["type"] == "Ready")
+            .cloned()
+    })
+}
+
 fn ready(api: &FakeApi, plural: &str, name: &str) -> bool {
-    api.get(plural, NAMESPACE, name)
-        .and_then(|object| {
-            object
-                .pointer("/status/conditions")?
-                .as_array()?
-                .iter()
-                .find(|condition| condition["type"] == "Ready")
-                .map(|condition| condition["status"] == "True")
-        })
-        .unwrap_or(false)
+    ready_condition(api, plural, name).is_some_and(|condition| condition["status"] == "True")
 }
 
 async fn converged(api: &FakeApi) {
@@ -179,5 +187,40 @@ async fn injected_server_errors_back_off_and_count_a_failure() {
     // kube's client retries a 500 itself; each reconcile attempt may reach the server more than
     // once, but the three injected errors are used up and nothing more.
     assert_eq!(attempts.len(), 3);
+    operator.shut_down().await;
+}
+
+/// A category waits for its bot's first status before writing its own, but not for ever: here
+/// every write of the bot's status fails, and the categories still get theirs.
+#[tokio::test]
+async fn categories_of_a_bot_whose_status_never_lands_get_theirs_after_the_wait() {
+    let api = seeded();
+    api.inject_error(
+        Some(Method::PATCH),
+        "/ticketbots/support/status",
+        500,
+        usize::MAX,
+    );
+    let operator = Operator::start_with(&api, |settings| {
+        settings.first_bot_status_wait = Duration::from_millis(500);
+    })
+    .await;
+    eventually(
+        "both categories say their bot has not reported",
+        async || {
+            ["billing", "general"].iter().all(|name| {
+                ready_condition(&api, "ticketcategories", name).is_some_and(|condition| {
+                    condition["message"]
+                        .as_str()
+                        .is_some_and(|message| message.contains("has not reported its status yet"))
+                })
+            })
+        },
+    )
+    .await;
+    let bot_status = api
+        .get("ticketbots", NAMESPACE, BOT)
+        .and_then(|bot| bot.get("status").cloned());
+    assert_eq!(bot_status, None, "the bot's status writes all failed");
     operator.shut_down().await;
 }
