@@ -264,7 +264,8 @@ async fn store_edit(ctx: &Context, message: &Message) -> Result<()> {
     Ok(())
 }
 
-/// Counts a message if it was sent in an open ticket's channel.
+/// Counts a message if it was sent in the channel of a ticket whose transcript is not stored
+/// yet (what is written after that is in no transcript, and no snapshot of it is kept).
 async fn count_message(ctx: &Context, message: &Message) -> Result<()> {
     if message.guild_id.is_none() {
         return Ok(());
@@ -272,9 +273,9 @@ async fn count_message(ctx: &Context, message: &Message) -> Result<()> {
     let Some(ticket) = store::ticket_by_channel(&ctx.pool, message.channel_id).await? else {
         return Ok(());
     };
-    if matches!(
+    if !matches!(
         ticket.state,
-        TicketState::ChannelDeleted | TicketState::Closed
+        TicketState::Opening | TicketState::Open | TicketState::Closing
     ) {
         return Ok(());
     }

@@ -55,6 +55,11 @@ pub struct Settings {
     /// language is waited out and then split; network trouble is tried once (see
     /// `upload_settings`).
     pub privatebin_retry: RetryPolicy,
+    /// How long a handled interaction is remembered (the claim that makes each click handled
+    /// once across replicas). Discord delivers an interaction once and needs an answer within
+    /// 3 seconds, so an hour outlasts any replica that receives it late; older claims are
+    /// deleted every quarter of this, so the table holds about an hour of clicks, not all of them.
+    pub interaction_retention: Duration,
 }
 
 impl Settings {
@@ -86,6 +91,7 @@ impl Settings {
                 max_attempts: 1,
                 ..RetryPolicy::default()
             },
+            interaction_retention: Duration::from_hours(1),
         }
     }
 }

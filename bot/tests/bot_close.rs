@@ -124,10 +124,25 @@ fn first_request(harness: &Harness, method: &str, path: &str) -> Option<usize> {
         .position(|request| request.method == method && request.path == path)
 }
 
+/// How many message snapshots the database still holds for the ticket.
+async fn snapshots(harness: &Harness, ticket_id: i64) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM ticket_messages WHERE ticket_id = $1")
+        .bind(ticket_id)
+        .fetch_one(&harness.pool)
+        .await
+        .expect("count the snapshots")
+}
+
 /// What every completed close leaves: one referenced paste, one log post with its link, the
-/// channel deleted after that post (so after the transcript was stored), and the row complete.
-fn assert_closed_once(harness: &Harness, channel: u64, closed: &Ticket) {
+/// channel deleted after that post (so after the transcript was stored), the row complete, and
+/// no message snapshot: the encrypted transcript is the conversation's only copy.
+async fn assert_closed_once(harness: &Harness, channel: u64, closed: &Ticket) {
     assert_eq!(closed.state, TicketState::Closed);
+    assert_eq!(
+        snapshots(harness, closed.id).await,
+        0,
+        "no plain-text message is kept once the transcript is stored"
+    );
     assert!(closed.closed_at.is_some());
     let url = closed.transcript_url.clone().expect("a transcript URL");
     assert!(closed.transcript_delete_token.is_some());
@@ -166,7 +181,7 @@ async fn a_close_stores_every_message_logs_the_link_dms_the_user_and_deletes_the
     assert!(ticket.message_count >= 151, "150 messages and the welcome");
     click_close(&harness, channel, &ticket).await;
     let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
-    assert_closed_once(&harness, channel, &closed);
+    assert_closed_once(&harness, channel, &closed).await;
     assert_eq!(
         closed.closed_by.map(twilight_model::id::Id::get),
         Some(harness.world.alice)
@@ -225,7 +240,7 @@ async fn a_user_who_refuses_dms_does_not_stop_the_close() {
     let (channel, ticket) = ticket_with_messages(&harness, 2).await;
     click_close(&harness, channel, &ticket).await;
     let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
-    assert_closed_once(&harness, channel, &closed);
+    assert_closed_once(&harness, channel, &closed).await;
     assert!(harness.control.dm_messages(harness.world.alice).is_empty());
 }
 
@@ -262,7 +277,7 @@ async fn stuck_then_restarted(
     );
     harness.restart(restore).await;
     let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
-    assert_closed_once(&harness, channel, &closed);
+    assert_closed_once(&harness, channel, &closed).await;
     assert_eq!(harness.control.dm_messages(harness.world.alice).len(), 1);
 }
 
@@ -359,7 +374,7 @@ async fn a_restarted_bot_resumes_an_unfinished_close_once_its_gateway_is_up_not_
         )
         .await;
     let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
-    assert_closed_once(&harness, channel, &closed);
+    assert_closed_once(&harness, channel, &closed).await;
 }
 
 #[tokio::test]
@@ -377,7 +392,7 @@ async fn a_crash_after_the_log_post_and_dm_does_not_repeat_them() {
         .await
         .expect("rewind the state");
     let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
-    assert_closed_once(&harness, channel, &closed);
+    assert_closed_once(&harness, channel, &closed).await;
     assert_eq!(
         harness.control.dm_messages(harness.world.alice).len(),
         1,
@@ -398,9 +413,13 @@ async fn a_privatebin_outage_is_retried_without_a_restart() {
     })
     .await;
     assert!(harness.control.channel(channel).is_some());
+    assert!(
+        snapshots(&harness, ticket.id).await >= 4,
+        "until the transcript is stored, its messages are kept"
+    );
     harness.privatebin.set_unavailable(false);
     let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
-    assert_closed_once(&harness, channel, &closed);
+    assert_closed_once(&harness, channel, &closed).await;
 }
 
 #[tokio::test]
@@ -418,6 +437,11 @@ async fn a_ticket_channel_deleted_by_hand_closes_the_ticket_with_its_stored_mess
         Some("channel deleted by hand")
     );
     assert!(closed.channel_gone);
+    assert_eq!(
+        snapshots(&harness, ticket.id).await,
+        0,
+        "the snapshots the transcript was made from are gone with it"
+    );
     assert_eq!(harness.privatebin.paste_count(), 1);
     let url = closed.transcript_url.clone().expect("a transcript URL");
     let text = pbincli_get(&url)

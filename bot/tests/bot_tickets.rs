@@ -575,3 +575,34 @@ async fn invalid_form_body_and_server_errors_are_explained_to_the_clicker() {
         assert_eq!(ticket_count(&harness).await, 0);
     }
 }
+
+async fn handled_interactions(harness: &Harness) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM processed_interactions")
+        .fetch_one(&harness.pool)
+        .await
+        .expect("count handled interactions")
+}
+
+/// The claims that make each click handled once are forgotten once Discord can no longer deliver
+/// the click again, so the table holds recent clicks, not every click ever made.
+#[tokio::test]
+async fn handled_interactions_are_forgotten_after_the_retention() {
+    let mut harness = Harness::start().await;
+    harness.open_ticket(harness.world.alice).await;
+    assert!(
+        handled_interactions(&harness).await >= 1,
+        "the click is remembered"
+    );
+    harness
+        .restart_with(
+            |_| {},
+            |settings| settings.interaction_retention = Duration::from_millis(400),
+        )
+        .await;
+    eventually("the old click to be forgotten", || {
+        let harness = &harness;
+        async move { (handled_interactions(harness).await == 0).then_some(()) }
+    })
+    .await;
+    assert_eq!(ticket_count(&harness).await, 1, "the ticket stays");
+}

@@ -610,3 +610,120 @@ async fn rows_from_before_bots_were_told_apart_go_to_the_first_bot_that_starts()
         Some(ticket.id)
     );
 }
+
+fn one_part() -> Vec<TranscriptPart> {
+    vec![TranscriptPart {
+        id: "cccc".into(),
+        url: "https://paste.example/?cccc#k".into(),
+        delete_token: "t".into(),
+    }]
+}
+
+#[tokio::test]
+async fn a_ticket_keeps_message_snapshots_only_until_its_transcript_is_stored() {
+    let (_database, pool) = migrated_database().await;
+    let user = 2_000_000_000_000_000_020;
+    let ticket = open_ticket(
+        &pool,
+        user,
+        3_900_000_000_000_000_001,
+        4_000_000_000_000_000_020,
+    )
+    .await;
+    let author = Id::new(user);
+    let message = |id: u64| json!({ "id": id.to_string(), "content": format!("message {id}") });
+    for id in [5_100_000_000_000_000_001u64, 5_100_000_000_000_000_002] {
+        assert!(
+            store::record_message(&pool, ticket.id, Id::new(id), author, &message(id))
+                .await
+                .unwrap()
+        );
+        if id == 5_100_000_000_000_000_001 {
+            store::start_close(&pool, ticket.id, author, None)
+                .await
+                .unwrap();
+        }
+    }
+    let mut transaction = store::begin(&pool).await.unwrap();
+    store::record_transcript(&mut *transaction, ticket.id, &one_part())
+        .await
+        .unwrap();
+    assert_eq!(
+        store::delete_snapshots(&mut *transaction, ticket.id)
+            .await
+            .unwrap(),
+        2,
+        "the message written while open and the one written while closing"
+    );
+    store::commit(transaction).await.unwrap();
+    let late = 5_100_000_000_000_000_003;
+    assert!(
+        !store::record_message(&pool, ticket.id, Id::new(late), author, &message(late))
+            .await
+            .unwrap(),
+        "a message after the transcript is not kept"
+    );
+    assert_eq!(
+        store::stored_messages(&pool, ticket.id).await.unwrap(),
+        Vec::new()
+    );
+}
+
+/// A message recorded while the transcript's transaction is under way either comes before it
+/// (and is deleted with the others) or after it (and is not kept): it never outlives it.
+#[tokio::test]
+async fn a_message_racing_the_transcripts_transaction_does_not_outlive_it() {
+    let (_database, pool) = migrated_database().await;
+    let user = 2_000_000_000_000_000_021;
+    let ticket = open_ticket(
+        &pool,
+        user,
+        3_900_000_000_000_000_002,
+        4_000_000_000_000_000_021,
+    )
+    .await;
+    let author = Id::new(user);
+    store::start_close(&pool, ticket.id, author, None)
+        .await
+        .unwrap();
+    let mut transaction = store::begin(&pool).await.unwrap();
+    store::record_transcript(&mut *transaction, ticket.id, &one_part())
+        .await
+        .unwrap();
+    let racing = tokio::spawn({
+        let pool = pool.clone();
+        async move {
+            let id = 5_100_000_000_000_000_010u64;
+            store::record_message(&pool, ticket.id, Id::new(id), author, &json!({ "id": id })).await
+        }
+    });
+    // The racing insert has reached the ticket's row and waits for this transaction's lock.
+    let mut waited = 0;
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity
+             WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO ticket_messages%'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        waited += 1;
+        assert!(waited < 500, "the racing insert never waited for the lock");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    store::delete_snapshots(&mut *transaction, ticket.id)
+        .await
+        .unwrap();
+    store::commit(transaction).await.unwrap();
+    assert!(
+        !racing.await.unwrap().unwrap(),
+        "the racing message finds the transcript stored"
+    );
+    assert_eq!(
+        store::stored_messages(&pool, ticket.id).await.unwrap(),
+        Vec::new()
+    );
+}

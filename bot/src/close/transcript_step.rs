@@ -80,13 +80,13 @@ pub(super) async fn store_transcript(ctx: &Context, ticket: &Ticket) -> Result<b
         }
     };
     let count = i32::try_from(transcript_messages.len()).unwrap_or(i32::MAX);
-    store::raise_message_count(&ctx.pool, ticket.id, count).await?;
-    match store::record_transcript(&ctx.pool, ticket.id, &parts(&stored)).await {
-        Ok(_) => {
+    match commit_transcript(ctx, ticket.id, count, &parts(&stored)).await {
+        Ok(snapshots) => {
             tracing::info!(
                 ticket = ticket.id,
                 parts = stored.parts.len(),
                 messages = count,
+                snapshots_deleted = snapshots,
                 "transcript stored"
             );
             Ok(true)
@@ -100,6 +100,24 @@ pub(super) async fn store_transcript(ctx: &Context, ticket: &Ticket) -> Result<b
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// Records the stored transcript and deletes the ticket's message snapshots in one transaction:
+/// a crash before the commit leaves the ticket `closing` with its snapshots (the close is resumed
+/// and uploads again), a crash after it leaves the transcript recorded and no snapshot. Returns
+/// how many snapshots were deleted.
+async fn commit_transcript(
+    ctx: &Context,
+    ticket_id: i64,
+    message_count: i32,
+    parts: &[TranscriptPart],
+) -> store::Result<u64> {
+    let mut transaction = store::begin(&ctx.pool).await?;
+    store::raise_message_count(&mut *transaction, ticket_id, message_count).await?;
+    store::record_transcript(&mut *transaction, ticket_id, parts).await?;
+    let deleted = store::delete_snapshots(&mut *transaction, ticket_id).await?;
+    store::commit(transaction).await?;
+    Ok(deleted)
 }
 
 fn parts(stored: &StoredTranscript) -> Vec<TranscriptPart> {

@@ -1,5 +1,6 @@
-//! The `ticket_messages` table: every message of an open ticket, kept (as Discord's JSON) and
-//! counted once however many replicas see it.
+//! The `ticket_messages` table: every message of a ticket whose transcript is not stored yet,
+//! kept (as Discord's JSON) in case its channel vanishes before the transcript is read, and
+//! counted once however many replicas see it. The transcript's transaction deletes them.
 
 use sqlx::PgExecutor;
 use sqlx::types::Json;
@@ -12,6 +13,9 @@ use super::{Result, TicketState, query_error, to_db, to_id};
 /// seen, so replicas that all receive the same MESSAGE_CREATE count it once. A message already
 /// stored takes this snapshot only if it is a later edit: an edit handled concurrently with its
 /// create may record the message first, or race the create's insert.
+///
+/// Only a ticket whose transcript is not stored yet keeps messages (`false` otherwise): after
+/// that the snapshots are deleted ([`delete_snapshots`]) and none may come back.
 pub async fn record_message(
     db: impl PgExecutor<'_>,
     ticket_id: i64,
@@ -20,10 +24,18 @@ pub async fn record_message(
     snapshot: &serde_json::Value,
 ) -> Result<bool> {
     // `xmax = 0` tells a fresh insert from a row the conflict clause updated: only inserts count.
+    // Locking the ticket's row first orders the insert with the transaction that stores the
+    // transcript, which updates that row before deleting the snapshots: either this insert waits
+    // for it and then finds the ticket past `closing`, or that transaction's delete waits for
+    // this one and sees the row it inserted. The lock is the one the count's UPDATE takes anyway
+    // (a weaker `FOR SHARE` first would deadlock two messages upgrading it at once).
     let counted = sqlx::query_scalar!(
-        "WITH stored AS (
+        "WITH keeping AS (
+             SELECT id FROM tickets WHERE id = $1 AND state IN ($5, $6, $7)
+             FOR NO KEY UPDATE
+         ), stored AS (
              INSERT INTO ticket_messages (message_id, ticket_id, author_id, snapshot)
-             VALUES ($2, $1, $3, $4)
+             SELECT $2, id, $3, $4 FROM keeping
              ON CONFLICT (message_id) DO UPDATE
              SET snapshot = EXCLUDED.snapshot, updated_at = now()
              WHERE COALESCE((EXCLUDED.snapshot ->> 'edited_timestamp')::timestamptz, '-infinity')
@@ -37,11 +49,28 @@ pub async fn record_message(
         to_db(message_id),
         to_db(author_id),
         Json(snapshot) as _,
+        TicketState::Opening as TicketState,
+        TicketState::Open as TicketState,
+        TicketState::Closing as TicketState,
     )
     .fetch_optional(db)
     .await
     .map_err(query_error("record message"))?;
     Ok(counted.is_some())
+}
+
+/// Deletes every message snapshot of a ticket; how many there were. Called in the transaction
+/// that records the ticket's stored transcript: from then on the encrypted transcript is the
+/// conversation's only copy, and the snapshots would be a plain-text one kept for ever.
+pub async fn delete_snapshots(db: impl PgExecutor<'_>, ticket_id: i64) -> Result<u64> {
+    let deleted = sqlx::query!(
+        "DELETE FROM ticket_messages WHERE ticket_id = $1",
+        ticket_id
+    )
+    .execute(db)
+    .await
+    .map_err(query_error("delete message snapshots"))?;
+    Ok(deleted.rows_affected())
 }
 
 /// Replaces a stored message's snapshot after an edit; `false` when the message is not stored

@@ -34,8 +34,8 @@ pub use locks::{
     take_close_lease,
 };
 pub use messages::{
-    StoredMessage, StoredUpTo, mark_message_deleted, open_ticket_channels, record_message,
-    stored_messages, update_message,
+    StoredMessage, StoredUpTo, delete_snapshots, mark_message_deleted, open_ticket_channels,
+    record_message, stored_messages, update_message,
 };
 pub use panels::{
     Panel, claim_unscoped_rows, delete_panel, panel, panel_by_message, panels, save_panel,
@@ -77,6 +77,19 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 fn query_error(operation: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
     move |source| StoreError::Query { operation, source }
+}
+
+/// Starts a transaction in which store functions compose (each takes an executor).
+pub async fn begin(pool: &PgPool) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    pool.begin().await.map_err(query_error("begin transaction"))
+}
+
+/// Commits a transaction from [`begin`]; dropped uncommitted, it is rolled back.
+pub async fn commit(transaction: sqlx::Transaction<'_, sqlx::Postgres>) -> Result<()> {
+    transaction
+        .commit()
+        .await
+        .map_err(query_error("commit transaction"))
 }
 
 /// Brings the schema up to date; safe to run from several replicas at once (sqlx takes a lock).
