@@ -57,9 +57,12 @@ pub struct Settings {
     pub privatebin_retry: RetryPolicy,
     /// How long a handled interaction is remembered (the claim that makes each click handled
     /// once across replicas). Discord delivers an interaction once and needs an answer within
-    /// 3 seconds, so an hour outlasts any replica that receives it late; older claims are
-    /// deleted every quarter of this, so the table holds about an hour of clicks, not all of them.
+    /// 3 seconds, so an hour outlasts any replica that receives it late.
     pub interaction_retention: Duration,
+    /// How often the bot deletes what it no longer needs: handled interactions older than
+    /// `interaction_retention`, and the links and delete tokens of transcripts whose pastes
+    /// PrivateBin has deleted (their expiry has passed).
+    pub forget_interval: Duration,
 }
 
 impl Settings {
@@ -92,6 +95,7 @@ impl Settings {
                 ..RetryPolicy::default()
             },
             interaction_retention: Duration::from_hours(1),
+            forget_interval: Duration::from_mins(15),
         }
     }
 }

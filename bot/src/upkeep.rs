@@ -1,7 +1,8 @@
 //! The resume loop: what must be finished after a crash, an outage or a refusal — unfinished
 //! closes and tickets whose first message is not yet posted and pinned — is looked for as soon
 //! as the gateway is up, then every `close_retry_interval`, each ticket with its own backoff.
-//! The same loop forgets handled interactions older than `interaction_retention`.
+//! Every `forget_interval` the same loop deletes what the bot no longer needs to keep: old
+//! handled interactions and the links of expired transcripts.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -19,12 +20,11 @@ pub(crate) async fn resume_loop(ctx: Arc<Context>, stop: CancellationToken) {
     let max_backoff = ctx.settings.close_retry_max_backoff;
     let mut close_retries = Retries::new(interval, max_backoff);
     let mut welcome_retries = Retries::new(interval, max_backoff);
-    let mut pruned_at: Option<Instant> = None;
+    let mut forgot_at: Option<Instant> = None;
     loop {
-        let retention = ctx.settings.interaction_retention;
-        if pruned_at.is_none_or(|at| at.elapsed() >= retention / 4) {
-            prune_interactions(&ctx).await;
-            pruned_at = Some(Instant::now());
+        if forgot_at.is_none_or(|at| at.elapsed() >= ctx.settings.forget_interval) {
+            forget(&ctx).await;
+            forgot_at = Some(Instant::now());
         }
         if ctx.gateway_connected() {
             close::resume_unfinished(&ctx, &stop, &mut close_retries).await;
@@ -40,14 +40,22 @@ pub(crate) async fn resume_loop(ctx: Arc<Context>, stop: CancellationToken) {
     }
 }
 
-/// Deletes the claims of interactions handled longer than `interaction_retention` ago. A failure
-/// is only logged: the next round tries again, and a claim kept longer does no harm.
-async fn prune_interactions(ctx: &Context) {
+/// Deletes the claims of interactions handled longer than `interaction_retention` ago, and the
+/// links of this bot's transcripts that PrivateBin no longer keeps. A failure is only logged: the
+/// next round tries again, and a row kept a little longer does no harm.
+async fn forget(ctx: &Context) {
     match store::prune_interactions(&ctx.pool, ctx.settings.interaction_retention).await {
         Ok(0) => {}
         Ok(pruned) => tracing::debug!(pruned, "forgot old handled interactions"),
         Err(error) => {
             tracing::warn!(error = %ErrorChain(&error), "could not forget old handled interactions");
+        }
+    }
+    match store::clear_expired_transcripts(&ctx.pool, ctx.application_id).await {
+        Ok(0) => {}
+        Ok(cleared) => tracing::info!(cleared, "forgot the links of expired transcripts"),
+        Err(error) => {
+            tracing::warn!(error = %ErrorChain(&error), "could not forget the links of expired transcripts");
         }
     }
 }

@@ -801,3 +801,77 @@ async fn a_german_instance_with_a_small_size_limit_stores_an_oversized_transcrip
     })
     .await;
 }
+
+/// Seconds from now until the ticket's transcript expires, as the database has it.
+async fn transcript_expires_in(harness: &Harness, ticket_id: i64) -> Option<f64> {
+    sqlx::query_scalar(
+        "SELECT extract(epoch FROM transcript_expires_at - now())::float8
+         FROM tickets WHERE id = $1",
+    )
+    .bind(ticket_id)
+    .fetch_one(&harness.pool)
+    .await
+    .expect("read the transcript's expiry")
+}
+
+/// A transcript's link and delete token are kept as long as PrivateBin keeps the paste (the
+/// configured expiry, a year by default), and forgotten once it no longer does.
+#[tokio::test]
+async fn an_expired_transcripts_link_and_delete_token_are_forgotten() {
+    let mut harness = Harness::start().await;
+    let mut closed = Vec::new();
+    for _ in 0..2 {
+        let (channel, ticket) = ticket_with_messages(&harness, 1).await;
+        click_close(&harness, channel, &ticket).await;
+        closed.push(wait_for_state(&harness, ticket.id, TicketState::Closed).await);
+    }
+    let (expired, kept) = (&closed[0], &closed[1]);
+    let year = 365.0 * 24.0 * 3600.0;
+    let expires_in = transcript_expires_in(&harness, kept.id)
+        .await
+        .expect("the expiry is recorded");
+    assert!(
+        (year - 60.0..=year).contains(&expires_in),
+        "expires in a year (the default expiry): {expires_in} s"
+    );
+    // As if a year had passed for the first ticket.
+    sqlx::query(
+        "UPDATE tickets SET transcript_expires_at = now() - interval '1 second' WHERE id = $1",
+    )
+    .bind(expired.id)
+    .execute(&harness.pool)
+    .await
+    .expect("age the first transcript");
+    harness
+        .restart_with(
+            |_| {},
+            |settings| settings.forget_interval = Duration::from_millis(100),
+        )
+        .await;
+    let forgotten = eventually("the expired transcript's link to be forgotten", || {
+        let pool = harness.pool.clone();
+        let id = expired.id;
+        async move {
+            let ticket = store::ticket(&pool, id).await.ok()??;
+            ticket.transcript_url.is_none().then_some(ticket)
+        }
+    })
+    .await;
+    assert_eq!(forgotten.transcript_delete_token, None);
+    assert!(forgotten.transcript_parts.is_empty());
+    assert_eq!(
+        forgotten.state,
+        TicketState::Closed,
+        "the ticket itself stays"
+    );
+    assert_eq!(forgotten.message_count, expired.message_count);
+    let still = store::ticket(&harness.pool, kept.id)
+        .await
+        .expect("query")
+        .expect("ticket");
+    assert_eq!(
+        still.transcript_url, kept.transcript_url,
+        "an unexpired link stays"
+    );
+    assert_eq!(still.transcript_delete_token, kept.transcript_delete_token);
+}

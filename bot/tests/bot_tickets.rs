@@ -596,7 +596,10 @@ async fn handled_interactions_are_forgotten_after_the_retention() {
     harness
         .restart_with(
             |_| {},
-            |settings| settings.interaction_retention = Duration::from_millis(400),
+            |settings| {
+                settings.interaction_retention = Duration::from_millis(400);
+                settings.forget_interval = Duration::from_millis(100);
+            },
         )
         .await;
     eventually("the old click to be forgotten", || {

@@ -226,7 +226,7 @@ async fn close_steps_advance_in_order_and_only_from_the_expected_state() {
             delete_token: "t2".into(),
         },
     ];
-    let stored = store::record_transcript(&pool, ticket.id, &parts)
+    let stored = store::record_transcript(&pool, ticket.id, &parts, None)
         .await
         .unwrap();
     assert_eq!(stored.state, TicketState::TranscriptStored);
@@ -237,7 +237,7 @@ async fn close_steps_advance_in_order_and_only_from_the_expected_state() {
     assert_eq!(stored.transcript_delete_token.as_deref(), Some("t1"));
     assert_eq!(stored.transcript_parts, parts);
     assert!(
-        store::record_transcript(&pool, ticket.id, &parts)
+        store::record_transcript(&pool, ticket.id, &parts, None)
             .await
             .is_err(),
         "a second transcript is refused"
@@ -645,7 +645,7 @@ async fn a_ticket_keeps_message_snapshots_only_until_its_transcript_is_stored() 
         }
     }
     let mut transaction = store::begin(&pool).await.unwrap();
-    store::record_transcript(&mut *transaction, ticket.id, &one_part())
+    store::record_transcript(&mut *transaction, ticket.id, &one_part(), None)
         .await
         .unwrap();
     assert_eq!(
@@ -687,7 +687,7 @@ async fn a_message_racing_the_transcripts_transaction_does_not_outlive_it() {
         .await
         .unwrap();
     let mut transaction = store::begin(&pool).await.unwrap();
-    store::record_transcript(&mut *transaction, ticket.id, &one_part())
+    store::record_transcript(&mut *transaction, ticket.id, &one_part(), None)
         .await
         .unwrap();
     let racing = tokio::spawn({

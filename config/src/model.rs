@@ -94,6 +94,22 @@ pub enum PasteExpiry {
 }
 
 impl PasteExpiry {
+    /// How long PrivateBin keeps a paste with this expiry (its own figures: a month is 30 days,
+    /// a year 365), `None` for `never`.
+    pub fn lifetime(self) -> Option<std::time::Duration> {
+        let seconds = match self {
+            Self::FiveMinutes => 5 * 60,
+            Self::TenMinutes => 10 * 60,
+            Self::OneHour => 60 * 60,
+            Self::OneDay => 24 * 60 * 60,
+            Self::OneWeek => 7 * 24 * 60 * 60,
+            Self::OneMonth => 30 * 24 * 60 * 60,
+            Self::OneYear => 365 * 24 * 60 * 60,
+            Self::Never => return None,
+        };
+        Some(std::time::Duration::from_secs(seconds))
+    }
+
     /// The value PrivateBin expects in a paste's `expire` field.
     pub fn as_str(self) -> &'static str {
         match self {

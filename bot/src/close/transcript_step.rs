@@ -114,7 +114,8 @@ async fn commit_transcript(
 ) -> store::Result<u64> {
     let mut transaction = store::begin(&ctx.pool).await?;
     store::raise_message_count(&mut *transaction, ticket_id, message_count).await?;
-    store::record_transcript(&mut *transaction, ticket_id, parts).await?;
+    let lifetime = ctx.config().privatebin.expire.lifetime();
+    store::record_transcript(&mut *transaction, ticket_id, parts, lifetime).await?;
     let deleted = store::delete_snapshots(&mut *transaction, ticket_id).await?;
     store::commit(transaction).await?;
     Ok(deleted)

@@ -1,6 +1,8 @@
 //! The durable close of a ticket, in the `tickets` table: each step moves the row's `state`
 //! one step forward, conditionally, so a step another replica already took is not taken twice.
 
+use std::time::Duration;
+
 use sqlx::PgExecutor;
 use sqlx::types::Json;
 use twilight_model::id::Id;
@@ -45,17 +47,21 @@ pub async fn start_close(
     ticket.try_into()
 }
 
-/// Stores the transcript's location and moves `closing` → `transcript_stored`.
+/// Stores the transcript's location and moves `closing` → `transcript_stored`. `lifetime` is how
+/// long PrivateBin keeps the pastes (`None`: for ever); once it has passed,
+/// [`clear_expired_transcripts`] forgets where they were.
 pub async fn record_transcript(
     db: impl PgExecutor<'_>,
     ticket_id: i64,
     parts: &[TranscriptPart],
+    lifetime: Option<Duration>,
 ) -> Result<Ticket> {
     let first = parts.first();
     ticket_query!(
         "UPDATE tickets
          SET state = $5, transcript_url = $2, transcript_delete_token = $3,
-             transcript_parts = $4, updated_at = now()
+             transcript_parts = $4, updated_at = now(),
+             transcript_expires_at = now() + make_interval(secs => $7)
          WHERE id = $1 AND state = $6
          RETURNING ",
         "",
@@ -65,6 +71,7 @@ pub async fn record_transcript(
         Json(parts) as _,
         TicketState::TranscriptStored as TicketState,
         TicketState::Closing as TicketState,
+        lifetime.map(|lifetime| lifetime.as_secs_f64()),
     )
     .fetch_optional(db)
     .await
@@ -156,4 +163,25 @@ pub async fn unfinished_closes(
     .await
     .map_err(query_error("list unfinished closes"))?;
     tickets(rows)
+}
+
+/// Forgets the transcripts of this bot's closed tickets whose pastes PrivateBin has deleted by
+/// now: their URLs (which hold the decryption key) and delete tokens lead nowhere. Returns how
+/// many tickets were cleared.
+pub async fn clear_expired_transcripts(
+    db: impl PgExecutor<'_>,
+    application_id: Id<ApplicationMarker>,
+) -> Result<u64> {
+    let cleared = sqlx::query!(
+        "UPDATE tickets
+         SET transcript_url = NULL, transcript_delete_token = NULL, transcript_parts = '[]',
+             transcript_expires_at = NULL, updated_at = now()
+         WHERE application_id = $1 AND state = $2 AND transcript_expires_at < now()",
+        to_db(application_id),
+        TicketState::Closed as TicketState,
+    )
+    .execute(db)
+    .await
+    .map_err(query_error("clear expired transcripts"))?;
+    Ok(cleared.rows_affected())
 }

@@ -25,8 +25,8 @@ use twilight_model::id::Id;
 use twilight_model::util::Timestamp;
 
 pub use closes::{
-    advance_close, close_channel_gone, mark_channel_gone, record_transcript, start_close,
-    unfinished_closes,
+    advance_close, clear_expired_transcripts, close_channel_gone, mark_channel_gone,
+    record_transcript, start_close, unfinished_closes,
 };
 pub use interactions::{claim_interaction, prune_interactions};
 pub use locks::{
