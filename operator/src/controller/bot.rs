@@ -1,10 +1,10 @@
 //! The TicketBot reconcile: while the bot lives, its children and then its status; once it is
 //! deleted, the wait behind [`PANELS_FINALIZER`] for the bot to remove its panels.
 //!
-//! Apart from the category reconcile because the two share only the [`Context`]. Longer than the
-//! other rooms because `reconcile_bot_object` is one decision read top to bottom (render, apply,
-//! report, status, Events, requeue); cut into pieces it would hand half a dozen values from one
-//! to the next.
+//! Apart from the category reconcile because the two share only the [`Context`].
+//! `reconcile_bot_object` is long on purpose: it is one decision read top to bottom (render,
+//! apply, report, status, Events, requeue), and cut into pieces it would hand half a dozen values
+//! from one to the next.
 
 use std::sync::Arc;
 
