@@ -875,3 +875,57 @@ async fn an_expired_transcripts_link_and_delete_token_are_forgotten() {
     );
     assert_eq!(still.transcript_delete_token, kept.transcript_delete_token);
 }
+
+/// With `privatebin.storeKey: false` the database keeps where each transcript is but not its key:
+/// the log post and the DM, sent before the key is dropped, are the only places it is.
+#[tokio::test]
+async fn with_store_key_off_the_key_is_only_in_the_log_post_and_the_dm() {
+    let harness = Harness::start_with_dm(DM).await;
+    let yaml = std::fs::read_to_string(&harness.config_path).expect("read the config");
+    let privatebin = format!(
+        "privatebin:\n  url: \"{}\"\n",
+        harness.privatebin.base_url()
+    );
+    assert!(yaml.contains(&privatebin), "{yaml}");
+    harness.write_config(&yaml.replace(&privatebin, &format!("{privatebin}  storeKey: false\n")));
+    eventually("the bot to load storeKey: false", || {
+        let loaded = !harness.ctx.config().privatebin.store_key;
+        async move { loaded.then_some(()) }
+    })
+    .await;
+    let (channel, ticket) = ticket_with_messages(&harness, 2).await;
+    click_close(&harness, channel, &ticket).await;
+    let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
+    let stored = closed
+        .transcript_url
+        .clone()
+        .expect("where the transcript is");
+    assert!(!stored.contains('#'), "no key in the database: {stored}");
+    assert!(
+        closed
+            .transcript_parts
+            .iter()
+            .all(|part| !part.url.contains('#')),
+        "{:?}",
+        closed.transcript_parts
+    );
+    assert!(
+        closed.transcript_delete_token.is_some(),
+        "the delete token stays"
+    );
+    let posts = log_posts(&harness, closed.id);
+    assert_eq!(posts.len(), 1);
+    let link = posts[0]
+        .content
+        .split_whitespace()
+        .find(|word| word.starts_with(&stored) && word.contains('#'))
+        .unwrap_or_else(|| panic!("the whole link in the log post: {}", posts[0].content))
+        .trim_end_matches(['>', ')', '.']);
+    let text = pbincli_get(link)
+        .await
+        .expect("pbincli decrypts the transcript from the log post's link");
+    assert!(text.contains("message 001"), "{text}");
+    let dms = harness.control.dm_messages(harness.world.alice);
+    assert_eq!(dms.len(), 1);
+    assert!(dms[0].content.contains(link), "{}", dms[0].content);
+}

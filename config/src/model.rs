@@ -61,6 +61,31 @@ pub struct PrivateBinConfig {
     /// one year, as the product has always promised.
     #[serde(default)]
     pub expire: PasteExpiry,
+    /// Whether the database keeps each transcript's whole link, the decryption key (the part
+    /// after `#`) included. Default `true`, as the product always has. With `false` the key is
+    /// removed from the stored links once the log post and the DM are sent, so it exists only
+    /// there, and whoever reads the database learns where each transcript is but cannot read it.
+    #[serde(
+        default = "PrivateBinConfig::default_store_key",
+        skip_serializing_if = "PrivateBinConfig::is_default_store_key"
+    )]
+    pub store_key: bool,
+}
+
+impl PrivateBinConfig {
+    fn default_store_key() -> bool {
+        true
+    }
+
+    // Left out of rendered configs when it is the default, so configs written before the
+    // option existed render as they did.
+    #[expect(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde passes a reference"
+    )]
+    fn is_default_store_key(store_key: &bool) -> bool {
+        *store_key
+    }
 }
 
 /// PrivateBin's expiry choices, written as PrivateBin names them.

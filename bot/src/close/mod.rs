@@ -240,7 +240,7 @@ async fn run_steps(ctx: &Context, ticket_id: i64) -> Result<DriveOutcome> {
             TicketState::TranscriptStored => steps::post_log(ctx, &ticket).await?,
             TicketState::Logged => steps::notify_creator(ctx, &ticket).await?,
             TicketState::Notified => steps::delete_channel(ctx, &ticket).await?,
-            TicketState::ChannelDeleted => {}
+            TicketState::ChannelDeleted => steps::forget_transcript_key(ctx, &ticket).await?,
         }
         let advanced = store::advance_close(&ctx.pool, ticket.id, ticket.state).await?;
         if advanced && ticket.state == TicketState::ChannelDeleted {

@@ -12,7 +12,8 @@ use crate::discord_call::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::{BotError, DiscordProblem, Result};
 use crate::messages::{dm_text, is_marked, log_text, marker_embed};
-use crate::store::Ticket;
+use crate::privatebin::link::without_key;
+use crate::store::{self, Ticket, TranscriptPart};
 
 /// How many recent messages are searched for an earlier log post or DM of the same ticket.
 const RECENT_MESSAGES: u16 = 100;
@@ -158,4 +159,26 @@ pub(super) async fn delete_channel(ctx: &Context, ticket: &Ticket) -> Result<()>
         Err(error) if !error.is_unknown_resource() => Err(error),
         _ => Ok(()),
     }
+}
+
+/// The last step, when the bot's `privatebin.storeKey` is off: removes the decryption key from
+/// the stored links. The log post and the DM, sent by now, are then the only places the key is.
+/// Repeated after a crash, it finds nothing left to remove.
+pub(super) async fn forget_transcript_key(ctx: &Context, ticket: &Ticket) -> Result<()> {
+    if ctx.config().privatebin.store_key {
+        return Ok(());
+    }
+    let parts: Vec<TranscriptPart> = ticket
+        .transcript_parts
+        .iter()
+        .map(|part| TranscriptPart {
+            url: without_key(&part.url),
+            ..part.clone()
+        })
+        .collect();
+    if parts == ticket.transcript_parts {
+        return Ok(());
+    }
+    store::replace_transcript_links(&ctx.pool, ticket.id, &parts).await?;
+    Ok(())
 }

@@ -39,6 +39,18 @@ pub(crate) fn checked_paste_id(id: &str) -> Result<&str> {
     }
 }
 
+/// `link` without its `#fragment`, the paste key: where the paste is, but not how to read it.
+pub(crate) fn without_key(link: &str) -> String {
+    match Url::parse(link) {
+        Ok(mut url) => {
+            url.set_fragment(None);
+            url.into()
+        }
+        // Not a URL this bot made; whatever follows a `#` is still no one's to keep.
+        Err(_) => link.split('#').next().unwrap_or_default().to_owned(),
+    }
+}
+
 /// A link to one paste, holding the key that decrypts it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShareLink {
@@ -106,6 +118,15 @@ impl fmt::Display for ShareLink {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_link_without_its_key_keeps_the_server_and_the_paste_id() {
+        assert_eq!(
+            without_key("https://paste.example/sub/?0123456789abcdef#3bVkXJpeGc4"),
+            "https://paste.example/sub/?0123456789abcdef"
+        );
+        assert_eq!(without_key("not a url#key"), "not a url");
+    }
 
     fn key() -> PasteKey {
         PasteKey::from_bytes([7; 32])

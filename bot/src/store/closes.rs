@@ -185,3 +185,23 @@ pub async fn clear_expired_transcripts(
     .map_err(query_error("clear expired transcripts"))?;
     Ok(cleared.rows_affected())
 }
+
+/// Replaces the stored links of a ticket's transcript parts (the first part's in
+/// `transcript_url` too), keeping the delete tokens.
+pub async fn replace_transcript_links(
+    db: impl PgExecutor<'_>,
+    ticket_id: i64,
+    parts: &[TranscriptPart],
+) -> Result<()> {
+    sqlx::query!(
+        "UPDATE tickets SET transcript_url = $2, transcript_parts = $3, updated_at = now()
+         WHERE id = $1",
+        ticket_id,
+        parts.first().map(|part| part.url.as_str()),
+        Json(parts) as _,
+    )
+    .execute(db)
+    .await
+    .map_err(query_error("replace transcript links"))?;
+    Ok(())
+}

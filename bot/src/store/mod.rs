@@ -26,7 +26,7 @@ use twilight_model::util::Timestamp;
 
 pub use closes::{
     advance_close, clear_expired_transcripts, close_channel_gone, mark_channel_gone,
-    record_transcript, start_close, unfinished_closes,
+    record_transcript, replace_transcript_links, start_close, unfinished_closes,
 };
 pub use interactions::{claim_interaction, prune_interactions};
 pub use locks::{
