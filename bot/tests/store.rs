@@ -632,18 +632,32 @@ async fn a_ticket_keeps_message_snapshots_only_until_its_transcript_is_stored() 
     .await;
     let author = Id::new(user);
     let message = |id: u64| json!({ "id": id.to_string(), "content": format!("message {id}") });
-    for id in [5_100_000_000_000_000_001u64, 5_100_000_000_000_000_002] {
-        assert!(
-            store::record_message(&pool, ticket.id, Id::new(id), author, &message(id))
-                .await
-                .unwrap()
-        );
-        if id == 5_100_000_000_000_000_001 {
-            store::start_close(&pool, ticket.id, author, None)
-                .await
-                .unwrap();
-        }
-    }
+    let (while_open, while_closing) = (5_100_000_000_000_000_001u64, 5_100_000_000_000_000_002);
+    assert!(
+        store::record_message(
+            &pool,
+            ticket.id,
+            Id::new(while_open),
+            author,
+            &message(while_open)
+        )
+        .await
+        .unwrap()
+    );
+    store::start_close(&pool, ticket.id, author, None)
+        .await
+        .unwrap();
+    assert!(
+        store::record_message(
+            &pool,
+            ticket.id,
+            Id::new(while_closing),
+            author,
+            &message(while_closing)
+        )
+        .await
+        .unwrap()
+    );
     let mut transaction = store::begin(&pool).await.unwrap();
     store::record_transcript(&mut *transaction, ticket.id, &one_part(), None)
         .await
