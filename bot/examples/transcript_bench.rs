@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use ticketeer_bot::privatebin::{PasteKey, PasteOptions, compress_paste, encrypt_compressed};
 use ticketeer_bot::transcript::model::ComponentLabel;
 use ticketeer_bot::transcript::{
-    MessageKind, Names, ReferencedMessage, TranscriptAttachment, TranscriptEmbed,
+    AttachmentCopy, MessageKind, Names, ReferencedMessage, TranscriptAttachment, TranscriptEmbed,
     TranscriptEmbedField, TranscriptMessage, TranscriptTicket, TranscriptUser, render_markdown,
 };
 use twilight_model::id::Id;
@@ -109,6 +109,7 @@ fn synthetic_messages(count: usize, rng: &mut StdRng) -> Vec<TranscriptMessage> 
                         url: format!("https://cdn.discordapp.com/attachments/1/{index}/screenshot.png?ex=65&is=64&hm=abc"),
                         content_type: Some("image/png".to_owned()),
                         description: None,
+                        copy: AttachmentCopy::NotKept,
                     }]
                 } else {
                     Vec::new()

@@ -17,8 +17,8 @@ pub mod render;
 pub use from_discord::timestamp_from_twilight;
 pub use markdown::format_timestamp;
 pub use model::{
-    ComponentLabel, MessageKind, ReferencedMessage, TranscriptAttachment, TranscriptEmbed,
-    TranscriptEmbedField, TranscriptMessage, TranscriptTicket, TranscriptUser,
+    AttachmentCopy, ComponentLabel, MessageKind, ReferencedMessage, TranscriptAttachment,
+    TranscriptEmbed, TranscriptEmbedField, TranscriptMessage, TranscriptTicket, TranscriptUser,
 };
 pub use names::{Names, user_name};
 pub use render::render_markdown;

@@ -12,8 +12,8 @@ use ticketeer_bot::privatebin::{
     UploadSettings, encrypt_paste,
 };
 use ticketeer_bot::transcript::{
-    MessageKind, Names, TranscriptAttachment, TranscriptMessage, TranscriptTicket, TranscriptUser,
-    render_markdown,
+    AttachmentCopy, MessageKind, Names, TranscriptAttachment, TranscriptMessage, TranscriptTicket,
+    TranscriptUser, render_markdown,
 };
 use ticketeer_testkit::privatebin::{Language, PrivateBinConfig, PrivateBinEmulator};
 use twilight_model::id::Id;
@@ -86,6 +86,7 @@ fn transcript(messages: u64) -> String {
                     url: format!("https://cdn.discordapp.com/attachments/1/{index}/file.png"),
                     content_type: Some("image/png".to_owned()),
                     description: None,
+                    copy: AttachmentCopy::NotKept,
                 }]
             } else {
                 Vec::new()

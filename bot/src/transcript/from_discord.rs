@@ -5,8 +5,8 @@ use twilight_model::channel::message::component::Component;
 use twilight_model::channel::message::{Message, MessageType};
 
 use super::model::{
-    ComponentLabel, MessageKind, ReferencedMessage, TranscriptAttachment, TranscriptEmbed,
-    TranscriptEmbedField, TranscriptMessage, TranscriptUser,
+    AttachmentCopy, ComponentLabel, MessageKind, ReferencedMessage, TranscriptAttachment,
+    TranscriptEmbed, TranscriptEmbedField, TranscriptMessage, TranscriptUser,
 };
 use super::names::display_name;
 
@@ -178,6 +178,7 @@ impl From<&Message> for TranscriptMessage {
                     url: attachment.url.clone(),
                     content_type: attachment.content_type.clone(),
                     description: attachment.description.clone(),
+                    copy: AttachmentCopy::NotKept,
                 })
                 .collect(),
             embeds: message

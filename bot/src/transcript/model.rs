@@ -125,6 +125,35 @@ pub struct TranscriptAttachment {
     pub content_type: Option<String>,
     /// The alt text, when given.
     pub description: Option<String>,
+    /// Whether the file itself is kept with the transcript, and where.
+    pub copy: AttachmentCopy,
+}
+
+/// What became of an attachment's file: Discord deletes it with the channel, so the transcript
+/// keeps its own encrypted copy when it can, and says why when it cannot.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum AttachmentCopy {
+    /// Stored in a paste of its own (PrivateBin's attachment field), encrypted like the
+    /// transcript; the transcript lists its link and the SHA-256 of its bytes.
+    Kept {
+        /// The paste's share link, key included.
+        link: String,
+        /// SHA-256 of the file's bytes, lower-case hex.
+        sha256: String,
+    },
+    /// Not kept: the ticket's attachments together passed the configured total, in bytes.
+    OverTotal {
+        /// The configured total per ticket.
+        limit: u64,
+    },
+    /// Not kept: the file alone is larger than one paste may be.
+    TooLargeForPaste,
+    /// Not kept: it could not be downloaded (the channel was already gone, or Discord refused).
+    Unavailable,
+    /// Not kept: keeping attachments is switched off, or the transcript was rendered without
+    /// trying (only the link to Discord's copy is listed).
+    #[default]
+    NotKept,
 }
 
 /// One field of an embed.
