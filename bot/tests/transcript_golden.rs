@@ -9,7 +9,8 @@ use std::path::PathBuf;
 
 use jiff::Timestamp;
 use ticketeer_bot::transcript::{
-    Names, TranscriptMessage, TranscriptTicket, TranscriptUser, render_markdown,
+    AttachmentCopy, KeptFile, Names, TranscriptMessage, TranscriptTicket, TranscriptUser,
+    kept_files, render_markdown,
 };
 use twilight_model::channel::Message;
 use twilight_model::id::Id;
@@ -53,12 +54,33 @@ fn render_fixture(name: &str) -> String {
     for message in &discord_messages {
         names.learn_from_message(message);
     }
-    let messages: Vec<TranscriptMessage> = discord_messages
+    let mut messages: Vec<TranscriptMessage> = discord_messages
         .iter()
         .map(TranscriptMessage::from)
         .collect();
+    // Discord's JSON says nothing of kept copies: the close's upload decides them. Set them as it
+    // would, one file of each fate.
+    for attachment in messages
+        .iter_mut()
+        .flat_map(|message| message.attachments.iter_mut())
+    {
+        attachment.copy = match attachment.filename.as_str() {
+            "screen shot_(1).png" => AttachmentCopy::Kept {
+                link: SCREENSHOT_LINK.to_owned(),
+                sha256: SCREENSHOT_SHA256.to_owned(),
+            },
+            "log.txt" => AttachmentCopy::NotKept,
+            _ => AttachmentCopy::OverTotal {
+                limit: 8 * 1024 * 1024,
+            },
+        };
+    }
     render_markdown(&ticket(), &messages, &names)
 }
+
+const SCREENSHOT_LINK: &str =
+    "https://paste.example/?0123456789abcdef#9Lr3sXbX7u4yHk2sWc5fY8nQ1tZ6vJ0aPmE4dG7hK2b";
+const SCREENSHOT_SHA256: &str = "5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef";
 
 #[test]
 fn conversation_renders_as_the_reviewed_markdown() {
@@ -73,5 +95,19 @@ fn conversation_renders_as_the_reviewed_markdown() {
         rendered == expected,
         "the transcript differs from {}; rendered:\n{rendered}",
         golden.display()
+    );
+}
+
+#[test]
+fn the_kept_file_is_read_back_from_the_files_section() {
+    let rendered = render_fixture("conversation.json");
+    assert_eq!(
+        kept_files(&rendered),
+        [KeptFile {
+            number: 1,
+            name: "screen shot_(1).png".to_owned(),
+            sha256: SCREENSHOT_SHA256.to_owned(),
+            link: SCREENSHOT_LINK.to_owned(),
+        }]
     );
 }

@@ -24,6 +24,12 @@ pub fn format_timestamp(timestamp: Timestamp) -> String {
 
 /// Renders message text as Markdown blocks separated by blank lines (no trailing newline).
 pub fn block(text: &str, names: &Names) -> String {
+    blocks(text, names).join("\n\n")
+}
+
+/// Renders message text as its Markdown blocks, in order: paragraphs (lines joined by hard
+/// breaks) and fenced code blocks (starting with a backtick fence), none empty.
+pub fn blocks(text: &str, names: &Names) -> Vec<String> {
     let text = normalize_newlines(text);
     let mut blocks: Vec<String> = Vec::new();
     let mut rest = text.as_str();
@@ -42,7 +48,7 @@ pub fn block(text: &str, names: &Names) -> String {
         blocks.push(code_block(&after_open[..close]));
         rest = &after_open[close + 3..];
     }
-    blocks.join("\n\n")
+    blocks
 }
 
 /// Renders text for a single line (a heading, a list item): line breaks become spaces.
@@ -60,6 +66,17 @@ pub fn plain(text: &str) -> String {
         escape_char(text, index, character, &mut out);
     }
     out.replace(['\n', '\r'], " ")
+}
+
+/// Like [`plain`], for text at the start of a line (a list item's first word): leading spaces
+/// and what would start a heading, list or rule are escaped too.
+pub fn plain_line_start(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let spaces = text.len() - text.trim_start_matches(' ').len();
+    out.push_str(&"&nbsp;".repeat(spaces));
+    let consumed = escape_block_marker(&text[spaces..], &mut out);
+    out.push_str(&plain(&text[spaces + consumed..]));
+    out
 }
 
 /// A link destination: http(s) only, with the characters that would end it percent-encoded.
@@ -117,7 +134,13 @@ fn push_text_block(blocks: &mut Vec<String>, text: &str, names: &Names) {
         }
         previous_blank = blank;
     }
-    blocks.push(out.trim_end().to_owned());
+    // Blank lines were kept as paragraph breaks; each paragraph is a block of its own.
+    blocks.extend(
+        out.split("\n\n")
+            .map(|paragraph| paragraph.trim_matches('\n').trim_end())
+            .filter(|paragraph| !paragraph.is_empty())
+            .map(str::to_owned),
+    );
 }
 
 /// A Discord code block as a fenced block that cannot be closed early by its own content.
@@ -606,6 +629,23 @@ mod tests {
             inline("# Title\nsecond *line*", &names()),
             r"# Title second \*line\*"
         );
+    }
+
+    #[test]
+    fn blocks_are_paragraphs_and_code_apart() {
+        assert_eq!(
+            blocks("one\ntwo\n\n\nthree\n```\ncode\n\nmore\n```", &names()),
+            ["one  \ntwo", "three", "```\ncode\n\nmore\n```"]
+        );
+        assert!(blocks(" \n\n", &names()).is_empty());
+    }
+
+    #[test]
+    fn plain_line_start_cannot_start_a_block() {
+        assert_eq!(plain_line_start("# x"), r"\# x");
+        assert_eq!(plain_line_start("- x_"), r"\- x\_");
+        assert_eq!(plain_line_start("12. x"), r"12\. x");
+        assert_eq!(plain_line_start("  x"), "&nbsp;&nbsp;x");
     }
 
     #[test]
