@@ -17,7 +17,7 @@ use twilight_util::builder::embed::{EmbedBuilder, EmbedFooterBuilder};
 
 use crate::config::{Button, Category};
 use crate::custom_id::CustomId;
-use crate::store::Ticket;
+use crate::store::{PartKind, Ticket};
 
 /// The panel message of one category, as posted in its create channel.
 #[derive(Debug, Clone, PartialEq)]
@@ -194,10 +194,64 @@ pub(crate) fn log_text(ticket: &Ticket, category: &str, transcript_url: &str) ->
         .map(|reason| format!("\nReason: {reason}"))
         .unwrap_or_default();
     format!(
-        "**Ticket #{number}** ({category}) opened by <@{opener}> {how}.\nMessages: {count}{reason}\nTranscript: {transcript_url}",
+        "**Ticket #{number}** ({category}) opened by <@{opener}> {how}.\nMessages: {count}{reason}\nTranscript: {transcript_url}{evidence}",
         opener = ticket.user_id,
         count = ticket.message_count,
+        evidence = transcript_evidence(ticket),
     )
+}
+
+/// Most part hashes listed in a log post; a transcript with more parts is verified as a whole.
+const LISTED_PART_HASHES: usize = 8;
+
+/// The log post's tamper evidence: the SHA-256 of the whole transcript, of each text part when it
+/// was split, and how many files it keeps (their hashes are listed in the transcript, which the
+/// whole hash covers). Anyone can check a transcript against these with
+/// `ticketeer-bot transcript verify`.
+fn transcript_evidence(ticket: &Ticket) -> String {
+    let Some(whole) = &ticket.transcript_sha256 else {
+        return String::new();
+    };
+    let mut text = format!("\nSHA-256: `{whole}`");
+    let text_parts: Vec<&str> = ticket
+        .transcript_parts
+        .iter()
+        .filter(|part| part.kind == PartKind::Text)
+        .filter_map(|part| part.sha256.as_deref())
+        .collect();
+    if text_parts.len() > 1 {
+        let listed: Vec<String> = text_parts
+            .iter()
+            .take(LISTED_PART_HASHES)
+            .enumerate()
+            .map(|(index, hash)| format!("{} `{hash}`", index + 1))
+            .collect();
+        let more = text_parts.len().saturating_sub(LISTED_PART_HASHES);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            text,
+            "\nParts: {}; SHA-256 of each: {}{more}",
+            text_parts.len(),
+            listed.join(", ")
+        );
+    }
+    let files = ticket
+        .transcript_parts
+        .iter()
+        .filter(|part| part.kind == PartKind::File)
+        .count();
+    if files > 0 {
+        let noun = if files == 1 { "file" } else { "files" };
+        let _ = write!(
+            text,
+            "\nKept: {files} {noun}, listed with their SHA-256 at the end of the transcript"
+        );
+    }
+    text
 }
 
 /// The DM text: the configured message with the transcript link, cut to Discord's 2000 characters.
@@ -215,7 +269,7 @@ pub(crate) fn dm_text(template: &str, transcript_url: &str) -> String {
 mod tests {
     use super::*;
     use crate::close::CHANNEL_DELETED_REASON;
-    use crate::store::TicketState;
+    use crate::store::{TicketState, TranscriptPart};
     use twilight_model::channel::message::EmojiReactionType;
     use twilight_model::channel::message::component::ButtonStyle;
 
@@ -267,6 +321,7 @@ mod tests {
             transcript_url: Some("https://paste.example/?abc#key".to_owned()),
             transcript_delete_token: Some("token".to_owned()),
             transcript_parts: Vec::new(),
+            transcript_sha256: None,
             channel_gone: false,
             created_at: now,
             updated_at: now,
@@ -366,6 +421,43 @@ mod tests {
         assert!(text.starts_with("**Ticket #42** (Support) opened by <@7> was closed by <@8>."));
         assert!(text.contains("Messages: 151"));
         assert!(text.ends_with("Transcript: https://paste.example/?abc#key"));
+    }
+
+    #[test]
+    fn the_log_post_carries_the_transcripts_hashes() {
+        let part = |kind, digit: &str| TranscriptPart {
+            id: "p".to_owned(),
+            url: "https://paste.example/?p#k".to_owned(),
+            delete_token: "t".to_owned(),
+            kind,
+            sha256: Some(digit.repeat(64)),
+        };
+        let mut split = ticket();
+        split.transcript_sha256 = Some("a".repeat(64));
+        split.transcript_parts = vec![
+            part(PartKind::Text, "1"),
+            part(PartKind::Text, "2"),
+            part(PartKind::File, "3"),
+        ];
+        let text = log_text(&split, "Support", "https://paste.example/?p#k");
+        let lines: Vec<&str> = text.lines().skip(3).collect();
+        assert_eq!(
+            lines,
+            [
+                format!("SHA-256: `{}`", "a".repeat(64)),
+                format!(
+                    "Parts: 2; SHA-256 of each: 1 `{}`, 2 `{}`",
+                    "1".repeat(64),
+                    "2".repeat(64)
+                ),
+                "Kept: 1 file, listed with their SHA-256 at the end of the transcript".to_owned(),
+            ]
+        );
+        let mut single = ticket();
+        single.transcript_sha256 = Some("a".repeat(64));
+        single.transcript_parts = vec![part(PartKind::Text, "a")];
+        let text = log_text(&single, "Support", "u");
+        assert!(text.ends_with(&format!("Transcript: u\nSHA-256: `{}`", "a".repeat(64))));
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub struct Settings {
     /// `interaction_retention`, and the links and delete tokens of transcripts whose pastes
     /// PrivateBin has deleted (their expiry has passed).
     pub forget_interval: Duration,
+    /// How long the download of one attachment may take at the close before the file is listed
+    /// as not kept (the close goes on without it).
+    pub attachment_download_timeout: Duration,
 }
 
 impl Settings {
@@ -96,6 +99,7 @@ impl Settings {
             },
             interaction_retention: Duration::from_hours(1),
             forget_interval: Duration::from_mins(15),
+            attachment_download_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use serde_json::json;
-use ticketeer_bot::store::{self, BeginTicket, NewTicket, Panel, TicketState, TranscriptPart};
+use ticketeer_bot::store::{
+    self, BeginTicket, NewTicket, Panel, PartKind, RecordedTranscript, TicketState, TranscriptPart,
+};
 use ticketeer_testkit::postgres::TestDatabase;
 use twilight_model::id::Id;
 use twilight_model::id::marker::ApplicationMarker;
@@ -219,16 +221,26 @@ async fn close_steps_advance_in_order_and_only_from_the_expected_state() {
             id: "aaaa".into(),
             url: "https://paste.example/?aaaa#k1".into(),
             delete_token: "t1".into(),
+            kind: PartKind::Text,
+            sha256: Some("1".repeat(64)),
         },
         TranscriptPart {
             id: "bbbb".into(),
             url: "https://paste.example/?bbbb#k2".into(),
             delete_token: "t2".into(),
+            kind: PartKind::File,
+            sha256: Some("2".repeat(64)),
         },
     ];
-    let stored = store::record_transcript(&pool, ticket.id, &parts, None)
+    let whole = "3".repeat(64);
+    let transcript = RecordedTranscript {
+        parts: &parts,
+        sha256: &whole,
+    };
+    let stored = store::record_transcript(&pool, ticket.id, &transcript, None)
         .await
         .unwrap();
+    assert_eq!(stored.transcript_sha256.as_deref(), Some(whole.as_str()));
     assert_eq!(stored.state, TicketState::TranscriptStored);
     assert_eq!(
         stored.transcript_url.as_deref(),
@@ -237,7 +249,7 @@ async fn close_steps_advance_in_order_and_only_from_the_expected_state() {
     assert_eq!(stored.transcript_delete_token.as_deref(), Some("t1"));
     assert_eq!(stored.transcript_parts, parts);
     assert!(
-        store::record_transcript(&pool, ticket.id, &parts, None)
+        store::record_transcript(&pool, ticket.id, &transcript, None)
             .await
             .is_err(),
         "a second transcript is refused"
@@ -616,7 +628,22 @@ fn one_part() -> Vec<TranscriptPart> {
         id: "cccc".into(),
         url: "https://paste.example/?cccc#k".into(),
         delete_token: "t".into(),
+        kind: PartKind::Text,
+        sha256: None,
     }]
+}
+
+/// Records `parts` as the ticket's transcript, whose whole text hashes to zeros.
+async fn record_one_part(db: &mut sqlx::PgConnection, ticket_id: i64) -> store::Ticket {
+    let parts = one_part();
+    let zeros = "0".repeat(64);
+    let transcript = RecordedTranscript {
+        parts: &parts,
+        sha256: &zeros,
+    };
+    store::record_transcript(db, ticket_id, &transcript, None)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -659,9 +686,7 @@ async fn a_ticket_keeps_message_snapshots_only_until_its_transcript_is_stored() 
         .unwrap()
     );
     let mut transaction = store::begin(&pool).await.unwrap();
-    store::record_transcript(&mut *transaction, ticket.id, &one_part(), None)
-        .await
-        .unwrap();
+    record_one_part(&mut transaction, ticket.id).await;
     assert_eq!(
         store::delete_snapshots(&mut *transaction, ticket.id)
             .await
@@ -701,9 +726,7 @@ async fn a_message_racing_the_transcripts_transaction_does_not_outlive_it() {
         .await
         .unwrap();
     let mut transaction = store::begin(&pool).await.unwrap();
-    store::record_transcript(&mut *transaction, ticket.id, &one_part(), None)
-        .await
-        .unwrap();
+    record_one_part(&mut transaction, ticket.id).await;
     let racing = tokio::spawn({
         let pool = pool.clone();
         async move {

@@ -22,8 +22,9 @@ pub mod status;
 pub mod validation;
 
 pub use model::{
-    BotConfig, ButtonConfig, ButtonStyle, CategoryConfig, DiscordConfig, DmOnCloseConfig,
-    HttpConfig, LogConfig, LogFormat, PasteExpiry, PrivateBinConfig,
+    BotConfig, ButtonConfig, ButtonStyle, CategoryConfig, DEFAULT_ATTACHMENTS_MAX_BYTES,
+    DiscordConfig, DmOnCloseConfig, HttpConfig, LogConfig, LogFormat, PasteExpiry,
+    PrivateBinConfig,
 };
 pub use snowflake::{Emoji, Snowflake};
 pub use status::{CategoryStatus, Problem, StatusReport};

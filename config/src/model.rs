@@ -70,11 +70,38 @@ pub struct PrivateBinConfig {
         skip_serializing_if = "PrivateBinConfig::is_default_store_key"
     )]
     pub store_key: bool,
+    /// Most bytes of attachments kept per ticket. Discord deletes a ticket's files with its
+    /// channel, so at the close each file is downloaded and stored encrypted in a paste of its
+    /// own that the transcript links, in message order, until this total is reached; the files
+    /// beyond it are listed with their name and size as not kept. `0` keeps none. Default
+    /// 8 MiB. A file larger than one paste may be (2 000 000 bytes of ciphertext) is never kept,
+    /// and each kept file is one more paste under PrivateBin's traffic limiter.
+    #[serde(
+        default = "PrivateBinConfig::default_attachments_max_bytes",
+        skip_serializing_if = "PrivateBinConfig::is_default_attachments_max_bytes"
+    )]
+    #[schemars(range(max = 1_073_741_824))]
+    pub attachments_max_bytes: u64,
 }
+
+/// The default of [`PrivateBinConfig::attachments_max_bytes`]: 8 MiB.
+pub const DEFAULT_ATTACHMENTS_MAX_BYTES: u64 = 8 * 1024 * 1024;
 
 impl PrivateBinConfig {
     fn default_store_key() -> bool {
         true
+    }
+
+    fn default_attachments_max_bytes() -> u64 {
+        DEFAULT_ATTACHMENTS_MAX_BYTES
+    }
+
+    #[expect(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde passes a reference"
+    )]
+    fn is_default_attachments_max_bytes(bytes: &u64) -> bool {
+        *bytes == DEFAULT_ATTACHMENTS_MAX_BYTES
     }
 
     // Left out of rendered configs when it is the default, so configs written before the

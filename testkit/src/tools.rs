@@ -338,6 +338,24 @@ pub async fn pbincli_send(
 /// # Errors
 /// As [`run_pbincli`], plus [`ToolError::UnexpectedOutput`] when no paste file was written.
 pub async fn pbincli_get(link: &str) -> Result<String, ToolError> {
+    pbincli_get_with_file(link).await.map(|paste| paste.text)
+}
+
+/// A paste as pbincli saved it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PbincliPaste {
+    /// The text, from `paste-<id>.txt`.
+    pub text: String,
+    /// The attached file pbincli saved beside it, as (name, bytes).
+    pub file: Option<(String, Vec<u8>)>,
+}
+
+/// Like [`pbincli_get`], also returning the attachment pbincli saved (under the paste's
+/// `attachment_name`, in the output folder).
+///
+/// # Errors
+/// As [`pbincli_get`].
+pub async fn pbincli_get_with_file(link: &str) -> Result<PbincliPaste, ToolError> {
     let link = link.to_owned();
     tokio::task::spawn_blocking(move || {
         let scratch = ScratchDir::new()?;
@@ -353,18 +371,19 @@ pub async fn pbincli_get(link: &str) -> Result<String, ToolError> {
             output_dir.display().to_string(),
         ];
         let output = run_in(&scratch.path, &args)?;
-        let written = std::fs::read_dir(&output_dir)
+        let written: Vec<PathBuf> = std::fs::read_dir(&output_dir)
             .map_err(|source| ToolError::Scratch {
                 path: output_dir.clone(),
                 source,
             })?
             .filter_map(Result::ok)
             .map(|entry| entry.path())
-            .find(|path| {
-                path.file_name()
-                    .is_some_and(|name| name.to_string_lossy().starts_with("paste-"))
-            });
-        let Some(file) = written else {
+            .collect();
+        let is_paste = |path: &PathBuf| {
+            path.file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with("paste-"))
+        };
+        let Some(paste) = written.iter().find(|path| is_paste(path)) else {
             return Err(ToolError::UnexpectedOutput {
                 args,
                 detail: "pbincli wrote no paste-<id>.txt".to_owned(),
@@ -372,7 +391,26 @@ pub async fn pbincli_get(link: &str) -> Result<String, ToolError> {
                 stderr: output.stderr,
             });
         };
-        std::fs::read_to_string(&file).map_err(|source| ToolError::Scratch { path: file, source })
+        let read = |path: &PathBuf| {
+            std::fs::read(path).map_err(|source| ToolError::Scratch {
+                path: path.clone(),
+                source,
+            })
+        };
+        let text = std::fs::read_to_string(paste).map_err(|source| ToolError::Scratch {
+            path: paste.clone(),
+            source,
+        })?;
+        let file = match written.iter().find(|path| !is_paste(path)) {
+            Some(path) => Some((
+                path.file_name()
+                    .map(|name| name.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                read(path)?,
+            )),
+            None => None,
+        };
+        Ok(PbincliPaste { text, file })
     })
     .await
     .map_err(ToolError::Join)?

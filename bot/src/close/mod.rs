@@ -20,8 +20,11 @@
 //!   leases that let one process at a time drive a ticket;
 //! - `transcript_step`: the first step — gather the conversation (from the channel, or from the
 //!   stored messages when the channel is gone), render it, upload it, record where it is;
+//! - `attachments`: the ticket's files, downloaded and stored in pastes of their own before the
+//!   channel (and Discord's copy) is deleted;
 //! - `steps`: the log post, the DM and the channel deletion, each done at most once.
 
+mod attachments;
 mod steps;
 mod transcript_step;
 

@@ -1,19 +1,20 @@
 //! The transcript step: gather the conversation (the channel's history, or the stored messages
-//! when the channel is gone), learn the names to show, render it as Markdown, upload it to
-//! PrivateBin, and record every part's link and delete token, moving `closing` →
-//! `transcript_stored`.
+//! when the channel is gone), learn the names to show, keep its files (`attachments`), render it
+//! as Markdown, upload it to PrivateBin, and record every paste's link, delete token and SHA-256
+//! with the whole transcript's hash, moving `closing` → `transcript_stored`.
 
 use twilight_model::channel::Message;
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ChannelMarker, GuildMarker, MessageMarker, UserMarker};
 
-use super::HISTORY_PAGE;
+use super::{HISTORY_PAGE, attachments};
 use crate::context::Context;
+use crate::digest::sha256_hex;
 use crate::discord_call::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
-use crate::privatebin::StoredTranscript;
-use crate::store::{self, StoreError, Ticket, TranscriptPart};
+use crate::privatebin::{StoredPart, StoredTranscript};
+use crate::store::{self, PartKind, RecordedTranscript, StoreError, Ticket, TranscriptPart};
 use crate::transcript::{
     Names, TranscriptMessage, TranscriptTicket, TranscriptUser, render_markdown,
 };
@@ -63,8 +64,14 @@ pub(super) async fn store_transcript(ctx: &Context, ticket: &Ticket) -> Result<b
     );
     let mut header = transcript_ticket(ticket, category, &names);
     header.guild_name = guild_name;
-    let text = render_markdown(&header, &transcript_messages, &names);
     let queue = ctx.upload_queue()?;
+    let Some(files) =
+        attachments::keep_files(ctx, &queue, ticket.id, &mut transcript_messages).await?
+    else {
+        return Ok(false);
+    };
+    let text = render_markdown(&header, &transcript_messages, &names);
+    let sha256 = sha256_hex(text.as_bytes());
     let uploaded = tokio::select! {
         uploaded = queue.upload(text) => uploaded,
         () = ctx.stopping.cancelled() => return Ok(false),
@@ -76,17 +83,25 @@ pub(super) async fn store_transcript(ctx: &Context, ticket: &Ticket) -> Result<b
         }
         Err(error) => {
             ctx.metrics.transcript_upload_failures.inc();
+            attachments::delete_pastes(&queue, ticket.id, &files).await;
             return Err(BotError::UploadTranscript(error));
         }
     };
     let count = i32::try_from(transcript_messages.len()).unwrap_or(i32::MAX);
-    match commit_transcript(ctx, ticket.id, count, &parts(&stored)).await {
+    let parts = parts(&stored, &files);
+    let recorded = RecordedTranscript {
+        parts: &parts,
+        sha256: &sha256,
+    };
+    match commit_transcript(ctx, ticket.id, count, &recorded).await {
         Ok(snapshots) => {
             tracing::info!(
                 ticket = ticket.id,
                 parts = stored.parts.len(),
+                files = files.len(),
                 messages = count,
                 snapshots_deleted = snapshots,
+                sha256,
                 "transcript stored"
             );
             Ok(true)
@@ -96,6 +111,7 @@ pub(super) async fn store_transcript(ctx: &Context, ticket: &Ticket) -> Result<b
             if let Err(error) = queue.delete(&stored).await {
                 tracing::warn!(ticket = ticket.id, error = %ErrorChain(&error), "could not delete a superfluous transcript");
             }
+            attachments::delete_pastes(&queue, ticket.id, &files).await;
             Ok(true)
         }
         Err(error) => Err(error.into()),
@@ -110,25 +126,28 @@ async fn commit_transcript(
     ctx: &Context,
     ticket_id: i64,
     message_count: i32,
-    parts: &[TranscriptPart],
+    transcript: &RecordedTranscript<'_>,
 ) -> store::Result<u64> {
     let mut transaction = store::begin(&ctx.pool).await?;
     store::raise_message_count(&mut *transaction, ticket_id, message_count).await?;
     let lifetime = ctx.config().privatebin.expire.lifetime();
-    store::record_transcript(&mut *transaction, ticket_id, parts, lifetime).await?;
+    store::record_transcript(&mut *transaction, ticket_id, transcript, lifetime).await?;
     let deleted = store::delete_snapshots(&mut *transaction, ticket_id).await?;
     store::commit(transaction).await?;
     Ok(deleted)
 }
 
-fn parts(stored: &StoredTranscript) -> Vec<TranscriptPart> {
-    stored
-        .parts
-        .iter()
-        .map(|part| TranscriptPart {
+/// Every paste as the ticket row keeps it: the text parts in order, then the files.
+fn parts(stored: &StoredTranscript, files: &[StoredPart]) -> Vec<TranscriptPart> {
+    let text = stored.parts.iter().map(|part| (part, PartKind::Text));
+    let files = files.iter().map(|part| (part, PartKind::File));
+    text.chain(files)
+        .map(|(part, kind)| TranscriptPart {
             id: part.id.clone(),
             url: part.url.clone(),
             delete_token: part.delete_token.clone(),
+            kind,
+            sha256: Some(part.sha256.clone()),
         })
         .collect()
 }

@@ -6,7 +6,8 @@ use reqwest::Url;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::format::{CreatePasteRequest, decrypt_paste};
+use super::document::PasteDocument;
+use super::format::{CreatePasteRequest, decrypt_document, decrypt_paste};
 use super::link::{ShareLink, checked_paste_id, parse_base_url};
 use super::{PasteAction, PrivateBinError, Result};
 
@@ -60,6 +61,11 @@ impl PasteResponse {
     /// Decrypts this paste with `key` and returns its text.
     pub fn decrypt(&self, key: &super::PasteKey) -> Result<String> {
         decrypt_paste(&self.adata, &self.ct, key)
+    }
+
+    /// Decrypts this paste with `key`: its text and its attached files.
+    pub fn decrypt_document(&self, key: &super::PasteKey) -> Result<PasteDocument> {
+        decrypt_document(&self.adata, &self.ct, key)
     }
 }
 
@@ -152,6 +158,11 @@ impl PrivateBinClient {
     /// The link must point at this client's server: the key is only ever used locally.
     pub async fn read_text(&self, link: &ShareLink) -> Result<String> {
         self.read(link.id()).await?.decrypt(link.key())
+    }
+
+    /// Reads and decrypts the paste a share link points to, attached files included.
+    pub async fn read_document(&self, link: &ShareLink) -> Result<PasteDocument> {
+        self.read(link.id()).await?.decrypt_document(link.key())
     }
 
     /// Deletes a paste with its delete token.

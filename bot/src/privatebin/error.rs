@@ -131,6 +131,16 @@ pub enum PrivateBinError {
         /// The server's message, verbatim.
         message: String,
     },
+    /// A file to attach is larger than one paste may be; files are never split.
+    #[error(
+        "the file's paste would hold {ciphertext_len} bytes of ciphertext, over the limit of {limit}"
+    )]
+    FileTooLarge {
+        /// The paste's base64 ciphertext length.
+        ciphertext_len: usize,
+        /// The most one paste may hold.
+        limit: usize,
+    },
     /// The server refused a paste for its size: in its size-limit message, or (in a language we
     /// do not read) with the same unrecognised refusal after a wait that clears the limiter.
     #[error(

@@ -21,9 +21,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use flate2::Compression;
 use flate2::read::DeflateDecoder;
 use flate2::write::DeflateEncoder;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::document::{PasteDocument, PasteFile, from_json, to_json};
 use super::{PrivateBinError, Result};
 
 /// PBKDF2 iterations, as the reference client uses (the server requires more than 10 000).
@@ -226,20 +227,18 @@ pub(crate) const fn base64_len(bytes: usize) -> usize {
     bytes.div_ceil(3) * 4
 }
 
-#[derive(Serialize)]
-struct PlaintextOut<'a> {
-    paste: &'a str,
-}
-
-#[derive(Deserialize)]
-struct PlaintextIn {
-    paste: String,
-}
-
 /// Serialises `text` as `{"paste": text}` and raw-deflates it (or not, at level 0).
 pub fn compress_paste(text: &str, options: &PasteOptions) -> Result<CompressedPaste> {
-    let json = serde_json::to_vec(&PlaintextOut { paste: text })
-        .map_err(|error| PrivateBinError::CompressPaste(error.into()))?;
+    compress_document(text, None, options)
+}
+
+/// Like [`compress_paste`], with `file` in the paste's attachment fields.
+pub fn compress_document(
+    text: &str,
+    file: Option<&PasteFile>,
+    options: &PasteOptions,
+) -> Result<CompressedPaste> {
+    let json = to_json(text, file)?;
     if options.compression_level == 0 {
         return Ok(CompressedPaste {
             bytes: json,
@@ -434,6 +433,11 @@ fn parse_cipher_spec(adata: &Value) -> Result<CipherSpec> {
 /// `adata` is the parsed value from the server's answer; it is re-serialised compactly for the
 /// associated data, because the PHP server re-emits it with escaped slashes.
 pub fn decrypt_paste(adata: &Value, ct: &str, key: &PasteKey) -> Result<String> {
+    decrypt_document(adata, ct, key).map(|document| document.text)
+}
+
+/// Decrypts a paste read from the server: its text and its attached files.
+pub fn decrypt_document(adata: &Value, ct: &str, key: &PasteKey) -> Result<PasteDocument> {
     let spec = parse_cipher_spec(adata)?;
     let mut buffer = BASE64
         .decode(ct)
@@ -459,9 +463,7 @@ pub fn decrypt_paste(adata: &Value, ct: &str, key: &PasteKey) -> Result<String> 
     } else {
         buffer
     };
-    let document: PlaintextIn =
-        serde_json::from_slice(&plaintext).map_err(PrivateBinError::ParsePlaintext)?;
-    Ok(document.paste)
+    from_json(&plaintext)
 }
 
 #[cfg(test)]

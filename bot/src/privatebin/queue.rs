@@ -23,12 +23,14 @@ use rand::Rng;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{info, warn};
 
+use crate::digest::sha256_hex;
 use crate::retries::doubling;
 
 use super::client::{ClientTimeouts, CreatedPaste, PrivateBinClient};
+use super::document::PasteFile;
 use super::format::{
     CompressedPaste, DEFAULT_COMPRESSION_LEVEL, PasteExpiry, PasteKey, PasteOptions,
-    compress_paste, encrypt_compressed,
+    compress_document, compress_paste, encrypt_compressed,
 };
 use super::link::ShareLink;
 use super::split::{MIN_PASTE_LIMIT, Plan, decorate_part, plan_parts, strip_part};
@@ -146,6 +148,8 @@ pub struct StoredPart {
     pub url: String,
     /// The token that deletes this paste.
     pub delete_token: String,
+    /// SHA-256 of what the paste holds: the part's text, or the file's bytes (lower-case hex).
+    pub sha256: String,
 }
 
 /// Where a transcript was stored.
@@ -157,9 +161,16 @@ pub struct StoredTranscript {
     pub parts: Vec<StoredPart>,
 }
 
-struct Job {
-    text: Arc<str>,
-    reply: oneshot::Sender<Result<StoredTranscript>>,
+enum Job {
+    Transcript {
+        text: Arc<str>,
+        reply: oneshot::Sender<Result<StoredTranscript>>,
+    },
+    File {
+        caption: String,
+        file: PasteFile,
+        reply: oneshot::Sender<Result<StoredPart>>,
+    },
 }
 
 /// A handle to the upload queue of one server; cheap to clone.
@@ -188,9 +199,19 @@ impl UploadQueue {
         };
         tokio::spawn(async move {
             while let Some(job) = receiver.recv().await {
-                let result = uploader.upload(job.text).await;
-                // The caller may have given up waiting; the transcript is stored all the same.
-                let _ = job.reply.send(result);
+                // The caller may have given up waiting; the paste is stored all the same.
+                match job {
+                    Job::Transcript { text, reply } => {
+                        let _ = reply.send(uploader.upload(text).await);
+                    }
+                    Job::File {
+                        caption,
+                        file,
+                        reply,
+                    } => {
+                        let _ = reply.send(uploader.upload_file(caption, file).await);
+                    }
+                }
             }
         });
         Ok(Self { jobs, client })
@@ -200,8 +221,25 @@ impl UploadQueue {
     pub async fn upload(&self, text: impl Into<Arc<str>>) -> Result<StoredTranscript> {
         let (reply, answer) = oneshot::channel();
         self.jobs
-            .send(Job {
+            .send(Job::Transcript {
                 text: text.into(),
+                reply,
+            })
+            .await
+            .map_err(|_| PrivateBinError::QueueStopped)?;
+        answer.await.map_err(|_| PrivateBinError::QueueStopped)?
+    }
+
+    /// Stores `file` in a paste of its own (PrivateBin's attachment fields) with `caption` as its
+    /// text, in turn with the transcripts. A file is never split: one whose paste would be over
+    /// the size limit fails with [`PrivateBinError::FileTooLarge`], and one the server refuses
+    /// for its size with [`PrivateBinError::PasteTooLarge`].
+    pub async fn upload_file(&self, caption: String, file: PasteFile) -> Result<StoredPart> {
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job::File {
+                caption,
+                file,
                 reply,
             })
             .await
@@ -229,11 +267,29 @@ impl UploadQueue {
     }
 }
 
-/// Reads a transcript by its link with `client`, following part links; see
-/// [`UploadQueue::read_transcript`].
+/// Reads a transcript by its link with `client`, following part links (see
+/// [`UploadQueue::read_transcript`]): checks the numbering and returns the text the parts hold.
+/// A paste that is no part of a split transcript is returned whole.
 pub async fn read_transcript(client: &PrivateBinClient, url: &str) -> Result<String> {
+    read_transcript_parts(client, url)
+        .await
+        .map(|transcript| transcript.text)
+}
+
+/// A transcript as read back by [`read_transcript_parts`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReadTranscript {
+    /// The whole transcript: the parts' bodies joined.
+    pub text: String,
+    /// SHA-256 of each paste's text as stored (its part markers included), first part first.
+    pub part_sha256: Vec<String>,
+}
+
+/// Like [`read_transcript`], with the SHA-256 of each part, to compare with the log post's.
+pub async fn read_transcript_parts(client: &PrivateBinClient, url: &str) -> Result<ReadTranscript> {
     let mut link = ShareLink::parse(url)?;
     let mut text = String::new();
+    let mut part_sha256 = Vec::new();
     for expected in 1..=MAX_PARTS {
         if link.base() != client.base_url() {
             return Err(PrivateBinError::InvalidShareLink {
@@ -241,9 +297,13 @@ pub async fn read_transcript(client: &PrivateBinClient, url: &str) -> Result<Str
             });
         }
         let paste = client.read_text(&link).await?;
+        part_sha256.push(sha256_hex(paste.as_bytes()));
         let Some(part) = strip_part(&paste) else {
             return if expected == 1 {
-                Ok(paste)
+                Ok(ReadTranscript {
+                    text: paste,
+                    part_sha256,
+                })
             } else {
                 Err(PrivateBinError::BrokenPartChain { part: expected })
             };
@@ -254,7 +314,9 @@ pub async fn read_transcript(client: &PrivateBinClient, url: &str) -> Result<Str
         text.push_str(part.body);
         match part.next_link {
             Some(next) => link = ShareLink::parse(next)?,
-            None if part.number == part.count => return Ok(text),
+            None if part.number == part.count => {
+                return Ok(ReadTranscript { text, part_sha256 });
+            }
             None => return Err(PrivateBinError::BrokenPartChain { part: part.number }),
         }
     }
@@ -304,6 +366,21 @@ impl Uploader {
     }
 
     /// Length of a share link on this server: base, `?`, 16-hex id, `#`, up to 44 Base58 chars.
+    async fn upload_file(&mut self, caption: String, file: PasteFile) -> Result<StoredPart> {
+        let sha256 = sha256_hex(&file.bytes);
+        let options = self.options.clone();
+        let compressed =
+            run_blocking(move || compress_document(&caption, Some(&file), &options)).await?;
+        let ciphertext_len = compressed.ciphertext_len();
+        if ciphertext_len > self.limit {
+            return Err(PrivateBinError::FileTooLarge {
+                ciphertext_len,
+                limit: self.limit,
+            });
+        }
+        self.store(Arc::new(compressed), sha256).await
+    }
+
     fn link_len(&self) -> usize {
         self.client.base_url().as_str().len() + 1 + 16 + 1 + 44
     }
@@ -311,7 +388,9 @@ impl Uploader {
     async fn store_plan(&mut self, text: &str, plan: Plan) -> Result<StoredTranscript> {
         let ranges = match plan {
             Plan::Single(compressed) => {
-                let part = self.store(Arc::new(compressed)).await?;
+                let part = self
+                    .store(Arc::new(compressed), sha256_hex(text.as_bytes()))
+                    .await?;
                 return Ok(StoredTranscript {
                     url: part.url.clone(),
                     parts: vec![part],
@@ -329,9 +408,10 @@ impl Uploader {
         for (index, range) in ranges.into_iter().enumerate().rev() {
             let next_link = stored.last().map(|part| part.url.as_str());
             let part_text = decorate_part(&text[range], index, count, next_link);
+            let sha256 = sha256_hex(part_text.as_bytes());
             let options = self.options.clone();
             let result = match run_blocking(move || compress_paste(&part_text, &options)).await {
-                Ok(compressed) => self.store(Arc::new(compressed)).await,
+                Ok(compressed) => self.store(Arc::new(compressed), sha256).await,
                 Err(error) => Err(error),
             };
             match result {
@@ -359,7 +439,11 @@ impl Uploader {
     }
 
     /// Stores one paste, waiting out the traffic limiter and retrying transient failures.
-    async fn store(&mut self, compressed: Arc<CompressedPaste>) -> Result<StoredPart> {
+    async fn store(
+        &mut self,
+        compressed: Arc<CompressedPaste>,
+        sha256: String,
+    ) -> Result<StoredPart> {
         let key = PasteKey::generate(&mut rand::rng());
         let ciphertext_len = compressed.ciphertext_len();
         let mut transient_failures = 0;
@@ -385,6 +469,7 @@ impl Uploader {
                         id,
                         url: link.to_string(),
                         delete_token,
+                        sha256,
                     });
                 }
                 Err(error) => error,

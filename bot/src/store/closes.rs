@@ -47,20 +47,29 @@ pub async fn start_close(
     ticket.try_into()
 }
 
+/// A stored transcript as [`record_transcript`] records it.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordedTranscript<'a> {
+    /// Every paste: the text parts in order (the first is the link people open), then the files.
+    pub parts: &'a [TranscriptPart],
+    /// SHA-256 of the whole Markdown, lower-case hex.
+    pub sha256: &'a str,
+}
+
 /// Stores the transcript's location and moves `closing` → `transcript_stored`. `lifetime` is how
 /// long PrivateBin keeps the pastes (`None`: for ever); once it has passed,
 /// [`clear_expired_transcripts`] forgets where they were.
 pub async fn record_transcript(
     db: impl PgExecutor<'_>,
     ticket_id: i64,
-    parts: &[TranscriptPart],
+    transcript: &RecordedTranscript<'_>,
     lifetime: Option<Duration>,
 ) -> Result<Ticket> {
-    let first = parts.first();
+    let first = transcript.parts.first();
     ticket_query!(
         "UPDATE tickets
          SET state = $5, transcript_url = $2, transcript_delete_token = $3,
-             transcript_parts = $4, updated_at = now(),
+             transcript_parts = $4, transcript_sha256 = $8, updated_at = now(),
              transcript_expires_at = now() + make_interval(secs => $7)
          WHERE id = $1 AND state = $6
          RETURNING ",
@@ -68,10 +77,11 @@ pub async fn record_transcript(
         ticket_id,
         first.map(|part| part.url.as_str()),
         first.map(|part| part.delete_token.as_str()),
-        Json(parts) as _,
+        Json(transcript.parts) as _,
         TicketState::TranscriptStored as TicketState,
         TicketState::Closing as TicketState,
         lifetime.map(|lifetime| lifetime.as_secs_f64()),
+        transcript.sha256,
     )
     .fetch_optional(db)
     .await

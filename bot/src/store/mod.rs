@@ -25,8 +25,8 @@ use twilight_model::id::Id;
 use twilight_model::util::Timestamp;
 
 pub use closes::{
-    advance_close, clear_expired_transcripts, close_channel_gone, mark_channel_gone,
-    record_transcript, replace_transcript_links, start_close, unfinished_closes,
+    RecordedTranscript, advance_close, clear_expired_transcripts, close_channel_gone,
+    mark_channel_gone, record_transcript, replace_transcript_links, start_close, unfinished_closes,
 };
 pub use interactions::{claim_interaction, prune_interactions};
 pub use locks::{
@@ -41,8 +41,9 @@ pub use panels::{
     Panel, claim_unscoped_rows, delete_panel, panel, panel_by_message, panels, save_panel,
 };
 pub use tickets::{
-    BeginTicket, NewTicket, Ticket, TranscriptPart, abandon_opening, attach_channel, begin_ticket,
-    open_ticket_counts, raise_message_count, stale_openings, ticket, ticket_by_channel,
+    BeginTicket, NewTicket, PartKind, Ticket, TranscriptPart, abandon_opening, attach_channel,
+    begin_ticket, open_ticket_counts, raise_message_count, stale_openings, ticket,
+    ticket_by_channel,
 };
 pub use welcomes::{PendingWelcome, mark_welcome_pinned, pending_welcomes, record_welcome};
 

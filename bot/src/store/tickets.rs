@@ -15,7 +15,8 @@ use twilight_model::util::Timestamp;
 
 use super::{Result, StoreError, TicketState, query_error, to_db, to_id, to_timestamp};
 
-/// One uploaded part of a transcript (a transcript too large for one paste is split).
+/// One uploaded paste of a transcript: a part of its text (a transcript too large for one paste
+/// is split), or one of the ticket's files. Text parts come first, in order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TranscriptPart {
     /// The paste id on the PrivateBin server.
@@ -24,6 +25,34 @@ pub struct TranscriptPart {
     pub url: String,
     /// The token that deletes the paste (for erasure requests).
     pub delete_token: String,
+    /// What the paste holds; rows written before files were kept hold text parts only.
+    #[serde(default, skip_serializing_if = "PartKind::is_text")]
+    pub kind: PartKind,
+    /// SHA-256 of what the paste holds (the part's text, or the file's bytes), lower-case hex;
+    /// `None` on rows written before hashes were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+/// What one paste of a transcript holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PartKind {
+    /// (Part of) the transcript's Markdown.
+    #[default]
+    Text,
+    /// One of the ticket's attachments, in PrivateBin's attachment field.
+    File,
+}
+
+impl PartKind {
+    #[expect(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde passes a reference"
+    )]
+    fn is_text(kind: &Self) -> bool {
+        *kind == Self::Text
+    }
 }
 
 /// A `tickets` row as the bot reads it, its ids and timestamps already parsed: a row holding an
@@ -58,8 +87,10 @@ pub struct Ticket {
     pub transcript_url: Option<String>,
     /// The first part's delete token.
     pub transcript_delete_token: Option<String>,
-    /// Every part of the transcript.
+    /// Every paste of the transcript: its text parts, then its files.
     pub transcript_parts: Vec<TranscriptPart>,
+    /// SHA-256 of the whole transcript's Markdown (before it was split), as the log post shows it.
+    pub transcript_sha256: Option<String>,
     /// The channel is gone (deleted by hand): the transcript comes from stored messages and the
     /// close does not delete the channel.
     pub channel_gone: bool,
@@ -89,6 +120,7 @@ pub(super) struct TicketRow {
     pub(super) transcript_url: Option<String>,
     pub(super) transcript_delete_token: Option<String>,
     pub(super) transcript_parts: Json<Vec<TranscriptPart>>,
+    pub(super) transcript_sha256: Option<String>,
     pub(super) channel_gone: bool,
     pub(super) created_at_micros: i64,
     pub(super) updated_at_micros: i64,
@@ -106,7 +138,7 @@ macro_rules! ticket_query {
                    message_count, additional_users, closed_by, close_reason, transcript_url,
                    transcript_delete_token,
                    transcript_parts AS \"transcript_parts: Json<Vec<TranscriptPart>>\",
-                   channel_gone,
+                   transcript_sha256, channel_gone,
                    (extract(epoch FROM created_at) * 1000000)::bigint AS \"created_at_micros!\",
                    (extract(epoch FROM updated_at) * 1000000)::bigint AS \"updated_at_micros!\",
                    (extract(epoch FROM closed_at) * 1000000)::bigint AS closed_at_micros"
@@ -142,6 +174,7 @@ impl TryFrom<TicketRow> for Ticket {
             transcript_url: row.transcript_url,
             transcript_delete_token: row.transcript_delete_token,
             transcript_parts: row.transcript_parts.0,
+            transcript_sha256: row.transcript_sha256,
             channel_gone: row.channel_gone,
             created_at: to_timestamp("created_at", row.created_at_micros)?,
             updated_at: to_timestamp("updated_at", row.updated_at_micros)?,

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // Each test file uses a different part of the harness.
 
+pub mod closing;
 pub mod database_outage;
 
 use std::future::Future;

@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::control::{ChannelSpec, Control, ControlError, UserMessage};
@@ -288,6 +289,24 @@ async fn post_message(
     let user = field_id(&body, "user_id")?;
     let mut message = UserMessage::text(body["content"].as_str().unwrap_or_default());
     message.reply_to = body.get("reply_to").and_then(snowflake);
+    for file in body
+        .get("attachments")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let text = |field: &str| file.get(field).and_then(Value::as_str);
+        let bad = |detail: &str| Failure(StatusCode::BAD_REQUEST, format!("attachments: {detail}"));
+        let filename = text("filename").ok_or_else(|| bad("each needs a `filename`"))?;
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(text("data_base64").unwrap_or_default())
+            .map_err(|_| bad("`data_base64` must be standard base64"))?;
+        message = message.with_attachment(
+            filename,
+            text("content_type").unwrap_or("application/octet-stream"),
+            &data,
+        );
+    }
     Ok(created(control.post_message(user, channel, message)?))
 }
 
@@ -448,7 +467,8 @@ async fn invalid_requests(State(control): State<Control>) -> Reply {
 /// `POST /users {name, accepts_dms?}`; `PATCH /users/{id} {accepts_dms}`;
 /// `PUT /guilds/{gid}/members/{uid} {roles}`; `POST|GET /guilds/{id}/channels {name, kind, parent_id?, overwrites?, topic?}`;
 /// `GET|DELETE /channels/{id}`; `PUT /channels/{id}/overwrites {overwrites}`;
-/// `GET|POST /channels/{id}/messages {user_id, content, reply_to?}`; `GET /channels/{id}/pins`;
+/// `GET|POST /channels/{id}/messages {user_id, content, reply_to?, attachments?: [{filename,
+/// content_type?, data_base64}]}`; `GET /channels/{id}/pins`;
 /// `PATCH|DELETE /messages/{id} {content}`; `GET /users/{id}/dms`;
 /// `POST /click {user_id, message_id, custom_id}`; `GET /interactions`, `GET /interactions/{id}`;
 /// `POST|DELETE /faults` (a [`FaultSpec`]); `POST /gateway/drop`, `/gateway/reconnect`,
