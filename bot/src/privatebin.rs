@@ -23,7 +23,7 @@ pub use format::{
     CompressedPaste, CreatePasteRequest, PasteExpiry, PasteFormatter, PasteKey, PasteOptions,
     compress_paste, decrypt_paste, encrypt_compressed, encrypt_paste, parse_expiry,
 };
-pub use link::ShareLink;
+pub use link::{PasteLocation, ShareLink};
 pub use queue::{RetryPolicy, StoredPart, StoredTranscript, UploadQueue, UploadSettings};
 
 /// What the client, the queue and the paste format return: they fail only with
