@@ -370,3 +370,106 @@ async fn the_binarys_dry_run_prints_the_plan_and_a_bad_id_is_refused_by_name() {
         "{stderr}"
     );
 }
+
+/// Inserts a closed ticket as any bot would have left it, with one paste the server does not have.
+async fn closed_row(
+    pool: &sqlx::PgPool,
+    privatebin: &str,
+    (bot, guild, user): (i64, i64, i64),
+    named: (Option<i64>, Option<i64>),
+) -> i64 {
+    static NEXT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
+    let number = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let paste = format!("{number:016x}");
+    let (added, closed_by) = named;
+    sqlx::query_scalar(
+        "INSERT INTO tickets (application_id, guild_id, category_key, user_id, open_interaction_id,
+                              state, transcript_parts, additional_users, closed_by)
+         VALUES ($1, $2, 'support', $3, $4, 'closed',
+                 jsonb_build_array(jsonb_build_object('id', $5::text, 'url', $6::text,
+                                                      'delete_token', 'token')),
+                 CASE WHEN $7::bigint IS NULL THEN '{}' ELSE ARRAY[$7::bigint] END, $8)
+         RETURNING id",
+    )
+    .bind(bot)
+    .bind(guild)
+    .bind(user)
+    .bind(900_000_000_000_000_000 + number)
+    .bind(&paste)
+    .bind(format!("{privatebin}?{paste}"))
+    .bind(added)
+    .bind(closed_by)
+    .fetch_one(pool)
+    .await
+    .expect("insert a closed ticket")
+}
+
+#[tokio::test]
+async fn a_guild_narrows_the_erase_and_the_rows_of_every_bot_are_found() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let database = ticketeer_testkit::postgres::TestDatabase::create()
+        .await
+        .expect("a Postgres server for the tests");
+    let pool = database.pool().await;
+    store::migrate(&pool).await.expect("migrations apply");
+    let privatebin =
+        ticketeer_testkit::privatebin::PrivateBinEmulator::start(support::privatebin_config())
+            .await
+            .expect("the PrivateBin emulator starts");
+    let base = privatebin.base_url();
+    let (bot_a, bot_b, here, elsewhere) = (11, 12, 21, 22);
+    let (user, other) = (31, 32);
+    let of_bot_a = closed_row(&pool, &base, (bot_a, here, user), (None, None)).await;
+    let of_bot_b = closed_row(&pool, &base, (bot_b, here, user), (None, None)).await;
+    let in_elsewhere = closed_row(&pool, &base, (bot_a, elsewhere, user), (None, None)).await;
+    let added_here = closed_row(&pool, &base, (bot_b, here, other), (Some(user), None)).await;
+    let closed_elsewhere =
+        closed_row(&pool, &base, (bot_a, elsewhere, other), (None, Some(user))).await;
+
+    let arguments = EraseArguments {
+        user: Id::new(31),
+        guild: Some(Id::new(21)),
+        execute: true,
+    };
+    let mut report = String::new();
+    let summary = erase::erase(&pool, &arguments, ClientTimeouts::default(), &mut |text| {
+        report.push_str(text);
+    })
+    .await
+    .expect("erase runs");
+    assert_eq!(
+        summary,
+        EraseSummary {
+            pastes_deleted: 0,
+            pastes_gone: 2,
+            rows_deleted: 2,
+            others_scrubbed: 1,
+            ..ONE_TICKET_ERASED
+        },
+        "{report}"
+    );
+    assert!(report.contains("user 31 in guild 21"), "{report}");
+    let exists = |id| {
+        let pool = pool.clone();
+        async move { store::ticket(&pool, id).await.expect("load").is_some() }
+    };
+    assert!(
+        !exists(of_bot_a).await && !exists(of_bot_b).await,
+        "both bots' rows go"
+    );
+    assert!(exists(in_elsewhere).await, "another guild's ticket stays");
+    let added = store::ticket(&pool, added_here)
+        .await
+        .expect("load")
+        .expect("kept");
+    assert!(added.additional_users.is_empty());
+    let untouched = store::ticket(&pool, closed_elsewhere)
+        .await
+        .expect("load")
+        .expect("kept");
+    assert_eq!(
+        untouched.closed_by,
+        Some(Id::new(31)),
+        "another guild's closer stays"
+    );
+}
