@@ -26,6 +26,8 @@
 //! - `http`, `status`, `metrics`: `/healthz`, `/readyz`, `/metrics`, `/status`.
 //! - [`privatebin`]: the PrivateBin v2 client — client-side encryption, upload queue, share links.
 //! - [`transcript`]: renders a ticket's messages as Markdown for PrivateBin's markdown formatter.
+//! - [`cli`]: the command line, parsed once; [`erase`]: `ticketeer-bot erase`, one user's data
+//!   deleted on PrivateBin and in the database.
 //! - [`store`]: Postgres — tickets and their durable close state machine, counted messages, panels,
 //!   handled interactions.
 
@@ -33,6 +35,7 @@
 #![warn(unreachable_pub)]
 
 mod catch_up;
+pub mod cli;
 mod close;
 mod config;
 pub mod config_file;
@@ -41,6 +44,7 @@ mod custom_id;
 pub mod digest;
 mod discord;
 mod discord_call;
+pub mod erase;
 pub mod error;
 mod gateway;
 mod guild_cache;

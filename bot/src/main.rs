@@ -1,54 +1,24 @@
 //! The `ticketeer-bot` binary: reads arguments and secrets, sets up logging, and runs the bot
-//! until SIGTERM or SIGINT. SIGHUP reloads the config.
+//! until SIGTERM or SIGINT (SIGHUP reloads the config); or runs `erase` and exits.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use ticketeer_bot::error::ErrorChain;
 
 use anyhow::{Context as _, bail};
+use ticketeer_bot::cli::{self, Command, EraseArguments, USAGE};
+use ticketeer_bot::erase::{self, EraseOutcome};
+use ticketeer_bot::privatebin::ClientTimeouts;
 use ticketeer_bot::{Context, Settings, config_file, run};
 use ticketeer_config::{LogConfig, LogFormat};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::EnvFilter;
 
-/// Where the operator mounts the config.
-const DEFAULT_CONFIG_PATH: &str = "/etc/ticketeer/config.yaml";
+/// The exit code of an erase that failed nothing but left tickets not closed yet.
+const ERASE_INCOMPLETE: u8 = 3;
 
-const USAGE: &str = "usage: ticketeer-bot [--config PATH] [--check-config]
-
-  --config PATH    the config file (default /etc/ticketeer/config.yaml)
-  --check-config   validate the config file and exit (0 when valid)
-
-environment: DISCORD_TOKEN (the bot token), DATABASE_URL (postgres://...)
-signals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the config";
-
-struct Arguments {
-    config_path: PathBuf,
-    check_only: bool,
-}
-
-fn parse_arguments() -> anyhow::Result<Option<Arguments>> {
-    let mut config_path = PathBuf::from(DEFAULT_CONFIG_PATH);
-    let mut check_only = false;
-    let mut arguments = std::env::args_os().skip(1);
-    while let Some(argument) = arguments.next() {
-        match argument.to_str() {
-            Some("--config") => {
-                let Some(path) = arguments.next() else {
-                    bail!("--config needs a path\n\n{USAGE}");
-                };
-                config_path = PathBuf::from(path);
-            }
-            Some("--check-config") => check_only = true,
-            Some("--help" | "-h") => return Ok(None),
-            _ => bail!("unknown argument {}\n\n{USAGE}", argument.display()),
-        }
-    }
-    Ok(Some(Arguments {
-        config_path,
-        check_only,
-    }))
-}
+const DATABASE_URL_EXAMPLE: &str =
+    "a Postgres URL, e.g. postgres://user:password@host:5432/ticketeer";
 
 fn required_env(name: &str, what: &str) -> anyhow::Result<String> {
     match std::env::var(name) {
@@ -97,26 +67,23 @@ async fn shutdown_signal() {
     }
 }
 
-async fn serve(arguments: Arguments) -> anyhow::Result<()> {
-    let (config, _) = config_file::load(&arguments.config_path).await?;
-    if arguments.check_only {
+async fn serve(config_path: PathBuf, check_only: bool) -> anyhow::Result<()> {
+    let (config, _) = config_file::load(&config_path).await?;
+    if check_only {
         println!(
             "{}: valid ({} categories)",
-            arguments.config_path.display(),
+            config_path.display(),
             config.categories.len()
         );
         return Ok(());
     }
     let token = required_env("DISCORD_TOKEN", "the bot's token")?;
-    let database_url = required_env(
-        "DATABASE_URL",
-        "a Postgres URL, e.g. postgres://user:password@host:5432/ticketeer",
-    )?;
+    let database_url = required_env("DATABASE_URL", DATABASE_URL_EXAMPLE)?;
     init_tracing(&config.log)?;
     // twilight and reqwest are built without a crypto provider of their own so the whole process
     // uses one; it must be in place before the first client is built.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let ctx = Context::build(Settings::new(arguments.config_path, token, database_url)).await?;
+    let ctx = Context::build(Settings::new(config_path, token, database_url)).await?;
     let mut hangup = signal(SignalKind::hangup()).context("listening for SIGHUP")?;
     let reloader = std::sync::Arc::clone(&ctx);
     tokio::spawn(async move {
@@ -129,21 +96,47 @@ async fn serve(arguments: Arguments) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Runs `erase`; the report goes to stdout as it is made, and the exit code says how it ended.
+async fn erase(arguments: EraseArguments) -> anyhow::Result<ExitCode> {
+    let database_url = required_env("DATABASE_URL", DATABASE_URL_EXAMPLE)?;
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let pool = erase::connect(&database_url).await?;
+    let summary = erase::erase(&pool, &arguments, ClientTimeouts::default(), &mut |text| {
+        print!("{text}");
+    })
+    .await?;
+    pool.close().await;
+    Ok(match summary.outcome() {
+        EraseOutcome::Complete => ExitCode::SUCCESS,
+        EraseOutcome::Incomplete => ExitCode::from(ERASE_INCOMPLETE),
+        EraseOutcome::Failed => ExitCode::FAILURE,
+    })
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let arguments = match parse_arguments() {
-        Ok(Some(arguments)) => arguments,
-        Ok(None) => {
-            println!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
+    let command = match cli::parse(std::env::args_os().skip(1)) {
+        Ok(command) => command,
         Err(error) => {
-            eprintln!("ticketeer-bot: {error:#}");
+            eprintln!("ticketeer-bot: {error}\n\n{USAGE}");
             return ExitCode::from(2);
         }
     };
-    match serve(arguments).await {
-        Ok(()) => ExitCode::SUCCESS,
+    let finished = match command {
+        Command::Help => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Command::Run {
+            config_path,
+            check_only,
+        } => serve(config_path, check_only)
+            .await
+            .map(|()| ExitCode::SUCCESS),
+        Command::Erase(arguments) => erase(arguments).await,
+    };
+    match finished {
+        Ok(code) => code,
         Err(error) => {
             // Logging may not be set up yet (a bad config is found before it is).
             eprintln!("ticketeer-bot: {error:#}");

@@ -27,7 +27,7 @@ pub use format::{
     compress_document, compress_paste, decrypt_document, decrypt_paste, encrypt_compressed,
     encrypt_paste, parse_expiry,
 };
-pub use link::ShareLink;
+pub use link::{PasteLocation, ShareLink};
 pub use queue::{
     ReadTranscript, RetryPolicy, StoredPart, StoredTranscript, UploadQueue, UploadSettings,
     read_transcript_parts,

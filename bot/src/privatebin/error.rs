@@ -181,7 +181,27 @@ const PERMANENT_REFUSALS: [&str; 3] = [
     "Your IP is not authorized to create pastes.",
 ];
 
+/// PrivateBin's English answer to a read or delete of a paste it does not have (any more), in
+/// 2.x and in 1.x wording: it says the same whether the paste never existed, expired or was
+/// deleted, so that an id cannot be probed.
+const PASTE_GONE: [&str; 2] = [
+    "Document does not exist, has expired or has been deleted.",
+    "Paste does not exist, has expired or has been deleted.",
+];
+
 impl PrivateBinError {
+    /// Whether the server says the paste is not there: for a delete, the paste is as deleted as
+    /// it will ever be. A wrong delete token is not this (the server says so in other words).
+    pub fn is_paste_gone(&self) -> bool {
+        match self {
+            Self::ServerRejected {
+                action: PasteAction::Read | PasteAction::Delete,
+                message,
+            } => PASTE_GONE.contains(&message.as_str()),
+            _ => false,
+        }
+    }
+
     /// How long the server's traffic limiter asks us to wait, if this is its answer.
     pub fn traffic_limit_wait(&self) -> Option<Duration> {
         match self {
@@ -299,6 +319,29 @@ mod tests {
             None,
             "only creates are retried"
         );
+    }
+
+    #[test]
+    fn a_paste_is_gone_only_when_the_server_says_it_does_not_have_it() {
+        let deleting = |message: &str| PrivateBinError::ServerRejected {
+            action: PasteAction::Delete,
+            message: message.to_owned(),
+        };
+        for gone in PASTE_GONE {
+            assert!(deleting(gone).is_paste_gone(), "{gone}");
+        }
+        for kept in [
+            "Wrong deletion token. Document was not deleted.",
+            "Wrong deletion token. Paste was not deleted.",
+            "Invalid document ID.",
+        ] {
+            assert!(!deleting(kept).is_paste_gone(), "{kept}");
+        }
+        let unavailable = PrivateBinError::ServerStatus {
+            action: PasteAction::Delete,
+            status: 503,
+        };
+        assert!(!unavailable.is_paste_gone());
     }
 
     #[test]

@@ -51,6 +51,56 @@ pub(crate) fn without_key(link: &str) -> String {
     }
 }
 
+/// Where a paste is, without the key to read it: enough to delete it with its token. The links
+/// stored with `privatebin.storeKey: false` are only this.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PasteLocation {
+    base: Url,
+    id: String,
+}
+
+impl PasteLocation {
+    /// Parses a link with or without its `#key` (`?<id>` or `?pasteid=<id>`).
+    pub fn parse(link: &str) -> Result<Self> {
+        split_link(link).map(|(location, _)| location)
+    }
+
+    /// The server's base URL.
+    pub const fn base(&self) -> &Url {
+        &self.base
+    }
+
+    /// The paste id, checked safe to put in a URL query.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+/// A link's server and paste id, and its key fragment if it has one.
+fn split_link(link: &str) -> Result<(PasteLocation, Option<String>)> {
+    let invalid = |reason| PrivateBinError::InvalidShareLink { reason };
+    let mut url = Url::parse(link).map_err(|_| invalid("not an absolute URL"))?;
+    let key = url.fragment().map(str::to_owned);
+    let query = url
+        .query()
+        .ok_or_else(|| invalid("no ?id query"))?
+        .to_owned();
+    let id = query
+        .split('&')
+        .find_map(|pair| match pair.split_once('=') {
+            Some(("pasteid", id)) => Some(id),
+            None => Some(pair),
+            Some(_) => None,
+        })
+        .ok_or_else(|| invalid("no paste id in the query"))?;
+    url.set_query(None);
+    url.set_fragment(None);
+    let base = parse_base_url(url.as_str())
+        .map_err(|_| invalid("the part before ? is not an http(s) URL"))?;
+    let id = checked_paste_id(id)?.to_owned();
+    Ok((PasteLocation { base, id }, key))
+}
+
 /// A link to one paste, holding the key that decrypts it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ShareLink {
@@ -68,29 +118,11 @@ impl ShareLink {
 
     /// Parses a link as PrivateBin's web client shows it (`?<id>` or `?pasteid=<id>`).
     pub fn parse(link: &str) -> Result<Self> {
-        let invalid = |reason| PrivateBinError::InvalidShareLink { reason };
-        let mut url = Url::parse(link).map_err(|_| invalid("not an absolute URL"))?;
-        let key = url
-            .fragment()
-            .ok_or_else(|| invalid("no #key fragment"))?
-            .to_owned();
-        let query = url
-            .query()
-            .ok_or_else(|| invalid("no ?id query"))?
-            .to_owned();
-        let id = query
-            .split('&')
-            .find_map(|pair| match pair.split_once('=') {
-                Some(("pasteid", id)) => Some(id),
-                None => Some(pair),
-                Some(_) => None,
-            })
-            .ok_or_else(|| invalid("no paste id in the query"))?;
-        url.set_query(None);
-        url.set_fragment(None);
-        let base = parse_base_url(url.as_str())
-            .map_err(|_| invalid("the part before ? is not an http(s) URL"))?;
-        Self::new(base, id, PasteKey::from_base58(&key)?)
+        let (location, key) = split_link(link)?;
+        let key = key.ok_or(PrivateBinError::InvalidShareLink {
+            reason: "no #key fragment",
+        })?;
+        Self::new(location.base, &location.id, PasteKey::from_base58(&key)?)
     }
 
     /// The server's base URL: the link without its `?id` query and `#key` fragment.
@@ -188,6 +220,28 @@ mod tests {
                 ShareLink::new(base.clone(), bad, key()).is_err(),
                 "{bad:?} was accepted"
             );
+        }
+    }
+
+    #[test]
+    fn a_location_is_read_from_a_link_with_or_without_its_key() {
+        let base = parse_base_url("http://127.0.0.1:8080/sub/").unwrap();
+        let link = ShareLink::new(base.clone(), "abcdef0123456789", key()).unwrap();
+        for text in [
+            link.to_string(),
+            without_key(&link.to_string()),
+            "http://127.0.0.1:8080/sub/?pasteid=abcdef0123456789".to_owned(),
+        ] {
+            let location = PasteLocation::parse(&text).unwrap();
+            assert_eq!(location.base(), &base, "{text}");
+            assert_eq!(location.id(), "abcdef0123456789", "{text}");
+        }
+        for bad in [
+            "https://host/",
+            "https://host/?a/b",
+            "ftp://host/?abcdef0123456789",
+        ] {
+            assert!(PasteLocation::parse(bad).is_err(), "{bad} was accepted");
         }
     }
 

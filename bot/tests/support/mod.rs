@@ -438,6 +438,32 @@ impl Harness {
         channel_link(&answer).unwrap_or_else(|| panic!("the answer links a channel: {answer}"))
     }
 
+    /// Waits for the ticket channel's pinned welcome (the message with the Close button).
+    pub async fn pinned_welcome(&self, channel: u64) -> Message {
+        self.control
+            .wait_for(WAIT, |control| control.pins(channel).into_iter().next())
+            .await
+            .unwrap_or_else(|_| panic!("the welcome of channel {channel} is pinned"))
+    }
+
+    /// Waits until the ticket's row satisfies `done`, and returns it.
+    pub async fn ticket_when(
+        &self,
+        what: &str,
+        ticket_id: i64,
+        done: impl Fn(&store::Ticket) -> bool,
+    ) -> store::Ticket {
+        let done = &done;
+        eventually(what, || {
+            let pool = self.pool.clone();
+            async move {
+                let ticket = store::ticket(&pool, ticket_id).await.ok()??;
+                done(&ticket).then_some(ticket)
+            }
+        })
+        .await
+    }
+
     /// The ticket of a channel, from the database.
     pub async fn ticket_of(&self, channel: u64) -> store::Ticket {
         store::ticket_by_channel(&self.pool, twilight_model::id::Id::new(channel))
