@@ -1,6 +1,6 @@
 //! The command line of `ticketeer-bot`: what to do, parsed once, Discord ids included.
 //!
-//! A first argument that is a word names a subcommand (`erase`); anything else is the bot's own
+//! A first argument that is a word names a subcommand (`erase`, `transcript`); anything else is the bot's own
 //! flags, so `ticketeer-bot --config PATH` keeps running the bot as it always has. A subcommand
 //! is a variant of [`Command`], a line in [`USAGE`] and one parsing function fed the arguments
 //! after its name.
@@ -11,12 +11,17 @@ use std::path::PathBuf;
 use twilight_model::id::Id;
 use twilight_model::id::marker::{GuildMarker, UserMarker};
 
+use crate::digest::is_sha256_hex;
+use crate::privatebin::ShareLink;
+
 /// Where the operator mounts the config.
 pub const DEFAULT_CONFIG_PATH: &str = "/etc/ticketeer/config.yaml";
 
 /// The help text, printed by `--help` and after every usage error.
 pub const USAGE: &str = "usage: ticketeer-bot [--config PATH] [--check-config]
        ticketeer-bot erase --user ID [--guild ID] [--execute]
+       ticketeer-bot transcript get LINK [--sha256 HASH] [--out DIR]
+       ticketeer-bot transcript verify LINK HASH
 
   --config PATH    the config file (default /etc/ticketeer/config.yaml)
   --check-config   validate the config file and exit (0 when valid)
@@ -27,8 +32,15 @@ pub const USAGE: &str = "usage: ticketeer-bot [--config PATH] [--check-config]
     --guild ID     only their data in this guild (default: every guild)
     --execute      do it; without it, print what would be done and change nothing
 
-environment: DISCORD_TOKEN (the bot token; not needed by erase),
-             DATABASE_URL (postgres://...)
+  transcript get   fetch a transcript from PrivateBin by its link and decrypt it, every part and
+                   every kept file, each file checked against the SHA-256 the transcript lists;
+                   the Markdown goes to stdout, what was checked to stderr
+    --sha256 HASH  the SHA-256 from the log post: the transcript must match it
+    --out DIR      write DIR/transcript.md and DIR/files/ instead of printing
+  transcript verify  the same checks against HASH, printed; exit 0 only if all match
+
+environment: DISCORD_TOKEN (the bot token; not needed by erase or transcript),
+             DATABASE_URL (postgres://...; not needed by transcript)
 signals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the config";
 
 /// What the command line asks for.
@@ -43,6 +55,8 @@ pub enum Command {
     },
     /// Erase one user's data.
     Erase(EraseArguments),
+    /// Fetch a transcript back and check it.
+    Transcript(TranscriptArguments),
     /// Print [`USAGE`].
     Help,
 }
@@ -56,6 +70,28 @@ pub struct EraseArguments {
     pub guild: Option<Id<GuildMarker>>,
     /// Change things; `false` is a dry run.
     pub execute: bool,
+}
+
+/// The arguments of `transcript get` and `transcript verify`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TranscriptArguments {
+    /// The share link, key included, as the log post shows it.
+    pub link: String,
+    /// The SHA-256 the transcript must match (the log post's), lower-case hex.
+    pub sha256: Option<String>,
+    /// What to do with it.
+    pub action: TranscriptAction,
+}
+
+/// What `transcript` does with the transcript it fetched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TranscriptAction {
+    /// Print the Markdown to stdout.
+    Print,
+    /// Write `transcript.md` and `files/` into this folder.
+    WriteTo(PathBuf),
+    /// Only report what matches (`verify`).
+    Verify,
 }
 
 /// A command line that cannot be understood; the message names the argument.
@@ -84,6 +120,22 @@ pub enum UsageError {
         /// The value as given.
         value: String,
     },
+    /// A value is not a SHA-256 in hex.
+    #[error("{flag} {value:?} is not a SHA-256 (64 hex digits, as the log post shows it)")]
+    InvalidSha256 {
+        /// The flag, or the argument's name.
+        flag: &'static str,
+        /// The value as given.
+        value: String,
+    },
+    /// A value is not a transcript link.
+    #[error("{value:?} is not a transcript link (<server>?<paste id>#<key>): {reason}")]
+    InvalidLink {
+        /// The value as given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// An argument that is not valid UTF-8 where text is needed.
     #[error("{0} is not valid UTF-8")]
     NotUtf8(String),
@@ -100,6 +152,10 @@ pub fn parse(arguments: impl IntoIterator<Item = OsString>) -> Result<Command, U
         Some("erase") => {
             arguments.next_flag()?;
             parse_erase(arguments)
+        }
+        Some("transcript") => {
+            arguments.next_flag()?;
+            parse_transcript(arguments)
         }
         _ => parse_run(arguments),
     }
@@ -144,6 +200,71 @@ fn parse_erase(mut arguments: Arguments) -> Result<Command, UsageError> {
         guild,
         execute,
     }))
+}
+
+fn parse_transcript(mut arguments: Arguments) -> Result<Command, UsageError> {
+    let verify = match arguments.next_flag()?.as_deref() {
+        Some("get") => false,
+        Some("verify") => true,
+        Some("--help" | "-h") => return Ok(Command::Help),
+        Some(other) => return Err(UsageError::UnknownArgument(other.to_owned())),
+        None => return Err(UsageError::MissingArgument("get or verify")),
+    };
+    let mut link = None;
+    let mut sha256 = None;
+    let mut out = None;
+    while let Some(argument) = arguments.next_flag()? {
+        match argument.as_str() {
+            "--sha256" if !verify => {
+                let value = arguments.text("--sha256")?;
+                set_once(&mut sha256, "--sha256", checked_sha256("--sha256", value)?)?;
+            }
+            "--out" if !verify => set_once(
+                &mut out,
+                "--out",
+                PathBuf::from(arguments.os_value("--out")?),
+            )?,
+            "--help" | "-h" => return Ok(Command::Help),
+            _ if argument.starts_with('-') => return Err(UsageError::UnknownArgument(argument)),
+            _ if link.is_none() => link = Some(checked_link(argument)?),
+            _ if verify && sha256.is_none() => sha256 = Some(checked_sha256("HASH", argument)?),
+            _ => return Err(UsageError::UnknownArgument(argument)),
+        }
+    }
+    let link = link.ok_or(UsageError::MissingArgument("LINK"))?;
+    let action = match (verify, out) {
+        (true, _) => {
+            if sha256.is_none() {
+                return Err(UsageError::MissingArgument("HASH"));
+            }
+            TranscriptAction::Verify
+        }
+        (false, Some(folder)) => TranscriptAction::WriteTo(folder),
+        (false, None) => TranscriptAction::Print,
+    };
+    Ok(Command::Transcript(TranscriptArguments {
+        link,
+        sha256,
+        action,
+    }))
+}
+
+fn checked_sha256(flag: &'static str, value: String) -> Result<String, UsageError> {
+    if is_sha256_hex(&value) {
+        Ok(value.to_ascii_lowercase())
+    } else {
+        Err(UsageError::InvalidSha256 { flag, value })
+    }
+}
+
+fn checked_link(value: String) -> Result<String, UsageError> {
+    match ShareLink::parse(&value) {
+        Ok(_) => Ok(value),
+        Err(error) => Err(UsageError::InvalidLink {
+            reason: error.to_string(),
+            value,
+        }),
+    }
 }
 
 fn set_once<T>(slot: &mut Option<T>, flag: &'static str, value: T) -> Result<(), UsageError> {
@@ -226,6 +347,12 @@ impl Arguments {
             .take()
             .or_else(|| self.rest.next())
             .ok_or(UsageError::MissingValue(flag))
+    }
+
+    fn text(&mut self, flag: &'static str) -> Result<String, UsageError> {
+        self.os_value(flag)?
+            .into_string()
+            .map_err(|value| UsageError::NotUtf8(value.to_string_lossy().into_owned()))
     }
 
     fn id<T>(&mut self, flag: &'static str) -> Result<Id<T>, UsageError> {
@@ -364,6 +491,84 @@ mod tests {
         );
     }
 
+    const LINK: &str =
+        "https://paste.example.com/?0123456789abcdef#4nDmFHBkYQ2S7hn7Xfp3BxP8Vxj9hPsGdwEtzfyWc6Mn";
+
+    fn transcript(sha256: Option<&str>, action: TranscriptAction) -> Command {
+        Command::Transcript(TranscriptArguments {
+            link: LINK.to_owned(),
+            sha256: sha256.map(str::to_owned),
+            action,
+        })
+    }
+
+    #[test]
+    fn transcript_get_prints_or_writes_and_checks_a_hash_when_given() {
+        let hash = "ab".repeat(32);
+        assert_eq!(
+            parsed(&["transcript", "get", LINK]),
+            Ok(transcript(None, TranscriptAction::Print))
+        );
+        assert_eq!(
+            parsed(&[
+                "transcript",
+                "get",
+                "--out",
+                "t42",
+                LINK,
+                "--sha256",
+                &hash.to_uppercase()
+            ]),
+            Ok(transcript(
+                Some(&hash),
+                TranscriptAction::WriteTo(PathBuf::from("t42"))
+            ))
+        );
+        assert_eq!(
+            parsed(&["transcript", "verify", LINK, &hash]),
+            Ok(transcript(Some(&hash), TranscriptAction::Verify))
+        );
+    }
+
+    #[test]
+    fn transcript_refuses_what_it_could_not_check_naming_the_argument() {
+        assert_eq!(
+            parsed(&["transcript"]),
+            Err(UsageError::MissingArgument("get or verify"))
+        );
+        assert_eq!(
+            parsed(&["transcript", "get"]),
+            Err(UsageError::MissingArgument("LINK"))
+        );
+        assert_eq!(
+            parsed(&["transcript", "verify", LINK]),
+            Err(UsageError::MissingArgument("HASH"))
+        );
+        assert_eq!(
+            parsed(&["transcript", "get", LINK, "--sha256", "abc"]),
+            Err(UsageError::InvalidSha256 {
+                flag: "--sha256",
+                value: "abc".to_owned()
+            })
+        );
+        assert!(matches!(
+            parsed(&[
+                "transcript",
+                "get",
+                "https://paste.example.com/?0123456789abcdef"
+            ]),
+            Err(UsageError::InvalidLink { .. })
+        ));
+        assert_eq!(
+            parsed(&["transcript", "verify", LINK, &"a".repeat(64), "--out", "x"]),
+            Err(UsageError::UnknownArgument("--out".to_owned()))
+        );
+        assert_eq!(
+            parsed(&["transcript", "get", LINK, LINK]),
+            Err(UsageError::UnknownArgument(LINK.to_owned()))
+        );
+    }
+
     #[test]
     fn the_usage_names_every_flag_the_parser_knows() {
         for flag in [
@@ -373,6 +578,10 @@ mod tests {
             "--user",
             "--guild",
             "--execute",
+            "transcript get",
+            "transcript verify",
+            "--sha256",
+            "--out",
         ] {
             assert!(USAGE.contains(flag), "{flag}");
         }

@@ -1,14 +1,17 @@
 //! The `ticketeer-bot` binary: reads arguments and secrets, sets up logging, and runs the bot
-//! until SIGTERM or SIGINT (SIGHUP reloads the config); or runs `erase` and exits.
+//! until SIGTERM or SIGINT (SIGHUP reloads the config); or runs `erase` or `transcript` and exits.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use ticketeer_bot::error::ErrorChain;
 
 use anyhow::{Context as _, bail};
-use ticketeer_bot::cli::{self, Command, EraseArguments, USAGE};
+use ticketeer_bot::cli::{
+    self, Command, EraseArguments, TranscriptAction, TranscriptArguments, USAGE,
+};
 use ticketeer_bot::erase::{self, EraseOutcome};
 use ticketeer_bot::privatebin::ClientTimeouts;
+use ticketeer_bot::retrieve::{retrieve, write_folder};
 use ticketeer_bot::{Context, Settings, config_file, run};
 use ticketeer_config::{LogConfig, LogFormat};
 use tokio::signal::unix::{SignalKind, signal};
@@ -113,6 +116,33 @@ async fn erase(arguments: EraseArguments) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Runs `transcript get|verify`: the Markdown (or the folder's paths) on stdout, what was checked
+/// on stderr (on stdout for `verify`); exit 0 only when every hash that vouches for it matches.
+async fn transcript(arguments: TranscriptArguments) -> anyhow::Result<ExitCode> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let retrieved = retrieve(&arguments.link, ClientTimeouts::default()).await?;
+    let expected = arguments.sha256.as_deref();
+    let report = retrieved.report(expected);
+    match &arguments.action {
+        TranscriptAction::Print => {
+            print!("{}", retrieved.text);
+            eprint!("{report}");
+        }
+        TranscriptAction::WriteTo(folder) => {
+            for path in write_folder(&retrieved, folder)? {
+                println!("{}", path.display());
+            }
+            eprint!("{report}");
+        }
+        TranscriptAction::Verify => print!("{report}"),
+    }
+    Ok(if retrieved.intact(expected) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let command = match cli::parse(std::env::args_os().skip(1)) {
@@ -134,6 +164,7 @@ async fn main() -> ExitCode {
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Erase(arguments) => erase(arguments).await,
+        Command::Transcript(arguments) => transcript(arguments).await,
     };
     match finished {
         Ok(code) => code,

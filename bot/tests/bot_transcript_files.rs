@@ -1,7 +1,7 @@
 //! A ticket's files survive its channel: kept encrypted in pastes of their own that the
 //! transcript lists with their SHA-256, read back by pbincli (an implementation not ours) and by
-//! `ticketeer-bot transcript get`; the log post carries the transcript's hash, and a transcript
-//! or file that is not what the bot stored is told apart.
+//! `ticketeer-bot transcript get|verify`; the log post carries the transcript's hash, and a
+//! transcript that is not what the bot stored is told apart.
 
 mod support;
 
@@ -168,6 +168,42 @@ async fn a_tickets_files_are_kept_in_the_transcript_and_read_back_by_pbincli() {
         "a transcript is not vouched for by another's hash"
     );
     let _ = std::fs::remove_dir_all(&folder);
+
+    // The same through the binary, as the people who run the bot use it.
+    let bot = env!("CARGO_BIN_EXE_ticketeer-bot");
+    let verify = |hash: String| {
+        let link = link.clone();
+        async move {
+            tokio::process::Command::new(bot)
+                .args(["transcript", "verify", &link, &hash])
+                .output()
+                .await
+                .expect("ticketeer-bot runs")
+        }
+    };
+    let matching = verify(whole.clone()).await;
+    let report = String::from_utf8_lossy(&matching.stdout);
+    assert!(matching.status.success(), "{report}");
+    assert!(report.contains("matches the expected SHA-256"), "{report}");
+    assert_eq!(
+        report.matches("matches the transcript's SHA-256").count(),
+        2,
+        "{report}"
+    );
+    let other = verify(sha256_hex(b"another transcript")).await;
+    assert_eq!(other.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&other.stdout).contains("DOES NOT MATCH"));
+    let printed = tokio::process::Command::new(bot)
+        .args(["transcript", "get", &link, "--sha256", &whole])
+        .output()
+        .await
+        .expect("ticketeer-bot runs");
+    assert!(printed.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&printed.stdout),
+        text,
+        "the Markdown on stdout"
+    );
 }
 
 #[tokio::test]

@@ -2,10 +2,17 @@
 # guild the bot can work in through their control API, and writes a bot config pointing at them.
 # Source it, then call start_emulators and make_guild_config. Needs curl and python3.
 
-DISCORD_PORT=18790
-PRIVATEBIN_PORT=18791
-CONTROL_PORT=18792
-BOT_HTTP_PORT=18080
+# The ports can be moved (TICKETEER_DEMO_PORTS=base: base, base+1, base+2 and base+3), so a check
+# of the demo can run beside a demo someone is trying out.
+if [ -n "${TICKETEER_DEMO_PORTS:-}" ]; then
+  DISCORD_PORT=$((TICKETEER_DEMO_PORTS))
+  BOT_HTTP_PORT=$((TICKETEER_DEMO_PORTS + 3))
+else
+  DISCORD_PORT=18790
+  BOT_HTTP_PORT=18080
+fi
+PRIVATEBIN_PORT=$((DISCORD_PORT + 1))
+CONTROL_PORT=$((DISCORD_PORT + 2))
 CONTROL="http://127.0.0.1:$CONTROL_PORT"
 
 # start_emulators BIN_DIR LOG: runs ticketeer-testkit in the background; sets EMULATORS_PID and TOKEN.
