@@ -61,6 +61,8 @@ pub struct Category {
     /// The DM sent to a ticket's creator on close (`{transcript_url}` not yet replaced), when
     /// the category sends one.
     pub dm_on_close: Option<String>,
+    /// The close button asks for a reason first (a modal with one optional field).
+    pub close_reason_prompt: bool,
 }
 
 /// A button as Discord takes it.
@@ -185,6 +187,7 @@ impl Category {
             create_button: create_button?,
             close_button: close_button?,
             dm_on_close,
+            close_reason_prompt: category.close_reason_prompt,
         })
     }
 }
@@ -280,6 +283,7 @@ pub(crate) mod tests {
                 style: DiscordButtonStyle::Danger,
             },
             dm_on_close: None,
+            close_reason_prompt: false,
         }
     }
 

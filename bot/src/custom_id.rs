@@ -1,4 +1,5 @@
-//! The custom ids the bot puts on its buttons, and parsing them back from clicks.
+//! The custom ids the bot puts on its buttons and forms, and parsing them back from clicks and
+//! submits.
 //!
 //! Buttons live on in Discord long after the config that made them changed, so a click may carry
 //! an id from an older version or another bot: parsing never panics and an unknown id becomes a
@@ -11,6 +12,8 @@ use std::fmt;
 pub(crate) const OPEN_PREFIX: &str = "ticketeer:open:";
 /// The prefix of a close button's custom id; the ticket id follows.
 pub(crate) const CLOSE_PREFIX: &str = "ticketeer:close:";
+/// The prefix of the close-reason form's custom id; the ticket id follows.
+pub(crate) const CLOSE_REASON_PREFIX: &str = "ticketeer:close-reason:";
 
 /// What a button of ours asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -22,6 +25,11 @@ pub(crate) enum CustomId {
     },
     /// Close this ticket (the button on a ticket's first message).
     Close {
+        /// The ticket's id.
+        ticket_id: i64,
+    },
+    /// Close this ticket with the reason given in the form the close button opened.
+    CloseReason {
         /// The ticket's id.
         ticket_id: i64,
     },
@@ -55,16 +63,25 @@ impl CustomId {
             };
         }
         if let Some(id) = custom_id.strip_prefix(CLOSE_PREFIX) {
-            let all_digits = !id.is_empty() && id.bytes().all(|byte| byte.is_ascii_digit());
-            return id
-                .parse::<i64>()
-                .ok()
-                .filter(|ticket_id| all_digits && *ticket_id > 0)
+            return ticket_number(id)
                 .map(|ticket_id| Self::Close { ticket_id })
+                .ok_or_else(unknown);
+        }
+        if let Some(id) = custom_id.strip_prefix(CLOSE_REASON_PREFIX) {
+            return ticket_number(id)
+                .map(|ticket_id| Self::CloseReason { ticket_id })
                 .ok_or_else(unknown);
         }
         Err(unknown())
     }
+}
+
+/// A ticket number as written in a custom id: digits only, positive.
+fn ticket_number(text: &str) -> Option<i64> {
+    let all_digits = !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
+    text.parse::<i64>()
+        .ok()
+        .filter(|ticket_id| all_digits && *ticket_id > 0)
 }
 
 impl fmt::Display for CustomId {
@@ -72,6 +89,9 @@ impl fmt::Display for CustomId {
         match self {
             Self::Open { category_key } => write!(formatter, "{OPEN_PREFIX}{category_key}"),
             Self::Close { ticket_id } => write!(formatter, "{CLOSE_PREFIX}{ticket_id}"),
+            Self::CloseReason { ticket_id } => {
+                write!(formatter, "{CLOSE_REASON_PREFIX}{ticket_id}")
+            }
         }
     }
 }
@@ -87,6 +107,7 @@ mod tests {
                 category_key: "support/billing".to_owned(),
             },
             CustomId::Close { ticket_id: 42 },
+            CustomId::CloseReason { ticket_id: 42 },
         ] {
             assert_eq!(CustomId::parse(&id.to_string()), Ok(id));
         }
@@ -101,6 +122,10 @@ mod tests {
         assert_eq!(
             CustomId::Close { ticket_id: 7 }.to_string(),
             "ticketeer:close:7"
+        );
+        assert_eq!(
+            CustomId::CloseReason { ticket_id: 7 }.to_string(),
+            "ticketeer:close-reason:7"
         );
     }
 
@@ -123,6 +148,8 @@ mod tests {
             "ticketeer:close:0",
             "ticketeer:close:+3",
             "ticketeer:close:99999999999999999999",
+            "ticketeer:close-reason:",
+            "ticketeer:close-reason:x1",
             "ticketeer:claim:4",
             "somebot:open:general",
         ] {

@@ -254,9 +254,13 @@ fn transcript_evidence(ticket: &Ticket) -> String {
     text
 }
 
-/// The DM text: the configured message with the transcript link, cut to Discord's 2000 characters.
-pub(crate) fn dm_text(template: &str, transcript_url: &str) -> String {
-    let text = template.replace(TRANSCRIPT_URL_PLACEHOLDER, transcript_url);
+/// The DM text: the configured message with the transcript link, and the close reason when one
+/// was given, cut to Discord's 2000 characters.
+pub(crate) fn dm_text(template: &str, transcript_url: &str, reason: Option<&str>) -> String {
+    let mut text = template.replace(TRANSCRIPT_URL_PLACEHOLDER, transcript_url);
+    if let Some(reason) = reason.filter(|reason| !reason.trim().is_empty()) {
+        let _ = write!(text, "\nReason: {reason}");
+    }
     if text.chars().count() <= MESSAGE_MAX_CHARS {
         return text;
     }
@@ -474,11 +478,23 @@ mod tests {
     #[test]
     fn the_dm_replaces_the_placeholder_and_fits_discords_limit() {
         assert_eq!(
-            dm_text("Your transcript: {transcript_url}", "https://x/?1#k"),
+            dm_text("Your transcript: {transcript_url}", "https://x/?1#k", None),
             "Your transcript: https://x/?1#k"
         );
+        assert_eq!(
+            dm_text(
+                "Closed: {transcript_url}",
+                "u",
+                Some("Solved by a reinstall")
+            ),
+            "Closed: u\nReason: Solved by a reinstall"
+        );
+        assert_eq!(
+            dm_text("Closed: {transcript_url}", "u", Some("  ")),
+            "Closed: u"
+        );
         let long = format!("{} {{transcript_url}}", "é".repeat(1990));
-        let text = dm_text(&long, &"u".repeat(100));
+        let text = dm_text(&long, &"u".repeat(100), None);
         assert_eq!(text.chars().count(), MESSAGE_MAX_CHARS);
         assert!(text.ends_with('…'));
     }

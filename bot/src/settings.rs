@@ -66,6 +66,9 @@ pub struct Settings {
     /// How long the download of one attachment may take at the close before the file is listed
     /// as not kept (the close goes on without it).
     pub attachment_download_timeout: Duration,
+    /// How long a Close click waits for the database to say whether the ticket's category asks
+    /// for a reason; past it the ticket closes without asking, within Discord's 3 seconds.
+    pub close_prompt_lookup_timeout: Duration,
 }
 
 impl Settings {
@@ -100,6 +103,7 @@ impl Settings {
             interaction_retention: Duration::from_hours(1),
             forget_interval: Duration::from_mins(15),
             attachment_download_timeout: Duration::from_secs(30),
+            close_prompt_lookup_timeout: Duration::from_secs(1),
         }
     }
 }

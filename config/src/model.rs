@@ -278,6 +278,11 @@ pub struct CategoryConfig {
     /// Whether and what to send the ticket's creator by DM when it closes.
     #[serde(default)]
     pub dm_on_close: DmOnCloseConfig,
+    /// Whether the close button first asks for a reason: it opens a form with one optional
+    /// field, and the reason given is recorded with the ticket and shown in the log post, the DM
+    /// and the transcript's header. Default `false`: the button closes at once, as it always has.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub close_reason_prompt: bool,
 }
 
 /// A message button.

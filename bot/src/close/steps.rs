@@ -111,7 +111,12 @@ pub(super) async fn notify_creator(ctx: &Context, ticket: &Ticket) -> Result<()>
     else {
         return Ok(());
     };
-    let text = dm_text(&template, transcript_url(ticket));
+    // A channel deleted by hand has the bot's own words as its reason, not the closer's.
+    let reason = ticket
+        .close_reason
+        .as_deref()
+        .filter(|_| !ticket.channel_gone);
+    let text = dm_text(&template, transcript_url(ticket), reason);
     let sent = async {
         let dm = ctx
             .rest_model(

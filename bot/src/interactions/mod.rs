@@ -1,9 +1,11 @@
-//! Button clicks: acknowledge at once, claim, then route to [`open`] or [`close`] and edit the
-//! answer to the [`Reply`] the handler returns.
+//! Button clicks and form submits: acknowledge at once, claim, then route to [`open`] or
+//! [`close`] and edit the answer to the [`Reply`] the handler returns.
 //!
 //! Discord fails any interaction not acknowledged within 3 seconds, so nothing comes before the
-//! acknowledgement: no database query (a slow or unreachable database must not cost the click),
-//! no shared rate-limit queue (callbacks go through [`Context::interaction_http`]). Discord
+//! acknowledgement: no unbounded database query (a slow or unreachable database must not cost the
+//! click; the one read before it, whether a Close click should open the reason form, gives up
+//! after a second), no shared rate-limit queue (callbacks go through
+//! [`Context::interaction_http`]). Discord
 //! accepts one acknowledgement per interaction and answers a second with 40060, so when two
 //! replicas (or a redelivered event) race for a click, the loser learns it from Discord and stops.
 //! The claim in the database afterwards records the click as handled. The answer is always
@@ -12,7 +14,8 @@
 //! - `open`: the Open button — one ticket per user and category, repairs of half-made tickets.
 //! - `welcome`: each ticket's first message (pings and the Close button), posted and pinned
 //!   durably and repaired with backoff.
-//! - `close`: the Close button — who may close, then the durable close in [`crate::close`].
+//! - `close`: the Close button (and the reason form it may open) — who may close, then the
+//!   durable close in [`crate::close`].
 //! - `reply`: what the clicker is told, as data with a pure text.
 
 mod close;
@@ -44,12 +47,31 @@ pub(crate) use welcome::repair_welcomes;
 
 /// Handles one INTERACTION_CREATE received at `received`.
 pub(crate) async fn handle(ctx: Arc<Context>, interaction: Interaction, received: Instant) {
-    let Some(InteractionData::MessageComponent(data)) = &interaction.data else {
-        // The bot registers no commands or modals; nothing else is addressed to it.
-        tracing::debug!(kind = ?interaction.kind, "ignoring an interaction that is not a button");
-        return;
+    let (custom_id, reason) = match &interaction.data {
+        Some(InteractionData::MessageComponent(data)) => (data.custom_id.clone(), None),
+        Some(InteractionData::ModalSubmit(data)) => {
+            (data.custom_id.clone(), close::submitted_reason(data))
+        }
+        _ => {
+            // The bot registers no commands; nothing else is addressed to it.
+            tracing::debug!(kind = ?interaction.kind, "ignoring an interaction that is neither a button nor a form");
+            return;
+        }
     };
-    let custom_id = data.custom_id.clone();
+    let parsed = CustomId::parse(&custom_id);
+    if let Ok(CustomId::Close { ticket_id }) = &parsed
+        && asks_for_a_reason(&ctx, *ticket_id).await
+    {
+        // Nothing is done until the form is submitted, so the click itself is not claimed.
+        respond(
+            &ctx,
+            &interaction,
+            received,
+            &close::reason_form(*ticket_id),
+        )
+        .await;
+        return;
+    }
     if !acknowledge(&ctx, &interaction, received).await {
         return;
     }
@@ -66,7 +88,7 @@ pub(crate) async fn handle(ctx: Arc<Context>, interaction: Interaction, received
             return;
         }
     }
-    let reply = match CustomId::parse(&custom_id) {
+    let reply = match parsed {
         Err(unknown) => {
             tracing::info!(custom_id = %unknown.custom_id, "click on an unknown or stale button");
             Reply::StaleButton
@@ -75,10 +97,49 @@ pub(crate) async fn handle(ctx: Arc<Context>, interaction: Interaction, received
             open::open_ticket(&ctx, &interaction, &category_key).await
         }
         Ok(CustomId::Close { ticket_id }) => {
-            close::close_ticket(&ctx, &interaction, ticket_id).await
+            close::close_ticket(&ctx, &interaction, ticket_id, None).await
+        }
+        Ok(CustomId::CloseReason { ticket_id }) => {
+            close::close_ticket(&ctx, &interaction, ticket_id, reason.as_deref()).await
         }
     };
     edit_answer(&ctx, &interaction, &reply).await;
+}
+
+/// Whether the ticket's category asks for a reason before closing. The one read before the
+/// answer, so it is bounded (`Settings::close_prompt_lookup_timeout`): when the database is slow
+/// or down the button closes without asking, and the close itself then reports the trouble.
+async fn asks_for_a_reason(ctx: &Context, ticket_id: i64) -> bool {
+    let config = ctx.config();
+    if !config
+        .categories
+        .values()
+        .any(|category| category.close_reason_prompt)
+    {
+        return false;
+    }
+    let lookup = store::ticket(&ctx.pool, ticket_id);
+    match tokio::time::timeout(ctx.settings.close_prompt_lookup_timeout, lookup).await {
+        Ok(Ok(Some(ticket))) => {
+            ticket.state.is_open()
+                && config
+                    .categories
+                    .get(&ticket.category_key)
+                    .is_some_and(|category| category.close_reason_prompt)
+        }
+        Ok(Ok(None)) => false,
+        Ok(Err(error)) => {
+            tracing::warn!(ticket = ticket_id, error = %ErrorChain(&error), "could not read the ticket to ask for a close reason; closing without one");
+            false
+        }
+        Err(_) => {
+            tracing::warn!(
+                ticket = ticket_id,
+                "the database was too slow to ask for a close reason; closing without one"
+            );
+            false
+        }
+    }
 }
 
 /// Sends the deferred ephemeral acknowledgement; `false` when Discord refused it.
@@ -90,12 +151,22 @@ async fn acknowledge(ctx: &Context, interaction: &Interaction, received: Instant
             ..InteractionResponseData::default()
         }),
     };
+    respond(ctx, interaction, received, &deferred).await
+}
+
+/// Sends the interaction's one response; `false` when Discord refused it.
+async fn respond(
+    ctx: &Context,
+    interaction: &Interaction,
+    received: Instant,
+    response: &InteractionResponse,
+) -> bool {
     let acknowledged = ctx
         .rest(
             DiscordCall::AcknowledgeClick,
             ctx.interaction_http
                 .interaction(ctx.application_id)
-                .create_response(interaction.id, &interaction.token, &deferred),
+                .create_response(interaction.id, &interaction.token, response),
         )
         .await;
     match acknowledged {

@@ -121,7 +121,8 @@ struct Boundary {
     quality: u8,
 }
 
-/// Before a heading outside code: the start of a message in a transcript.
+/// Before a heading or an author's turn line (`**Name** · 12:03` after a blank line) outside
+/// code: where a day or a turn of the conversation starts.
 const BEFORE_HEADING: u8 = 3;
 /// After a blank line outside code: between paragraphs.
 const AFTER_BLANK_LINE: u8 = 2;
@@ -141,7 +142,7 @@ fn boundaries(text: &str) -> Vec<Boundary> {
         if offset > 0 {
             let quality = if fence.is_some() {
                 LINE_INSIDE_CODE
-            } else if content.starts_with('#') {
+            } else if content.starts_with('#') || (previous_blank && is_turn_line(content)) {
                 BEFORE_HEADING
             } else if previous_blank {
                 AFTER_BLANK_LINE
@@ -155,6 +156,12 @@ fn boundaries(text: &str) -> Vec<Boundary> {
         offset += line.len();
     }
     found
+}
+
+/// Whether `line` looks like the line that starts an author's turn in a transcript. A user's own
+/// bold text may look the same; that only moves a cut, never loses text.
+fn is_turn_line(line: &str) -> bool {
+    line.starts_with("**") && line.contains(" · ")
 }
 
 /// Tracks fenced code blocks, also inside block quotes (`> ```` ` lines of embeds).
@@ -283,6 +290,24 @@ mod tests {
             );
             assert!(compress_paste(&part, &options()).unwrap().ciphertext_len() <= limit);
         }
+    }
+
+    #[test]
+    fn turn_lines_after_a_blank_line_are_the_best_cuts() {
+        let text = "### 2024-05-01\n\n**Alice** · 12:01\nhello\n\n**Bob** (bot) · 12:02  \nhi\n";
+        let rated: Vec<(&str, u8)> = boundaries(text)
+            .iter()
+            .map(|b| (text[b.offset..].lines().next().unwrap_or(""), b.quality))
+            .collect();
+        assert!(
+            rated.contains(&("**Alice** · 12:01", BEFORE_HEADING)),
+            "{rated:?}"
+        );
+        assert!(
+            rated.contains(&("**Bob** (bot) · 12:02  ", BEFORE_HEADING)),
+            "{rated:?}"
+        );
+        assert!(rated.contains(&("hello", LINE_OUTSIDE_CODE)), "{rated:?}");
     }
 
     #[test]
