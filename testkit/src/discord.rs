@@ -10,7 +10,8 @@
 //!   [`snowflake`]: ids, timestamps and their JSON form.
 //! - `state`: the single source of truth, its primitives, each dispatching its gateway events into
 //!   the sessions (`session`) under the state lock, and its JSON shapes; among the primitives, the
-//!   user's side of a click: INTERACTION_CREATE and the acknowledgement deadline.
+//!   user's side of a click or a modal submit: INTERACTION_CREATE and the acknowledgement
+//!   deadline; `modal`: a MODAL callback's rules and the submit the Discord client sends.
 //! - `endpoints`: REST, one wrapper for what every request shares (the route from
 //!   `endpoints::routes`, auth, faults from `faults`, [`ratelimit`], the request log) around
 //!   plain functions per resource: users, guilds, channels, messages, the interaction callback
@@ -29,6 +30,7 @@ mod endpoints;
 mod faults;
 pub mod fixtures;
 pub mod gateway;
+mod modal;
 pub mod model;
 pub mod permissions;
 pub mod ratelimit;
@@ -49,6 +51,7 @@ pub use control::{ChannelSpec, Control, ControlError, UserMessage};
 pub use control_http::control_router;
 pub use faults::FaultSpec;
 pub use fixtures::{SupportGuild, TICKET_BOT_PERMISSIONS};
+pub use modal::{Modal, ModalLayout, ModalTextInput};
 pub use model::{
     Attachment, Channel, ChannelKind, EPHEMERAL_FLAG, GatewaySession, Guild, InteractionOutcome,
     InteractionStatus, InteractionView, Member, Message, Overwrite, OverwriteKind, RequestRecord,

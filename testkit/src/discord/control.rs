@@ -17,7 +17,7 @@ use super::model::{
 use super::permissions::{SEND_MESSAGES, VIEW_CHANNEL};
 use super::ratelimit::{InvalidRequestLimit, RateLimitConfig};
 use super::snowflake::now_ms;
-use super::state::{NewMessage, Shared};
+use super::state::{NewMessage, PendingClick, Shared};
 
 pub use super::control_error::ControlError;
 
@@ -475,6 +475,33 @@ impl Control {
         let pending = self
             .shared
             .mutate(|s| s.start_click(user_id, message_id, custom_id))?;
+        self.acknowledged(pending).await
+    }
+
+    /// The user submits the modal the bot answered interaction `opened_by` with, filling in
+    /// `values` as (text input custom id, text); an input left out keeps its pre-filled text.
+    /// Sends MODAL_SUBMIT and resolves like [`click_button`](Self::click_button). Refused, with
+    /// nothing sent, when the Discord client would not let the user submit: no modal was shown,
+    /// another user's modal, an unknown input, a required input empty, or a value too short or
+    /// too long.
+    pub async fn submit_modal(
+        &self,
+        user_id: u64,
+        opened_by: u64,
+        values: &[(&str, &str)],
+    ) -> Result<InteractionOutcome, ControlError> {
+        let pending = self
+            .shared
+            .mutate(|s| s.start_modal_submit(user_id, opened_by, values))?;
+        self.acknowledged(pending).await
+    }
+
+    /// Waits for the bot to acknowledge an interaction until the deadline; then its outcome
+    /// (failed if the deadline passed first).
+    async fn acknowledged(
+        &self,
+        pending: PendingClick,
+    ) -> Result<InteractionOutcome, ControlError> {
         let deadline = self.shared.read(|s| s.config.ack_deadline);
         let id = pending.interaction_id;
         let _ = tokio::time::timeout(deadline, pending.acknowledged).await;

@@ -59,6 +59,40 @@ pub enum ControlError {
     /// A channel of this kind cannot be placed there.
     #[error("invalid channel: {0}")]
     InvalidChannel(String),
+    /// The interaction was not answered with a modal, so there is nothing to submit.
+    #[error("interaction {0} showed no modal")]
+    NoModal(u64),
+    /// A modal is shown only to the user whose interaction it answered.
+    #[error("the modal of interaction {interaction} was not shown to user {user}")]
+    NotModalUser {
+        /// The interaction the modal answered.
+        interaction: u64,
+        /// The user who tried to submit it.
+        user: u64,
+    },
+    /// The modal has no text input with this custom id.
+    #[error("modal {modal:?} has no text input with custom id {custom_id:?}")]
+    UnknownModalInput {
+        /// The modal's custom id.
+        modal: String,
+        /// The custom id a value was given for.
+        custom_id: String,
+    },
+    /// A required text input was left empty: the Discord client does not let the user submit.
+    #[error("text input {0:?} is required and was left empty")]
+    ModalInputRequired(String),
+    /// A value's length is outside the text input's bounds: the Discord client refuses it too.
+    #[error("text input {custom_id:?} takes {min} to {max} characters, not {length}")]
+    ModalInputLength {
+        /// The text input's custom id.
+        custom_id: String,
+        /// Characters in the value given.
+        length: usize,
+        /// The input's `min_length` (default 0).
+        min: usize,
+        /// The input's `max_length` (default 4000).
+        max: usize,
+    },
     /// `wait_for` gave up.
     #[error("condition not met within {0:?}")]
     Timeout(Duration),

@@ -16,7 +16,9 @@ use serde_json::{Value, json};
 
 use super::control::{ChannelSpec, Control, ControlError, UserMessage};
 use super::faults::FaultSpec;
-use super::model::{Channel, ChannelKind, InteractionView, Message, Overwrite, OverwriteKind};
+use super::model::{
+    Channel, ChannelKind, InteractionOutcome, InteractionView, Message, Overwrite, OverwriteKind,
+};
 use super::snowflake::id_str;
 use super::validate::{permission_bits, snowflake};
 
@@ -104,6 +106,9 @@ fn message_value(message: &Message) -> Value {
 fn interaction_value(view: &InteractionView) -> Value {
     json!({
         "id": id_str(view.id),
+        "type": view.kind,
+        "opened_by": view.opened_by.map(id_str),
+        "modal": view.modal,
         "user_id": id_str(view.user_id),
         "channel_id": id_str(view.channel_id),
         "message_id": id_str(view.message_id),
@@ -339,7 +344,12 @@ async fn click(State(control): State<Control>, Json(body): Json<Value>) -> Reply
     let message = field_id(&body, "message_id")?;
     let custom_id = body["custom_id"].as_str().unwrap_or_default();
     let outcome = control.click_button(user, message, custom_id).await?;
-    Ok(Json(json!({
+    Ok(Json(outcome_value(&outcome)))
+}
+
+/// The same shape for a click and a modal submit.
+fn outcome_value(outcome: &InteractionOutcome) -> Value {
+    json!({
         "interaction_id": id_str(outcome.interaction_id),
         "status": outcome.status,
         "failed": outcome.failed(),
@@ -348,7 +358,32 @@ async fn click(State(control): State<Control>, Json(body): Json<Value>) -> Reply
         "flags": outcome.flags,
         "ephemeral": outcome.is_ephemeral(),
         "data": outcome.data,
-    })))
+        "modal": outcome.modal,
+    })
+}
+
+async fn submit_modal(State(control): State<Control>, Json(body): Json<Value>) -> Reply {
+    let user = field_id(&body, "user_id")?;
+    let opened_by = field_id(&body, "interaction_id")?;
+    let values = body
+        .get("values")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(custom_id, value)| {
+            value
+                .as_str()
+                .map(|text| (custom_id.as_str(), text))
+                .ok_or_else(|| {
+                    Failure(
+                        StatusCode::BAD_REQUEST,
+                        format!("`values.{custom_id}` must be a string"),
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcome = control.submit_modal(user, opened_by, &values).await?;
+    Ok(Json(outcome_value(&outcome)))
 }
 
 async fn interaction(State(control): State<Control>, Path(id): Path<u64>) -> Reply {
@@ -470,7 +505,10 @@ async fn invalid_requests(State(control): State<Control>) -> Reply {
 /// `GET|POST /channels/{id}/messages {user_id, content, reply_to?, attachments?: [{filename,
 /// content_type?, data_base64}]}`; `GET /channels/{id}/pins`;
 /// `PATCH|DELETE /messages/{id} {content}`; `GET /users/{id}/dms`;
-/// `POST /click {user_id, message_id, custom_id}`; `GET /interactions`, `GET /interactions/{id}`;
+/// `POST /click {user_id, message_id, custom_id}`; `POST /modals/submit {user_id, interaction_id,
+/// values: {"<text input custom_id>": "<text>"}}` (submits the modal the bot answered
+/// `interaction_id` with; the same answer as `/click`, 422 when the Discord client would refuse
+/// the submit); `GET /interactions`, `GET /interactions/{id}` (with `type`, `opened_by`, `modal`);
 /// `POST|DELETE /faults` (a [`FaultSpec`]); `POST /gateway/drop`, `/gateway/reconnect`,
 /// `/gateway/invalid-session {resumable}`, `/gateway/zombie` (stop delivering frames, heartbeat
 /// ACKs included), `/gateway/invalidate` (refuse the next RESUME); `GET /gateway/sessions`; `GET|DELETE /requests`;
@@ -515,6 +553,7 @@ pub fn control_router(control: Control) -> Router {
             axum::routing::patch(edit_message).delete(delete_message),
         )
         .route("/click", post(click))
+        .route("/modals/submit", post(submit_modal))
         .route("/interactions", get(interactions))
         .route("/interactions/{id}", get(interaction))
         .route("/faults", post(add_fault).delete(clear_faults))

@@ -6,6 +6,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::modal::Modal;
+
 /// Message flag: only the clicking user sees the message.
 pub const EPHEMERAL_FLAG: u64 = 1 << 6;
 
@@ -281,7 +283,7 @@ pub enum InteractionStatus {
     Failed,
 }
 
-/// What happened to a click: the bot's acknowledgement or the failure the user saw.
+/// What happened to a click or a modal submit: the bot's acknowledgement or the failure the user saw.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InteractionOutcome {
     /// The interaction's id.
@@ -299,6 +301,8 @@ pub struct InteractionOutcome {
     pub flags: u64,
     /// The callback's `data` as sent.
     pub data: Option<Value>,
+    /// The modal shown, when the bot answered with one (type 9), validated and read back.
+    pub modal: Option<Modal>,
 }
 
 impl InteractionOutcome {
@@ -325,18 +329,24 @@ pub struct InteractionView {
     pub id: u64,
     /// The interaction's token.
     pub token: String,
-    /// The clicking user.
+    /// The interaction type: 3 MESSAGE_COMPONENT (a click) or 5 MODAL_SUBMIT.
+    pub kind: u64,
+    /// For a modal submit, the interaction whose modal it submitted.
+    pub opened_by: Option<u64>,
+    /// The clicking (or submitting) user.
     pub user_id: u64,
     /// The channel of the clicked message.
     pub channel_id: u64,
-    /// The clicked message.
+    /// The clicked message (for a modal submit, the one clicked to open the modal).
     pub message_id: u64,
-    /// The clicked component's custom id.
+    /// The clicked component's custom id; for a modal submit, the modal's.
     pub custom_id: String,
     /// Pending, acknowledged or failed.
     pub status: InteractionStatus,
     /// The callback type, once acknowledged.
     pub callback_type: Option<u64>,
+    /// The modal the bot answered with (type 9).
+    pub modal: Option<Modal>,
     /// The original response message (for types 4 and 5; the clicked message for 6 and 7).
     pub original_response: Option<Message>,
     /// Follow-up messages, oldest first.

@@ -3,16 +3,19 @@
 //! the same lock, so event order always matches the order of changes.
 //!
 //! Here are the data, the permissions computed from it and the dispatch into the sessions; the
-//! primitives that change it are by area in `guilds`, `channels`, `messages`, `sessions` and
-//! `interactions` (a user's click and its acknowledgement deadline), and `json` writes it in
-//! Discord's JSON shapes.
+//! primitives that change it are by area in `guilds`, `channels`, `messages`, `sessions`,
+//! `interactions` (a user's click and its acknowledgement deadline) and `modals` (a modal's
+//! submit), and `json` writes it in Discord's JSON shapes.
 
 mod channels;
 mod guilds;
 mod interactions;
 mod json;
 mod messages;
+mod modals;
 mod sessions;
+
+pub(crate) use interactions::PendingClick;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -23,6 +26,7 @@ use tokio::sync::{oneshot, watch};
 
 use super::EmulatorConfig;
 use super::faults::ArmedFault;
+use super::modal::Modal;
 use super::model::{Attachment, Channel, Guild, InteractionStatus, Message, RequestRecord, User};
 use super::permissions::{self, MemberFacts};
 use super::ratelimit::{InvalidRequests, RateLimiter};
@@ -36,6 +40,8 @@ pub(crate) struct Ack {
     pub(crate) callback_type: u64,
     pub(crate) flags: u64,
     pub(crate) data: Option<Value>,
+    /// The modal shown, for a MODAL (type 9) callback.
+    pub(crate) modal: Option<Modal>,
 }
 
 /// An interaction sent to the bot.
@@ -43,10 +49,16 @@ pub(crate) struct Ack {
 pub(crate) struct Interaction {
     pub(crate) id: u64,
     pub(crate) token: String,
+    /// 3 MESSAGE_COMPONENT (a click) or 5 MODAL_SUBMIT.
+    pub(crate) kind: u64,
+    /// For a modal submit, the interaction whose modal it submits.
+    pub(crate) opened_by: Option<u64>,
     pub(crate) guild_id: Option<u64>,
     pub(crate) channel_id: u64,
+    /// The clicked message; for a modal submit, the message of the click the modal answered.
     pub(crate) message_id: u64,
     pub(crate) user_id: u64,
+    /// The clicked button's custom id; for a modal submit, the modal's.
     pub(crate) custom_id: String,
     pub(crate) created: Instant,
     pub(crate) ack: Option<Ack>,

@@ -1,4 +1,5 @@
-//! The interaction callback: how the bot acknowledges a click, within the deadline.
+//! The interaction callback: how the bot acknowledges a click or a modal submit, within the
+//! deadline; a click may be answered with a modal (type 9, validated in `modal`).
 //!
 //! See [Discord Docs/Receiving and Responding](https://discord.com/developers/docs/interactions/receiving-and-responding).
 
@@ -10,6 +11,7 @@ use serde_json::{Value, json};
 use super::Reply;
 use super::messages::apply_draft;
 use crate::discord::api_error::ApiError;
+use crate::discord::modal::parse_modal;
 use crate::discord::model::{EPHEMERAL_FLAG, InteractionStatus, Message};
 use crate::discord::snowflake::id_str;
 use crate::discord::state::{Ack, NewMessage, State};
@@ -22,7 +24,7 @@ pub(crate) const RESPONSE_FLAGS: u64 = EPHEMERAL_FLAG | (1 << 2) | (1 << 12) | (
 
 /// `POST /interactions/{interaction_id}/{interaction_token}/callback`: the acknowledgement, once,
 /// within the deadline; types 4 and 5 post the original response, 6 and 7 make the clicked message
-/// it.
+/// it, 9 shows a modal (to a click only).
 pub(crate) fn callback(
     state: &mut State,
     interaction_id: u64,
@@ -47,11 +49,23 @@ pub(crate) fn callback(
     }
     let latency = now.duration_since(interaction.created);
     let (channel_id, source_id) = (interaction.channel_id, interaction.message_id);
+    let (kind, opened_by) = (interaction.kind, interaction.opened_by);
     let body = body.clone();
     let callback_type = body["type"].as_u64().ok_or_else(|| {
         ApiError::invalid_field(&["type"], "BASE_TYPE_REQUIRED", "This field is required")
     })?;
+    if kind == 5 {
+        let from_component = opened_by
+            .and_then(|id| state.interactions.get(&id))
+            .is_some_and(|opener| opener.kind == 3);
+        modal_submit_callback_allowed(callback_type, from_component)?;
+    }
     let data = body.get("data").filter(|d| !d.is_null()).cloned();
+    let modal = if callback_type == 9 {
+        Some(parse_modal(data.as_ref())?)
+    } else {
+        None
+    };
     let draft = match &data {
         Some(data) if matches!(callback_type, 4 | 7) => webhook_message_draft(data)?,
         _ => MessageDraft::default(),
@@ -81,23 +95,7 @@ pub(crate) fn callback(
             apply_draft(state, source_id, draft);
             Some((source_id, false))
         }
-        9 => {
-            let modal = data.as_ref();
-            let title_ok = modal
-                .and_then(|d| d["title"].as_str())
-                .is_some_and(|t| (1..=45).contains(&t.chars().count()));
-            let custom_id_ok = modal
-                .and_then(|d| d["custom_id"].as_str())
-                .is_some_and(|c| (1..=100).contains(&c.chars().count()));
-            if !title_ok || !custom_id_ok {
-                return Err(ApiError::invalid_field(
-                    &["data"],
-                    "BASE_TYPE_REQUIRED",
-                    "This field is required",
-                ));
-            }
-            None
-        }
+        9 => None,
         _ => {
             return Err(ApiError::invalid_field(
                 &["type"],
@@ -114,6 +112,7 @@ pub(crate) fn callback(
         callback_type,
         flags,
         data,
+        modal,
     });
     if let Some((message_id, loading)) = original {
         interaction.original_message_id = Some(message_id);
@@ -131,7 +130,7 @@ pub(crate) fn callback(
         json!({
             "interaction": {
                 "id": id_str(interaction_id),
-                "type": 3,
+                "type": kind,
                 "response_message_id": message.as_ref().map(|m| id_str(m.id)),
                 "response_message_loading": callback_type == 5,
                 "response_message_ephemeral": flags & EPHEMERAL_FLAG != 0,
@@ -141,6 +140,32 @@ pub(crate) fn callback(
                 "message": message.as_ref().map(|m| state.message_json(m)),
             },
         }),
+    ))
+}
+
+/// The callback types Discord takes for a MODAL_SUBMIT: a message (4) or a deferred one (5), and
+/// for a modal opened from a component, the component's message updated (7) or deferred (6);
+/// never another modal ("not available for MODAL_SUBMIT"). Refused as Discord refuses them, with
+/// 50035 naming the choices.
+fn modal_submit_callback_allowed(callback_type: u64, from_component: bool) -> Result<(), ApiError> {
+    let allowed = match callback_type {
+        4 | 5 => true,
+        6 | 7 => from_component,
+        _ => false,
+    };
+    if allowed {
+        return Ok(());
+    }
+    // The choices as Discord lists them (10 is its deprecated PREMIUM_REQUIRED).
+    let choices = if from_component {
+        "Value must be one of {4, 5, 6, 7, 10}."
+    } else {
+        "Value must be one of {4, 5, 10}."
+    };
+    Err(ApiError::invalid_field(
+        &["type"],
+        "BASE_TYPE_CHOICES",
+        choices,
     ))
 }
 

@@ -1,4 +1,4 @@
-//! Component interactions from the user's side: a click becomes INTERACTION_CREATE, waits for the
+//! Interactions from the user's side: a click (or a modal submit, in `modals`) becomes INTERACTION_CREATE, waits for the
 //! bot's acknowledgement until the deadline (3 s on Discord), and is seen as acknowledged or
 //! failed. The bot's side (the callback and the interaction webhook) is in `endpoints`.
 //!
@@ -7,16 +7,32 @@
 use std::time::Instant;
 
 use rand::Rng;
-use serde_json::json;
+use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
 use super::{Dispatch, Interaction, State};
 use crate::discord::control_error::ControlError;
-use crate::discord::model::{InteractionOutcome, InteractionView};
+use crate::discord::model::{InteractionOutcome, InteractionView, Message};
 use crate::discord::permissions;
 use crate::discord::snowflake::id_str;
 
-/// A click waiting for its acknowledgement.
+/// An interaction about to be sent: what differs between a click and a modal submit.
+pub(crate) struct NewInteraction {
+    /// 3 MESSAGE_COMPONENT or 5 MODAL_SUBMIT.
+    pub(crate) kind: u64,
+    pub(crate) user_id: u64,
+    pub(crate) channel_id: u64,
+    /// The message the component was on (for a modal submit, the click's), kept even when it
+    /// is no longer there to send as `message`.
+    pub(crate) message_id: u64,
+    pub(crate) message: Option<Message>,
+    pub(crate) custom_id: String,
+    /// The interaction's `data`.
+    pub(crate) data: Value,
+    pub(crate) opened_by: Option<u64>,
+}
+
+/// A click (or modal submit) waiting for its acknowledgement.
 pub(crate) struct PendingClick {
     pub(crate) interaction_id: u64,
     pub(crate) acknowledged: oneshot::Receiver<()>,
@@ -52,11 +68,33 @@ impl State {
                 custom_id: custom_id.to_owned(),
             });
         }
+        self.open_interaction(NewInteraction {
+            kind: 3,
+            user_id,
+            channel_id: message.channel_id,
+            message_id,
+            message: Some(message),
+            custom_id: custom_id.to_owned(),
+            data: json!({"custom_id": custom_id, "component_type": 2}),
+            opened_by: None,
+        })
+    }
+
+    /// Records an interaction from a user and sends INTERACTION_CREATE, as Discord shapes it for
+    /// clicks and modal submits alike; the user must still see the channel.
+    pub(crate) fn open_interaction(
+        &mut self,
+        new: NewInteraction,
+    ) -> Result<PendingClick, ControlError> {
+        let user_id = new.user_id;
+        if !self.users.contains_key(&user_id) {
+            return Err(ControlError::UnknownUser(user_id));
+        }
         let channel = self
             .channels
-            .get(&message.channel_id)
+            .get(&new.channel_id)
             .cloned()
-            .ok_or(ControlError::UnknownChannel(message.channel_id))?;
+            .ok_or(ControlError::UnknownChannel(new.channel_id))?;
         let user_permissions = self.channel_permissions_of(user_id, &channel);
         if user_permissions & permissions::VIEW_CHANNEL == 0 {
             return Err(ControlError::ChannelHidden {
@@ -72,18 +110,20 @@ impl State {
         let mut data = json!({
             "id": id_str(id),
             "application_id": id_str(self.config.application_id),
-            "type": 3,
+            "type": new.kind,
             "token": token,
             "version": 1,
             "channel_id": id_str(channel.id),
             "channel": self.channel_json(&channel),
-            "message": self.message_json(&message),
-            "data": {"custom_id": custom_id, "component_type": 2},
+            "data": new.data,
             "app_permissions": self.channel_permissions_of(self.bot_id(), &channel).to_string(),
             "locale": "en-US",
             "entitlements": [],
             "attachment_size_limit": 10_485_760,
         });
+        if let Some(message) = &new.message {
+            data["message"] = self.message_json(message);
+        }
         if let Some(guild_id) = channel.guild_id {
             data["guild_id"] = id_str(guild_id);
             data["guild"] = json!({"id": id_str(guild_id), "locale": "en-US", "features": []});
@@ -102,11 +142,13 @@ impl State {
             Interaction {
                 id,
                 token,
+                kind: new.kind,
+                opened_by: new.opened_by,
                 guild_id: channel.guild_id,
                 channel_id: channel.id,
-                message_id,
+                message_id: new.message_id,
                 user_id,
-                custom_id: custom_id.to_owned(),
+                custom_id: new.custom_id,
                 created: Instant::now(),
                 ack: None,
                 failed: false,
@@ -149,6 +191,7 @@ impl State {
             callback_type: ack.map(|a| a.callback_type),
             flags: ack.map_or(0, |a| a.flags),
             data: ack.and_then(|a| a.data.clone()),
+            modal: ack.and_then(|a| a.modal.clone()),
         })
     }
 
@@ -157,12 +200,15 @@ impl State {
         Some(InteractionView {
             id: interaction.id,
             token: interaction.token.clone(),
+            kind: interaction.kind,
+            opened_by: interaction.opened_by,
             user_id: interaction.user_id,
             channel_id: interaction.channel_id,
             message_id: interaction.message_id,
             custom_id: interaction.custom_id.clone(),
             status: interaction.status(Instant::now(), self.config.ack_deadline),
             callback_type: interaction.ack.as_ref().map(|a| a.callback_type),
+            modal: interaction.ack.as_ref().and_then(|a| a.modal.clone()),
             original_response: interaction
                 .original_message_id
                 .and_then(|id| self.find_message(id).cloned()),
