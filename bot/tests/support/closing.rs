@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use ticketeer_bot::store::{self, Ticket, TicketState};
-use ticketeer_testkit::discord::UserMessage;
+use ticketeer_testkit::discord::{InteractionOutcome, UserMessage};
 
 use super::{Harness, WAIT, eventually, eventually_within};
 
@@ -60,22 +60,28 @@ pub async fn ticket_with_posts(
 
 /// Clicks the ticket's close button as its creator and checks the answer.
 pub async fn click_close(harness: &Harness, channel: u64, ticket: &Ticket) {
+    let outcome = press_close(harness, channel, ticket, ticket.user_id.get()).await;
+    assert!(!outcome.failed(), "the close click is acknowledged");
+    let answer = harness.answer(&outcome).await;
+    assert_eq!(answer, format!("Closing ticket #{}…", ticket.id));
+}
+
+/// `user` clicks the Close button on the ticket's pinned welcome; returns what Discord saw.
+pub async fn press_close(
+    harness: &Harness,
+    channel: u64,
+    ticket: &Ticket,
+    user: u64,
+) -> InteractionOutcome {
     let welcome = harness
         .control
         .pins(channel)
         .into_iter()
         .next()
         .expect("the pinned welcome");
-    let outcome = harness
-        .click(
-            ticket.user_id.get(),
-            welcome.id,
-            &format!("ticketeer:close:{}", ticket.id),
-        )
-        .await;
-    assert!(!outcome.failed(), "the close click is acknowledged");
-    let answer = harness.answer(&outcome).await;
-    assert_eq!(answer, format!("Closing ticket #{}…", ticket.id));
+    harness
+        .click(user, welcome.id, &format!("ticketeer:close:{}", ticket.id))
+        .await
 }
 
 pub async fn wait_for_state(harness: &Harness, ticket_id: i64, state: TicketState) -> Ticket {
