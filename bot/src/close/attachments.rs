@@ -116,22 +116,13 @@ pub(super) async fn keep_files(
                     attachment.copy = AttachmentCopy::TooLargeForPaste;
                 }
                 Err(error) => {
-                    delete_pastes(queue, ticket_id, &stored).await;
+                    queue.delete_unreferenced(&stored).await;
                     return Err(BotError::UploadTranscript(error));
                 }
             }
         }
     }
     Ok(Some(stored))
-}
-
-/// Deletes pastes no transcript will reference; best effort (an orphan expires anyway).
-pub(super) async fn delete_pastes(queue: &UploadQueue, ticket_id: i64, parts: &[StoredPart]) {
-    for part in parts {
-        if let Err(error) = queue.client().delete(&part.id, &part.delete_token).await {
-            tracing::warn!(ticket = ticket_id, paste = %part.id, error = %ErrorChain(&error), "could not delete a paste no transcript references");
-        }
-    }
 }
 
 /// Downloads `url`, refusing more than `declared` bytes (what Discord said the file holds).

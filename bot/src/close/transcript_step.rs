@@ -83,7 +83,7 @@ pub(super) async fn store_transcript(ctx: &Context, ticket: &Ticket) -> Result<b
         }
         Err(error) => {
             ctx.metrics.transcript_upload_failures.inc();
-            attachments::delete_pastes(&queue, ticket.id, &files).await;
+            queue.delete_unreferenced(&files).await;
             return Err(BotError::UploadTranscript(error));
         }
     };
@@ -108,10 +108,8 @@ pub(super) async fn store_transcript(ctx: &Context, ticket: &Ticket) -> Result<b
         }
         Err(StoreError::TicketNotFound(_)) => {
             // The ticket left `closing` meanwhile: another transcript is the one referenced.
-            if let Err(error) = queue.delete(&stored).await {
-                tracing::warn!(ticket = ticket.id, error = %ErrorChain(&error), "could not delete a superfluous transcript");
-            }
-            attachments::delete_pastes(&queue, ticket.id, &files).await;
+            queue.delete_unreferenced(&stored.parts).await;
+            queue.delete_unreferenced(&files).await;
             Ok(true)
         }
         Err(error) => Err(error.into()),

@@ -261,6 +261,12 @@ impl UploadQueue {
         Ok(())
     }
 
+    /// Deletes pastes no transcript references, each tried once; best effort, since an orphaned
+    /// paste nobody holds the key to is harmless and expires anyway.
+    pub async fn delete_unreferenced(&self, parts: &[StoredPart]) {
+        delete_unreferenced(&self.client, parts).await;
+    }
+
     /// The client this queue uploads with.
     pub const fn client(&self) -> &PrivateBinClient {
         &self.client
@@ -417,7 +423,8 @@ impl Uploader {
             match result {
                 Ok(part) => stored.push(part),
                 Err(error) => {
-                    self.delete_orphans(&stored).await;
+                    // The parts already stored of a transcript that could not be stored whole.
+                    delete_unreferenced(&self.client, &stored).await;
                     return Err(error);
                 }
             }
@@ -427,15 +434,6 @@ impl Uploader {
             url: stored[0].url.clone(),
             parts: stored,
         })
-    }
-
-    /// Removes the parts already stored of a transcript that could not be stored whole.
-    async fn delete_orphans(&self, parts: &[StoredPart]) {
-        for part in parts {
-            if let Err(error) = self.client.delete(&part.id, &part.delete_token).await {
-                warn!(paste = %part.id, error = %ErrorChain(&error), "could not delete a part of an unfinished transcript");
-            }
-        }
     }
 
     /// Stores one paste, waiting out the traffic limiter and retrying transient failures.
@@ -524,6 +522,15 @@ impl Uploader {
             } else {
                 return Err(error);
             }
+        }
+    }
+}
+
+/// See [`UploadQueue::delete_unreferenced`].
+async fn delete_unreferenced(client: &PrivateBinClient, parts: &[StoredPart]) {
+    for part in parts {
+        if let Err(error) = client.delete(&part.id, &part.delete_token).await {
+            warn!(paste = %part.id, error = %ErrorChain(&error), "could not delete a paste no transcript references");
         }
     }
 }
