@@ -63,6 +63,12 @@ pub struct Category {
     pub dm_on_close: Option<String>,
     /// The close button asks for a reason first (a modal with one optional field).
     pub close_reason_prompt: bool,
+    /// Each ticket's first message carries a Claim button.
+    pub claim_button: bool,
+    /// A claimed ticket is writable only by its creator, the people added and the claimer.
+    pub claim_locks_writing: bool,
+    /// How long a close request waits for the creator before the ticket closes by itself.
+    pub request_close_timeout: std::time::Duration,
 }
 
 /// A button as Discord takes it.
@@ -188,6 +194,11 @@ impl Category {
             close_button: close_button?,
             dm_on_close,
             close_reason_prompt: category.close_reason_prompt,
+            claim_button: category.claim_button,
+            claim_locks_writing: category.claim_locks_writing,
+            request_close_timeout: std::time::Duration::from_secs(u64::from(
+                category.request_close_timeout_seconds,
+            )),
         })
     }
 }
@@ -284,6 +295,9 @@ pub(crate) mod tests {
             },
             dm_on_close: None,
             close_reason_prompt: false,
+            claim_button: false,
+            claim_locks_writing: false,
+            request_close_timeout: std::time::Duration::from_hours(24),
         }
     }
 

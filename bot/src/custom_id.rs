@@ -14,6 +14,33 @@ pub(crate) const OPEN_PREFIX: &str = "ticketeer:open:";
 pub(crate) const CLOSE_PREFIX: &str = "ticketeer:close:";
 /// The prefix of the close-reason form's custom id; the ticket id follows.
 pub(crate) const CLOSE_REASON_PREFIX: &str = "ticketeer:close-reason:";
+/// The prefix of the Claim button's custom id; the ticket id follows.
+pub(crate) const CLAIM_PREFIX: &str = "ticketeer:claim:";
+/// The prefix of the Unclaim button's custom id (the Claim button once claimed).
+pub(crate) const UNCLAIM_PREFIX: &str = "ticketeer:unclaim:";
+/// The prefix of a close request's Confirm button.
+pub(crate) const CONFIRM_CLOSE_PREFIX: &str = "ticketeer:confirm-close:";
+/// The prefix of a close request's Keep open button.
+pub(crate) const KEEP_OPEN_PREFIX: &str = "ticketeer:keep-open:";
+
+/// The prefixes followed by a ticket number, with the id each one makes.
+/// Makes the id of a ticket's button from the ticket number.
+type TicketIdMaker = fn(i64) -> CustomId;
+
+const TICKET_PREFIXES: [(&str, TicketIdMaker); 6] = [
+    (CLOSE_PREFIX, |ticket_id| CustomId::Close { ticket_id }),
+    (CLOSE_REASON_PREFIX, |ticket_id| CustomId::CloseReason {
+        ticket_id,
+    }),
+    (CLAIM_PREFIX, |ticket_id| CustomId::Claim { ticket_id }),
+    (UNCLAIM_PREFIX, |ticket_id| CustomId::Unclaim { ticket_id }),
+    (CONFIRM_CLOSE_PREFIX, |ticket_id| CustomId::ConfirmClose {
+        ticket_id,
+    }),
+    (KEEP_OPEN_PREFIX, |ticket_id| CustomId::KeepOpen {
+        ticket_id,
+    }),
+];
 
 /// What a button of ours asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -30,6 +57,26 @@ pub(crate) enum CustomId {
     },
     /// Close this ticket with the reason given in the form the close button opened.
     CloseReason {
+        /// The ticket's id.
+        ticket_id: i64,
+    },
+    /// Claim this ticket (the Claim button on its first message).
+    Claim {
+        /// The ticket's id.
+        ticket_id: i64,
+    },
+    /// Give up the claim on this ticket (the Claim button of a claimed ticket).
+    Unclaim {
+        /// The ticket's id.
+        ticket_id: i64,
+    },
+    /// The creator agrees to a close request.
+    ConfirmClose {
+        /// The ticket's id.
+        ticket_id: i64,
+    },
+    /// The creator keeps the ticket open despite a close request.
+    KeepOpen {
         /// The ticket's id.
         ticket_id: i64,
     },
@@ -62,15 +109,10 @@ impl CustomId {
                 })
             };
         }
-        if let Some(id) = custom_id.strip_prefix(CLOSE_PREFIX) {
-            return ticket_number(id)
-                .map(|ticket_id| Self::Close { ticket_id })
-                .ok_or_else(unknown);
-        }
-        if let Some(id) = custom_id.strip_prefix(CLOSE_REASON_PREFIX) {
-            return ticket_number(id)
-                .map(|ticket_id| Self::CloseReason { ticket_id })
-                .ok_or_else(unknown);
+        for (prefix, make) in TICKET_PREFIXES {
+            if let Some(id) = custom_id.strip_prefix(prefix) {
+                return ticket_number(id).map(make).ok_or_else(unknown);
+            }
         }
         Err(unknown())
     }
@@ -92,6 +134,12 @@ impl fmt::Display for CustomId {
             Self::CloseReason { ticket_id } => {
                 write!(formatter, "{CLOSE_REASON_PREFIX}{ticket_id}")
             }
+            Self::Claim { ticket_id } => write!(formatter, "{CLAIM_PREFIX}{ticket_id}"),
+            Self::Unclaim { ticket_id } => write!(formatter, "{UNCLAIM_PREFIX}{ticket_id}"),
+            Self::ConfirmClose { ticket_id } => {
+                write!(formatter, "{CONFIRM_CLOSE_PREFIX}{ticket_id}")
+            }
+            Self::KeepOpen { ticket_id } => write!(formatter, "{KEEP_OPEN_PREFIX}{ticket_id}"),
         }
     }
 }
@@ -108,6 +156,10 @@ mod tests {
             },
             CustomId::Close { ticket_id: 42 },
             CustomId::CloseReason { ticket_id: 42 },
+            CustomId::Claim { ticket_id: 42 },
+            CustomId::Unclaim { ticket_id: 42 },
+            CustomId::ConfirmClose { ticket_id: 42 },
+            CustomId::KeepOpen { ticket_id: 42 },
         ] {
             assert_eq!(CustomId::parse(&id.to_string()), Ok(id));
         }
@@ -126,6 +178,14 @@ mod tests {
         assert_eq!(
             CustomId::CloseReason { ticket_id: 7 }.to_string(),
             "ticketeer:close-reason:7"
+        );
+        assert_eq!(
+            CustomId::Claim { ticket_id: 7 }.to_string(),
+            "ticketeer:claim:7"
+        );
+        assert_eq!(
+            CustomId::ConfirmClose { ticket_id: 7 }.to_string(),
+            "ticketeer:confirm-close:7"
         );
     }
 
@@ -150,7 +210,11 @@ mod tests {
             "ticketeer:close:99999999999999999999",
             "ticketeer:close-reason:",
             "ticketeer:close-reason:x1",
-            "ticketeer:claim:4",
+            "ticketeer:claim:",
+            "ticketeer:unclaim:x",
+            "ticketeer:confirm-close:0",
+            "ticketeer:keep-open:-1",
+            "ticketeer:claims:4",
             "somebot:open:general",
         ] {
             let error = CustomId::parse(bad).expect_err(bad);

@@ -57,6 +57,24 @@ pub enum DiscordCall {
     CheckGuildRoles,
     /// The status check: the bot's own roles.
     CheckBotMember,
+    /// Whether a guild's slash commands are the bot's current ones.
+    ReadGuildCommands,
+    /// A guild's slash commands, replaced when their definition changed.
+    RegisterGuildCommands,
+    /// A ticket channel's permission overwrites, before they are changed.
+    ReadTicketAccess,
+    /// Who may see and write in a ticket (one permission overwrite).
+    EditTicketAccess,
+    /// A permission overwrite a ticket no longer needs.
+    RemoveTicketAccess,
+    /// A ticket channel's name, topic or category.
+    EditTicketChannel,
+    /// A ticket's first message once its claim changed.
+    EditWelcome,
+    /// The message asking a ticket's creator to confirm a close.
+    PostCloseRequest,
+    /// A close request's message once answered.
+    EditCloseRequest,
 }
 
 impl DiscordCall {
@@ -78,9 +96,10 @@ impl DiscordCall {
             Self::DeleteOrphanedChannel | Self::DeleteTicketChannel => {
                 "DELETE /channels/{channel_id}"
             }
-            Self::PostWelcome | Self::PostClosedNotice | Self::PostPanel => {
-                "POST /channels/{channel_id}/messages"
-            }
+            Self::PostWelcome
+            | Self::PostClosedNotice
+            | Self::PostPanel
+            | Self::PostCloseRequest => "POST /channels/{channel_id}/messages",
             Self::PinWelcome => "PUT /channels/{channel_id}/messages/pins/{message_id}",
             Self::ReadTicketChannel
             | Self::CatchUpMessages
@@ -93,8 +112,20 @@ impl DiscordCall {
             }
             Self::OpenCreatorDm => "POST /users/@me/channels",
             Self::ReadPanel => "GET /channels/{channel_id}/messages/{message_id}",
-            Self::EditPanel => "PATCH /channels/{channel_id}/messages/{message_id}",
+            Self::EditPanel | Self::EditWelcome | Self::EditCloseRequest => {
+                "PATCH /channels/{channel_id}/messages/{message_id}"
+            }
             Self::DeletePanel => "DELETE /channels/{channel_id}/messages/{message_id}",
+            Self::ReadGuildCommands => {
+                "GET /applications/{application_id}/guilds/{guild_id}/commands"
+            }
+            Self::RegisterGuildCommands => {
+                "PUT /applications/{application_id}/guilds/{guild_id}/commands"
+            }
+            Self::ReadTicketAccess => "GET /channels/{channel_id}",
+            Self::EditTicketAccess => "PUT /channels/{channel_id}/permissions/{overwrite_id}",
+            Self::RemoveTicketAccess => "DELETE /channels/{channel_id}/permissions/{overwrite_id}",
+            Self::EditTicketChannel => "PATCH /channels/{channel_id}",
         }
     }
 
@@ -127,6 +158,15 @@ impl DiscordCall {
             Self::CheckGuildChannels => "list the guild's channels",
             Self::CheckGuildRoles => "list the guild's roles",
             Self::CheckBotMember => "read the bot's membership",
+            Self::ReadGuildCommands => "read the server's slash commands",
+            Self::RegisterGuildCommands => "register the server's slash commands",
+            Self::ReadTicketAccess => "read the ticket channel's permissions",
+            Self::EditTicketAccess => "change who may use the ticket channel",
+            Self::RemoveTicketAccess => "take back someone's access to the ticket channel",
+            Self::EditTicketChannel => "edit the ticket channel",
+            Self::EditWelcome => "edit the ticket's first message",
+            Self::PostCloseRequest => "post the close request",
+            Self::EditCloseRequest => "edit the close request",
         }
     }
 
@@ -159,6 +199,15 @@ impl DiscordCall {
             Self::CheckGuildChannels => "check_guild_channels",
             Self::CheckGuildRoles => "check_guild_roles",
             Self::CheckBotMember => "check_bot_member",
+            Self::ReadGuildCommands => "read_guild_commands",
+            Self::RegisterGuildCommands => "register_guild_commands",
+            Self::ReadTicketAccess => "read_ticket_access",
+            Self::EditTicketAccess => "edit_ticket_access",
+            Self::RemoveTicketAccess => "remove_ticket_access",
+            Self::EditTicketChannel => "edit_ticket_channel",
+            Self::EditWelcome => "edit_welcome",
+            Self::PostCloseRequest => "post_close_request",
+            Self::EditCloseRequest => "edit_close_request",
         }
     }
 }

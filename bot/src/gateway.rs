@@ -15,7 +15,7 @@ use crate::context::Context;
 use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::store::{self, TicketState};
-use crate::{catch_up, close, interactions, panels};
+use crate::{catch_up, close, commands, interactions, panels};
 
 /// The intents the bot needs: guilds (channels), guild messages (counting, panel deletes) and
 /// their content (transcripts).
@@ -126,7 +126,7 @@ async fn close(shard: &mut Shard) {
 
 fn dispatch(ctx: &Arc<Context>, event: Event) {
     match event {
-        Event::Ready(_) => {
+        Event::Ready(ready) => {
             tracing::info!("gateway connected (new session)");
             ctx.set_gateway_connected(true);
             // A new session replays nothing (a RESUME replays missed events): messages written in
@@ -136,6 +136,12 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
             ctx.tracker.spawn(
                 async move { catch_up::open_tickets(&catching_up).await }
                     .instrument(tracing::info_span!("message_catch_up")),
+            );
+            let registering = Arc::clone(ctx);
+            let guilds: Vec<_> = ready.guilds.iter().map(|guild| guild.id).collect();
+            ctx.tracker.spawn(
+                async move { commands::register_commands(&registering, &guilds).await }
+                    .instrument(tracing::info_span!("command_registration")),
             );
             let ctx = Arc::clone(ctx);
             ctx.tracker.clone().spawn(

@@ -9,7 +9,9 @@
 //!   from the channels' history (Discord replays nothing to a new session).
 //! - `close`: the durable close — transcript, log post, DM, channel deletion — resumed after
 //!   crashes and outages.
-//! - `interactions`: button clicks — acknowledge at once, claim, open or close a ticket, and a
+//! - `commands`: the slash commands' definitions, what an invocation asks for, and keeping
+//!   each guild's registered set current (at every new session and reload).
+//! - `interactions`: button clicks, form submits and slash commands — acknowledge at once, claim, open or close a ticket, and a
 //!   `Reply` whose text is a pure function.
 //! - `panels`: one panel per category, kept in line with the config.
 //! - `config`: the config as the bot uses it, every Discord id parsed once at load;
@@ -37,6 +39,7 @@
 mod catch_up;
 pub mod cli;
 mod close;
+mod commands;
 mod config;
 pub mod config_file;
 mod context;

@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 use sha2::{Digest, Sha256};
 use ticketeer_config::{MESSAGE_MAX_CHARS, TRANSCRIPT_URL_PLACEHOLDER};
 use twilight_model::channel::Message;
-use twilight_model::channel::message::component::{ActionRow, Button as DiscordButton};
+use twilight_model::channel::message::component::{
+    ActionRow, Button as DiscordButton, ButtonStyle,
+};
 use twilight_model::channel::message::embed::Embed;
 use twilight_model::channel::message::{AllowedMentions, Component};
 use twilight_model::id::Id;
@@ -56,11 +58,13 @@ pub(crate) struct CreatedMessage {
     pub allowed_mentions: AllowedMentions,
 }
 
-/// Builds the created message of ticket `ticket_id`, opened by `creator`.
+/// Builds the created message of ticket `ticket_id`, opened by `creator`, claimed by `claimer`
+/// (shown under the text; the message is edited when the claim changes).
 pub(crate) fn created_message(
     ticket_id: i64,
     creator: Id<UserMarker>,
     category: &Category,
+    claimer: Option<Id<UserMarker>>,
 ) -> CreatedMessage {
     let roles = category.role_ids.clone();
     let mut content = format!("<@{creator}>");
@@ -68,16 +72,34 @@ pub(crate) fn created_message(
         let _ = write!(content, " <@&{role}>");
     }
     content.push_str("\n\n");
+    let claim_line = claimer.map(|claimer| format!("\n\n**Claimed by** <@{claimer}>"));
+    let room = MESSAGE_MAX_CHARS - claim_line.as_ref().map_or(0, |line| line.chars().count());
     content.push_str(&category.created_message);
     // The mentions can push a long configured text over Discord's limit; cut the text, never a
     // mention, so everybody is still pinged.
-    let content = truncate_chars(&content, MESSAGE_MAX_CHARS);
+    let mut content = truncate_chars(&content, room);
+    content.push_str(claim_line.as_deref().unwrap_or_default());
+    let mut buttons = vec![button(
+        &CustomId::Close { ticket_id },
+        &category.close_button,
+    )];
+    if category.claim_button {
+        let claim = match claimer {
+            None => (CustomId::Claim { ticket_id }, "Claim", ButtonStyle::Success),
+            Some(_) => (
+                CustomId::Unclaim { ticket_id },
+                "Unclaim",
+                ButtonStyle::Secondary,
+            ),
+        };
+        buttons.push(labelled_button(&claim.0, claim.1, claim.2));
+    }
     CreatedMessage {
         content,
-        components: vec![button_row(
-            &CustomId::Close { ticket_id },
-            &category.close_button,
-        )],
+        components: vec![Component::ActionRow(ActionRow {
+            id: None,
+            components: buttons,
+        })],
         allowed_mentions: AllowedMentions {
             parse: Vec::new(),
             replied_user: false,
@@ -87,22 +109,117 @@ pub(crate) fn created_message(
     }
 }
 
+/// The message that asks a ticket's creator whether it may close (`/ticket request-close`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CloseRequestMessage {
+    /// The request, its reason and when the ticket closes without an answer.
+    pub content: String,
+    /// Confirm and Keep open.
+    pub components: Vec<Component>,
+    /// Only the creator is pinged.
+    pub allowed_mentions: AllowedMentions,
+}
+
+/// The longest close-request reason shown, like a close reason.
+const REQUEST_REASON_MAX_CHARS: usize = 500;
+
+/// Builds the close request `requester` made on ticket `ticket_id` of `creator`, which closes by
+/// itself at `due_unix` (seconds; Discord shows it in each reader's time zone and counts down).
+pub(crate) fn close_request_message(
+    ticket_id: i64,
+    creator: Id<UserMarker>,
+    requester: Id<UserMarker>,
+    reason: Option<&str>,
+    due_unix: i64,
+) -> CloseRequestMessage {
+    let mut content = format!("<@{creator}>, <@{requester}> would like to close this ticket.");
+    if let Some(reason) = reason {
+        let _ = write!(
+            content,
+            "\n**Reason:** {}",
+            truncate_chars(reason, REQUEST_REASON_MAX_CHARS)
+        );
+    }
+    let _ = write!(
+        content,
+        "\nPlease confirm, or keep it open. Without an answer it closes <t:{due_unix}:R>."
+    );
+    CloseRequestMessage {
+        content,
+        components: vec![Component::ActionRow(ActionRow {
+            id: None,
+            components: vec![
+                labelled_button(
+                    &CustomId::ConfirmClose { ticket_id },
+                    "Close it",
+                    ButtonStyle::Danger,
+                ),
+                labelled_button(
+                    &CustomId::KeepOpen { ticket_id },
+                    "Keep it open",
+                    ButtonStyle::Secondary,
+                ),
+            ],
+        })],
+        allowed_mentions: AllowedMentions {
+            parse: Vec::new(),
+            replied_user: false,
+            roles: Vec::new(),
+            users: vec![creator],
+        },
+    }
+}
+
+/// What became of a close request, for the request's message once its buttons are retired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CloseRequestAnswer {
+    /// The creator confirmed it.
+    Confirmed,
+    /// The creator kept the ticket open.
+    KeptOpen,
+    /// A newer request replaced it.
+    Replaced,
+}
+
+/// The text a close request's message is edited to once answered.
+pub(crate) fn close_request_answered(
+    requester: Id<UserMarker>,
+    creator: Id<UserMarker>,
+    answer: CloseRequestAnswer,
+) -> String {
+    match answer {
+        CloseRequestAnswer::Confirmed => {
+            format!("<@{requester}> asked to close this ticket; <@{creator}> agreed.")
+        }
+        CloseRequestAnswer::KeptOpen => {
+            format!("<@{requester}> asked to close this ticket; <@{creator}> kept it open.")
+        }
+        CloseRequestAnswer::Replaced => {
+            format!("<@{requester}> asked to close this ticket; a newer request replaced this one.")
+        }
+    }
+}
+
 /// The name of a ticket's channel: `ticket-0042`. Built from the number alone, so no user input
 /// can produce a name Discord rejects.
 pub(crate) fn ticket_channel_name(ticket_id: i64) -> String {
     format!("ticket-{ticket_id:04}")
 }
 
-/// The topic of a ticket's channel.
+/// The topic of a ticket's channel, naming the claimer once the ticket is claimed.
 pub(crate) fn ticket_channel_topic(
     ticket_id: i64,
     creator: Id<UserMarker>,
     category_name: &str,
+    claimer: Option<Id<UserMarker>>,
 ) -> String {
-    let topic = format!(
+    let mut topic = format!(
         "{} in {category_name}",
         ticket_channel_topic_start(ticket_id, creator)
     );
+    if let Some(claimer) = claimer {
+        let _ = write!(topic, " · claimed by <@{claimer}>");
+    }
     truncate_chars(&topic, 1024)
 }
 
@@ -112,20 +229,36 @@ pub(crate) fn ticket_channel_topic_start(ticket_id: i64, creator: Id<UserMarker>
     format!("Ticket #{ticket_id} opened by <@{creator}>")
 }
 
-fn button_row(custom_id: &CustomId, button: &Button) -> Component {
+fn button_row(custom_id: &CustomId, button_config: &Button) -> Component {
     Component::ActionRow(ActionRow {
         id: None,
-        components: vec![Component::Button(DiscordButton {
-            id: None,
-            custom_id: Some(custom_id.to_string()),
-            disabled: false,
-            emoji: button.emoji.clone(),
-            label: Some(button.label.clone()),
-            style: button.style,
-            url: None,
-            sku_id: None,
-        })],
+        components: vec![button(custom_id, button_config)],
     })
+}
+
+fn button(custom_id: &CustomId, button: &Button) -> Component {
+    Component::Button(DiscordButton {
+        id: None,
+        custom_id: Some(custom_id.to_string()),
+        disabled: false,
+        emoji: button.emoji.clone(),
+        label: Some(button.label.clone()),
+        style: button.style,
+        url: None,
+        sku_id: None,
+    })
+}
+
+/// A button of ours whose text is fixed rather than configured.
+fn labelled_button(custom_id: &CustomId, label: &str, style: ButtonStyle) -> Component {
+    button(
+        custom_id,
+        &Button {
+            label: label.to_owned(),
+            emoji: None,
+            style,
+        },
+    )
 }
 
 fn hash_message(content: &str, components: &[Component]) -> String {
@@ -275,7 +408,6 @@ mod tests {
     use crate::close::CHANNEL_DELETED_REASON;
     use crate::store::{TicketState, TranscriptPart};
     use twilight_model::channel::message::EmojiReactionType;
-    use twilight_model::channel::message::component::ButtonStyle;
 
     const GUILD: u64 = 200_000_000_000_000_001;
     const ROLE_A: u64 = 400_000_000_000_000_001;
@@ -320,6 +452,7 @@ mod tests {
             open_interaction_id: Id::new(3),
             message_count: 151,
             additional_users: Vec::new(),
+            claimed_by: None,
             closed_by: Some(Id::new(8)),
             close_reason: None,
             transcript_url: Some("https://paste.example/?abc#key".to_owned()),
@@ -388,7 +521,7 @@ mod tests {
 
     #[test]
     fn the_created_message_pings_exactly_the_creator_and_the_roles() {
-        let message = created_message(42, Id::new(CREATOR), &category());
+        let message = created_message(42, Id::new(CREATOR), &category(), None);
         assert!(
             message
                 .content
@@ -414,9 +547,95 @@ mod tests {
     fn a_long_created_message_is_cut_to_discords_limit_keeping_the_mentions() {
         let mut long = category();
         long.created_message = "x".repeat(2000);
-        let message = created_message(1, Id::new(CREATOR), &long);
+        let message = created_message(1, Id::new(CREATOR), &long, None);
         assert_eq!(message.content.chars().count(), 2000);
         assert!(message.content.starts_with(&format!("<@{CREATOR}>")));
+    }
+
+    fn buttons(components: &[Component]) -> Vec<(String, String)> {
+        let [Component::ActionRow(row)] = components else {
+            panic!("expected one action row, got {components:?}");
+        };
+        row.components
+            .iter()
+            .map(|component| match component {
+                Component::Button(button) => (
+                    button.custom_id.clone().unwrap_or_default(),
+                    button.label.clone().unwrap_or_default(),
+                ),
+                other => panic!("expected buttons, got {other:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_claim_button_turns_into_unclaim_and_the_claimer_is_named_without_losing_the_limit() {
+        let mut claimable = category();
+        claimable.claim_button = true;
+        let unclaimed = created_message(42, Id::new(CREATOR), &claimable, None);
+        assert_eq!(
+            buttons(&unclaimed.components),
+            [
+                ("ticketeer:close:42".to_owned(), "Close".to_owned()),
+                ("ticketeer:claim:42".to_owned(), "Claim".to_owned())
+            ]
+        );
+        assert!(!unclaimed.content.contains("Claimed by"));
+        let claimed = created_message(42, Id::new(CREATOR), &claimable, Some(Id::new(77)));
+        assert_eq!(buttons(&claimed.components)[1].0, "ticketeer:unclaim:42");
+        assert!(claimed.content.ends_with("\n\n**Claimed by** <@77>"));
+        assert_eq!(claimed.allowed_mentions.users, vec![Id::new(CREATOR)]);
+        claimable.created_message = "x".repeat(2000);
+        let long = created_message(42, Id::new(CREATOR), &claimable, Some(Id::new(77)));
+        assert_eq!(long.content.chars().count(), 2000);
+        assert!(long.content.ends_with("**Claimed by** <@77>"));
+        let plain = created_message(42, Id::new(CREATOR), &category(), Some(Id::new(77)));
+        assert_eq!(
+            buttons(&plain.components).len(),
+            1,
+            "no Claim button unless asked"
+        );
+    }
+
+    #[test]
+    fn the_topic_names_the_claimer_and_keeps_the_start_that_identifies_the_ticket() {
+        let topic = ticket_channel_topic(42, Id::new(CREATOR), "Support", Some(Id::new(77)));
+        assert!(topic.starts_with(&ticket_channel_topic_start(42, Id::new(CREATOR))));
+        assert!(topic.ends_with(" in Support · claimed by <@77>"));
+        assert!(!ticket_channel_topic(42, Id::new(CREATOR), "Support", None).contains("claimed"));
+    }
+
+    #[test]
+    fn a_close_request_pings_only_the_creator_and_offers_both_answers() {
+        let request = close_request_message(
+            42,
+            Id::new(CREATOR),
+            Id::new(77),
+            Some("Solved, I think"),
+            1_800_000_000,
+        );
+        assert!(request.content.starts_with(&format!(
+            "<@{CREATOR}>, <@77> would like to close this ticket."
+        )));
+        assert!(request.content.contains("**Reason:** Solved, I think"));
+        assert!(request.content.ends_with("closes <t:1800000000:R>."));
+        assert_eq!(request.allowed_mentions.users, vec![Id::new(CREATOR)]);
+        assert!(request.allowed_mentions.roles.is_empty());
+        assert_eq!(
+            buttons(&request.components),
+            [
+                (
+                    "ticketeer:confirm-close:42".to_owned(),
+                    "Close it".to_owned()
+                ),
+                (
+                    "ticketeer:keep-open:42".to_owned(),
+                    "Keep it open".to_owned()
+                )
+            ]
+        );
+        let without = close_request_message(42, Id::new(CREATOR), Id::new(77), None, 1);
+        assert!(!without.content.contains("Reason"));
     }
 
     #[test]

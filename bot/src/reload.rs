@@ -10,6 +10,7 @@ use std::sync::Arc;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
+use crate::commands;
 use crate::config::Config;
 use crate::config_file;
 use crate::context::Context;
@@ -72,9 +73,16 @@ pub async fn reload_once(ctx: &Context, forced: bool) -> ReloadOutcome {
         return ReloadOutcome::Unchanged;
     }
     warn_about_restart_only_settings(&current, &config);
+    // Guilds that lose their last category lose the commands too.
+    let previous_guilds: Vec<_> = current
+        .categories
+        .values()
+        .map(|category| category.guild_id)
+        .collect();
     ctx.replace_config(config);
     tracing::info!(path = %path.display(), categories = ctx.config().categories.len(), "config reloaded");
     panels::sync_all(ctx).await;
+    commands::register_commands(ctx, &previous_guilds).await;
     crate::refresh_open_ticket_gauges(ctx).await;
     ReloadOutcome::Applied
 }

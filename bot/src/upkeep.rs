@@ -1,5 +1,6 @@
 //! The resume loop: what must be finished after a crash, an outage or a refusal — unfinished
-//! closes and tickets whose first message is not yet posted and pinned — is looked for as soon
+//! closes, tickets whose first message is not yet posted and pinned, and durable timers that
+//! came due (close requests nobody answered) — is looked for as soon
 //! as the gateway is up, then every `close_retry_interval`, each ticket with its own backoff.
 //! Every `forget_interval` the same loop deletes what the bot no longer needs to keep: old
 //! handled interactions and the links of expired transcripts.
@@ -26,6 +27,7 @@ pub(crate) async fn resume_loop(ctx: Arc<Context>, stop: CancellationToken) {
             forget(&ctx).await;
             forgot_at = Some(Instant::now());
         }
+        fire_due_timers(&ctx).await;
         if ctx.gateway_connected() {
             close::resume_unfinished(&ctx, &stop, &mut close_retries).await;
             interactions::repair_welcomes(&ctx, &mut welcome_retries).await;
@@ -36,6 +38,32 @@ pub(crate) async fn resume_loop(ctx: Arc<Context>, stop: CancellationToken) {
             () = stop.cancelled() => return,
             () = tokio::time::sleep(interval) => {}
             () = ctx.gateway_up.notified() => {}
+        }
+    }
+}
+
+/// How many due timers one round fires; the rest wait for the next round.
+const TIMERS_PER_ROUND: i64 = 100;
+
+/// Fires the close requests nobody answered in time: each due row is taken and its ticket moved
+/// to `closing` in one transaction, so with any number of replicas each fires once, and a
+/// request that came due while every replica was down fires at the first round after. The
+/// closes are then driven like any other (and resumed if this replica dies first).
+async fn fire_due_timers(ctx: &Arc<Context>) {
+    match store::fire_due_close_requests(&ctx.pool, ctx.application_id, TIMERS_PER_ROUND).await {
+        Ok(started) if started.is_empty() => {}
+        Ok(started) => {
+            for ticket in &started {
+                tracing::info!(
+                    ticket = ticket.id,
+                    "an unanswered close request closes the ticket"
+                );
+                close::spawn_drive(ctx, ticket.id);
+            }
+            crate::refresh_open_ticket_gauges(ctx).await;
+        }
+        Err(error) => {
+            tracing::warn!(error = %ErrorChain(&error), "could not fire due close requests");
         }
     }
 }

@@ -764,3 +764,236 @@ async fn a_message_racing_the_transcripts_transaction_does_not_outlive_it() {
         Vec::new()
     );
 }
+
+#[tokio::test]
+async fn a_due_close_request_fires_exactly_once_across_concurrent_replicas() {
+    let (_database, pool) = migrated_database().await;
+    let requester = Id::new(2_000_000_000_000_000_099);
+    let mut tickets = Vec::new();
+    for n in 0..5u64 {
+        let ticket = open_ticket(
+            &pool,
+            2_000_000_000_000_000_010 + n,
+            3_000_000_000_000_000_010 + n,
+            4_000_000_000_000_000_010 + n,
+        )
+        .await;
+        assert!(
+            store::request_close(&pool, ticket.id, requester, Some("idle"), Duration::ZERO)
+                .await
+                .unwrap()
+        );
+        tickets.push(ticket);
+    }
+    // One request not due yet, and one replaced by a later request.
+    let later = open_ticket(
+        &pool,
+        2_000_000_000_000_000_020,
+        3_000_000_000_000_000_020,
+        4_000_000_000_000_000_020,
+    )
+    .await;
+    store::request_close(&pool, later.id, requester, None, Duration::ZERO)
+        .await
+        .unwrap();
+    store::request_close(&pool, later.id, requester, None, Duration::from_hours(1))
+        .await
+        .unwrap();
+
+    let replicas = (0..4).map(|_| {
+        let pool = pool.clone();
+        tokio::spawn(async move { store::fire_due_close_requests(&pool, BOT, 100).await })
+    });
+    let mut fired: Vec<i64> = Vec::new();
+    for outcome in futures_util::future::join_all(replicas).await {
+        fired.extend(outcome.unwrap().unwrap().iter().map(|ticket| ticket.id));
+    }
+    fired.sort_unstable();
+    let mut expected: Vec<i64> = tickets.iter().map(|ticket| ticket.id).collect();
+    expected.sort_unstable();
+    assert_eq!(
+        fired, expected,
+        "each due request fires once, on one replica"
+    );
+    for ticket in &tickets {
+        let closing = store::ticket(&pool, ticket.id).await.unwrap().unwrap();
+        assert_eq!(closing.state, TicketState::Closing);
+        assert_eq!(closing.closed_by, Some(requester));
+        assert_eq!(closing.close_reason.as_deref(), Some("idle"));
+    }
+    assert!(
+        store::fire_due_close_requests(&pool, BOT, 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing fires twice"
+    );
+    assert!(
+        store::fire_due_close_requests(&pool, OTHER_BOT, 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "another bot's tickets are not its business"
+    );
+    let pending = store::ticket(&pool, later.id).await.unwrap().unwrap();
+    assert_eq!(
+        pending.state,
+        TicketState::Open,
+        "the replaced request waits for its new time"
+    );
+    let withdrawn = store::take_close_request(&pool, later.id).await.unwrap();
+    assert_eq!(
+        withdrawn.map(|request| request.requested_by),
+        Some(requester)
+    );
+    assert_eq!(
+        store::take_close_request(&pool, later.id).await.unwrap(),
+        None
+    );
+}
+
+#[tokio::test]
+async fn a_request_on_a_ticket_that_closed_meanwhile_is_retired_without_closing_it_again() {
+    let (_database, pool) = migrated_database().await;
+    let ticket = open_ticket(
+        &pool,
+        2_000_000_000_000_000_030,
+        3_000_000_000_000_000_030,
+        4_000_000_000_000_000_030,
+    )
+    .await;
+    let requester = Id::new(2_000_000_000_000_000_099);
+    store::request_close(&pool, ticket.id, requester, None, Duration::ZERO)
+        .await
+        .unwrap();
+    let closer = Id::new(2_000_000_000_000_000_031);
+    store::start_close(&pool, ticket.id, closer, Some("done"))
+        .await
+        .unwrap();
+    assert!(
+        store::fire_due_close_requests(&pool, BOT, 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let closing = store::ticket(&pool, ticket.id).await.unwrap().unwrap();
+    assert_eq!(closing.closed_by, Some(closer), "the first close stands");
+    assert!(
+        !store::request_close(&pool, ticket.id, requester, None, Duration::ZERO)
+            .await
+            .unwrap(),
+        "a closing ticket takes no request"
+    );
+}
+
+#[tokio::test]
+async fn claims_and_added_people_change_once_and_only_on_open_tickets() {
+    let (_database, pool) = migrated_database().await;
+    let ticket = open_ticket(
+        &pool,
+        2_000_000_000_000_000_040,
+        3_000_000_000_000_000_040,
+        4_000_000_000_000_000_040,
+    )
+    .await;
+    let (bob, dave) = (
+        Id::new(2_000_000_000_000_000_041),
+        Id::new(2_000_000_000_000_000_042),
+    );
+    let store::ClaimChange::Changed(claimed) =
+        store::set_claim(&pool, ticket.id, Some(bob)).await.unwrap()
+    else {
+        panic!("the first claim changes the ticket");
+    };
+    assert_eq!(claimed.claimed_by, Some(bob));
+    assert!(matches!(
+        store::set_claim(&pool, ticket.id, Some(bob)).await.unwrap(),
+        store::ClaimChange::Unchanged(_)
+    ));
+    assert_eq!(
+        store::set_claim(&pool, ticket.id, Some(dave))
+            .await
+            .unwrap(),
+        store::ClaimChange::ClaimedByOther(bob)
+    );
+    assert!(matches!(
+        store::set_claim(&pool, ticket.id, None).await.unwrap(),
+        store::ClaimChange::Changed(ref t) if t.claimed_by.is_none()
+    ));
+    for _ in 0..2 {
+        let added = store::set_added_user(&pool, ticket.id, dave, true)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(added.additional_users, [dave], "added once however often");
+    }
+    let removed = store::set_added_user(&pool, ticket.id, dave, false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(removed.additional_users.is_empty());
+    let channel = ticket.channel_id.unwrap();
+    assert!(
+        store::open_ticket_in_channel(&pool, BOT, channel)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store::open_ticket_in_channel(&pool, OTHER_BOT, channel)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store::start_close(&pool, ticket.id, bob, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store::set_claim(&pool, ticket.id, Some(bob)).await.unwrap(),
+        store::ClaimChange::NotOpen
+    );
+    assert_eq!(
+        store::set_added_user(&pool, ticket.id, dave, true)
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store::open_ticket_in_channel(&pool, BOT, channel)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn moving_a_ticket_keeps_one_open_ticket_per_user_and_category() {
+    let (_database, pool) = migrated_database().await;
+    let user = 2_000_000_000_000_000_050;
+    let first = open_ticket(
+        &pool,
+        user,
+        3_000_000_000_000_000_050,
+        4_000_000_000_000_000_050,
+    )
+    .await;
+    let mut elsewhere = click(user, 3_000_000_000_000_000_051);
+    elsewhere.category_key = "support/sales".to_owned();
+    let BeginTicket::Created(second) = store::begin_ticket(&pool, &elsewhere).await.unwrap() else {
+        panic!("a second category gets its own ticket");
+    };
+    assert_eq!(
+        store::move_ticket(&pool, first.id, "support/sales")
+            .await
+            .unwrap(),
+        store::MoveOutcome::CreatorHasOneThere
+    );
+    let store::MoveOutcome::Moved(moved) = store::move_ticket(&pool, first.id, "support/other")
+        .await
+        .unwrap()
+    else {
+        panic!("a free category takes the ticket");
+    };
+    assert_eq!(moved.category_key, "support/other");
+    store::abandon_opening(&pool, second.id).await.unwrap();
+}

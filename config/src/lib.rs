@@ -23,8 +23,8 @@ pub mod validation;
 
 pub use model::{
     BotConfig, ButtonConfig, ButtonStyle, CategoryConfig, DEFAULT_ATTACHMENTS_MAX_BYTES,
-    DiscordConfig, DmOnCloseConfig, HttpConfig, LogConfig, LogFormat, PasteExpiry,
-    PrivateBinConfig,
+    DEFAULT_REQUEST_CLOSE_TIMEOUT_SECONDS, DiscordConfig, DmOnCloseConfig, HttpConfig, LogConfig,
+    LogFormat, PasteExpiry, PrivateBinConfig,
 };
 pub use snowflake::{Emoji, Snowflake};
 pub use status::{CategoryStatus, Problem, StatusReport};

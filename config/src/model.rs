@@ -283,6 +283,42 @@ pub struct CategoryConfig {
     /// and the transcript's header. Default `false`: the button closes at once, as it always has.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub close_reason_prompt: bool,
+    /// Whether each ticket's first message carries a Claim button beside Close, so a staff
+    /// member takes the ticket with one click (`/ticket claim` works either way). The claimer is
+    /// shown in the channel topic and the first message. Default `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub claim_button: bool,
+    /// Whether claiming a ticket makes it writable only by its creator, the people added to it
+    /// and the claimer: the other holders of `roleIds` keep reading it but can no longer write.
+    /// Unclaiming gives them their voice back. Default `false`: a claim changes no access.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub claim_locks_writing: bool,
+    /// Seconds the creator has to answer a close request (`/ticket request-close`) before the
+    /// ticket closes by itself, with the request's reason. The wait survives restarts and
+    /// failover. Default 86400 (one day).
+    #[serde(
+        default = "CategoryConfig::default_request_close_timeout_seconds",
+        skip_serializing_if = "CategoryConfig::is_default_request_close_timeout_seconds"
+    )]
+    #[schemars(range(min = 1, max = 2_592_000))]
+    pub request_close_timeout_seconds: u32,
+}
+
+/// The default of [`CategoryConfig::request_close_timeout_seconds`]: one day.
+pub const DEFAULT_REQUEST_CLOSE_TIMEOUT_SECONDS: u32 = 24 * 60 * 60;
+
+impl CategoryConfig {
+    fn default_request_close_timeout_seconds() -> u32 {
+        DEFAULT_REQUEST_CLOSE_TIMEOUT_SECONDS
+    }
+
+    #[expect(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde passes a reference"
+    )]
+    fn is_default_request_close_timeout_seconds(seconds: &u32) -> bool {
+        *seconds == DEFAULT_REQUEST_CLOSE_TIMEOUT_SECONDS
+    }
 }
 
 /// A message button.

@@ -274,7 +274,19 @@ fn check_category(checker: &mut Checker, path: &str, category: &CategoryConfig) 
         ),
         None => {}
     }
+    let timeout = category.request_close_timeout_seconds;
+    if !(1..=REQUEST_CLOSE_TIMEOUT_MAX_SECONDS).contains(&timeout) {
+        checker.fail(
+            &format!("{path}.requestCloseTimeoutSeconds"),
+            format!(
+                "must be 1–{REQUEST_CLOSE_TIMEOUT_MAX_SECONDS} seconds (30 days; got {timeout})"
+            ),
+        );
+    }
 }
+
+/// The longest a close request may wait for the creator's answer: 30 days.
+const REQUEST_CLOSE_TIMEOUT_MAX_SECONDS: u32 = 30 * 24 * 60 * 60;
 
 fn check_button(checker: &mut Checker, path: &str, button: &ButtonConfig) {
     checker.text(

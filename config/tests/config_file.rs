@@ -100,6 +100,13 @@ fn a_minimal_config_gets_the_documented_defaults() {
     assert_eq!(general.close_button.style, ButtonStyle::Danger);
     assert!(general.role_ids.is_empty());
     assert!(!general.dm_on_close.enabled);
+    assert!(!general.close_reason_prompt);
+    assert!(!general.claim_button);
+    assert!(!general.claim_locks_writing);
+    assert_eq!(
+        general.request_close_timeout_seconds,
+        ticketeer_config::DEFAULT_REQUEST_CLOSE_TIMEOUT_SECONDS
+    );
 }
 
 #[test]
@@ -246,6 +253,30 @@ fn an_enabled_dm_without_a_message_is_rejected() {
         invalid(&text),
         [r#"categories["general"].dmOnClose.message: is required when dmOnClose.enabled is true"#]
     );
+}
+
+#[test]
+fn the_staff_options_parse_and_a_request_close_timeout_out_of_range_is_named() {
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        "    createdMessage: Welcome!\n    claimButton: true\n    claimLocksWriting: true\n    requestCloseTimeoutSeconds: 600\n",
+    );
+    let config = BotConfig::from_yaml(&text).expect("valid");
+    let general = &config.categories["general"];
+    assert!(general.claim_button && general.claim_locks_writing);
+    assert_eq!(general.request_close_timeout_seconds, 600);
+    for seconds in ["0", "2592001"] {
+        let text = minimal_with(
+            "    createdMessage: Welcome!\n",
+            &format!("    createdMessage: Welcome!\n    requestCloseTimeoutSeconds: {seconds}\n"),
+        );
+        assert_eq!(
+            invalid(&text),
+            [format!(
+                r#"categories["general"].requestCloseTimeoutSeconds: must be 1–2592000 seconds (30 days; got {seconds})"#
+            )]
+        );
+    }
 }
 
 #[test]

@@ -1,29 +1,37 @@
-//! The Close button: who may close (the creator, the category's roles, anyone who can manage
-//! channels), then the durable close, which runs on after the answer. A category with
-//! `closeReasonPrompt` answers the button with a form asking for a reason (`reason_form`); the
-//! close starts when the form is submitted, with the reason given.
+//! Closing: the Close button, `/ticket close` and `/close` (the creator, the category's roles, or
+//! anyone who can manage channels), then the durable close, which runs on after the answer. A
+//! category with `closeReasonPrompt` answers the button with a form asking for a reason
+//! (`reason_form`); the close starts when the form is submitted, with the reason given. And
+//! close requests: staff ask, the creator confirms or keeps the ticket open, and an unanswered
+//! request closes the ticket when its durable timer fires (`crate::upkeep`).
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use twilight_model::application::interaction::Interaction;
 use twilight_model::application::interaction::modal::{
     ModalInteractionComponent, ModalInteractionData,
 };
+use twilight_model::channel::message::AllowedMentions;
 use twilight_model::channel::message::Component;
 use twilight_model::channel::message::component::{Label, TextInput, TextInputStyle};
-use twilight_model::guild::Permissions;
 use twilight_model::http::interaction::{
     InteractionResponse, InteractionResponseData, InteractionResponseType,
 };
+use twilight_model::id::Id;
+use twilight_model::id::marker::{ChannelMarker, UserMarker};
 
+use super::acting_user;
 use super::reply::Reply;
-use super::{clicked_channel, clicker_id};
+use crate::config::Category;
 use crate::context::Context;
 use crate::custom_id::CustomId;
+use crate::discord_call::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::Result;
-use crate::policy::{self, Clicker};
-use crate::store;
+use crate::messages::{self, CloseRequestAnswer};
+use crate::policy::Action;
+use crate::store::{self, CloseRequest, Ticket};
 
 /// The form field that holds the reason.
 pub(super) const REASON_FIELD: &str = "reason";
@@ -103,47 +111,174 @@ async fn try_close(
     ticket_id: i64,
     reason: Option<&str>,
 ) -> Result<Reply> {
-    let Some(ticket) = store::ticket(&ctx.pool, ticket_id).await? else {
-        return Ok(Reply::TicketGone);
+    let ticket = match super::ticket_of_button(ctx, interaction, ticket_id).await? {
+        Ok(ticket) => ticket,
+        Err(reply) => return Ok(reply),
     };
-    if !ticket.state.is_open() {
-        return Ok(Reply::AlreadyClosing);
-    }
-    if ticket.channel_id.is_some() && clicked_channel(interaction) != ticket.channel_id {
-        tracing::info!(
-            ticket = ticket_id,
-            "close button clicked outside its ticket channel"
-        );
-        return Ok(Reply::WrongChannel);
-    }
     let config = ctx.config();
     let category = config.categories.get(&ticket.category_key);
-    let ticket_roles = category.map_or(&[][..], |category| category.role_ids.as_slice());
-    let team = category.map_or("ticket", |category| category.name.as_str());
-    let (Some(member), Some(user_id)) = (interaction.member.as_ref(), clicker_id(interaction))
-    else {
-        return Ok(Reply::CloseOutsideServer);
-    };
-    let clicker = Clicker {
-        user_id,
-        roles: &member.roles,
-        permissions: member.permissions.unwrap_or(Permissions::empty()),
-    };
-    let decision = policy::close_decision(&clicker, ticket.user_id, ticket_roles);
-    if !decision.is_allowed() {
-        tracing::info!(ticket = ticket_id, user = %user_id, "close refused");
-        return Ok(Reply::CloseRefused {
-            team: team.to_owned(),
-        });
+    match acting_user(interaction, &ticket, category, Action::Close) {
+        Ok(user) => begin_close(ctx, &ticket, user, reason).await,
+        Err(reply) => Ok(reply),
     }
-    store::start_close(&ctx.pool, ticket.id, user_id, reason).await?;
+}
+
+/// Starts the durable close of `ticket` by `user` (who may close it), which runs on after the
+/// answer; a close request pending on it is withdrawn.
+pub(super) async fn begin_close(
+    ctx: &Arc<Context>,
+    ticket: &Ticket,
+    user: Id<UserMarker>,
+    reason: Option<&str>,
+) -> Result<Reply> {
+    store::start_close(&ctx.pool, ticket.id, user, reason).await?;
+    if let Some(request) = store::take_close_request(&ctx.pool, ticket.id).await? {
+        retire_request(ctx, ticket, &request, CloseRequestAnswer::Confirmed).await;
+    }
     crate::refresh_open_ticket_gauges(ctx).await;
     // The close runs on after the answer; if it fails, the resume loop retries it.
     crate::close::spawn_drive(ctx, ticket.id);
-    tracing::info!(ticket = ticket_id, user = %user_id, ?decision, with_reason = reason.is_some(), "ticket close started");
+    tracing::info!(ticket = ticket.id, user = %user, with_reason = reason.is_some(), "ticket close started");
     Ok(Reply::Closing {
         ticket_id: ticket.id,
     })
+}
+
+/// `/ticket request-close`: records the request with its due time (a durable timer the resume
+/// loop fires), then asks the creator in the channel. A request already pending is replaced.
+pub(super) async fn request_close(
+    ctx: &Context,
+    ticket: &Ticket,
+    category: &Category,
+    channel: Id<ChannelMarker>,
+    requester: Id<UserMarker>,
+    reason: Option<String>,
+) -> Result<Reply> {
+    let earlier = store::take_close_request(&ctx.pool, ticket.id).await?;
+    let timeout = category.request_close_timeout;
+    if !store::request_close(&ctx.pool, ticket.id, requester, reason.as_deref(), timeout).await? {
+        return Ok(Reply::AlreadyClosing);
+    }
+    if let Some(earlier) = earlier {
+        retire_request(ctx, ticket, &earlier, CloseRequestAnswer::Replaced).await;
+    }
+    let due = SystemTime::now() + timeout;
+    let due_unix = due
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| {
+            i64::try_from(since.as_secs()).unwrap_or(i64::MAX)
+        });
+    let request = messages::close_request_message(
+        ticket.id,
+        ticket.user_id,
+        requester,
+        reason.as_deref(),
+        due_unix,
+    );
+    let posted = ctx
+        .rest_model(
+            DiscordCall::PostCloseRequest,
+            ctx.http
+                .create_message(channel)
+                .content(&request.content)
+                .components(&request.components)
+                .allowed_mentions(Some(&request.allowed_mentions)),
+        )
+        .await;
+    match posted {
+        Ok(message) => {
+            store::record_close_request_message(&ctx.pool, ticket.id, message.id).await?;
+        }
+        // The timer holds either way: the ticket closes when it is due, as the staff member
+        // was told; the creator just was not asked in the channel.
+        Err(error) => {
+            tracing::warn!(ticket = ticket.id, error = %ErrorChain(&error), "could not post the close request; it still closes when due");
+        }
+    }
+    tracing::info!(ticket = ticket.id, user = %requester, timeout_s = timeout.as_secs(), "close requested");
+    Ok(Reply::CloseRequested)
+}
+
+/// The creator's answer to a close request: Confirm closes the ticket (with the request's
+/// reason), Keep open withdraws the request. Only the creator may answer, and only a request
+/// still pending: withdrawing it is one `DELETE`, so a double click or a timer firing at the
+/// same moment acts once.
+pub(super) async fn answer_request(
+    ctx: &Arc<Context>,
+    interaction: &Interaction,
+    ticket_id: i64,
+    confirm: bool,
+) -> Reply {
+    let answered = async {
+        let ticket = match super::ticket_of_button(ctx, interaction, ticket_id).await? {
+            Ok(ticket) => ticket,
+            Err(reply) => return Ok(reply),
+        };
+        if super::clicker_id(interaction) != Some(ticket.user_id) {
+            return Ok(Reply::CreatorOnly);
+        }
+        let Some(request) = store::take_close_request(&ctx.pool, ticket.id).await? else {
+            return Ok(Reply::NoCloseRequest);
+        };
+        if confirm {
+            store::start_close(
+                &ctx.pool,
+                ticket.id,
+                ticket.user_id,
+                request.reason.as_deref(),
+            )
+            .await?;
+            retire_request(ctx, &ticket, &request, CloseRequestAnswer::Confirmed).await;
+            crate::refresh_open_ticket_gauges(ctx).await;
+            crate::close::spawn_drive(ctx, ticket.id);
+            tracing::info!(
+                ticket = ticket.id,
+                "the creator confirmed the close request"
+            );
+            Ok(Reply::Closing {
+                ticket_id: ticket.id,
+            })
+        } else {
+            retire_request(ctx, &ticket, &request, CloseRequestAnswer::KeptOpen).await;
+            tracing::info!(ticket = ticket.id, "the creator kept the ticket open");
+            Ok(Reply::KeptOpen)
+        }
+    };
+    match answered.await {
+        Ok(reply) => reply,
+        Err(error) => {
+            tracing::warn!(ticket = ticket_id, error = %ErrorChain(&error), "could not answer a close request");
+            Reply::failed("answer the close request", "this", &error)
+        }
+    }
+}
+
+/// Edits a request's message to say what became of it, without its buttons. Best effort: the
+/// request row is gone, so a stale button answers that it was already answered.
+async fn retire_request(
+    ctx: &Context,
+    ticket: &Ticket,
+    request: &CloseRequest,
+    answer: CloseRequestAnswer,
+) {
+    let (Some(channel), Some(message)) = (ticket.channel_id, request.message_id) else {
+        return;
+    };
+    let text = messages::close_request_answered(request.requested_by, ticket.user_id, answer);
+    let no_pings = AllowedMentions::default();
+    let edited = ctx
+        .rest(
+            DiscordCall::EditCloseRequest,
+            ctx.http
+                .update_message(channel, message)
+                .content(Some(&text))
+                .components(Some(&[]))
+                .allowed_mentions(Some(&no_pings)),
+        )
+        .await;
+    if let Err(error) = edited {
+        tracing::debug!(ticket = ticket.id, error = %ErrorChain(&error), "could not retire a close request's message");
+    }
 }
 
 #[cfg(test)]

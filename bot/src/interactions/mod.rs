@@ -1,5 +1,5 @@
-//! Button clicks and form submits: acknowledge at once, claim, then route to [`open`] or
-//! [`close`] and edit the answer to the [`Reply`] the handler returns.
+//! Button clicks, form submits and slash commands: acknowledge at once, claim, then route to
+//! [`open`], [`close`] or [`staff`] and edit the answer to the [`Reply`] the handler returns.
 //!
 //! Discord fails any interaction not acknowledged within 3 seconds, so nothing comes before the
 //! acknowledgement: no unbounded database query (a slow or unreachable database must not cost the
@@ -14,13 +14,17 @@
 //! - `open`: the Open button — one ticket per user and category, repairs of half-made tickets.
 //! - `welcome`: each ticket's first message (pings and the Close button), posted and pinned
 //!   durably and repaired with backoff.
-//! - `close`: the Close button (and the reason form it may open) — who may close, then the
-//!   durable close in [`crate::close`].
+//! - `close`: the Close button (and the reason form it may open), `/ticket close` and `/close` —
+//!   who may close, then the durable close in [`crate::close`]; and close requests, which the
+//!   creator confirms or a durable timer fires.
+//! - `staff`: the other slash commands (add, remove, claim, unclaim, rename, move) and the Claim
+//!   button.
 //! - `reply`: what the clicker is told, as data with a pure text.
 
 mod close;
 mod open;
 mod reply;
+mod staff;
 mod welcome;
 
 use std::sync::Arc;
@@ -34,32 +38,50 @@ use twilight_model::http::interaction::{
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ChannelMarker, UserMarker};
 
+use twilight_model::guild::Permissions;
+
+use crate::commands::{TicketCommand, UnknownCommand};
+use crate::config::Category;
 use crate::context::Context;
-use crate::custom_id::CustomId;
+use crate::custom_id::{CustomId, UnknownCustomId};
 use crate::discord_call::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::{BotError, DiscordProblem};
+use crate::policy::{self, Action, Clicker};
 use crate::store;
+use crate::store::Ticket;
 
 pub(crate) use open::repair_stale_openings;
 use reply::Reply;
 pub(crate) use welcome::repair_welcomes;
 
+/// What an interaction asks for, read once.
+enum Request {
+    /// A button or a form of ours; a form may carry a close reason.
+    Component(Result<CustomId, UnknownCustomId>, Option<String>),
+    /// A slash command.
+    Command(Result<TicketCommand, UnknownCommand>),
+}
+
 /// Handles one INTERACTION_CREATE received at `received`.
 pub(crate) async fn handle(ctx: Arc<Context>, interaction: Interaction, received: Instant) {
-    let (custom_id, reason) = match &interaction.data {
-        Some(InteractionData::MessageComponent(data)) => (data.custom_id.clone(), None),
-        Some(InteractionData::ModalSubmit(data)) => {
-            (data.custom_id.clone(), close::submitted_reason(data))
+    let request = match &interaction.data {
+        Some(InteractionData::MessageComponent(data)) => {
+            Request::Component(CustomId::parse(&data.custom_id), None)
+        }
+        Some(InteractionData::ModalSubmit(data)) => Request::Component(
+            CustomId::parse(&data.custom_id),
+            close::submitted_reason(data),
+        ),
+        Some(InteractionData::ApplicationCommand(data)) => {
+            Request::Command(TicketCommand::parse(data))
         }
         _ => {
-            // The bot registers no commands; nothing else is addressed to it.
-            tracing::debug!(kind = ?interaction.kind, "ignoring an interaction that is neither a button nor a form");
+            tracing::debug!(kind = ?interaction.kind, "ignoring an interaction that is neither a button, a form nor a command");
             return;
         }
     };
-    let parsed = CustomId::parse(&custom_id);
-    if let Ok(CustomId::Close { ticket_id }) = &parsed
+    if let Request::Component(Ok(CustomId::Close { ticket_id }), _) = &request
         && asks_for_a_reason(&ctx, *ticket_id).await
     {
         // Nothing is done until the form is submitted, so the click itself is not claimed.
@@ -88,22 +110,105 @@ pub(crate) async fn handle(ctx: Arc<Context>, interaction: Interaction, received
             return;
         }
     }
-    let reply = match parsed {
-        Err(unknown) => {
+    let reply = match request {
+        Request::Component(Err(unknown), _) => {
             tracing::info!(custom_id = %unknown.custom_id, "click on an unknown or stale button");
             Reply::StaleButton
         }
-        Ok(CustomId::Open { category_key }) => {
-            open::open_ticket(&ctx, &interaction, &category_key).await
+        Request::Component(Ok(custom_id), reason) => {
+            component(&ctx, &interaction, custom_id, reason).await
         }
-        Ok(CustomId::Close { ticket_id }) => {
-            close::close_ticket(&ctx, &interaction, ticket_id, None).await
+        Request::Command(Err(unknown)) => {
+            tracing::info!(command = %unknown.name, "an unknown command");
+            Reply::UnknownCommand
         }
-        Ok(CustomId::CloseReason { ticket_id }) => {
-            close::close_ticket(&ctx, &interaction, ticket_id, reason.as_deref()).await
-        }
+        Request::Command(Ok(command)) => staff::run_command(&ctx, &interaction, command).await,
     };
     edit_answer(&ctx, &interaction, &reply).await;
+}
+
+async fn component(
+    ctx: &Arc<Context>,
+    interaction: &Interaction,
+    custom_id: CustomId,
+    reason: Option<String>,
+) -> Reply {
+    match custom_id {
+        CustomId::Open { category_key } => open::open_ticket(ctx, interaction, &category_key).await,
+        CustomId::Close { ticket_id } => {
+            close::close_ticket(ctx, interaction, ticket_id, None).await
+        }
+        CustomId::CloseReason { ticket_id } => {
+            close::close_ticket(ctx, interaction, ticket_id, reason.as_deref()).await
+        }
+        CustomId::Claim { ticket_id } => {
+            staff::claim_button(ctx, interaction, ticket_id, true).await
+        }
+        CustomId::Unclaim { ticket_id } => {
+            staff::claim_button(ctx, interaction, ticket_id, false).await
+        }
+        CustomId::ConfirmClose { ticket_id } => {
+            close::answer_request(ctx, interaction, ticket_id, true).await
+        }
+        CustomId::KeepOpen { ticket_id } => {
+            close::answer_request(ctx, interaction, ticket_id, false).await
+        }
+    }
+}
+
+/// The open ticket a button of ticket `ticket_id` acts on, or what to tell the clicker: the
+/// ticket is gone or closing, or the button was clicked outside its channel.
+async fn ticket_of_button(
+    ctx: &Context,
+    interaction: &Interaction,
+    ticket_id: i64,
+) -> crate::error::Result<Result<Ticket, Reply>> {
+    let Some(ticket) = store::ticket(&ctx.pool, ticket_id).await? else {
+        return Ok(Err(Reply::TicketGone));
+    };
+    if !ticket.state.is_open() {
+        return Ok(Err(Reply::AlreadyClosing));
+    }
+    if ticket.channel_id.is_some() && clicked_channel(interaction) != ticket.channel_id {
+        tracing::info!(
+            ticket = ticket_id,
+            "a ticket's button clicked outside its channel"
+        );
+        return Ok(Err(Reply::WrongChannel));
+    }
+    Ok(Ok(ticket))
+}
+
+/// Who is acting, when they may take `action` on `ticket` (see [`policy::decide`]); otherwise
+/// what to tell them.
+fn acting_user(
+    interaction: &Interaction,
+    ticket: &Ticket,
+    category: Option<&Category>,
+    action: Action,
+) -> Result<Id<UserMarker>, Reply> {
+    let ticket_roles = category.map_or(&[][..], |category| category.role_ids.as_slice());
+    let team = category.map_or("ticket", |category| category.name.as_str());
+    let (Some(member), Some(user_id)) = (interaction.member.as_ref(), clicker_id(interaction))
+    else {
+        return Err(Reply::CloseOutsideServer);
+    };
+    let clicker = Clicker {
+        user_id,
+        roles: &member.roles,
+        permissions: member.permissions.unwrap_or(Permissions::empty()),
+    };
+    let decision = policy::decide(action, &clicker, ticket.user_id, ticket_roles);
+    if decision.is_allowed() {
+        tracing::debug!(ticket = ticket.id, user = %user_id, ?decision, ?action, "allowed");
+        return Ok(user_id);
+    }
+    tracing::info!(ticket = ticket.id, user = %user_id, ?action, "refused");
+    let team = team.to_owned();
+    Err(match action {
+        Action::Close => Reply::CloseRefused { team },
+        Action::StaffTool => Reply::StaffOnly { team },
+    })
 }
 
 /// Whether the ticket's category asks for a reason before closing. The one read before the

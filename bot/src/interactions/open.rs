@@ -133,14 +133,18 @@ impl Opening<'_> {
 
     async fn create_channel(&self, ticket: &Ticket) -> Result<Id<ChannelMarker>> {
         let ctx = self.ctx;
-        let overwrites = policy::ticket_overwrites(
-            self.guild_id,
-            self.user_id,
-            &self.category.role_ids,
-            ctx.bot_user_id,
-        );
+        let overwrites = policy::ticket_overwrites(&policy::TicketAccess {
+            guild_id: self.guild_id,
+            creator: self.user_id,
+            roles: &self.category.role_ids,
+            added: &[],
+            claimer: None,
+            claim_locks_writing: self.category.claim_locks_writing,
+            bot: ctx.bot_user_id,
+        });
         let name = messages::ticket_channel_name(ticket.id);
-        let topic = messages::ticket_channel_topic(ticket.id, self.user_id, &self.category.name);
+        let topic =
+            messages::ticket_channel_topic(ticket.id, self.user_id, &self.category.name, None);
         let request = ctx
             .http
             .create_guild_channel(self.guild_id, &name)

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use twilight_model::id::Id;
-use twilight_model::id::marker::ChannelMarker;
+use twilight_model::id::marker::{ChannelMarker, UserMarker};
 
 use crate::error::{BotError, DiscordProblem};
 
@@ -43,6 +43,58 @@ pub(crate) enum Reply {
     Closing {
         /// The ticket number.
         ticket_id: i64,
+    },
+    /// A command of ours used outside an open ticket's channel.
+    NotInTicket,
+    /// A command the bot does not know (another app's, or a definition out of date).
+    UnknownCommand,
+    /// A staff tool used by someone who is not staff; `team` is the category's name.
+    StaffOnly {
+        /// The category's name.
+        team: String,
+    },
+    /// `/ticket add` of someone who is not a member of the server.
+    NotAMember(Id<UserMarker>),
+    /// `/ticket add` of the creator or the bot, who have access anyway.
+    HasAccessAnyway(Id<UserMarker>),
+    /// The member was added (or already was).
+    Added(Id<UserMarker>),
+    /// `/ticket remove` of the ticket's creator.
+    CannotRemoveCreator,
+    /// The member was removed.
+    Removed(Id<UserMarker>),
+    /// `/ticket remove` of someone who was not added.
+    NotAdded(Id<UserMarker>),
+    /// The clicker claimed the ticket (or already held it).
+    Claimed,
+    /// Someone else holds the claim.
+    ClaimedByOther(Id<UserMarker>),
+    /// The claim was given up.
+    Unclaimed,
+    /// Nobody holds the claim.
+    NotClaimed,
+    /// The creator was asked to confirm the close.
+    CloseRequested,
+    /// A close request's button clicked by someone other than the creator.
+    CreatorOnly,
+    /// A close request's button whose request was answered, withdrawn or fired already.
+    NoCloseRequest,
+    /// The creator kept the ticket open.
+    KeptOpen,
+    /// The channel was renamed.
+    Renamed,
+    /// Discord's limit on renaming a channel (twice per 10 minutes) was reached.
+    RenameLimited,
+    /// `/ticket move` to a category that is not one of this server's.
+    UnknownCategory(String),
+    /// `/ticket move` to the category the ticket is in.
+    AlreadyInCategory,
+    /// `/ticket move` to a category where the creator already has an open ticket.
+    CreatorHasOneThere,
+    /// The ticket moved.
+    Moved {
+        /// The new category's name.
+        category: String,
     },
     /// The work failed; `doing` completes "I could not …", `category` names the ticket category.
     Failed {
@@ -147,6 +199,56 @@ impl fmt::Display for Reply {
                  team, or someone who can manage channels can close it."
             ),
             Self::Closing { ticket_id } => write!(f, "Closing ticket #{ticket_id}…"),
+            Self::NotInTicket => {
+                f.write_str("This command works only in an open ticket's channel.")
+            }
+            Self::UnknownCommand => f.write_str(
+                "I do not know this command (it may have just changed). Please try again in a \
+                 moment.",
+            ),
+            Self::StaffOnly { team } => write!(
+                f,
+                "Only the **{team}** team, or someone who can manage channels, can do this."
+            ),
+            Self::NotAMember(user) => write!(f, "<@{user}> is not a member of this server."),
+            Self::HasAccessAnyway(user) => write!(f, "<@{user}> has access to this ticket anyway."),
+            Self::Added(user) => write!(f, "<@{user}> can now see and write in this ticket."),
+            Self::CannotRemoveCreator => f.write_str(
+                "The person who opened this ticket cannot be removed from it; close it instead.",
+            ),
+            Self::Removed(user) => write!(f, "<@{user}> no longer has access to this ticket."),
+            Self::NotAdded(user) => write!(f, "<@{user}> was not added to this ticket."),
+            Self::Claimed => f.write_str("You claimed this ticket."),
+            Self::ClaimedByOther(user) => write!(
+                f,
+                "<@{user}> has claimed this ticket; they (or other staff) must unclaim it first."
+            ),
+            Self::Unclaimed => f.write_str("The ticket is no longer claimed."),
+            Self::NotClaimed => f.write_str("Nobody has claimed this ticket."),
+            Self::CloseRequested => f.write_str(
+                "I asked the person who opened this ticket to confirm; it closes by itself if they \
+                 do not answer in time.",
+            ),
+            Self::CreatorOnly => {
+                f.write_str("Only the person who opened this ticket can answer this.")
+            }
+            Self::NoCloseRequest => {
+                f.write_str("This close request was already answered or withdrawn.")
+            }
+            Self::KeptOpen => f.write_str("The ticket stays open."),
+            Self::Renamed => f.write_str("The ticket channel was renamed."),
+            Self::RenameLimited => f.write_str(
+                "Discord lets a channel be renamed only twice per 10 minutes. Please try again \
+                 later.",
+            ),
+            Self::UnknownCategory(name) => {
+                write!(f, "There is no ticket category {name:?} in this server.")
+            }
+            Self::AlreadyInCategory => f.write_str("The ticket is in that category already."),
+            Self::CreatorHasOneThere => f.write_str(
+                "The person who opened this ticket already has one open in that category.",
+            ),
+            Self::Moved { category } => write!(f, "The ticket moved to **{category}**."),
             Self::Failed {
                 doing,
                 category,

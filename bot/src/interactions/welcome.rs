@@ -36,7 +36,7 @@ async fn post_welcome(
     category: &Category,
     channel: Id<ChannelMarker>,
 ) -> Result<Id<MessageMarker>> {
-    let created = messages::created_message(ticket_id, user_id, category);
+    let created = messages::created_message(ticket_id, user_id, category, None);
     let message = ctx
         .rest_model(
             DiscordCall::PostWelcome,

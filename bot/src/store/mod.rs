@@ -1,7 +1,8 @@
 //! Postgres storage, one file per table: `tickets` (the row and opening), with `closes` (the
 //! durable close state machine) and `welcomes` (the first message's bookkeeping); `messages`
 //! (counted and kept per ticket); `panels`; `interactions` (the clicks already handled); `locks`
-//! (close leases and the panel lock); `erase` (one user's data, for `ticketeer-bot erase`).
+//! (close leases and the panel lock); `staff` (claims, added people, moves); `timers` (work due
+//! later, such as an unanswered close request); `erase` (one user's data, for `ticketeer-bot erase`).
 //! Panels and tickets belong to one bot (its application id): bots sharing a database see only
 //! their own, except `erase`, which finds a person's data whichever bot holds it.
 //!
@@ -17,7 +18,9 @@ mod interactions;
 mod locks;
 mod messages;
 mod panels;
+mod staff;
 mod tickets;
+mod timers;
 mod welcomes;
 
 use serde::{Deserialize, Serialize};
@@ -46,10 +49,18 @@ pub use messages::{
 pub use panels::{
     Panel, claim_unscoped_rows, delete_panel, panel, panel_by_message, panels, save_panel,
 };
+pub use staff::{
+    ClaimChange, MoveOutcome, move_ticket, open_ticket_in_channel, set_added_user, set_claim,
+    welcome_message,
+};
 pub use tickets::{
     BeginTicket, NewTicket, PartKind, Ticket, TranscriptPart, abandon_opening, attach_channel,
     begin_ticket, open_ticket_counts, raise_message_count, stale_openings, ticket,
     ticket_by_channel,
+};
+pub use timers::{
+    CloseRequest, TimerKind, fire_due_close_requests, record_close_request_message, request_close,
+    take_close_request,
 };
 pub use welcomes::{PendingWelcome, mark_welcome_pinned, pending_welcomes, record_welcome};
 

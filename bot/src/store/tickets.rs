@@ -77,8 +77,10 @@ pub struct Ticket {
     /// Messages sent in the ticket channel, each counted once however many replicas saw it, and
     /// raised at the close to what the transcript holds (messages missed during an outage).
     pub message_count: i32,
-    /// People added to the ticket besides its creator.
+    /// People added to the ticket besides its creator (`/ticket add`).
     pub additional_users: Vec<Id<UserMarker>>,
+    /// The staff member who claimed it, if anyone has.
+    pub claimed_by: Option<Id<UserMarker>>,
     /// Who clicked Close; `None` while open, and when the channel was deleted by hand.
     pub closed_by: Option<Id<UserMarker>>,
     /// Why, if they said.
@@ -115,6 +117,7 @@ pub(super) struct TicketRow {
     pub(super) open_interaction_id: i64,
     pub(super) message_count: i32,
     pub(super) additional_users: Vec<i64>,
+    pub(super) claimed_by: Option<i64>,
     pub(super) closed_by: Option<i64>,
     pub(super) close_reason: Option<String>,
     pub(super) transcript_url: Option<String>,
@@ -135,7 +138,7 @@ macro_rules! ticket_query {
             TicketRow,
             $before
                 + "id, guild_id, category_key, user_id, channel_id, state, open_interaction_id,
-                   message_count, additional_users, closed_by, close_reason, transcript_url,
+                   message_count, additional_users, claimed_by, closed_by, close_reason, transcript_url,
                    transcript_delete_token,
                    transcript_parts AS \"transcript_parts: Json<Vec<TranscriptPart>>\",
                    transcript_sha256, channel_gone,
@@ -169,6 +172,10 @@ impl TryFrom<TicketRow> for Ticket {
                 .into_iter()
                 .map(|id| to_id("additional_users", id))
                 .collect::<Result<_>>()?,
+            claimed_by: row
+                .claimed_by
+                .map(|id| to_id("claimed_by", id))
+                .transpose()?,
             closed_by: row.closed_by.map(|id| to_id("closed_by", id)).transpose()?,
             close_reason: row.close_reason,
             transcript_url: row.transcript_url,
