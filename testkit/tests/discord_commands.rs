@@ -14,7 +14,7 @@ use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use ticketeer_testkit::discord::{
     CommandInput, Control, ControlError, DiscordEmulator, EmulatorConfig, InteractionOutcome,
-    OptionValue, SupportGuild, permissions::ADMINISTRATOR,
+    OptionValue, SupportGuild, control_router, permissions::ADMINISTRATOR,
 };
 use twilight_gateway::{Event, Intents, Message, Shard, queue::InMemoryQueue};
 use twilight_model::application::command::Command;
@@ -495,4 +495,56 @@ async fn a_command_takes_a_modal_but_not_a_message_update() {
         submit.await.expect("task").expect("submit").callback_type,
         Some(4)
     );
+}
+
+#[tokio::test]
+async fn a_command_is_run_over_the_http_control_api() {
+    let mut w = world().await;
+    let (status, _) = w.overwrite(ticket_commands()).await;
+    assert_eq!(status, 200);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let router = control_router(w.control.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let request = w.http.post(format!("{base}/commands/run")).json(&json!({
+        "user_id": w.support.alice.to_string(), "channel_id": w.support.create_channel,
+        "name": "ticket", "options": [{"name": "add", "options": [
+            {"name": "user", "user": w.support.bob.to_string()},
+            {"name": "note", "value": "hi"}]}]}));
+    let answer =
+        tokio::spawn(async move { request.send().await.expect("request").json::<Value>().await });
+    let raw = w.next_interaction().await;
+    assert_eq!(raw["data"]["options"][0]["options"][1]["value"], "hi");
+    let (status, _) = w
+        .respond(&raw, json!({"type": 5, "data": {"flags": 64}}))
+        .await;
+    assert_eq!(status, 204);
+    let answer = answer.await.expect("task").expect("json");
+    assert_eq!(
+        (&answer["callback_type"], &answer["ephemeral"]),
+        (&json!(5), &json!(true))
+    );
+    let refused = w
+        .http
+        .post(format!("{base}/commands/run"))
+        .json(
+            &json!({"user_id": w.support.alice, "channel_id": w.support.create_channel,
+            "name": "setup"}),
+        )
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status().as_u16(), 422);
+    let listed: Value = w
+        .http
+        .get(format!("{base}/guilds/{}/commands", w.support.guild))
+        .send()
+        .await
+        .expect("request")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed[0]["name"], "ticket");
 }
