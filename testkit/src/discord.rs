@@ -11,11 +11,13 @@
 //! - `state`: the single source of truth, its primitives, each dispatching its gateway events into
 //!   the sessions (`session`) under the state lock, and its JSON shapes; among the primitives, the
 //!   user's side of a click or a modal submit: INTERACTION_CREATE and the acknowledgement
-//!   deadline; `modal`: a MODAL callback's rules and the submit the Discord client sends.
+//!   deadline; `modal`: a MODAL callback's rules and the submit the Discord client sends;
+//!   `command`: application commands, a bulk overwrite's rules and the stored commands, and
+//!   `command_input`: what a user fills in when running one and the client's checks of it.
 //! - `endpoints`: REST, one wrapper for what every request shares (the route from
 //!   `endpoints::routes`, auth, faults from `faults`, [`ratelimit`], the request log) around
-//!   plain functions per resource: users, guilds, channels, messages, the interaction callback
-//!   and webhook.
+//!   plain functions per resource: users, guilds, channels, messages, application commands, the
+//!   interaction callback and webhook.
 //! - [`gateway`]: the websocket: HELLO, IDENTIFY/READY/GUILD_CREATE, heartbeats, RESUME with
 //!   replay.
 //! - [`control`] and [`control_router`]: driving the emulator in-process or over HTTP, refused
@@ -23,6 +25,8 @@
 //!   [`fixtures`]: the "Support" guild most tests start from.
 
 mod api_error;
+mod command;
+mod command_input;
 pub mod control;
 mod control_error;
 mod control_http;
@@ -47,6 +51,8 @@ use axum::routing::{any, get};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use command::ApplicationCommand;
+pub use command_input::{CommandInput, OptionValue};
 pub use control::{ChannelSpec, Control, ControlError, UserMessage};
 pub use control_http::control_router;
 pub use faults::FaultSpec;

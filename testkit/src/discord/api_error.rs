@@ -83,6 +83,14 @@ impl ApiError {
         )
     }
 
+    pub(crate) fn max_application_commands(limit: usize) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            30032,
+            &format!("Maximum number of application commands reached ({limit})"),
+        )
+    }
+
     pub(crate) fn already_acknowledged() -> Self {
         Self::new(
             StatusCode::BAD_REQUEST,

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::command::ApplicationCommand;
+use super::command_input::CommandInput;
 use super::faults::{ArmedFault, FaultSpec};
 use super::model::{
     Attachment, Channel, ChannelKind, GatewaySession, Guild, InteractionOutcome, InteractionView,
@@ -494,6 +496,37 @@ impl Control {
             .shared
             .mutate(|s| s.start_modal_submit(user_id, opened_by, values))?;
         self.acknowledged(pending).await
+    }
+
+    /// The user runs the guild command `name` (a CHAT_INPUT command) in a channel with `inputs`:
+    /// sends APPLICATION_COMMAND and resolves like [`click_button`](Self::click_button). Refused,
+    /// with nothing sent, when the Discord client would not let the user run it: no such command
+    /// in the channel's guild, hidden by its `default_member_permissions` (ADMINISTRATOR sees
+    /// every command), an option it does not have, a required option or subcommand missing, a
+    /// value of the wrong type, a string too short or too long, a value that is none of the
+    /// choices, or a user or channel the client could not offer.
+    pub async fn run_command(
+        &self,
+        user_id: u64,
+        channel_id: u64,
+        name: &str,
+        inputs: &[CommandInput],
+    ) -> Result<InteractionOutcome, ControlError> {
+        let pending = self
+            .shared
+            .mutate(|s| s.start_command(user_id, channel_id, name, inputs))?;
+        self.acknowledged(pending).await
+    }
+
+    /// The application commands registered in a guild, in the order of the last overwrite.
+    pub fn guild_commands(&self, guild_id: u64) -> Vec<ApplicationCommand> {
+        self.shared
+            .read(|s| s.guild_commands.get(&guild_id).cloned().unwrap_or_default())
+    }
+
+    /// The global application commands.
+    pub fn global_commands(&self) -> Vec<ApplicationCommand> {
+        self.shared.read(|s| s.global_commands.clone())
     }
 
     /// Waits for the bot to acknowledge an interaction until the deadline; then its outcome

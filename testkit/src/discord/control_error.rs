@@ -93,6 +93,74 @@ pub enum ControlError {
         /// The input's `max_length` (default 4000).
         max: usize,
     },
+    /// No command of this name is registered in the channel's guild (or the channel is not in a
+    /// guild): the client offers nothing to run.
+    #[error("no command {name:?} is registered in guild {guild:?}")]
+    UnknownCommand {
+        /// The channel's guild, if any.
+        guild: Option<u64>,
+        /// The command's name.
+        name: String,
+    },
+    /// The command's `default_member_permissions` hide it from this member.
+    #[error("command {command:?} is hidden from user {user} by its default_member_permissions")]
+    CommandHidden {
+        /// The command's name.
+        command: String,
+        /// The user the test acts as.
+        user: u64,
+    },
+    /// The command (or subcommand) has no option of this name, or it was given twice.
+    #[error("command {command:?} has no option {option:?} (or it was given twice)")]
+    UnknownCommandOption {
+        /// The command (and subcommand) name.
+        command: String,
+        /// The option given.
+        option: String,
+    },
+    /// A command with subcommands is run without exactly one of them.
+    #[error("command {0:?} needs exactly one subcommand")]
+    SubcommandRequired(String),
+    /// A required option was left out.
+    #[error("command {command:?} requires option {option:?}")]
+    CommandOptionRequired {
+        /// The command (and subcommand) name.
+        command: String,
+        /// The required option.
+        option: String,
+    },
+    /// A value of another type than the option's.
+    #[error("option {option:?} takes a value of type {expected}")]
+    CommandOptionType {
+        /// The option's name.
+        option: String,
+        /// The option's type (3 STRING, 4 INTEGER, 5 BOOLEAN, 6 USER, 7 CHANNEL, 10 NUMBER, ...).
+        expected: u64,
+    },
+    /// A string shorter or longer than the option allows (the client needs at least one
+    /// character).
+    #[error("option {option:?} takes {min} to {max} characters, not {length}")]
+    CommandOptionLength {
+        /// The option's name.
+        option: String,
+        /// Characters given.
+        length: usize,
+        /// The option's `min_length` (default 0).
+        min: usize,
+        /// The option's `max_length` (default 6000).
+        max: usize,
+    },
+    /// The option has choices and the value is none of them.
+    #[error("the value of option {0:?} is not one of its choices")]
+    CommandOptionChoice(String),
+    /// A USER or CHANNEL value the client could not offer (unknown, or another guild's channel).
+    #[error("option {option:?}: {id} cannot be picked here")]
+    CommandOptionTarget {
+        /// The option's name.
+        option: String,
+        /// The user or channel id given.
+        id: u64,
+    },
     /// `wait_for` gave up.
     #[error("condition not met within {0:?}")]
     Timeout(Duration),

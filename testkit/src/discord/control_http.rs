@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+use super::command_input::{CommandInput, OptionValue};
 use super::control::{ChannelSpec, Control, ControlError, UserMessage};
 use super::faults::FaultSpec;
 use super::model::{
@@ -386,6 +387,66 @@ async fn submit_modal(State(control): State<Control>, Json(body): Json<Value>) -
     Ok(Json(outcome_value(&outcome)))
 }
 
+/// One input of `/commands/run`: `{name, options: [...]}` is a subcommand (or group);
+/// `{name, value}` a string, integer, number or boolean; `{name, user}` and `{name, channel}` a
+/// user or channel picked by id.
+fn command_input(input: &Value) -> Result<CommandInput, Failure> {
+    let bad = |what: &str| Failure(StatusCode::BAD_REQUEST, format!("command input: {what}"));
+    let name = input["name"]
+        .as_str()
+        .ok_or_else(|| bad("`name` must be a string"))?;
+    if let Some(options) = input["options"].as_array() {
+        return Ok(CommandInput::Sub {
+            name: name.to_owned(),
+            inputs: options
+                .iter()
+                .map(command_input)
+                .collect::<Result<_, _>>()?,
+        });
+    }
+    let value = if let Some(user) = input.get("user").and_then(snowflake) {
+        OptionValue::User(user)
+    } else if let Some(channel) = input.get("channel").and_then(snowflake) {
+        OptionValue::Channel(channel)
+    } else {
+        match &input["value"] {
+            Value::String(text) => OptionValue::String(text.clone()),
+            Value::Bool(flag) => OptionValue::Boolean(*flag),
+            Value::Number(n) => match n.as_i64() {
+                Some(integer) => OptionValue::Integer(integer),
+                None => OptionValue::Number(n.as_f64().unwrap_or_default()),
+            },
+            _ => return Err(bad("needs `options`, `value`, `user` or `channel`")),
+        }
+    };
+    Ok(CommandInput::value(name, value))
+}
+
+async fn run_command(State(control): State<Control>, Json(body): Json<Value>) -> Reply {
+    let user = field_id(&body, "user_id")?;
+    let channel = field_id(&body, "channel_id")?;
+    let name = body["name"].as_str().unwrap_or_default();
+    let inputs = body["options"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(command_input)
+        .collect::<Result<Vec<_>, _>>()?;
+    let outcome = control.run_command(user, channel, name, &inputs).await?;
+    Ok(Json(outcome_value(&outcome)))
+}
+
+async fn guild_commands(State(control): State<Control>, Path(guild): Path<u64>) -> Reply {
+    let application_id = control.application_id();
+    Ok(Json(Value::Array(
+        control
+            .guild_commands(guild)
+            .iter()
+            .map(|c| c.to_json(application_id))
+            .collect(),
+    )))
+}
+
 async fn interaction(State(control): State<Control>, Path(id): Path<u64>) -> Reply {
     let view = control
         .interaction(id)
@@ -508,7 +569,10 @@ async fn invalid_requests(State(control): State<Control>) -> Reply {
 /// `POST /click {user_id, message_id, custom_id}`; `POST /modals/submit {user_id, interaction_id,
 /// values: {"<text input custom_id>": "<text>"}}` (submits the modal the bot answered
 /// `interaction_id` with; the same answer as `/click`, 422 when the Discord client would refuse
-/// the submit); `GET /interactions`, `GET /interactions/{id}` (with `type`, `opened_by`, `modal`);
+/// the submit); `POST /commands/run {user_id, channel_id, name, options?: [{name, value | user |
+/// channel | options}]}` (runs a guild command; the same answer as `/click`, 422 when the Discord
+/// client would refuse it); `GET /guilds/{id}/commands` (as Discord lists them);
+/// `GET /interactions`, `GET /interactions/{id}` (with `type`, `opened_by`, `modal`);
 /// `POST|DELETE /faults` (a [`FaultSpec`]); `POST /gateway/drop`, `/gateway/reconnect`,
 /// `/gateway/invalid-session {resumable}`, `/gateway/zombie` (stop delivering frames, heartbeat
 /// ACKs included), `/gateway/invalidate` (refuse the next RESUME); `GET /gateway/sessions`; `GET|DELETE /requests`;
@@ -554,6 +618,8 @@ pub fn control_router(control: Control) -> Router {
         )
         .route("/click", post(click))
         .route("/modals/submit", post(submit_modal))
+        .route("/commands/run", post(run_command))
+        .route("/guilds/{guild}/commands", get(guild_commands))
         .route("/interactions", get(interactions))
         .route("/interactions/{id}", get(interaction))
         .route("/faults", post(add_fault).delete(clear_faults))

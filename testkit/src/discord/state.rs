@@ -8,6 +8,7 @@
 //! submit), and `json` writes it in Discord's JSON shapes.
 
 mod channels;
+mod commands;
 mod guilds;
 mod interactions;
 mod json;
@@ -25,6 +26,7 @@ use serde_json::Value;
 use tokio::sync::{oneshot, watch};
 
 use super::EmulatorConfig;
+use super::command::ApplicationCommand;
 use super::faults::ArmedFault;
 use super::modal::Modal;
 use super::model::{Attachment, Channel, Guild, InteractionStatus, Message, RequestRecord, User};
@@ -49,7 +51,7 @@ pub(crate) struct Ack {
 pub(crate) struct Interaction {
     pub(crate) id: u64,
     pub(crate) token: String,
-    /// 3 MESSAGE_COMPONENT (a click) or 5 MODAL_SUBMIT.
+    /// 2 APPLICATION_COMMAND, 3 MESSAGE_COMPONENT (a click) or 5 MODAL_SUBMIT.
     pub(crate) kind: u64,
     /// For a modal submit, the interaction whose modal it submits.
     pub(crate) opened_by: Option<u64>,
@@ -127,6 +129,10 @@ pub(crate) struct State {
     pub(crate) ephemeral: HashMap<u64, Message>,
     pub(crate) dm_channels: HashMap<u64, u64>,
     pub(crate) interactions: HashMap<u64, Interaction>,
+    /// Guild application commands per guild, in the order last written.
+    pub(crate) guild_commands: HashMap<u64, Vec<ApplicationCommand>>,
+    /// Global application commands.
+    pub(crate) global_commands: Vec<ApplicationCommand>,
     pub(crate) sessions: HashMap<String, Session>,
     pub(crate) faults: Vec<ArmedFault>,
     pub(crate) request_log: Vec<RequestRecord>,
@@ -155,6 +161,8 @@ impl State {
             ephemeral: HashMap::new(),
             dm_channels: HashMap::new(),
             interactions: HashMap::new(),
+            guild_commands: HashMap::new(),
+            global_commands: Vec::new(),
             sessions: HashMap::new(),
             faults: Vec::new(),
             request_log: Vec::new(),

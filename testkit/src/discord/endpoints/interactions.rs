@@ -24,7 +24,7 @@ pub(crate) const RESPONSE_FLAGS: u64 = EPHEMERAL_FLAG | (1 << 2) | (1 << 12) | (
 
 /// `POST /interactions/{interaction_id}/{interaction_token}/callback`: the acknowledgement, once,
 /// within the deadline; types 4 and 5 post the original response, 6 and 7 make the clicked message
-/// it, 9 shows a modal (to a click only).
+/// it (to a click only), 9 shows a modal (to a click or a command).
 pub(crate) fn callback(
     state: &mut State,
     interaction_id: u64,
@@ -54,6 +54,16 @@ pub(crate) fn callback(
     let callback_type = body["type"].as_u64().ok_or_else(|| {
         ApiError::invalid_field(&["type"], "BASE_TYPE_REQUIRED", "This field is required")
     })?;
+    if kind == 2 && matches!(callback_type, 6 | 7) {
+        // Discord documents 6 and 7 as "only valid for component-based interactions" without
+        // naming the answer; the emulator refuses them as it refuses a type an interaction does
+        // not take: 50035 on `type`, listing what a command interaction takes.
+        return Err(ApiError::invalid_field(
+            &["type"],
+            "INTERACTION_RESPONSE_TYPE_INVALID",
+            "Interaction response types 6 and 7 are only valid for message component interactions",
+        ));
+    }
     if kind == 5 {
         let from_component = opened_by
             .and_then(|id| state.interactions.get(&id))

@@ -23,6 +23,7 @@
 
 mod channels;
 mod checks;
+mod commands;
 mod guilds;
 mod interactions;
 mod messages;
@@ -384,6 +385,16 @@ fn call(state: &mut State, endpoint: Endpoint, request: &Request<'_>) -> Result<
         }
         Endpoint::DeleteWebhookMessage(application_id, token, which) => {
             webhooks::delete_message(state, application_id, &token, which)
+        }
+        Endpoint::GetGlobalCommands(application_id) => commands::list(state, application_id, None),
+        Endpoint::PutGlobalCommands(application_id) => {
+            commands::overwrite(state, application_id, None, request.body())
+        }
+        Endpoint::GetGuildCommands(application_id, guild_id) => {
+            commands::list(state, application_id, Some(guild_id))
+        }
+        Endpoint::PutGuildCommands(application_id, guild_id) => {
+            commands::overwrite(state, application_id, Some(guild_id), request.body())
         }
     }
 }

@@ -48,6 +48,10 @@ pub(crate) enum Endpoint {
     GetWebhookMessage(u64, String, WebhookMessage),
     EditWebhookMessage(u64, String, WebhookMessage),
     DeleteWebhookMessage(u64, String, WebhookMessage),
+    GetGlobalCommands(u64),
+    PutGlobalCommands(u64),
+    GetGuildCommands(u64, u64),
+    PutGuildCommands(u64, u64),
 }
 
 /// A resolved request: what to do, how it is logged and how it is rate limited.
@@ -103,6 +107,34 @@ pub(crate) fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
             "/applications/@me",
             String::new(),
         ),
+        (_, ["applications", application, "commands"]) => {
+            let application_id = id(application, "application_id")?;
+            let endpoint = match m {
+                "GET" => Endpoint::GetGlobalCommands(application_id),
+                "PUT" => Endpoint::PutGlobalCommands(application_id),
+                _ => return Err(ApiError::method_not_allowed()),
+            };
+            (
+                endpoint,
+                "/applications/{application_id}/commands",
+                String::new(),
+            )
+        }
+        // Discord keeps this bucket per application and guild: the guild is the major parameter.
+        (_, ["applications", application, "guilds", guild, "commands"]) => {
+            let application_id = id(application, "application_id")?;
+            let guild_id = id(guild, "guild_id")?;
+            let endpoint = match m {
+                "GET" => Endpoint::GetGuildCommands(application_id, guild_id),
+                "PUT" => Endpoint::PutGuildCommands(application_id, guild_id),
+                _ => return Err(ApiError::method_not_allowed()),
+            };
+            (
+                endpoint,
+                "/applications/{application_id}/guilds/{guild_id}/commands",
+                guild_id.to_string(),
+            )
+        }
         (_, ["guilds", guild, rest @ ..]) => {
             let guild_id = id(guild, "guild_id")?;
             let major = guild_id.to_string();
@@ -321,6 +353,16 @@ mod tests {
     fn a_non_numeric_id_is_an_invalid_form_body() {
         let error = resolve(&Method::GET, "/channels/abc").err();
         assert_eq!(error.map(|e| e.code), Some(50035));
+    }
+
+    #[test]
+    fn guild_commands_are_bucketed_per_guild() {
+        let route = resolve(&Method::PUT, "/applications/1/guilds/77/commands").ok();
+        assert_eq!(
+            route.as_ref().map(|r| &r.endpoint),
+            Some(&Endpoint::PutGuildCommands(1, 77))
+        );
+        assert_eq!(route.map(|r| r.major), Some("77".to_owned()));
     }
 
     #[test]
