@@ -183,6 +183,7 @@ fn main() -> anyhow::Result<()> {
         closed_by: Some(users()[1].clone()),
         closed_at: Some(Timestamp::from_second(1_714_964_800)?),
         close_reason: Some("Resolved".to_owned()),
+        added: Vec::new(),
     };
     let mut names = Names::new();
     for user in users() {

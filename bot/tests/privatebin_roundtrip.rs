@@ -64,6 +64,7 @@ fn transcript(messages: u64) -> String {
         closed_by: Some(user(1)),
         closed_at: Some(Timestamp::from_second(1_714_664_800).expect("valid time")),
         close_reason: None,
+        added: Vec::new(),
     };
     let messages: Vec<TranscriptMessage> = (0..messages)
         .map(|index| TranscriptMessage {

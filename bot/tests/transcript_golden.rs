@@ -40,6 +40,7 @@ fn ticket() -> TranscriptTicket {
         }),
         closed_at: Some(Timestamp::from_second(1_714_565_600).expect("valid time")),
         close_reason: Some("Fixed: the `token` was _missing_".to_owned()),
+        added: Vec::new(),
     }
 }
 

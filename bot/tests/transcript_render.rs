@@ -31,6 +31,7 @@ fn ticket() -> TranscriptTicket {
         closed_by: None,
         closed_at: None,
         close_reason: None,
+        added: Vec::new(),
     }
 }
 

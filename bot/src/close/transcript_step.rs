@@ -261,10 +261,13 @@ async fn learn_guild_names(
 
 /// Looks up, as server members, the people the messages do not name for sure: users only
 /// mentioned (a mention lacks the global display name), and the opener and closer when the
-/// messages never name them. Best effort, like [`learn_guild_names`].
+/// messages never name them, and the people added to the ticket. Best effort, like [`learn_guild_names`].
 async fn learn_member_names(ctx: &Context, ticket: &Ticket, names: &mut Names) {
     let mut wanted = names.incomplete_users();
-    for id in std::iter::once(ticket.user_id).chain(ticket.closed_by) {
+    let named_in_header = std::iter::once(ticket.user_id)
+        .chain(ticket.closed_by)
+        .chain(ticket.additional_users.iter().copied());
+    for id in named_in_header {
         if names.user(id).is_none() && !wanted.contains(&id) {
             wanted.push(id);
         }
@@ -300,5 +303,10 @@ fn transcript_ticket(ticket: &Ticket, category: String, names: &Names) -> Transc
         closed_by: ticket.closed_by.map(|id| transcript_user(id, names)),
         closed_at: Some(jiff::Timestamp::now()),
         close_reason: ticket.close_reason.clone(),
+        added: ticket
+            .additional_users
+            .iter()
+            .map(|id| transcript_user(*id, names))
+            .collect(),
     }
 }

@@ -38,6 +38,8 @@ pub struct TranscriptTicket {
     pub closed_at: Option<Timestamp>,
     /// Why, if a reason was given.
     pub close_reason: Option<String>,
+    /// The people staff added to the ticket (`/ticket add`) who still had access at the close.
+    pub added: Vec<TranscriptUser>,
 }
 
 /// What kind of message this is; system messages are described in words.

@@ -246,6 +246,14 @@ fn write_header(
     {
         let _ = writeln!(out, "- **Close reason:** {}", inline(reason, &Names::new()));
     }
+    if !ticket.added.is_empty() {
+        let added: Vec<String> = ticket
+            .added
+            .iter()
+            .map(|user| user_label(user, names))
+            .collect();
+        let _ = writeln!(out, "- **Added to the ticket:** {}", added.join(", "));
+    }
     let _ = writeln!(out, "- **Messages:** {}", messages.len());
     let _ = writeln!(out, "- **Participants:** {}", participants(messages, names));
     out.push_str("\nAll times are UTC.\n\n---");

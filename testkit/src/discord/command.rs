@@ -54,6 +54,10 @@ pub struct ApplicationCommand {
     pub default_member_permissions: Option<u64>,
     /// Whether it is age-restricted.
     pub nsfw: bool,
+    /// Where it may be used (interaction context types) as registered; `null` when unset.
+    pub contexts: Value,
+    /// Where it is installed as registered; `[0]` (guild install) when unset.
+    pub integration_types: Value,
 }
 
 impl ApplicationCommand {
@@ -83,10 +87,10 @@ impl ApplicationCommand {
         if !self.options.is_empty() {
             value["options"] = Value::Array(self.options.clone());
         }
-        // Installed to the guild; `contexts` unset. A guild command has a `guild_id` and no
-        // `dm_permission`.
-        value["contexts"] = Value::Null;
-        value["integration_types"] = json!([0]);
+        // Discord keeps what was registered, and fills in a guild install when nothing was
+        // given. A guild command has a `guild_id` and no `dm_permission`.
+        value["contexts"] = self.contexts.clone();
+        value["integration_types"] = self.integration_types.clone();
         if let Some(guild_id) = self.guild_id {
             value["guild_id"] = id(guild_id);
         } else {
@@ -103,7 +107,9 @@ impl ApplicationCommand {
             self.description,
             self.options,
             self.default_member_permissions,
-            self.nsfw
+            self.nsfw,
+            self.contexts,
+            self.integration_types
         ])
     }
 }
@@ -117,6 +123,8 @@ pub(crate) struct CommandDraft {
     pub(crate) options: Vec<Value>,
     pub(crate) default_member_permissions: Option<u64>,
     pub(crate) nsfw: bool,
+    pub(crate) contexts: Value,
+    pub(crate) integration_types: Value,
 }
 
 /// Replaces `existing` with `drafts`: a command whose name and type existed keeps its id, and its
@@ -143,6 +151,8 @@ pub(crate) fn overwrite(
                 options: draft.options,
                 default_member_permissions: draft.default_member_permissions,
                 nsfw: draft.nsfw,
+                contexts: draft.contexts,
+                integration_types: draft.integration_types,
             };
             if let Some(old) = old {
                 command.id = old.id;
@@ -505,6 +515,12 @@ pub(crate) fn parse_bulk_overwrite(body: &Value) -> Result<Vec<CommandDraft>, Ap
             options,
             default_member_permissions,
             nsfw: command["nsfw"].as_bool().unwrap_or(false),
+            contexts: command.get("contexts").cloned().unwrap_or(Value::Null),
+            integration_types: command
+                .get("integration_types")
+                .filter(|types| !types.is_null())
+                .cloned()
+                .unwrap_or_else(|| json!([0])),
         });
     }
     if !check.errors.is_empty() {
@@ -543,6 +559,8 @@ mod tests {
             options: Vec::new(),
             default_member_permissions: None,
             nsfw: false,
+            contexts: Value::Null,
+            integration_types: json!([0]),
         };
         let mut n = 10;
         let first = overwrite(&[], vec![draft.clone()], Some(1), || {
@@ -572,6 +590,8 @@ mod tests {
             options: Vec::new(),
             default_member_permissions: Some(0),
             nsfw: false,
+            contexts: Value::Null,
+            integration_types: json!([0]),
         };
         assert!(!command.usable_with(permissions::ALL & !permissions::ADMINISTRATOR));
         assert!(command.usable_with(permissions::ADMINISTRATOR));

@@ -518,6 +518,18 @@ impl Control {
         self.acknowledged(pending).await
     }
 
+    /// What a server admin does under Server Settings → Integrations: allows the guild command
+    /// `name` for members with `role_id`, whatever its `default_member_permissions` ask (a bot
+    /// cannot set this; Discord takes it from an admin's own token only).
+    pub fn allow_command_for_role(&self, guild_id: u64, name: &str, role_id: u64) {
+        self.shared.mutate(|s| {
+            s.command_role_grants
+                .entry((guild_id, name.to_owned()))
+                .or_default()
+                .push(role_id);
+        });
+    }
+
     /// The application commands registered in a guild, in the order of the last overwrite.
     pub fn guild_commands(&self, guild_id: u64) -> Vec<ApplicationCommand> {
         self.shared

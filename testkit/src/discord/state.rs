@@ -131,6 +131,9 @@ pub(crate) struct State {
     pub(crate) interactions: HashMap<u64, Interaction>,
     /// Guild application commands per guild, in the order last written.
     pub(crate) guild_commands: HashMap<u64, Vec<ApplicationCommand>>,
+    /// Roles a server admin allowed a command for (guild, command name), past its
+    /// `default_member_permissions`.
+    pub(crate) command_role_grants: HashMap<(u64, String), Vec<u64>>,
     /// Global application commands.
     pub(crate) global_commands: Vec<ApplicationCommand>,
     pub(crate) sessions: HashMap<String, Session>,
@@ -162,6 +165,7 @@ impl State {
             dm_channels: HashMap::new(),
             interactions: HashMap::new(),
             guild_commands: HashMap::new(),
+            command_role_grants: HashMap::new(),
             global_commands: Vec::new(),
             sessions: HashMap::new(),
             faults: Vec::new(),

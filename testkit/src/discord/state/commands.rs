@@ -52,7 +52,16 @@ impl State {
             .and_then(|list| list.iter().find(|c| c.kind == 1 && c.name == name))
             .cloned()
             .ok_or_else(unknown)?;
-        if !command.usable_with(self.permissions(guild_id, user_id, None)) {
+        let granted = self
+            .command_role_grants
+            .get(&(guild_id, name.to_owned()))
+            .is_some_and(|roles| {
+                self.guilds
+                    .get(&guild_id)
+                    .and_then(|g| g.members.get(&user_id))
+                    .is_some_and(|member| member.roles.iter().any(|role| roles.contains(role)))
+            });
+        if !granted && !command.usable_with(self.permissions(guild_id, user_id, None)) {
             return Err(ControlError::CommandHidden {
                 command: name.to_owned(),
                 user: user_id,
