@@ -301,6 +301,27 @@ async fn staff_add_claim_lock_unclaim_remove_and_close_with_a_reason() {
     );
     assert!(can(&harness, dave, channel, SEND_MESSAGES));
     assert_eq!(harness.ticket_of(channel).await.claimed_by, None);
+    // Claimed by command, given up with the button it turned into.
+    let by_command = answer(&harness, dave, channel, Some("claim"), &[]).await;
+    assert_eq!(by_command, "You claimed this ticket.");
+    let unclaim_id = format!("ticketeer:unclaim:{}", ticket.id);
+    harness
+        .control
+        .wait_for(Duration::from_secs(10), |control| {
+            let message = control.message(welcome.id)?;
+            serde_json::to_string(&message.components)
+                .ok()?
+                .contains(&unclaim_id)
+                .then_some(())
+        })
+        .await
+        .expect("the button offers Unclaim");
+    let unclaimed = harness.click(dave, welcome.id, &unclaim_id).await;
+    assert_eq!(
+        harness.answer(&unclaimed).await,
+        "The ticket is no longer claimed."
+    );
+    assert_eq!(harness.ticket_of(channel).await.claimed_by, None);
 
     let removed = about_member(&harness, bob, channel, "remove", carol).await;
     assert_eq!(
@@ -590,4 +611,12 @@ async fn staff_rename_a_ticket_and_move_it_to_another_category_with_its_roles() 
         outside,
         "This command works only in an open ticket's channel."
     );
+    // The creator closes with /close, which everyone is shown; the ticket closes in its new
+    // category, logged in that category's log channel.
+    let ticket = harness.ticket_of(channel).await;
+    let closing = answer(&harness, alice, channel, None, &[]).await;
+    assert_eq!(closing, format!("Closing ticket #{}…", ticket.id));
+    let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
+    assert_eq!(closed.closed_by.map(Id::get), Some(alice));
+    assert_eq!(closed.close_reason, None);
 }

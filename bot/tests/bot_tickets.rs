@@ -481,6 +481,7 @@ async fn stale_and_unknown_buttons_get_an_ephemeral_answer() {
                 button("ticketeer:open:removed-long-ago"),
                 button("ticketeer:close:999"),
                 button("ticketeer:claim:1"),
+                button("ticketeer:promote:1"),
                 button("otherbot:thing"),
             ],
         },
@@ -497,7 +498,8 @@ async fn stale_and_unknown_buttons_get_an_ephemeral_answer() {
     let expectations = [
         ("ticketeer:open:removed-long-ago", "no longer exists"),
         ("ticketeer:close:999", "no longer exists"),
-        ("ticketeer:claim:1", "no longer in use"),
+        ("ticketeer:claim:1", "no longer exists"),
+        ("ticketeer:promote:1", "no longer in use"),
         ("otherbot:thing", "no longer in use"),
     ];
     for (custom_id, expected) in expectations {
