@@ -10,17 +10,16 @@ mod support;
 
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use ticketeer_testkit::discord::{
     CommandInput, Control, ControlError, DiscordEmulator, EmulatorConfig, InteractionOutcome,
     OptionValue, SupportGuild, control_router, permissions::ADMINISTRATOR,
 };
-use twilight_gateway::{Event, Intents, Message, Shard, queue::InMemoryQueue};
+use twilight_gateway::{Event, Intents, Shard, queue::InMemoryQueue};
 use twilight_model::application::command::Command;
 use twilight_model::application::interaction::{Interaction, InteractionData};
 
-use support::{WAIT, next_where, shard};
+use support::{WAIT, bot_call, next_raw_interaction, next_where, respond, shard};
 
 type Pending = tokio::task::JoinHandle<Result<InteractionOutcome, ControlError>>;
 
@@ -69,20 +68,7 @@ fn ticket_commands() -> Value {
 
 impl World {
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self
-            .http
-            .request(
-                method,
-                format!("http://{}/api/v10{path}", self.emulator.http_proxy()),
-            )
-            .header("Authorization", format!("Bot {}", self.emulator.token()));
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.expect("request");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        bot_call(&self.http, &self.emulator, method, path, body).await
     }
 
     fn commands_path(&self) -> String {
@@ -99,32 +85,12 @@ impl World {
     }
 
     async fn respond(&self, interaction: &Value, body: Value) -> (u16, Value) {
-        let path = format!(
-            "/interactions/{}/{}/callback",
-            interaction["id"].as_str().expect("id"),
-            interaction["token"].as_str().expect("token")
-        );
-        self.call(reqwest::Method::POST, &path, Some(body)).await
+        respond(&self.http, &self.emulator, interaction, body).await
     }
 
     /// The next INTERACTION_CREATE, raw as the gateway sent it.
     async fn next_interaction(&mut self) -> Value {
-        tokio::time::timeout(WAIT, async {
-            loop {
-                match self.shard.next().await {
-                    Some(Ok(Message::Text(text))) => {
-                        let frame: Value = serde_json::from_str(&text).expect("JSON frame");
-                        if frame["t"] == "INTERACTION_CREATE" {
-                            return frame["d"].clone();
-                        }
-                    }
-                    Some(_) => {}
-                    None => panic!("shard stopped"),
-                }
-            }
-        })
-        .await
-        .expect("INTERACTION_CREATE arrives")
+        next_raw_interaction(&mut self.shard).await
     }
 
     /// `user` runs a command in the create channel; returns the pending run and what the bot got.

@@ -10,16 +10,15 @@ mod support;
 
 use std::time::Duration;
 
-use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 use ticketeer_testkit::discord::{
     Control, ControlError, DiscordEmulator, EmulatorConfig, InteractionOutcome, ModalLayout,
     SupportGuild, control_router,
 };
-use twilight_gateway::{Event, Intents, Message, Shard, queue::InMemoryQueue};
+use twilight_gateway::{Event, Intents, Shard, queue::InMemoryQueue};
 use twilight_model::application::interaction::{Interaction, InteractionData};
 
-use support::{WAIT, next_where, shard};
+use support::{bot_call, next_raw_interaction, next_where, respond, shard};
 
 /// A refused submit: (user, the interaction, the values, why the client refuses).
 type Refusal<'a> = (u64, u64, Vec<(&'a str, &'a str)>, ControlError);
@@ -76,54 +75,26 @@ async fn world() -> World {
 
 impl World {
     async fn rest(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!(
-                "http://{}/api/v10{path}",
-                self.emulator.http_proxy()
-            ))
-            .header("Authorization", format!("Bot {}", self.emulator.token()))
-            .json(&body)
-            .send()
-            .await
-            .expect("request");
-        let status = response.status().as_u16();
-        let text = response.text().await.expect("body");
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        bot_call(
+            &self.http,
+            &self.emulator,
+            reqwest::Method::POST,
+            path,
+            Some(body),
+        )
+        .await
     }
 
     /// The bot's callback to an interaction as received.
     async fn respond(&self, interaction: &Value, body: Value) -> (u16, Value) {
-        let (id, token) = (&interaction["id"], &interaction["token"]);
-        let path = format!(
-            "/interactions/{}/{}/callback",
-            id.as_str().expect("id"),
-            token.as_str().expect("token")
-        );
-        self.rest(&path, body).await
+        respond(&self.http, &self.emulator, interaction, body).await
     }
 
     /// The next INTERACTION_CREATE, raw as the gateway sent it.
     async fn next_interaction(&mut self) -> Value {
-        tokio::time::timeout(WAIT, async {
-            loop {
-                match self.shard.next().await {
-                    Some(Ok(Message::Text(text))) => {
-                        let frame: Value = serde_json::from_str(&text).expect("JSON frame");
-                        if frame["t"] == "INTERACTION_CREATE" {
-                            return frame["d"].clone();
-                        }
-                    }
-                    Some(_) => {}
-                    None => panic!("shard stopped"),
-                }
-            }
-        })
-        .await
-        .expect("INTERACTION_CREATE arrives")
+        next_raw_interaction(&mut self.shard).await
     }
 
-    /// Alice clicks Close; returns the pending click and the interaction the bot got.
     async fn click(&mut self) -> (Pending, Value) {
         let (control, user, panel) = (self.control.clone(), self.alice, self.panel);
         let pending =

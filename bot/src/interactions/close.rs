@@ -124,7 +124,8 @@ async fn try_close(
 }
 
 /// Starts the durable close of `ticket` by `user` (who may close it), which runs on after the
-/// answer; a close request pending on it is withdrawn.
+/// answer. A close request still pending is left to its timer, which finds the ticket no longer
+/// open and only deletes its row (the close deletes the channel and the request's message).
 pub(super) async fn begin_close(
     ctx: &Arc<Context>,
     ticket: &Ticket,
@@ -132,9 +133,6 @@ pub(super) async fn begin_close(
     reason: Option<&str>,
 ) -> Result<Reply> {
     store::start_close(&ctx.pool, ticket.id, user, reason).await?;
-    if let Some(request) = store::take_close_request(&ctx.pool, ticket.id).await? {
-        retire_request(ctx, ticket, &request, CloseRequestAnswer::Confirmed).await;
-    }
     crate::refresh_open_ticket_gauges(ctx).await;
     // The close runs on after the answer; if it fails, the resume loop retries it.
     crate::close::spawn_drive(ctx, ticket.id);
@@ -221,23 +219,12 @@ pub(super) async fn answer_request(
             return Ok(Reply::NoCloseRequest);
         };
         if confirm {
-            store::start_close(
-                &ctx.pool,
-                ticket.id,
-                ticket.user_id,
-                request.reason.as_deref(),
-            )
-            .await?;
             retire_request(ctx, &ticket, &request, CloseRequestAnswer::Confirmed).await;
-            crate::refresh_open_ticket_gauges(ctx).await;
-            crate::close::spawn_drive(ctx, ticket.id);
             tracing::info!(
                 ticket = ticket.id,
                 "the creator confirmed the close request"
             );
-            Ok(Reply::Closing {
-                ticket_id: ticket.id,
-            })
+            begin_close(ctx, &ticket, ticket.user_id, request.reason.as_deref()).await
         } else {
             retire_request(ctx, &ticket, &request, CloseRequestAnswer::KeptOpen).await;
             tracing::info!(ticket = ticket.id, "the creator kept the ticket open");

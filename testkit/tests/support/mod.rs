@@ -1,10 +1,15 @@
-//! What the gateway tests share: a twilight shard pointed at the emulator, and waiting for an event.
+//! What the gateway tests share: a twilight shard pointed at the emulator, waiting for an event,
+//! and the bot's side of an interaction done by hand (a REST call as the bot, a callback, the raw
+//! INTERACTION_CREATE).
+#![allow(dead_code)] // Each test file uses a different part.
 
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
+use serde_json::Value;
 use ticketeer_testkit::discord::DiscordEmulator;
 use twilight_gateway::{
-    ConfigBuilder, Event, EventTypeFlags, Intents, Shard, ShardId, StreamExt as _,
+    ConfigBuilder, Event, EventTypeFlags, Intents, Message, Shard, ShardId, StreamExt as _,
     queue::InMemoryQueue,
 };
 
@@ -42,4 +47,62 @@ pub async fn next_where(
         Ok(None) => panic!("the shard stopped"),
         Err(elapsed) => panic!("no matching event within {WAIT:?}: {elapsed}"),
     }
+}
+
+/// A REST call to the emulator as its bot; the status and the JSON body (null when none).
+pub async fn bot_call(
+    http: &reqwest::Client,
+    emulator: &DiscordEmulator,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = http
+        .request(
+            method,
+            format!("http://{}/api/v10{path}", emulator.http_proxy()),
+        )
+        .header("Authorization", format!("Bot {}", emulator.token()));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The bot's callback to an interaction as the gateway delivered it (raw).
+pub async fn respond(
+    http: &reqwest::Client,
+    emulator: &DiscordEmulator,
+    interaction: &Value,
+    body: Value,
+) -> (u16, Value) {
+    let path = format!(
+        "/interactions/{}/{}/callback",
+        interaction["id"].as_str().expect("id"),
+        interaction["token"].as_str().expect("token")
+    );
+    bot_call(http, emulator, reqwest::Method::POST, &path, Some(body)).await
+}
+
+/// The next INTERACTION_CREATE's data, raw as the gateway sent it, failing after [`WAIT`].
+pub async fn next_raw_interaction(shard: &mut Shard<InMemoryQueue>) -> Value {
+    tokio::time::timeout(WAIT, async {
+        loop {
+            match shard.next().await {
+                Some(Ok(Message::Text(text))) => {
+                    let frame: Value = serde_json::from_str(&text).expect("JSON frame");
+                    if frame["t"] == "INTERACTION_CREATE" {
+                        return frame["d"].clone();
+                    }
+                }
+                Some(_) => {}
+                None => panic!("shard stopped"),
+            }
+        }
+    })
+    .await
+    .expect("INTERACTION_CREATE arrives")
 }
