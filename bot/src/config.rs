@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use ticketeer_config::{
     BotConfig, ButtonConfig, ButtonStyle, CategoryConfig, ConfigError, DiscordConfig, Emoji,
-    FieldError, HttpConfig, LogConfig, PrivateBinConfig, Snowflake, ValidationErrors,
+    FieldError, HttpConfig, LogConfig, PanelPlacementConfig, PrivateBinConfig, Snowflake,
+    ValidationErrors,
 };
 use twilight_model::channel::message::EmojiReactionType;
 use twilight_model::channel::message::component::ButtonStyle as DiscordButtonStyle;
@@ -58,6 +59,8 @@ pub struct Category {
     pub create_button: Button,
     /// The close button on each ticket's first message.
     pub close_button: Button,
+    /// The shared panel the category is offered on; `None`: a panel of its own.
+    pub panel: Option<PanelPlacementConfig>,
     /// The DM sent to a ticket's creator on close (`{transcript_url}` not yet replaced), when
     /// the category sends one.
     pub dm_on_close: Option<String>,
@@ -192,6 +195,7 @@ impl Category {
             created_message: category.created_message.clone(),
             create_button: create_button?,
             close_button: close_button?,
+            panel: category.panel.clone(),
             dm_on_close,
             close_reason_prompt: category.close_reason_prompt,
             claim_button: category.claim_button,
@@ -293,6 +297,7 @@ pub(crate) mod tests {
                 emoji: None,
                 style: DiscordButtonStyle::Danger,
             },
+            panel: None,
             dm_on_close: None,
             close_reason_prompt: false,
             claim_button: false,

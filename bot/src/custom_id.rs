@@ -10,6 +10,8 @@ use std::fmt;
 
 /// The prefix of an open button's custom id; the category key follows.
 pub(crate) const OPEN_PREFIX: &str = "ticketeer:open:";
+/// The custom id of a shared panel's select menu; the chosen option's value is the category key.
+pub(crate) const CHOOSE_CATEGORY_ID: &str = "ticketeer:choose-category";
 /// The prefix of a close button's custom id; the ticket id follows.
 pub(crate) const CLOSE_PREFIX: &str = "ticketeer:close:";
 /// The prefix of the close-reason form's custom id; the ticket id follows.
@@ -118,6 +120,31 @@ impl CustomId {
     }
 }
 
+impl CustomId {
+    /// Reads a clicked component: a button's custom id, or a choice in a panel's select menu
+    /// (whose value is the category key, so it opens like that category's button).
+    ///
+    /// # Errors
+    ///
+    /// [`UnknownCustomId`] as [`parse`](Self::parse) does, and for a choice of no value.
+    pub(crate) fn parse_component(
+        custom_id: &str,
+        values: &[String],
+    ) -> Result<Self, UnknownCustomId> {
+        if custom_id != CHOOSE_CATEGORY_ID {
+            return Self::parse(custom_id);
+        }
+        match values {
+            [key] if !key.is_empty() => Ok(Self::Open {
+                category_key: key.clone(),
+            }),
+            _ => Err(UnknownCustomId {
+                custom_id: custom_id.to_owned(),
+            }),
+        }
+    }
+}
+
 /// A ticket number as written in a custom id: digits only, positive.
 fn ticket_number(text: &str) -> Option<i64> {
     let all_digits = !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit());
@@ -194,6 +221,25 @@ mod tests {
         let key = "k".repeat(ticketeer_config::CATEGORY_KEY_MAX_CHARS);
         let id = CustomId::Open { category_key: key }.to_string();
         assert!(id.len() <= ticketeer_config::CUSTOM_ID_MAX_CHARS);
+    }
+
+    #[test]
+    fn a_choice_in_a_panel_menu_opens_the_chosen_category() {
+        assert_eq!(
+            CustomId::parse_component(CHOOSE_CATEGORY_ID, &["support/billing".to_owned()]),
+            Ok(CustomId::Open {
+                category_key: "support/billing".to_owned()
+            })
+        );
+        assert!(CustomId::parse_component(CHOOSE_CATEGORY_ID, &[]).is_err());
+        assert!(
+            CustomId::parse_component(CHOOSE_CATEGORY_ID, &["a".to_owned(), "b".to_owned()])
+                .is_err()
+        );
+        assert_eq!(
+            CustomId::parse_component("ticketeer:close:7", &[]),
+            Ok(CustomId::Close { ticket_id: 7 })
+        );
     }
 
     #[test]

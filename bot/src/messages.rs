@@ -6,10 +6,11 @@
 use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};
+use ticketeer_config::PanelStyle;
 use ticketeer_config::{MESSAGE_MAX_CHARS, TRANSCRIPT_URL_PLACEHOLDER};
 use twilight_model::channel::Message;
 use twilight_model::channel::message::component::{
-    ActionRow, Button as DiscordButton, ButtonStyle,
+    ActionRow, Button as DiscordButton, ButtonStyle, SelectMenu, SelectMenuOption, SelectMenuType,
 };
 use twilight_model::channel::message::embed::Embed;
 use twilight_model::channel::message::{AllowedMentions, Component};
@@ -18,32 +19,89 @@ use twilight_model::id::marker::UserMarker;
 use twilight_util::builder::embed::{EmbedBuilder, EmbedFooterBuilder};
 
 use crate::config::{Button, Category};
-use crate::custom_id::CustomId;
+use crate::custom_id::{CHOOSE_CATEGORY_ID, CustomId};
+use crate::panels::plan::PanelPlan;
 use crate::store::{PartKind, Ticket};
 
-/// The panel message of one category, as posted in its create channel.
+/// A panel message, as posted in its create channel.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PanelMessage {
-    /// The text above the button.
+    /// The text above the buttons or the menu.
     pub content: String,
-    /// One action row with the open button.
+    /// Rows of open buttons (five to a row), or one row with the select menu.
     pub components: Vec<Component>,
-    /// A hash of text and button: the stored panel is edited only when it changes.
+    /// A hash of text and components: the stored panel is edited only when it changes.
     pub content_hash: String,
 }
 
-/// Builds a category's panel: its text and its open button.
-pub(crate) fn panel_message(category_key: &str, category: &Category) -> PanelMessage {
-    let custom_id = CustomId::Open {
-        category_key: category_key.to_owned(),
+/// The select menu's text before a choice, unless the panel sets one.
+const DEFAULT_PLACEHOLDER: &str = "Choose a topic";
+/// Buttons in one action row.
+const BUTTONS_PER_ROW: usize = 5;
+
+/// Builds a panel: its text and an open button per category, or one select menu whose options
+/// are the categories (each option's value is the category key).
+pub(crate) fn panel_message(plan: &PanelPlan<'_>) -> PanelMessage {
+    let components = match plan.style {
+        PanelStyle::Buttons => plan
+            .entries
+            .chunks(BUTTONS_PER_ROW)
+            .map(|row| {
+                Component::ActionRow(ActionRow {
+                    id: None,
+                    components: row
+                        .iter()
+                        .map(|(key, category)| {
+                            let custom_id = CustomId::Open {
+                                category_key: (*key).to_owned(),
+                            };
+                            button(&custom_id, &category.create_button)
+                        })
+                        .collect(),
+                })
+            })
+            .collect(),
+        PanelStyle::Select => vec![Component::ActionRow(ActionRow {
+            id: None,
+            components: vec![Component::SelectMenu(topic_menu(plan))],
+        })],
     };
-    let components = vec![button_row(&custom_id, &category.create_button)];
-    let content = category.create_message.clone();
+    let content = plan.content.to_owned();
     let content_hash = hash_message(&content, &components);
     PanelMessage {
         content,
         components,
         content_hash,
+    }
+}
+
+fn topic_menu(plan: &PanelPlan<'_>) -> SelectMenu {
+    let options = plan
+        .entries
+        .iter()
+        .map(|(key, category)| SelectMenuOption {
+            default: false,
+            description: category
+                .panel
+                .as_ref()
+                .and_then(|panel| panel.description.clone()),
+            emoji: category.create_button.emoji.clone(),
+            label: category.create_button.label.clone(),
+            value: (*key).to_owned(),
+        })
+        .collect();
+    SelectMenu {
+        channel_types: None,
+        custom_id: CHOOSE_CATEGORY_ID.to_owned(),
+        default_values: None,
+        disabled: false,
+        id: None,
+        kind: SelectMenuType::Text,
+        max_values: Some(1),
+        min_values: Some(1),
+        options: Some(options),
+        placeholder: Some(plan.placeholder.unwrap_or(DEFAULT_PLACEHOLDER).to_owned()),
+        required: None,
     }
 }
 
@@ -227,13 +285,6 @@ pub(crate) fn ticket_channel_topic(
 /// when the ticket's row does not name it yet (a crash between creating it and recording it).
 pub(crate) fn ticket_channel_topic_start(ticket_id: i64, creator: Id<UserMarker>) -> String {
     format!("Ticket #{ticket_id} opened by <@{creator}>")
-}
-
-fn button_row(custom_id: &CustomId, button_config: &Button) -> Component {
-    Component::ActionRow(ActionRow {
-        id: None,
-        components: vec![button(custom_id, button_config)],
-    })
 }
 
 fn button(custom_id: &CustomId, button: &Button) -> Component {
@@ -440,6 +491,89 @@ mod tests {
         }
     }
 
+    /// The panel of a category of its own.
+    fn own_panel(key: &str, category: &Category) -> PanelMessage {
+        let categories = std::collections::BTreeMap::from([(key.to_owned(), category.clone())]);
+        let plans = crate::panels::plan::plan_panels(&categories);
+        panel_message(&plans[key])
+    }
+
+    fn shared(style: PanelStyle, count: usize) -> std::collections::BTreeMap<String, Category> {
+        (0..count)
+            .map(|index| {
+                let mut topic = category();
+                topic.create_button.label = format!("Topic {index}");
+                topic.panel = Some(ticketeer_config::PanelPlacementConfig {
+                    name: "desk".to_owned(),
+                    style,
+                    position: 0,
+                    description: Some(format!("About topic {index}")),
+                    placeholder: None,
+                });
+                (format!("topic-{index}"), topic)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_shared_panel_puts_five_buttons_to_a_row() {
+        let categories = shared(PanelStyle::Buttons, 7);
+        let plans = crate::panels::plan::plan_panels(&categories);
+        let panel = panel_message(plans.values().next().expect("one panel"));
+        let rows: Vec<Vec<Option<String>>> = panel
+            .components
+            .iter()
+            .map(|row| match row {
+                Component::ActionRow(row) => row
+                    .components
+                    .iter()
+                    .map(|button| match button {
+                        Component::Button(button) => button.custom_id.clone(),
+                        other => panic!("expected a button, got {other:?}"),
+                    })
+                    .collect(),
+                other => panic!("expected an action row, got {other:?}"),
+            })
+            .collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].len(), 5);
+        assert_eq!(
+            rows[1],
+            [
+                Some("ticketeer:open:topic-5".to_owned()),
+                Some("ticketeer:open:topic-6".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_select_panel_offers_each_category_as_an_option() {
+        let categories = shared(PanelStyle::Select, 3);
+        let plans = crate::panels::plan::plan_panels(&categories);
+        let panel = panel_message(plans.values().next().expect("one panel"));
+        let [Component::ActionRow(row)] = panel.components.as_slice() else {
+            panic!("expected one row, got {:?}", panel.components);
+        };
+        let [Component::SelectMenu(menu)] = row.components.as_slice() else {
+            panic!("expected one select menu, got {:?}", row.components);
+        };
+        assert_eq!(menu.custom_id, CHOOSE_CATEGORY_ID);
+        assert_eq!(menu.kind, SelectMenuType::Text);
+        assert_eq!((menu.min_values, menu.max_values), (Some(1), Some(1)));
+        assert_eq!(menu.placeholder.as_deref(), Some(DEFAULT_PLACEHOLDER));
+        let options = menu.options.as_deref().unwrap_or_default();
+        assert_eq!(options.len(), 3);
+        assert_eq!(options[1].value, "topic-1");
+        assert_eq!(options[1].label, "Topic 1");
+        assert_eq!(options[1].description.as_deref(), Some("About topic 1"));
+        assert_eq!(
+            options[1].emoji,
+            Some(EmojiReactionType::Unicode {
+                name: "🧾".to_owned()
+            })
+        );
+    }
+
     fn ticket() -> Ticket {
         let now = twilight_model::util::Timestamp::from_secs(1_700_000_000).expect("timestamp");
         Ticket {
@@ -468,7 +602,7 @@ mod tests {
 
     #[test]
     fn the_panel_carries_the_text_and_an_open_button_for_its_category() {
-        let panel = panel_message("support/billing", &category());
+        let panel = own_panel("support/billing", &category());
         assert_eq!(panel.content, "Questions about an invoice?");
         let button = only_button(&panel.components);
         assert_eq!(
@@ -487,10 +621,10 @@ mod tests {
 
     #[test]
     fn the_panel_hash_changes_with_the_text_or_the_button_and_only_then() {
-        let original = panel_message("general", &category());
+        let original = own_panel("general", &category());
         assert_eq!(
             original.content_hash,
-            panel_message("general", &category()).content_hash
+            own_panel("general", &category()).content_hash
         );
         let mut new_text = category();
         new_text.create_message.push('!');
@@ -500,15 +634,15 @@ mod tests {
         new_created.created_message = "unrelated to the panel".to_owned();
         assert_ne!(
             original.content_hash,
-            panel_message("general", &new_text).content_hash
+            own_panel("general", &new_text).content_hash
         );
         assert_ne!(
             original.content_hash,
-            panel_message("general", &new_style).content_hash
+            own_panel("general", &new_style).content_hash
         );
         assert_eq!(
             original.content_hash,
-            panel_message("general", &new_created).content_hash
+            own_panel("general", &new_created).content_hash
         );
         assert_eq!(original.content_hash.len(), 64);
     }

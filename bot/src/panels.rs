@@ -1,20 +1,24 @@
-//! Panels: one message with an open button per category, kept in line with the config.
+//! Panels: the messages with the open buttons (or the select menu), one per category of its own
+//! and one per shared panel ([`plan`]), kept in line with the config.
 //!
-//! Posted when missing, edited in place when its text or button changes, re-posted at once when
-//! someone deletes it, deleted when its category is removed. Syncs run one at a time.
+//! Posted when missing, edited in place when its text or components change (a panel keeps its
+//! message across reloads, also when categories join or leave it), re-posted at once when
+//! someone deletes it, deleted when the config no longer asks for it. Syncs run one at a time.
+
+pub(crate) mod plan;
 
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ChannelMarker, MessageMarker};
 
-use crate::config::Category;
 use crate::context::Context;
 use crate::discord_call::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::Result;
 use crate::messages::{self, PanelMessage};
 use crate::store::{self, Panel};
+use plan::PanelPlan;
 
-/// What a sync did to one category's panel.
+/// What a sync did to one panel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PanelAction {
     /// Posted a new panel message.
@@ -25,16 +29,25 @@ pub(crate) enum PanelAction {
     Unchanged,
 }
 
-/// Brings every category's panel in line with the config, and deletes the panels of removed
-/// categories. Failures are logged per category and do not stop the others.
+/// Brings every panel in line with the config, and deletes the panels it no longer asks for.
+/// Failures are logged per panel and do not stop the others.
 pub(crate) async fn sync_all(ctx: &Context) {
     let _one_at_a_time = ctx.panel_sync.lock().await;
     let config = ctx.config();
-    for (key, category) in &config.categories {
-        match sync_category_locked(ctx, key, category).await {
-            Ok(action) => tracing::debug!(category = %key, ?action, "panel synced"),
+    let plans = plan::plan_panels(&config.categories);
+    for plan in plans.values() {
+        if !plan.left_off.is_empty() {
+            tracing::warn!(
+                panel = %plan.key,
+                left_off = ?plan.left_off,
+                "a panel shows at most {} categories; these are left off",
+                plan::MAX_ENTRIES
+            );
+        }
+        match sync_panel_locked(ctx, plan).await {
+            Ok(action) => tracing::debug!(panel = %plan.key, ?action, "panel synced"),
             Err(error) => tracing::warn!(
-                category = %key,
+                panel = %plan.key,
                 error = %ErrorChain(&error),
                 discord_code = error.discord_code(),
                 "could not sync the panel"
@@ -50,16 +63,16 @@ pub(crate) async fn sync_all(ctx: &Context) {
     };
     for panel in stored
         .into_iter()
-        .filter(|panel| !config.categories.contains_key(&panel.category_key))
+        .filter(|panel| !plans.contains_key(&panel.key))
     {
         match remove_panel_locked(ctx, &panel).await {
             Ok(()) => {
-                tracing::info!(category = %panel.category_key, "removed the panel of a removed category");
+                tracing::info!(panel = %panel.key, "removed a panel the config no longer asks for");
             }
             Err(error) => tracing::warn!(
-                category = %panel.category_key,
+                panel = %panel.key,
                 error = %ErrorChain(&error),
-                "could not delete the panel of a removed category"
+                "could not delete a panel the config no longer asks for"
             ),
         }
     }
@@ -73,7 +86,7 @@ pub(crate) async fn on_message_deleted(ctx: &Context, message_id: Id<MessageMark
         return Ok(());
     };
     let _one_at_a_time = ctx.panel_sync.lock().await;
-    let lock = store::lock_panel(&ctx.pool, ctx.application_id, &first_seen.category_key).await?;
+    let lock = store::lock_panel(&ctx.pool, ctx.application_id, &first_seen.key).await?;
     let reposted = repost_deleted(ctx, message_id).await;
     lock.release().await;
     reposted
@@ -87,32 +100,28 @@ async fn repost_deleted(ctx: &Context, message_id: Id<MessageMarker>) -> Result<
         return Ok(());
     };
     let config = ctx.config();
-    let Some(category) = config.categories.get(&panel.category_key) else {
-        store::delete_panel(&ctx.pool, ctx.application_id, &panel.category_key).await?;
+    let plans = plan::plan_panels(&config.categories);
+    let Some(plan) = plans.get(&panel.key) else {
+        store::delete_panel(&ctx.pool, ctx.application_id, &panel.key).await?;
         return Ok(());
     };
-    let wanted = messages::panel_message(&panel.category_key, category);
-    post_panel(ctx, &panel.category_key, category, &wanted).await?;
-    tracing::info!(category = %panel.category_key, "re-posted a panel deleted by hand");
+    post_panel(ctx, plan, &messages::panel_message(plan)).await?;
+    tracing::info!(panel = %panel.key, "re-posted a panel deleted by hand");
     Ok(())
 }
 
-/// Syncs one category under its cross-replica lock, so two replicas never both post its panel.
-async fn sync_category_locked(
-    ctx: &Context,
-    key: &str,
-    category: &Category,
-) -> Result<PanelAction> {
-    let lock = store::lock_panel(&ctx.pool, ctx.application_id, key).await?;
-    let action = sync_category(ctx, key, category, true).await;
+/// Syncs one panel under its cross-replica lock, so two replicas never both post it.
+async fn sync_panel_locked(ctx: &Context, plan: &PanelPlan<'_>) -> Result<PanelAction> {
+    let lock = store::lock_panel(&ctx.pool, ctx.application_id, &plan.key).await?;
+    let action = sync_panel(ctx, plan, true).await;
     lock.release().await;
     action
 }
 
 async fn remove_panel_locked(ctx: &Context, panel: &Panel) -> Result<()> {
-    let lock = store::lock_panel(&ctx.pool, ctx.application_id, &panel.category_key).await?;
-    // Another replica may have removed it (or the category came back) meanwhile.
-    let removed = match store::panel(&ctx.pool, ctx.application_id, &panel.category_key).await {
+    let lock = store::lock_panel(&ctx.pool, ctx.application_id, &panel.key).await?;
+    // Another replica may have removed it (or the config asks for it again) meanwhile.
+    let removed = match store::panel(&ctx.pool, ctx.application_id, &panel.key).await {
         Ok(Some(current)) if current == *panel => remove_panel(ctx, panel).await,
         Ok(_) => Ok(()),
         Err(error) => Err(error.into()),
@@ -121,21 +130,19 @@ async fn remove_panel_locked(ctx: &Context, panel: &Panel) -> Result<()> {
     removed
 }
 
-async fn sync_category(
+async fn sync_panel(
     ctx: &Context,
-    key: &str,
-    category: &Category,
+    plan: &PanelPlan<'_>,
     check_exists: bool,
 ) -> Result<PanelAction> {
-    let wanted = messages::panel_message(key, category);
-    let channel = category.create_channel_id;
-    let Some(stored) = store::panel(&ctx.pool, ctx.application_id, key).await? else {
-        post_panel(ctx, key, category, &wanted).await?;
+    let wanted = messages::panel_message(plan);
+    let Some(stored) = store::panel(&ctx.pool, ctx.application_id, &plan.key).await? else {
+        post_panel(ctx, plan, &wanted).await?;
         return Ok(PanelAction::Posted);
     };
-    if stored.channel_id != channel {
+    if stored.channel_id != plan.channel_id {
         remove_message(ctx, stored.channel_id, stored.message_id).await?;
-        post_panel(ctx, key, category, &wanted).await?;
+        post_panel(ctx, plan, &wanted).await?;
         return Ok(PanelAction::Posted);
     }
     if stored.content_hash != wanted.content_hash {
@@ -162,7 +169,7 @@ async fn sync_category(
                 Ok(PanelAction::Edited)
             }
             Err(error) if error.is_unknown_resource() => {
-                post_panel(ctx, key, category, &wanted).await?;
+                post_panel(ctx, plan, &wanted).await?;
                 Ok(PanelAction::Posted)
             }
             Err(error) => Err(error),
@@ -177,7 +184,7 @@ async fn sync_category(
             .await;
         match found {
             Err(error) if error.is_unknown_resource() => {
-                post_panel(ctx, key, category, &wanted).await?;
+                post_panel(ctx, plan, &wanted).await?;
                 return Ok(PanelAction::Posted);
             }
             Err(error) => return Err(error),
@@ -187,18 +194,12 @@ async fn sync_category(
     Ok(PanelAction::Unchanged)
 }
 
-async fn post_panel(
-    ctx: &Context,
-    key: &str,
-    category: &Category,
-    wanted: &PanelMessage,
-) -> Result<()> {
-    let (channel, guild) = (category.create_channel_id, category.guild_id);
+async fn post_panel(ctx: &Context, plan: &PanelPlan<'_>, wanted: &PanelMessage) -> Result<()> {
     let message = ctx
         .rest_model(
             DiscordCall::PostPanel,
             ctx.http
-                .create_message(channel)
+                .create_message(plan.channel_id)
                 .content(&wanted.content)
                 .components(&wanted.components),
         )
@@ -207,9 +208,9 @@ async fn post_panel(
         &ctx.pool,
         ctx.application_id,
         &Panel {
-            category_key: key.to_owned(),
-            guild_id: guild,
-            channel_id: channel,
+            key: plan.key.clone(),
+            guild_id: plan.guild_id,
+            channel_id: plan.channel_id,
             message_id: message.id,
             content_hash: wanted.content_hash.clone(),
         },
@@ -220,7 +221,7 @@ async fn post_panel(
 
 async fn remove_panel(ctx: &Context, panel: &Panel) -> Result<()> {
     remove_message(ctx, panel.channel_id, panel.message_id).await?;
-    store::delete_panel(&ctx.pool, ctx.application_id, &panel.category_key).await?;
+    store::delete_panel(&ctx.pool, ctx.application_id, &panel.key).await?;
     Ok(())
 }
 

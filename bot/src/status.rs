@@ -241,7 +241,7 @@ pub(crate) async fn report(ctx: &Context) -> Result<StatusReport> {
     let panels: BTreeMap<String, store::Panel> = store::panels(&ctx.pool, ctx.application_id)
         .await?
         .into_iter()
-        .map(|panel| (panel.category_key.clone(), panel))
+        .map(|panel| (panel.key.clone(), panel))
         .collect();
     let mut guilds: BTreeMap<u64, Arc<Result<GuildData, String>>> = BTreeMap::new();
     let mut categories = BTreeMap::new();
@@ -276,7 +276,9 @@ pub(crate) async fn report(ctx: &Context) -> Result<StatusReport> {
             key.clone(),
             CategoryStatus {
                 name: category.name.clone(),
-                panel_message_id: panels.get(key).map(|panel| panel.message_id.to_string()),
+                panel_message_id: panels
+                    .get(&crate::panels::plan::panel_key(key, category))
+                    .map(|panel| panel.message_id.to_string()),
                 open_tickets: counts.get(key).copied().unwrap_or(0),
                 problems,
             },

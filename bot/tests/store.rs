@@ -361,7 +361,7 @@ async fn an_interaction_is_claimed_by_exactly_one_caller() {
 async fn panels_are_saved_replaced_listed_and_deleted() {
     let (_database, pool) = migrated_database().await;
     let mut panel = Panel {
-        category_key: "support/billing".to_owned(),
+        key: "support/billing".to_owned(),
         guild_id: Id::new(1_100_000_000_000_000_001),
         channel_id: Id::new(4_100_000_000_000_000_001),
         message_id: Id::new(5_100_000_000_000_000_001),
@@ -517,7 +517,7 @@ async fn every_ticket_state_is_a_value_of_the_database_enum_in_the_same_order() 
 async fn bots_sharing_a_database_never_see_each_others_panels_or_tickets() {
     let (_database, pool) = migrated_database().await;
     let panel = Panel {
-        category_key: "support".to_owned(),
+        key: "support".to_owned(),
         guild_id: Id::new(1_100_000_000_000_000_001),
         channel_id: Id::new(4_100_000_000_000_000_001),
         message_id: Id::new(5_100_000_000_000_000_001),

@@ -24,7 +24,7 @@ pub mod validation;
 pub use model::{
     BotConfig, ButtonConfig, ButtonStyle, CategoryConfig, DEFAULT_ATTACHMENTS_MAX_BYTES,
     DEFAULT_REQUEST_CLOSE_TIMEOUT_SECONDS, DiscordConfig, DmOnCloseConfig, HttpConfig, LogConfig,
-    LogFormat, PasteExpiry, PrivateBinConfig,
+    LogFormat, PanelPlacementConfig, PanelStyle, PasteExpiry, PrivateBinConfig,
 };
 pub use snowflake::{Emoji, Snowflake};
 pub use status::{CategoryStatus, Problem, StatusReport};

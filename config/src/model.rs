@@ -275,6 +275,13 @@ pub struct CategoryConfig {
     /// The close button on the first message of each ticket.
     #[serde(default = "ButtonConfig::default_close")]
     pub close_button: ButtonConfig,
+    /// Puts the category on a panel shared with other categories instead of a panel of its own:
+    /// every category naming the same panel with the same `createChannelId` is offered on one
+    /// message, as a button each or as the options of one select menu. The panel shows the
+    /// `createMessage`, `style` and `placeholder` of its first category (lowest `position`, then
+    /// key) and at most 25 categories. Absent: the category has its own panel, as it always had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub panel: Option<PanelPlacementConfig>,
     /// Whether and what to send the ticket's creator by DM when it closes.
     #[serde(default)]
     pub dm_on_close: DmOnCloseConfig,
@@ -318,6 +325,65 @@ impl CategoryConfig {
     )]
     fn is_default_request_close_timeout_seconds(seconds: &u32) -> bool {
         *seconds == DEFAULT_REQUEST_CLOSE_TIMEOUT_SECONDS
+    }
+}
+
+/// Where a category sits on a shared panel.
+///
+/// The panel's text (`createMessage`), `style` and `placeholder` are those of its first
+/// category: the one with the lowest `position`, then the smallest key. Discord shows at most 25
+/// buttons (5 rows of 5) or 25 options on one panel; the categories after the 25th are left off
+/// and the bot logs a warning.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PanelPlacementConfig {
+    /// The panel's name, shared by its categories: lowercase letters, digits and `-`.
+    #[schemars(length(min = 1, max = 32), pattern(r"^[a-z0-9][a-z0-9-]*$"))]
+    pub name: String,
+    /// `buttons` (the default: the category's `createButton` as one button among the panel's)
+    /// or `select` (one select menu whose options are the categories, each with the
+    /// `createButton`'s label and emoji and this `description`).
+    #[serde(default, skip_serializing_if = "PanelStyle::is_buttons")]
+    pub style: PanelStyle,
+    /// The category's place on the panel; lower comes first, then the category key. Default 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub position: u16,
+    /// The option's second line in a select menu (ignored for buttons).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 100))]
+    pub description: Option<String>,
+    /// The select menu's text before anything is chosen. Default "Choose a topic".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 150))]
+    pub placeholder: Option<String>,
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde passes a reference"
+)]
+fn is_zero(position: &u16) -> bool {
+    *position == 0
+}
+
+/// How a shared panel offers its categories.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PanelStyle {
+    /// A button per category (the default).
+    #[default]
+    Buttons,
+    /// One select menu with an option per category.
+    Select,
+}
+
+impl PanelStyle {
+    #[expect(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde passes a reference"
+    )]
+    fn is_buttons(style: &Self) -> bool {
+        *style == Self::Buttons
     }
 }
 

@@ -5,7 +5,9 @@
 
 use std::fmt;
 
-use crate::model::{BotConfig, ButtonConfig, CategoryConfig, DiscordConfig, PrivateBinConfig};
+use crate::model::{
+    BotConfig, ButtonConfig, CategoryConfig, DiscordConfig, PanelPlacementConfig, PrivateBinConfig,
+};
 use crate::{
     BUTTON_LABEL_MAX_CHARS, CATEGORY_KEY_MAX_CHARS, CATEGORY_NAME_MAX_CHARS, Emoji,
     MESSAGE_MAX_CHARS, ROLE_IDS_MAX, Snowflake,
@@ -261,6 +263,9 @@ fn check_category(checker: &mut Checker, path: &str, category: &CategoryConfig) 
         &format!("{path}.closeButton"),
         &category.close_button,
     );
+    if let Some(panel) = &category.panel {
+        check_panel(checker, &format!("{path}.panel"), panel);
+    }
     let dm = &category.dm_on_close;
     match &dm.message {
         Some(message) => checker.text(
@@ -287,6 +292,44 @@ fn check_category(checker: &mut Checker, path: &str, category: &CategoryConfig) 
 
 /// The longest a close request may wait for the creator's answer: 30 days.
 const REQUEST_CLOSE_TIMEOUT_MAX_SECONDS: u32 = 30 * 24 * 60 * 60;
+
+/// The longest panel name.
+const PANEL_NAME_MAX_CHARS: usize = 32;
+/// The longest select option description Discord shows.
+const OPTION_DESCRIPTION_MAX_CHARS: usize = 100;
+/// The longest select menu placeholder Discord shows.
+const PLACEHOLDER_MAX_CHARS: usize = 150;
+
+fn check_panel(checker: &mut Checker, path: &str, panel: &PanelPlacementConfig) {
+    let name = &panel.name;
+    let well_formed = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-');
+    if name.is_empty() || name.chars().count() > PANEL_NAME_MAX_CHARS || !well_formed {
+        checker.fail(
+            &format!("{path}.name"),
+            format!(
+                "must be 1–{PANEL_NAME_MAX_CHARS} lowercase letters, digits and '-', not starting \
+                 with '-' (got {name:?})"
+            ),
+        );
+    }
+    if let Some(description) = &panel.description {
+        checker.text(
+            &format!("{path}.description"),
+            description,
+            OPTION_DESCRIPTION_MAX_CHARS,
+        );
+    }
+    if let Some(placeholder) = &panel.placeholder {
+        checker.text(
+            &format!("{path}.placeholder"),
+            placeholder,
+            PLACEHOLDER_MAX_CHARS,
+        );
+    }
+}
 
 fn check_button(checker: &mut Checker, path: &str, button: &ButtonConfig) {
     checker.text(

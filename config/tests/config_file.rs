@@ -280,6 +280,37 @@ fn the_staff_options_parse_and_a_request_close_timeout_out_of_range_is_named() {
 }
 
 #[test]
+fn a_panel_placement_parses_and_its_bad_fields_are_named() {
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        "    createdMessage: Welcome!\n    panel: {name: help-desk, style: select, position: 3, description: Invoices, placeholder: Pick one}\n",
+    );
+    let config = BotConfig::from_yaml(&text).expect("valid");
+    let panel = config.categories["general"]
+        .panel
+        .as_ref()
+        .expect("a panel");
+    assert_eq!(panel.name, "help-desk");
+    assert_eq!(panel.style, ticketeer_config::PanelStyle::Select);
+    assert_eq!(panel.position, 3);
+    let long = "x".repeat(101);
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        &format!(
+            "    createdMessage: Welcome!\n    panel: {{name: Help Desk, description: {long}, placeholder: \"  \"}}\n"
+        ),
+    );
+    assert_eq!(
+        invalid(&text),
+        [
+            r#"categories["general"].panel.name: must be 1–32 lowercase letters, digits and '-', not starting with '-' (got "Help Desk")"#,
+            r#"categories["general"].panel.description: must be 1–100 characters (got 101)"#,
+            r#"categories["general"].panel.placeholder: must not be only whitespace"#,
+        ]
+    );
+}
+
+#[test]
 fn a_disabled_dm_needs_no_message() {
     let text = minimal_with(
         "    createdMessage: Welcome!\n",

@@ -71,6 +71,30 @@ fn every_field_of_every_category_lands_in_the_rendered_config() {
 }
 
 #[test]
+fn a_shared_panel_placement_lands_in_the_rendered_config() {
+    let bot = bot(bot_json());
+    let placed = [
+        billing_json().set(
+            "/spec/panel",
+            json!({"name": "help-desk", "style": "select", "position": 2,
+                   "description": "Invoices", "placeholder": "Pick a topic"}),
+        ),
+        general_json().set("/spec/panel", json!({"name": "help-desk"})),
+    ]
+    .map(category);
+    let config = BotConfig::from_yaml(&rendered_yaml(&bot, &placed))
+        .expect("the bot's own loader accepts what the operator renders");
+    for category in &placed {
+        let rendered = &config.categories[&category.key()];
+        assert_eq!(rendered, &category.spec.category, "{}", category.key());
+        assert_eq!(
+            rendered.panel.as_ref().map(|panel| panel.name.as_str()),
+            Some("help-desk")
+        );
+    }
+}
+
+#[test]
 fn categories_are_keyed_by_namespace_and_name_whatever_their_order() {
     let (bot, mut categories) = examples();
     let forwards = rendered_yaml(&bot, &categories);

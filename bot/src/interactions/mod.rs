@@ -66,9 +66,10 @@ enum Request {
 /// Handles one INTERACTION_CREATE received at `received`.
 pub(crate) async fn handle(ctx: Arc<Context>, interaction: Interaction, received: Instant) {
     let request = match &interaction.data {
-        Some(InteractionData::MessageComponent(data)) => {
-            Request::Component(CustomId::parse(&data.custom_id), None)
-        }
+        Some(InteractionData::MessageComponent(data)) => Request::Component(
+            CustomId::parse_component(&data.custom_id, &data.values),
+            None,
+        ),
         Some(InteractionData::ModalSubmit(data)) => Request::Component(
             CustomId::parse(&data.custom_id),
             close::submitted_reason(data),

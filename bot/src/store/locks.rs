@@ -120,17 +120,17 @@ impl AdvisoryLock {
     }
 }
 
-/// Waits for the lock under which one process at a time syncs a category's panel. It pins a
+/// Waits for the lock under which one process at a time syncs a panel (by its key). It pins a
 /// connection for the sync, which is bearable because a process syncs one panel at a time
 /// ([`crate::Context`]'s `panel_sync`); closes, which run by the dozen, use leases instead.
 pub async fn lock_panel(
     pool: &PgPool,
     bot: Id<ApplicationMarker>,
-    category_key: &str,
+    panel_key: &str,
 ) -> Result<AdvisoryLock> {
     let mut connection = AdvisoryLock::connection(pool).await?;
     // Bots sharing a database may use the same category keys; their panels are not each other's.
-    let scoped_key = format!("{bot}/{category_key}");
+    let scoped_key = format!("{bot}/{panel_key}");
     let key = sqlx::query_scalar!(r#"SELECT hashtext($1) AS "key!""#, scoped_key)
         .fetch_one(&mut *connection)
         .await

@@ -1,4 +1,7 @@
-//! The `panels` table: the message with the open button each category has in its create channel.
+//! The `panels` table: each panel message (a category's own, or one shared by several categories)
+//! in its create channel. The `category_key` column holds the panel's key
+//! (`crate::panels::plan::panel_key`): the category's key for a panel of its own, which is what
+//! every panel was before panels could be shared.
 //! Every query is scoped by the bot (its application id), so bots sharing a database never read,
 //! replace or delete each other's panels.
 
@@ -8,11 +11,11 @@ use twilight_model::id::marker::{ApplicationMarker, ChannelMarker, GuildMarker, 
 
 use super::{Result, query_error, to_db, to_id};
 
-/// A category's panel message as stored.
+/// A panel message as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Panel {
-    /// The category's stable key.
-    pub category_key: String,
+    /// The panel's stable key.
+    pub key: String,
     /// The guild of the create channel.
     pub guild_id: Id<GuildMarker>,
     /// The create channel the panel is posted in.
@@ -37,7 +40,7 @@ impl TryFrom<PanelRow> for Panel {
 
     fn try_from(row: PanelRow) -> Result<Self> {
         Ok(Self {
-            category_key: row.category_key,
+            key: row.category_key,
             guild_id: to_id("guild_id", row.guild_id)?,
             channel_id: to_id("channel_id", row.channel_id)?,
             message_id: to_id("message_id", row.message_id)?,
@@ -46,11 +49,11 @@ impl TryFrom<PanelRow> for Panel {
     }
 }
 
-/// The panel of a category, if one was posted.
+/// The panel with this key, if one was posted.
 pub async fn panel(
     db: impl PgExecutor<'_>,
     bot: Id<ApplicationMarker>,
-    category_key: &str,
+    panel_key: &str,
 ) -> Result<Option<Panel>> {
     sqlx::query_as!(
         PanelRow,
@@ -58,7 +61,7 @@ pub async fn panel(
          FROM panels
          WHERE application_id = $1 AND category_key = $2",
         to_db(bot),
-        category_key
+        panel_key
     )
     .fetch_optional(db)
     .await
@@ -67,7 +70,7 @@ pub async fn panel(
     .transpose()
 }
 
-/// Every panel of the bot (to delete those whose category was removed).
+/// Every panel of the bot (to delete those the config no longer asks for).
 pub async fn panels(db: impl PgExecutor<'_>, bot: Id<ApplicationMarker>) -> Result<Vec<Panel>> {
     sqlx::query_as!(
         PanelRow,
@@ -106,7 +109,7 @@ pub async fn panel_by_message(
     .transpose()
 }
 
-/// Records (or replaces) a category's panel.
+/// Records (or replaces) a panel.
 pub async fn save_panel(
     db: impl PgExecutor<'_>,
     bot: Id<ApplicationMarker>,
@@ -120,7 +123,7 @@ pub async fn save_panel(
          SET guild_id = $3, channel_id = $4, message_id = $5, content_hash = $6,
              updated_at = now()",
         to_db(bot),
-        panel.category_key,
+        panel.key,
         to_db(panel.guild_id),
         to_db(panel.channel_id),
         to_db(panel.message_id),
@@ -132,16 +135,16 @@ pub async fn save_panel(
     Ok(())
 }
 
-/// Forgets a category's panel (after deleting its message).
+/// Forgets a panel (after deleting its message).
 pub async fn delete_panel(
     db: impl PgExecutor<'_>,
     bot: Id<ApplicationMarker>,
-    category_key: &str,
+    panel_key: &str,
 ) -> Result<()> {
     sqlx::query!(
         "DELETE FROM panels WHERE application_id = $1 AND category_key = $2",
         to_db(bot),
-        category_key
+        panel_key
     )
     .execute(db)
     .await

@@ -480,6 +480,23 @@ impl Control {
         self.acknowledged(pending).await
     }
 
+    /// A user picks `values` in the select menu `custom_id` of message `message_id`: sends
+    /// INTERACTION_CREATE (a component interaction with the values) and resolves like
+    /// [`click_button`](Self::click_button). Refused, with nothing sent, when the Discord client
+    /// would not offer the choice (see [`ControlError::InvalidChoice`]).
+    pub async fn choose_in_menu(
+        &self,
+        user_id: u64,
+        message_id: u64,
+        custom_id: &str,
+        values: &[&str],
+    ) -> Result<InteractionOutcome, ControlError> {
+        let pending = self
+            .shared
+            .mutate(|s| s.start_select(user_id, message_id, custom_id, values))?;
+        self.acknowledged(pending).await
+    }
+
     /// The user submits the modal the bot answered interaction `opened_by` with, filling in
     /// `values` as (text input custom id, text); an input left out keeps its pre-filled text.
     /// Sends MODAL_SUBMIT and resolves like [`click_button`](Self::click_button). Refused, with

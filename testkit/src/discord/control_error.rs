@@ -40,6 +40,22 @@ pub enum ControlError {
         /// The custom id asked for.
         custom_id: String,
     },
+    /// The message has no enabled string select menu with this custom id.
+    #[error("message {message} has no enabled select menu with custom id {custom_id:?}")]
+    NoSuchSelect {
+        /// The message.
+        message: u64,
+        /// The custom id asked for.
+        custom_id: String,
+    },
+    /// The Discord client would not let the user make this choice in the menu.
+    #[error("select menu {custom_id:?} refuses the choice: {reason}")]
+    InvalidChoice {
+        /// The menu's custom id.
+        custom_id: String,
+        /// Why, e.g. a value that is none of the options.
+        reason: String,
+    },
     /// The user cannot see the channel, so cannot act in it.
     #[error("user {user} cannot see channel {channel}")]
     ChannelHidden {

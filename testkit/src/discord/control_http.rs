@@ -348,6 +348,20 @@ async fn click(State(control): State<Control>, Json(body): Json<Value>) -> Reply
     Ok(Json(outcome_value(&outcome)))
 }
 
+async fn select(State(control): State<Control>, Json(body): Json<Value>) -> Reply {
+    let user = field_id(&body, "user_id")?;
+    let message = field_id(&body, "message_id")?;
+    let custom_id = body["custom_id"].as_str().unwrap_or_default();
+    let values: Vec<&str> = body["values"]
+        .as_array()
+        .map(|values| values.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let outcome = control
+        .choose_in_menu(user, message, custom_id, &values)
+        .await?;
+    Ok(Json(outcome_value(&outcome)))
+}
+
 /// The same shape for a click and a modal submit.
 fn outcome_value(outcome: &InteractionOutcome) -> Value {
     json!({
@@ -566,7 +580,9 @@ async fn invalid_requests(State(control): State<Control>) -> Reply {
 /// `GET|POST /channels/{id}/messages {user_id, content, reply_to?, attachments?: [{filename,
 /// content_type?, data_base64}]}`; `GET /channels/{id}/pins`;
 /// `PATCH|DELETE /messages/{id} {content}`; `GET /users/{id}/dms`;
-/// `POST /click {user_id, message_id, custom_id}`; `POST /modals/submit {user_id, interaction_id,
+/// `POST /click {user_id, message_id, custom_id}`; `POST /select {user_id, message_id, custom_id,
+/// values}` (a choice in a string select menu; the same answer as `/click`, 422 when the Discord
+/// client would refuse it); `POST /modals/submit {user_id, interaction_id,
 /// values: {"<text input custom_id>": "<text>"}}` (submits the modal the bot answered
 /// `interaction_id` with; the same answer as `/click`, 422 when the Discord client would refuse
 /// the submit); `POST /commands/run {user_id, channel_id, name, options?: [{name, value | user |
@@ -617,6 +633,7 @@ pub fn control_router(control: Control) -> Router {
             axum::routing::patch(edit_message).delete(delete_message),
         )
         .route("/click", post(click))
+        .route("/select", post(select))
         .route("/modals/submit", post(submit_modal))
         .route("/commands/run", post(run_command))
         .route("/guilds/{guild}/commands", get(guild_commands))

@@ -242,6 +242,10 @@ fn validate_components(rows: &[Value], errors: &mut FormErrors) {
                     );
                 }
             }
+            if child["type"].as_u64() == Some(3) {
+                validate_string_select(child, &path, errors);
+                continue;
+            }
             if child["type"].as_u64() != Some(2) {
                 continue;
             }
@@ -290,6 +294,107 @@ fn validate_components(rows: &[Value], errors: &mut FormErrors) {
                     "Value must be one of {1, 2, 3, 4, 5, 6}.",
                 ),
             }
+        }
+    }
+}
+
+/// Discord's limits on a string select menu: its options, their texts, the placeholder and how
+/// many values may be chosen.
+///
+/// See [Discord Docs/String Select](https://discord.com/developers/docs/components/reference#string-select).
+pub const MAX_SELECT_OPTIONS: usize = 25;
+/// The longest option label, value or description.
+pub const MAX_SELECT_OPTION_CHARS: usize = 100;
+/// The longest select menu placeholder.
+pub const MAX_SELECT_PLACEHOLDER_CHARS: usize = 150;
+
+fn validate_string_select(
+    select: &Value,
+    path: &dyn Fn(&str) -> Vec<String>,
+    errors: &mut FormErrors,
+) {
+    if select.get("custom_id").and_then(Value::as_str).is_none() {
+        errors.push(
+            path("custom_id"),
+            "BASE_TYPE_REQUIRED",
+            "This field is required",
+        );
+    }
+    if char_len(&select["placeholder"]) > MAX_SELECT_PLACEHOLDER_CHARS {
+        too_long(errors, path("placeholder"), MAX_SELECT_PLACEHOLDER_CHARS);
+    }
+    let options = select["options"].as_array().cloned().unwrap_or_default();
+    if options.is_empty() || options.len() > MAX_SELECT_OPTIONS {
+        errors.push(
+            path("options"),
+            "BASE_TYPE_BAD_LENGTH",
+            &format!("Must be between 1 and {MAX_SELECT_OPTIONS} in length."),
+        );
+    }
+    let bound =
+        |field: &str, default: u64| select.get(field).and_then(Value::as_u64).unwrap_or(default);
+    let (min_values, max_values) = (bound("min_values", 1), bound("max_values", 1));
+    if min_values > MAX_SELECT_OPTIONS as u64 {
+        errors.push(
+            path("min_values"),
+            "NUMBER_TYPE_MAX",
+            &format!("int value should be less than or equal to {MAX_SELECT_OPTIONS}."),
+        );
+    }
+    if !(1..=MAX_SELECT_OPTIONS as u64).contains(&max_values) {
+        errors.push(
+            path("max_values"),
+            "NUMBER_TYPE_MAX",
+            &format!("int value should be between 1 and {MAX_SELECT_OPTIONS}."),
+        );
+    }
+    let mut values = HashSet::new();
+    for (index, option) in options.iter().enumerate() {
+        let option_path = |field: &str| {
+            let mut full = path("options");
+            full.push(index.to_string());
+            full.push(field.to_owned());
+            full
+        };
+        for field in ["label", "value"] {
+            match option.get(field).and_then(Value::as_str) {
+                None => errors.push(
+                    option_path(field),
+                    "BASE_TYPE_REQUIRED",
+                    "This field is required",
+                ),
+                Some(text) if text.chars().count() > MAX_SELECT_OPTION_CHARS => {
+                    too_long(errors, option_path(field), MAX_SELECT_OPTION_CHARS);
+                }
+                Some(_) => {}
+            }
+        }
+        if char_len(&option["description"]) > MAX_SELECT_OPTION_CHARS {
+            too_long(errors, option_path("description"), MAX_SELECT_OPTION_CHARS);
+        }
+        if let Some(field) = option
+            .get("emoji")
+            .filter(|e| !e.is_null())
+            .and_then(invalid_emoji_field)
+        {
+            let mut emoji_path = option_path("emoji");
+            emoji_path.push(field.to_owned());
+            errors.push(
+                emoji_path,
+                "SELECT_COMPONENT_INVALID_EMOJI",
+                "Invalid emoji",
+            );
+        }
+        // Discord refuses two options with one value; its error code for it is undocumented, so
+        // this one is a stand-in.
+        if let Some(value) = option.get("value").and_then(Value::as_str)
+            && !values.insert(value.to_owned())
+        {
+            errors.push(
+                option_path("value"),
+                "SELECT_COMPONENT_OPTION_VALUE_DUPLICATED",
+                "Select component option values must be unique",
+            );
         }
     }
 }

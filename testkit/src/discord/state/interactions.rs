@@ -46,13 +46,7 @@ impl State {
         message_id: u64,
         custom_id: &str,
     ) -> Result<PendingClick, ControlError> {
-        if !self.users.contains_key(&user_id) {
-            return Err(ControlError::UnknownUser(user_id));
-        }
-        let message = self
-            .find_message(message_id)
-            .cloned()
-            .ok_or(ControlError::UnknownMessage(message_id))?;
+        let message = self.message_acted_on(user_id, message_id)?;
         let clickable = message.components.iter().any(|row| {
             row["components"].as_array().is_some_and(|children| {
                 children.iter().any(|c| {
@@ -76,6 +70,83 @@ impl State {
             message: Some(message),
             custom_id: custom_id.to_owned(),
             data: json!({"custom_id": custom_id, "component_type": 2}),
+            opened_by: None,
+        })
+    }
+
+    /// The message a known user clicks or chooses in.
+    fn message_acted_on(&self, user_id: u64, message_id: u64) -> Result<Message, ControlError> {
+        if !self.users.contains_key(&user_id) {
+            return Err(ControlError::UnknownUser(user_id));
+        }
+        self.find_message(message_id)
+            .cloned()
+            .ok_or(ControlError::UnknownMessage(message_id))
+    }
+
+    /// A user picks `values` in the string select menu `custom_id` of message `message_id`;
+    /// refused as the Discord client would refuse it: no such enabled menu, a value that is none
+    /// of its options, the same value twice, or fewer or more values than it allows.
+    pub(crate) fn start_select(
+        &mut self,
+        user_id: u64,
+        message_id: u64,
+        custom_id: &str,
+        values: &[&str],
+    ) -> Result<PendingClick, ControlError> {
+        let message = self.message_acted_on(user_id, message_id)?;
+        let menu = message
+            .components
+            .iter()
+            .filter_map(|row| row["components"].as_array())
+            .flatten()
+            .find(|c| {
+                c["type"].as_u64() == Some(3)
+                    && c["custom_id"].as_str() == Some(custom_id)
+                    && !c["disabled"].as_bool().unwrap_or(false)
+            })
+            .cloned()
+            .ok_or_else(|| ControlError::NoSuchSelect {
+                message: message_id,
+                custom_id: custom_id.to_owned(),
+            })?;
+        let offered: Vec<&str> = menu["options"]
+            .as_array()
+            .map(|options| options.iter().filter_map(|o| o["value"].as_str()).collect())
+            .unwrap_or_default();
+        let bound = |field: &str| {
+            menu.get(field)
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(1)
+        };
+        let refuse = |reason: String| ControlError::InvalidChoice {
+            custom_id: custom_id.to_owned(),
+            reason,
+        };
+        let count = values.len() as u64;
+        if count < bound("min_values") || count > bound("max_values") {
+            return Err(refuse(format!(
+                "{count} values chosen; the menu takes {}–{}",
+                bound("min_values"),
+                bound("max_values")
+            )));
+        }
+        for (index, value) in values.iter().enumerate() {
+            if !offered.contains(value) {
+                return Err(refuse(format!("{value:?} is none of the options")));
+            }
+            if values[..index].contains(value) {
+                return Err(refuse(format!("{value:?} chosen twice")));
+            }
+        }
+        self.open_interaction(NewInteraction {
+            kind: 3,
+            user_id,
+            channel_id: message.channel_id,
+            message_id,
+            message: Some(message),
+            custom_id: custom_id.to_owned(),
+            data: json!({"custom_id": custom_id, "component_type": 3, "values": values}),
             opened_by: None,
         })
     }
