@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use ticketeer_config::{
     BotConfig, ButtonConfig, ButtonStyle, CategoryConfig, ConfigError, DiscordConfig, Emoji,
-    FieldError, HttpConfig, LogConfig, PanelPlacementConfig, PrivateBinConfig, Snowflake,
-    ValidationErrors,
+    FieldError, HttpConfig, LogConfig, PanelPlacementConfig, PrivateBinConfig, QuestionConfig,
+    Snowflake, ValidationErrors,
 };
 use twilight_model::channel::message::EmojiReactionType;
 use twilight_model::channel::message::component::ButtonStyle as DiscordButtonStyle;
@@ -61,6 +61,8 @@ pub struct Category {
     pub close_button: Button,
     /// The shared panel the category is offered on; `None`: a panel of its own.
     pub panel: Option<PanelPlacementConfig>,
+    /// The questions asked before a ticket opens (at most 5); empty: it opens at the click.
+    pub questions: Vec<QuestionConfig>,
     /// The DM sent to a ticket's creator on close (`{transcript_url}` not yet replaced), when
     /// the category sends one.
     pub dm_on_close: Option<String>,
@@ -196,6 +198,7 @@ impl Category {
             create_button: create_button?,
             close_button: close_button?,
             panel: category.panel.clone(),
+            questions: category.questions.clone(),
             dm_on_close,
             close_reason_prompt: category.close_reason_prompt,
             claim_button: category.claim_button,
@@ -298,6 +301,7 @@ pub(crate) mod tests {
                 style: DiscordButtonStyle::Danger,
             },
             panel: None,
+            questions: Vec::new(),
             dm_on_close: None,
             close_reason_prompt: false,
             claim_button: false,

@@ -12,6 +12,9 @@ use std::fmt;
 pub(crate) const OPEN_PREFIX: &str = "ticketeer:open:";
 /// The custom id of a shared panel's select menu; the chosen option's value is the category key.
 pub(crate) const CHOOSE_CATEGORY_ID: &str = "ticketeer:choose-category";
+/// The prefix of the form a category with questions shows before opening; the category key
+/// follows.
+pub(crate) const OPEN_FORM_PREFIX: &str = "ticketeer:form:";
 /// The prefix of a close button's custom id; the ticket id follows.
 pub(crate) const CLOSE_PREFIX: &str = "ticketeer:close:";
 /// The prefix of the close-reason form's custom id; the ticket id follows.
@@ -49,6 +52,11 @@ const TICKET_PREFIXES: [(&str, TicketIdMaker); 6] = [
 pub(crate) enum CustomId {
     /// Open a ticket in the category with this key (a panel's button).
     Open {
+        /// The category's stable key.
+        category_key: String,
+    },
+    /// Open a ticket in this category with the answers of the submitted form.
+    OpenForm {
         /// The category's stable key.
         category_key: String,
     },
@@ -111,6 +119,15 @@ impl CustomId {
                 })
             };
         }
+        if let Some(key) = custom_id.strip_prefix(OPEN_FORM_PREFIX) {
+            return if key.is_empty() {
+                Err(unknown())
+            } else {
+                Ok(Self::OpenForm {
+                    category_key: key.to_owned(),
+                })
+            };
+        }
         for (prefix, make) in TICKET_PREFIXES {
             if let Some(id) = custom_id.strip_prefix(prefix) {
                 return ticket_number(id).map(make).ok_or_else(unknown);
@@ -157,6 +174,9 @@ impl fmt::Display for CustomId {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Open { category_key } => write!(formatter, "{OPEN_PREFIX}{category_key}"),
+            Self::OpenForm { category_key } => {
+                write!(formatter, "{OPEN_FORM_PREFIX}{category_key}")
+            }
             Self::Close { ticket_id } => write!(formatter, "{CLOSE_PREFIX}{ticket_id}"),
             Self::CloseReason { ticket_id } => {
                 write!(formatter, "{CLOSE_REASON_PREFIX}{ticket_id}")
@@ -179,6 +199,9 @@ mod tests {
     fn open_and_close_ids_round_trip() {
         for id in [
             CustomId::Open {
+                category_key: "support/billing".to_owned(),
+            },
+            CustomId::OpenForm {
                 category_key: "support/billing".to_owned(),
             },
             CustomId::Close { ticket_id: 42 },
@@ -219,8 +242,13 @@ mod tests {
     #[test]
     fn the_longest_category_key_fits_in_a_custom_id() {
         let key = "k".repeat(ticketeer_config::CATEGORY_KEY_MAX_CHARS);
-        let id = CustomId::Open { category_key: key }.to_string();
+        let id = CustomId::Open {
+            category_key: key.clone(),
+        }
+        .to_string();
         assert!(id.len() <= ticketeer_config::CUSTOM_ID_MAX_CHARS);
+        let form = CustomId::OpenForm { category_key: key }.to_string();
+        assert!(form.len() <= ticketeer_config::CUSTOM_ID_MAX_CHARS);
     }
 
     #[test]

@@ -16,12 +16,12 @@ use twilight_model::channel::message::embed::Embed;
 use twilight_model::channel::message::{AllowedMentions, Component};
 use twilight_model::id::Id;
 use twilight_model::id::marker::UserMarker;
-use twilight_util::builder::embed::{EmbedBuilder, EmbedFooterBuilder};
+use twilight_util::builder::embed::{EmbedBuilder, EmbedFieldBuilder, EmbedFooterBuilder};
 
 use crate::config::{Button, Category};
 use crate::custom_id::{CHOOSE_CATEGORY_ID, CustomId};
 use crate::panels::plan::PanelPlan;
-use crate::store::{PartKind, Ticket};
+use crate::store::{FormAnswer, PartKind, Ticket};
 
 /// A panel message, as posted in its create channel.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,6 +165,32 @@ pub(crate) fn created_message(
             users: vec![creator],
         },
     }
+}
+
+/// What an optional question left blank shows (Discord refuses an empty field).
+const NO_ANSWER: &str = "*No answer*";
+/// The longest question an embed field's name holds.
+const FIELD_NAME_MAX_CHARS: usize = 256;
+
+/// The embed of a ticket's first message that shows the creator's answers to the category's
+/// questions, one field each in question order; `None` when nothing was asked.
+pub(crate) fn form_answers_embed(answers: &[FormAnswer]) -> Option<Embed> {
+    if answers.is_empty() {
+        return None;
+    }
+    let embed = answers.iter().fold(EmbedBuilder::new(), |embed, answer| {
+        let text = answer.answer.trim();
+        let value = if text.is_empty() {
+            NO_ANSWER.to_owned()
+        } else {
+            truncate_chars(text, usize::from(ticketeer_config::ANSWER_MAX_CHARS))
+        };
+        embed.field(EmbedFieldBuilder::new(
+            truncate_chars(&answer.question, FIELD_NAME_MAX_CHARS),
+            value,
+        ))
+    });
+    Some(embed.build())
 }
 
 /// The message that asks a ticket's creator whether it may close (`/ticket request-close`).
@@ -571,6 +597,34 @@ mod tests {
             Some(EmojiReactionType::Unicode {
                 name: "🧾".to_owned()
             })
+        );
+    }
+
+    #[test]
+    fn the_answers_are_one_field_each_in_order_and_a_blank_one_says_so() {
+        assert_eq!(form_answers_embed(&[]), None);
+        let answers = [
+            FormAnswer {
+                question: "Your order number".to_owned(),
+                answer: "  A-1234 ".to_owned(),
+            },
+            FormAnswer {
+                question: "Anything else?".to_owned(),
+                answer: "   ".to_owned(),
+            },
+        ];
+        let embed = form_answers_embed(&answers).expect("an embed");
+        let fields: Vec<(&str, &str, bool)> = embed
+            .fields
+            .iter()
+            .map(|field| (field.name.as_str(), field.value.as_str(), field.inline))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                ("Your order number", "A-1234", false),
+                ("Anything else?", NO_ANSWER, false)
+            ]
         );
     }
 

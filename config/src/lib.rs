@@ -22,9 +22,10 @@ pub mod status;
 pub mod validation;
 
 pub use model::{
-    BotConfig, ButtonConfig, ButtonStyle, CategoryConfig, DEFAULT_ATTACHMENTS_MAX_BYTES,
-    DEFAULT_REQUEST_CLOSE_TIMEOUT_SECONDS, DiscordConfig, DmOnCloseConfig, HttpConfig, LogConfig,
-    LogFormat, PanelPlacementConfig, PanelStyle, PasteExpiry, PrivateBinConfig,
+    ANSWER_MAX_CHARS, BotConfig, ButtonConfig, ButtonStyle, CategoryConfig,
+    DEFAULT_ATTACHMENTS_MAX_BYTES, DEFAULT_REQUEST_CLOSE_TIMEOUT_SECONDS, DiscordConfig,
+    DmOnCloseConfig, HttpConfig, LogConfig, LogFormat, PanelPlacementConfig, PanelStyle,
+    PasteExpiry, PrivateBinConfig, QuestionConfig, QuestionStyle,
 };
 pub use snowflake::{Emoji, Snowflake};
 pub use status::{CategoryStatus, Problem, StatusReport};

@@ -282,6 +282,13 @@ pub struct CategoryConfig {
     /// key) and at most 25 categories. Absent: the category has its own panel, as it always had.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub panel: Option<PanelPlacementConfig>,
+    /// Questions asked before the ticket opens (at most 5, Discord's limit for one form): the
+    /// open button (or the panel's menu) shows a form with one field per question, the ticket
+    /// opens when it is submitted, and the answers are shown in the ticket's first message (so
+    /// also in its transcript). Empty (the default): the ticket opens at the click.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 5), extend("x-kubernetes-list-type" = "atomic"))]
+    pub questions: Vec<QuestionConfig>,
     /// Whether and what to send the ticket's creator by DM when it closes.
     #[serde(default)]
     pub dm_on_close: DmOnCloseConfig,
@@ -325,6 +332,75 @@ impl CategoryConfig {
     )]
     fn is_default_request_close_timeout_seconds(seconds: &u32) -> bool {
         *seconds == DEFAULT_REQUEST_CLOSE_TIMEOUT_SECONDS
+    }
+}
+
+/// One question of a category's form: a Discord text input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QuestionConfig {
+    /// The question, shown above its field.
+    #[schemars(length(min = 1, max = 45))]
+    pub label: String,
+    /// Grey text in the empty field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 100))]
+    pub placeholder: Option<String>,
+    /// `short` (one line, the default) or `paragraph` (several lines).
+    #[serde(default, skip_serializing_if = "QuestionStyle::is_short")]
+    pub style: QuestionStyle,
+    /// Whether the form cannot be sent without an answer. Default `true`.
+    #[serde(
+        default = "QuestionConfig::default_required",
+        skip_serializing_if = "QuestionConfig::is_required"
+    )]
+    pub required: bool,
+    /// The shortest answer accepted, in characters. Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 1024))]
+    pub min_length: Option<u16>,
+    /// The longest answer accepted, in characters: at most 1024 (what one field of the first
+    /// message holds), the default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1024))]
+    pub max_length: Option<u16>,
+}
+
+/// The longest answer to a question: one embed field's value.
+pub const ANSWER_MAX_CHARS: u16 = 1024;
+
+impl QuestionConfig {
+    fn default_required() -> bool {
+        true
+    }
+
+    #[expect(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde passes a reference"
+    )]
+    fn is_required(required: &bool) -> bool {
+        *required
+    }
+}
+
+/// A question's field.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum QuestionStyle {
+    /// One line (the default).
+    #[default]
+    Short,
+    /// Several lines.
+    Paragraph,
+}
+
+impl QuestionStyle {
+    #[expect(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde passes a reference"
+    )]
+    fn is_short(style: &Self) -> bool {
+        *style == Self::Short
     }
 }
 

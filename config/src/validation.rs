@@ -6,7 +6,8 @@
 use std::fmt;
 
 use crate::model::{
-    BotConfig, ButtonConfig, CategoryConfig, DiscordConfig, PanelPlacementConfig, PrivateBinConfig,
+    ANSWER_MAX_CHARS, BotConfig, ButtonConfig, CategoryConfig, DiscordConfig, PanelPlacementConfig,
+    PrivateBinConfig, QuestionConfig,
 };
 use crate::{
     BUTTON_LABEL_MAX_CHARS, CATEGORY_KEY_MAX_CHARS, CATEGORY_NAME_MAX_CHARS, Emoji,
@@ -266,6 +267,18 @@ fn check_category(checker: &mut Checker, path: &str, category: &CategoryConfig) 
     if let Some(panel) = &category.panel {
         check_panel(checker, &format!("{path}.panel"), panel);
     }
+    if category.questions.len() > QUESTIONS_MAX {
+        checker.fail(
+            &format!("{path}.questions"),
+            format!(
+                "must hold at most {QUESTIONS_MAX} questions, Discord's limit for one form (got {})",
+                category.questions.len()
+            ),
+        );
+    }
+    for (index, question) in category.questions.iter().enumerate() {
+        check_question(checker, &format!("{path}.questions[{index}]"), question);
+    }
     let dm = &category.dm_on_close;
     match &dm.message {
         Some(message) => checker.text(
@@ -292,6 +305,43 @@ fn check_category(checker: &mut Checker, path: &str, category: &CategoryConfig) 
 
 /// The longest a close request may wait for the creator's answer: 30 days.
 const REQUEST_CLOSE_TIMEOUT_MAX_SECONDS: u32 = 30 * 24 * 60 * 60;
+
+/// The most questions one form holds.
+const QUESTIONS_MAX: usize = 5;
+/// The longest question label Discord shows.
+const QUESTION_LABEL_MAX_CHARS: usize = 45;
+/// The longest text input placeholder Discord shows.
+const QUESTION_PLACEHOLDER_MAX_CHARS: usize = 100;
+
+fn check_question(checker: &mut Checker, path: &str, question: &QuestionConfig) {
+    checker.text(
+        &format!("{path}.label"),
+        &question.label,
+        QUESTION_LABEL_MAX_CHARS,
+    );
+    if let Some(placeholder) = &question.placeholder {
+        checker.text(
+            &format!("{path}.placeholder"),
+            placeholder,
+            QUESTION_PLACEHOLDER_MAX_CHARS,
+        );
+    }
+    let max = question.max_length.unwrap_or(ANSWER_MAX_CHARS);
+    if !(1..=ANSWER_MAX_CHARS).contains(&max) {
+        checker.fail(
+            &format!("{path}.maxLength"),
+            format!("must be 1–{ANSWER_MAX_CHARS} characters (one field of the ticket's first message; got {max})"),
+        );
+    }
+    if let Some(min) = question.min_length
+        && min > max
+    {
+        checker.fail(
+            &format!("{path}.minLength"),
+            format!("must not exceed maxLength ({max}; got {min})"),
+        );
+    }
+}
 
 /// The longest panel name.
 const PANEL_NAME_MAX_CHARS: usize = 32;

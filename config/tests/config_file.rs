@@ -311,6 +311,48 @@ fn a_panel_placement_parses_and_its_bad_fields_are_named() {
 }
 
 #[test]
+fn questions_parse_and_their_bad_fields_are_named() {
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        "    createdMessage: Welcome!\n    questions:\n      - {label: Order number, minLength: 3, maxLength: 20}\n      - {label: Details, style: paragraph, required: false}\n",
+    );
+    let config = BotConfig::from_yaml(&text).expect("valid");
+    let questions = &config.categories["general"].questions;
+    assert_eq!(questions.len(), 2);
+    assert!(questions[0].required && !questions[1].required);
+    assert_eq!(
+        questions[1].style,
+        ticketeer_config::QuestionStyle::Paragraph
+    );
+    let six = "      - {label: Question}\n".repeat(6);
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        &format!("    createdMessage: Welcome!\n    questions:\n{six}"),
+    );
+    assert_eq!(
+        invalid(&text),
+        [
+            r#"categories["general"].questions: must hold at most 5 questions, Discord's limit for one form (got 6)"#
+        ]
+    );
+    let long = "x".repeat(46);
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        &format!(
+            "    createdMessage: Welcome!\n    questions:\n      - {{label: {long}, minLength: 30, maxLength: 20}}\n      - {{label: Fine, maxLength: 2000}}\n"
+        ),
+    );
+    assert_eq!(
+        invalid(&text),
+        [
+            r#"categories["general"].questions[0].label: must be 1–45 characters (got 46)"#,
+            r#"categories["general"].questions[0].minLength: must not exceed maxLength (20; got 30)"#,
+            r#"categories["general"].questions[1].maxLength: must be 1–1024 characters (one field of the ticket's first message; got 2000)"#,
+        ]
+    );
+}
+
+#[test]
 fn a_disabled_dm_needs_no_message() {
     let text = minimal_with(
         "    createdMessage: Welcome!\n",

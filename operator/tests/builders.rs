@@ -71,7 +71,7 @@ fn every_field_of_every_category_lands_in_the_rendered_config() {
 }
 
 #[test]
-fn a_shared_panel_placement_lands_in_the_rendered_config() {
+fn a_shared_panel_placement_and_questions_land_in_the_rendered_config() {
     let bot = bot(bot_json());
     let placed = [
         billing_json().set(
@@ -79,7 +79,13 @@ fn a_shared_panel_placement_lands_in_the_rendered_config() {
             json!({"name": "help-desk", "style": "select", "position": 2,
                    "description": "Invoices", "placeholder": "Pick a topic"}),
         ),
-        general_json().set("/spec/panel", json!({"name": "help-desk"})),
+        general_json()
+            .set("/spec/panel", json!({"name": "help-desk"}))
+            .set(
+                "/spec/questions",
+                json!([{"label": "Order number", "minLength": 3},
+                       {"label": "Details", "style": "paragraph", "required": false}]),
+            ),
     ]
     .map(category);
     let config = BotConfig::from_yaml(&rendered_yaml(&bot, &placed))
@@ -92,6 +98,7 @@ fn a_shared_panel_placement_lands_in_the_rendered_config() {
             Some("help-desk")
         );
     }
+    assert_eq!(config.categories[&placed[1].key()].questions.len(), 2);
 }
 
 #[test]

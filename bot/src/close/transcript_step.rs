@@ -131,6 +131,7 @@ async fn commit_transcript(
     let lifetime = ctx.config().privatebin.expire.lifetime();
     store::record_transcript(&mut *transaction, ticket_id, transcript, lifetime).await?;
     let deleted = store::delete_snapshots(&mut *transaction, ticket_id).await?;
+    store::delete_form_answers(&mut *transaction, ticket_id).await?;
     store::commit(transaction).await?;
     Ok(deleted)
 }

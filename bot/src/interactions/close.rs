@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use twilight_model::application::interaction::Interaction;
-use twilight_model::application::interaction::modal::{
-    ModalInteractionComponent, ModalInteractionData,
-};
+use twilight_model::application::interaction::modal::ModalInteractionData;
 use twilight_model::channel::message::AllowedMentions;
 use twilight_model::channel::message::Component;
 use twilight_model::channel::message::component::{Label, TextInput, TextInputStyle};
@@ -72,19 +70,7 @@ pub(super) fn reason_form(ticket_id: i64) -> InteractionResponse {
 
 /// The reason typed into the form, trimmed; `None` when left empty.
 pub(super) fn submitted_reason(data: &ModalInteractionData) -> Option<String> {
-    fn find<'a>(components: &'a [ModalInteractionComponent], field: &str) -> Option<&'a str> {
-        components.iter().find_map(|component| match component {
-            ModalInteractionComponent::TextInput(input) if input.custom_id == field => {
-                Some(input.value.as_str())
-            }
-            ModalInteractionComponent::Label(label) => {
-                find(std::slice::from_ref(&*label.component), field)
-            }
-            ModalInteractionComponent::ActionRow(row) => find(&row.components, field),
-            _ => None,
-        })
-    }
-    find(&data.components, REASON_FIELD)
+    super::form::submitted_text(&data.components, REASON_FIELD)
         .map(str::trim)
         .filter(|reason| !reason.is_empty())
         .map(|reason| reason.chars().take(usize::from(REASON_MAX_CHARS)).collect())

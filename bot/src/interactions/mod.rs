@@ -22,6 +22,7 @@
 //! - `reply`: what the clicker is told, as data with a pure text.
 
 mod close;
+mod form;
 mod open;
 mod reply;
 mod staff;
@@ -95,6 +96,17 @@ pub(crate) async fn handle(ctx: Arc<Context>, interaction: Interaction, received
         .await;
         return;
     }
+    if let Request::Component(Ok(CustomId::Open { category_key }), _) = &request
+        && let Some(form) = ctx
+            .config()
+            .categories
+            .get(category_key)
+            .and_then(|category| form::open_form(category_key, category))
+    {
+        // The ticket opens when the form is submitted; the click itself is not claimed.
+        respond(&ctx, &interaction, received, &form).await;
+        return;
+    }
     if !acknowledge(&ctx, &interaction, received).await {
         return;
     }
@@ -135,7 +147,21 @@ async fn component(
     reason: Option<String>,
 ) -> Reply {
     match custom_id {
-        CustomId::Open { category_key } => open::open_ticket(ctx, interaction, &category_key).await,
+        CustomId::Open { category_key } => {
+            open::open_ticket(ctx, interaction, &category_key, Vec::new()).await
+        }
+        CustomId::OpenForm { category_key } => {
+            let answers = match (
+                &interaction.data,
+                ctx.config().categories.get(&category_key),
+            ) {
+                (Some(InteractionData::ModalSubmit(data)), Some(category)) => {
+                    form::submitted_answers(data, category)
+                }
+                _ => Vec::new(),
+            };
+            open::open_ticket(ctx, interaction, &category_key, answers).await
+        }
         CustomId::Close { ticket_id } => {
             close::close_ticket(ctx, interaction, ticket_id, None).await
         }

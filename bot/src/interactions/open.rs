@@ -18,7 +18,7 @@ use crate::error::ErrorChain;
 use crate::error::Result;
 use crate::messages;
 use crate::policy;
-use crate::store::{self, BeginTicket, NewTicket, Ticket};
+use crate::store::{self, BeginTicket, FormAnswer, NewTicket, Ticket};
 
 /// How long a second click waits for the first click's channel to exist.
 const WAIT_FOR_CHANNEL: Duration = Duration::from_secs(10);
@@ -27,6 +27,7 @@ pub(super) async fn open_ticket(
     ctx: &Context,
     interaction: &Interaction,
     category_key: &str,
+    answers: Vec<FormAnswer>,
 ) -> Reply {
     let config = ctx.config();
     let Some(category) = config.categories.get(category_key) else {
@@ -47,6 +48,7 @@ pub(super) async fn open_ticket(
         category,
         guild_id,
         user_id,
+        answers,
     };
     match opening.run(interaction).await {
         Ok(reply) => reply,
@@ -70,6 +72,8 @@ struct Opening<'a> {
     category: &'a Category,
     guild_id: Id<GuildMarker>,
     user_id: Id<UserMarker>,
+    /// The answers to the category's questions (empty when it asks none).
+    answers: Vec<FormAnswer>,
 }
 
 impl Opening<'_> {
@@ -98,6 +102,10 @@ impl Opening<'_> {
             }
             BeginTicket::Created(ticket) => ticket,
         };
+        if let Err(error) = store::save_form_answers(&ctx.pool, ticket.id, &self.answers).await {
+            self.abandon(&ticket).await;
+            return Err(error.into());
+        }
         let channel = match self.create_channel(&ticket).await {
             Ok(channel) => channel,
             Err(error) => {
@@ -316,21 +324,39 @@ categories:
     #[tokio::test]
     async fn a_click_on_a_removed_categorys_panel_is_answered_without_io() {
         let ctx = test_context(&config());
-        let reply = open_ticket(&ctx, &click(GUILD, "ticketeer:open:gone"), "gone").await;
+        let reply = open_ticket(
+            &ctx,
+            &click(GUILD, "ticketeer:open:gone"),
+            "gone",
+            Vec::new(),
+        )
+        .await;
         assert_eq!(reply, Reply::CategoryRemoved);
     }
 
     #[tokio::test]
     async fn a_click_on_another_servers_panel_is_refused_without_io() {
         let ctx = test_context(&config());
-        let reply = open_ticket(&ctx, &click(GUILD + 1, "ticketeer:open:support"), "support").await;
+        let reply = open_ticket(
+            &ctx,
+            &click(GUILD + 1, "ticketeer:open:support"),
+            "support",
+            Vec::new(),
+        )
+        .await;
         assert_eq!(reply, Reply::OtherServer);
     }
 
     #[tokio::test]
     async fn with_the_database_unreachable_the_clicker_is_told_to_try_again() {
         let ctx = test_context(&config());
-        let reply = open_ticket(&ctx, &click(GUILD, "ticketeer:open:support"), "support").await;
+        let reply = open_ticket(
+            &ctx,
+            &click(GUILD, "ticketeer:open:support"),
+            "support",
+            Vec::new(),
+        )
+        .await;
         assert!(
             matches!(
                 reply,

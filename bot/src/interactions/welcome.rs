@@ -37,6 +37,9 @@ async fn post_welcome(
     channel: Id<ChannelMarker>,
 ) -> Result<Id<MessageMarker>> {
     let created = messages::created_message(ticket_id, user_id, category, None);
+    // The answers are read back rather than passed in, so a repair posts them too.
+    let answers = store::form_answers(&ctx.pool, ticket_id).await?;
+    let embeds: Vec<_> = messages::form_answers_embed(&answers).into_iter().collect();
     let message = ctx
         .rest_model(
             DiscordCall::PostWelcome,
@@ -44,6 +47,7 @@ async fn post_welcome(
                 .create_message(channel)
                 .content(&created.content)
                 .components(&created.components)
+                .embeds(&embeds)
                 .allowed_mentions(Some(&created.allowed_mentions)),
         )
         .await?;
