@@ -38,6 +38,10 @@ pub struct Config {
 
 /// One ticket category, ready to use.
 #[derive(Debug, Clone, PartialEq)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each is an independent yes/no option of the config, not a state"
+)]
 pub struct Category {
     /// The guild the category lives in.
     pub guild_id: Id<GuildMarker>,
@@ -63,6 +67,8 @@ pub struct Category {
     pub panel: Option<PanelPlacementConfig>,
     /// The questions asked before a ticket opens (at most 5); empty: it opens at the click.
     pub questions: Vec<QuestionConfig>,
+    /// The creator is asked by DM to rate the closed ticket.
+    pub ask_feedback: bool,
     /// The DM sent to a ticket's creator on close (`{transcript_url}` not yet replaced), when
     /// the category sends one.
     pub dm_on_close: Option<String>,
@@ -199,6 +205,7 @@ impl Category {
             close_button: close_button?,
             panel: category.panel.clone(),
             questions: category.questions.clone(),
+            ask_feedback: category.ask_feedback,
             dm_on_close,
             close_reason_prompt: category.close_reason_prompt,
             claim_button: category.claim_button,
@@ -302,6 +309,7 @@ pub(crate) mod tests {
             },
             panel: None,
             questions: Vec::new(),
+            ask_feedback: false,
             dm_on_close: None,
             close_reason_prompt: false,
             claim_button: false,

@@ -15,6 +15,10 @@ pub(crate) const CHOOSE_CATEGORY_ID: &str = "ticketeer:choose-category";
 /// The prefix of the form a category with questions shows before opening; the category key
 /// follows.
 pub(crate) const OPEN_FORM_PREFIX: &str = "ticketeer:form:";
+/// The prefix of a rating button in the DM after a close; `<ticket>:<rating>` follows.
+pub(crate) const RATE_PREFIX: &str = "ticketeer:rate:";
+/// The prefix of the comment form a rating button opens; `<ticket>:<rating>` follows.
+pub(crate) const FEEDBACK_PREFIX: &str = "ticketeer:feedback:";
 /// The prefix of a close button's custom id; the ticket id follows.
 pub(crate) const CLOSE_PREFIX: &str = "ticketeer:close:";
 /// The prefix of the close-reason form's custom id; the ticket id follows.
@@ -59,6 +63,20 @@ pub(crate) enum CustomId {
     OpenForm {
         /// The category's stable key.
         category_key: String,
+    },
+    /// Rate this closed ticket (a button of the DM after the close); opens the comment form.
+    Rate {
+        /// The ticket's id.
+        ticket_id: i64,
+        /// 1 to 5.
+        rating: u8,
+    },
+    /// Record this rating, with the comment typed into the form.
+    Feedback {
+        /// The ticket's id.
+        ticket_id: i64,
+        /// 1 to 5.
+        rating: u8,
     },
     /// Close this ticket (the button on a ticket's first message).
     Close {
@@ -128,6 +146,21 @@ impl CustomId {
                 })
             };
         }
+        for (prefix, is_form) in [(RATE_PREFIX, false), (FEEDBACK_PREFIX, true)] {
+            if let Some(rest) = custom_id.strip_prefix(prefix) {
+                let (ticket, rating) = rest.split_once(':').ok_or_else(unknown)?;
+                let ticket_id = ticket_number(ticket).ok_or_else(unknown)?;
+                let rating = match rating.as_bytes() {
+                    [digit @ b'1'..=b'5'] => digit - b'0',
+                    _ => return Err(unknown()),
+                };
+                return Ok(if is_form {
+                    Self::Feedback { ticket_id, rating }
+                } else {
+                    Self::Rate { ticket_id, rating }
+                });
+            }
+        }
         for (prefix, make) in TICKET_PREFIXES {
             if let Some(id) = custom_id.strip_prefix(prefix) {
                 return ticket_number(id).map(make).ok_or_else(unknown);
@@ -177,6 +210,12 @@ impl fmt::Display for CustomId {
             Self::OpenForm { category_key } => {
                 write!(formatter, "{OPEN_FORM_PREFIX}{category_key}")
             }
+            Self::Rate { ticket_id, rating } => {
+                write!(formatter, "{RATE_PREFIX}{ticket_id}:{rating}")
+            }
+            Self::Feedback { ticket_id, rating } => {
+                write!(formatter, "{FEEDBACK_PREFIX}{ticket_id}:{rating}")
+            }
             Self::Close { ticket_id } => write!(formatter, "{CLOSE_PREFIX}{ticket_id}"),
             Self::CloseReason { ticket_id } => {
                 write!(formatter, "{CLOSE_REASON_PREFIX}{ticket_id}")
@@ -203,6 +242,14 @@ mod tests {
             },
             CustomId::OpenForm {
                 category_key: "support/billing".to_owned(),
+            },
+            CustomId::Rate {
+                ticket_id: 42,
+                rating: 5,
+            },
+            CustomId::Feedback {
+                ticket_id: 42,
+                rating: 1,
             },
             CustomId::Close { ticket_id: 42 },
             CustomId::CloseReason { ticket_id: 42 },
@@ -268,6 +315,26 @@ mod tests {
             CustomId::parse_component("ticketeer:close:7", &[]),
             Ok(CustomId::Close { ticket_id: 7 })
         );
+    }
+
+    #[test]
+    fn ratings_outside_one_to_five_are_not_ours() {
+        assert_eq!(
+            CustomId::parse("ticketeer:rate:7:3"),
+            Ok(CustomId::Rate {
+                ticket_id: 7,
+                rating: 3
+            })
+        );
+        for id in [
+            "ticketeer:rate:7:0",
+            "ticketeer:rate:7:6",
+            "ticketeer:rate:7",
+            "ticketeer:rate:x:3",
+            "ticketeer:feedback:7:+3",
+        ] {
+            assert!(CustomId::parse(id).is_err(), "{id}");
+        }
     }
 
     #[test]

@@ -75,6 +75,10 @@ pub enum DiscordCall {
     PostCloseRequest,
     /// A close request's message once answered.
     EditCloseRequest,
+    /// A closed ticket's log post, with the creator's rating added.
+    EditLogPost,
+    /// The DM asking for a rating, its buttons retired once rated.
+    EditFeedbackDm,
 }
 
 impl DiscordCall {
@@ -112,9 +116,11 @@ impl DiscordCall {
             }
             Self::OpenCreatorDm => "POST /users/@me/channels",
             Self::ReadPanel => "GET /channels/{channel_id}/messages/{message_id}",
-            Self::EditPanel | Self::EditWelcome | Self::EditCloseRequest => {
-                "PATCH /channels/{channel_id}/messages/{message_id}"
-            }
+            Self::EditPanel
+            | Self::EditWelcome
+            | Self::EditCloseRequest
+            | Self::EditLogPost
+            | Self::EditFeedbackDm => "PATCH /channels/{channel_id}/messages/{message_id}",
             Self::DeletePanel => "DELETE /channels/{channel_id}/messages/{message_id}",
             Self::ReadGuildCommands => {
                 "GET /applications/{application_id}/guilds/{guild_id}/commands"
@@ -167,6 +173,8 @@ impl DiscordCall {
             Self::EditWelcome => "edit the ticket's first message",
             Self::PostCloseRequest => "post the close request",
             Self::EditCloseRequest => "edit the close request",
+            Self::EditLogPost => "add the rating to the log post",
+            Self::EditFeedbackDm => "retire the rating buttons",
         }
     }
 
@@ -208,6 +216,8 @@ impl DiscordCall {
             Self::EditWelcome => "edit_welcome",
             Self::PostCloseRequest => "post_close_request",
             Self::EditCloseRequest => "edit_close_request",
+            Self::EditLogPost => "edit_log_post",
+            Self::EditFeedbackDm => "edit_feedback_dm",
         }
     }
 }

@@ -479,6 +479,89 @@ pub(crate) fn dm_text(template: &str, transcript_url: &str, reason: Option<&str>
     cut
 }
 
+/// The question of the DM that asks a closed ticket's creator for a rating.
+pub(crate) fn feedback_question(ticket_id: i64, category: &str) -> String {
+    format!(
+        "How did we do with your ticket #{ticket_id} ({category})? Rate it from 1 (poor) to 5 \
+         (great)."
+    )
+}
+
+/// The DM after a close: the category's closing text (when it sends one), then the rating
+/// question (when it asks one), within Discord's 2000 characters (the closing text is cut).
+pub(crate) fn closed_dm_text(closing: Option<String>, question: Option<String>) -> String {
+    let Some(question) = question else {
+        return closing.unwrap_or_default();
+    };
+    let Some(closing) = closing else {
+        return question;
+    };
+    let room = MESSAGE_MAX_CHARS - question.chars().count() - 2;
+    let mut text = if closing.chars().count() > room {
+        let mut cut = truncate_chars(&closing, room - 1);
+        cut.push('…');
+        cut
+    } else {
+        closing
+    };
+    text.push_str("\n\n");
+    text.push_str(&question);
+    text
+}
+
+/// The five rating buttons of ticket `ticket_id`'s DM.
+pub(crate) fn rating_buttons(ticket_id: i64) -> Vec<Component> {
+    let buttons = (1..=5)
+        .map(|rating| {
+            button(
+                &CustomId::Rate { ticket_id, rating },
+                &Button {
+                    label: rating.to_string(),
+                    emoji: Some(
+                        twilight_model::channel::message::EmojiReactionType::Unicode {
+                            name: "⭐".to_owned(),
+                        },
+                    ),
+                    style: ButtonStyle::Secondary,
+                },
+            )
+        })
+        .collect();
+    vec![Component::ActionRow(ActionRow {
+        id: None,
+        components: buttons,
+    })]
+}
+
+/// The longest comment shown in the log post.
+const FEEDBACK_COMMENT_SHOWN_CHARS: usize = 500;
+
+/// The line added to a closed ticket's log post once its creator rated it.
+pub(crate) fn feedback_line(rating: u8, comment: Option<&str>) -> String {
+    let stars: String = (1..=5)
+        .map(|star| if star <= rating { '★' } else { '☆' })
+        .collect();
+    let mut line = format!("**Feedback:** {rating}/5 {stars}");
+    if let Some(comment) = comment.map(str::trim).filter(|comment| !comment.is_empty()) {
+        let _ = write!(
+            line,
+            " — “{}”",
+            truncate_chars(comment, FEEDBACK_COMMENT_SHOWN_CHARS)
+        );
+    }
+    line
+}
+
+/// `content` with `line` added on a line of its own, within Discord's 2000 characters (the line
+/// is what is cut); `None` when it already ends with it (a repeated edit).
+pub(crate) fn with_line(content: &str, line: &str) -> Option<String> {
+    if content.ends_with(line) {
+        return None;
+    }
+    let room = MESSAGE_MAX_CHARS.saturating_sub(content.chars().count() + 1);
+    Some(format!("{content}\n{}", truncate_chars(line, room)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -626,6 +709,57 @@ mod tests {
                 ("Anything else?", NO_ANSWER, false)
             ]
         );
+    }
+
+    #[test]
+    fn the_closing_dm_carries_the_rating_question_after_its_text() {
+        assert_eq!(closed_dm_text(Some("Closed.".to_owned()), None), "Closed.");
+        assert_eq!(closed_dm_text(None, Some("Rate?".to_owned())), "Rate?");
+        assert_eq!(
+            closed_dm_text(Some("Closed.".to_owned()), Some("Rate?".to_owned())),
+            "Closed.\n\nRate?"
+        );
+        let long = closed_dm_text(Some("x".repeat(2000)), Some("Rate?".to_owned()));
+        assert_eq!(long.chars().count(), MESSAGE_MAX_CHARS);
+        assert!(long.ends_with("…\n\nRate?"));
+    }
+
+    #[test]
+    fn the_rating_buttons_go_from_one_to_five() {
+        let components = rating_buttons(42);
+        let [Component::ActionRow(row)] = components.as_slice() else {
+            panic!("one action row: {components:?}");
+        };
+        let ids: Vec<_> = row
+            .components
+            .iter()
+            .map(|button| match button {
+                Component::Button(button) => button.custom_id.clone().unwrap_or_default(),
+                other => panic!("a button: {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            (1..=5)
+                .map(|rating| format!("ticketeer:rate:42:{rating}"))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn the_feedback_line_shows_stars_and_the_comment_and_is_added_once() {
+        assert_eq!(feedback_line(4, None), "**Feedback:** 4/5 ★★★★☆");
+        assert_eq!(
+            feedback_line(2, Some("  slow  ")),
+            "**Feedback:** 2/5 ★★☆☆☆ — “slow”"
+        );
+        assert_eq!(feedback_line(5, Some("   ")), "**Feedback:** 5/5 ★★★★★");
+        let line = feedback_line(3, None);
+        let once = with_line("Ticket #1 was closed.", &line).expect("added");
+        assert_eq!(once, format!("Ticket #1 was closed.\n{line}"));
+        assert_eq!(with_line(&once, &line), None);
+        let full = with_line(&"x".repeat(1990), &line).expect("added");
+        assert_eq!(full.chars().count(), MESSAGE_MAX_CHARS);
     }
 
     fn ticket() -> Ticket {

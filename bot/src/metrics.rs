@@ -19,6 +19,15 @@ pub struct CategoryLabel {
     pub category: String,
 }
 
+/// A rating label: the category's stable key and the rating given, `1` to `5`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RatingLabel {
+    /// The category's stable key.
+    pub category: String,
+    /// `1` to `5`.
+    pub rating: String,
+}
+
 /// A gateway event label: the dispatch's name, e.g. `MESSAGE_CREATE`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct EventLabel {
@@ -68,6 +77,9 @@ pub struct Metrics {
     pub ticket_messages_seen: Counter,
     /// Checks of the config file, by outcome.
     pub config_checks: Family<OutcomeLabel, Counter>,
+    /// Ratings recorded by closed tickets' creators, by category and rating (each counted by the
+    /// replica that recorded it, once).
+    pub feedback_ratings: Family<RatingLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -92,6 +104,12 @@ impl Metrics {
         let gateway_events = Family::<EventLabel, Counter>::default();
         let ticket_messages_seen = Counter::default();
         let config_checks = Family::<OutcomeLabel, Counter>::default();
+        let feedback_ratings = Family::<RatingLabel, Counter>::default();
+        registry.register(
+            "feedback_ratings",
+            "Ratings given to closed tickets by their creators, by category and rating",
+            feedback_ratings.clone(),
+        );
         registry.register(
             "gateway_events_handled",
             "Gateway events whose handling finished, by event",
@@ -154,7 +172,18 @@ impl Metrics {
             gateway_events,
             ticket_messages_seen,
             config_checks,
+            feedback_ratings,
         }
+    }
+
+    /// Counts a rating of `rating` recorded for a ticket of `category`.
+    pub fn count_feedback(&self, category: &str, rating: u8) {
+        self.feedback_ratings
+            .get_or_create(&RatingLabel {
+                category: category.to_owned(),
+                rating: rating.to_string(),
+            })
+            .inc();
     }
 
     /// Counts one `event` dispatch whose handling finished.

@@ -246,6 +246,10 @@ pub enum LogFormat {
 /// One ticket category: its panel, its ticket channels and what happens on close.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each is an independent yes/no option of the YAML, not a state"
+)]
 pub struct CategoryConfig {
     /// The Discord server (guild) the category lives in.
     pub guild_id: Snowflake,
@@ -289,6 +293,13 @@ pub struct CategoryConfig {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 5), extend("x-kubernetes-list-type" = "atomic"))]
     pub questions: Vec<QuestionConfig>,
+    /// Whether the creator is asked, by DM once the ticket is closed, to rate it from 1 to 5 (with
+    /// an optional comment). The rating is stored with the ticket, added to the log post and
+    /// counted in `/metrics` per category. With `dmOnClose` on, the buttons go on that DM;
+    /// otherwise the bot sends a DM of its own. Users with DMs closed are not asked. Default
+    /// `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ask_feedback: bool,
     /// Whether and what to send the ticket's creator by DM when it closes.
     #[serde(default)]
     pub dm_on_close: DmOnCloseConfig,

@@ -264,6 +264,7 @@ fn the_staff_options_parse_and_a_request_close_timeout_out_of_range_is_named() {
     let config = BotConfig::from_yaml(&text).expect("valid");
     let general = &config.categories["general"];
     assert!(general.claim_button && general.claim_locks_writing);
+    assert!(!general.ask_feedback, "feedback is off unless asked for");
     assert_eq!(general.request_close_timeout_seconds, 600);
     for seconds in ["0", "2592001"] {
         let text = minimal_with(

@@ -28,6 +28,8 @@ mod attachments;
 mod steps;
 mod transcript_step;
 
+pub(crate) use steps::marked_post;
+
 use std::sync::Arc;
 
 use tokio::time::Instant;

@@ -11,7 +11,9 @@ use crate::context::Context;
 use crate::discord_call::DiscordCall;
 use crate::error::ErrorChain;
 use crate::error::{BotError, DiscordProblem, Result};
-use crate::messages::{dm_text, is_marked, log_text, marker_embed};
+use crate::messages::{
+    closed_dm_text, dm_text, feedback_question, is_marked, log_text, marker_embed, rating_buttons,
+};
 use crate::privatebin::link::without_key;
 use crate::store::{self, Ticket, TranscriptPart};
 
@@ -52,6 +54,7 @@ pub(super) async fn post_log(ctx: &Context, ticket: &Ticket) -> Result<()> {
         ticket,
         channel,
         &log_text(ticket, name, transcript_url(ticket)),
+        &[],
     )
     .await;
     match outcome {
@@ -68,18 +71,29 @@ pub(super) async fn post_log(ctx: &Context, ticket: &Ticket) -> Result<()> {
     }
 }
 
-/// Posts `content` (with the ticket's marker) in `channel` unless the bot already did.
+/// The bot's post about ticket `ticket_id` (its log post, or the DM) among the recent messages
+/// of `channel`, if there is one.
+pub(crate) async fn marked_post(
+    ctx: &Context,
+    channel: Id<ChannelMarker>,
+    ticket_id: i64,
+) -> Result<Option<Message>> {
+    let recent = recent_messages(ctx, channel).await?;
+    Ok(recent
+        .into_iter()
+        .find(|message| is_marked(message, ctx.bot_user_id, ticket_id)))
+}
+
+/// Posts `content` (with the ticket's marker) and `components` in `channel` unless the bot
+/// already did.
 async fn post_once(
     ctx: &Context,
     ticket: &Ticket,
     channel: Id<ChannelMarker>,
     content: &str,
+    components: &[twilight_model::channel::message::Component],
 ) -> Result<()> {
-    let recent = recent_messages(ctx, channel).await?;
-    if recent
-        .iter()
-        .any(|message| is_marked(message, ctx.bot_user_id, ticket.id))
-    {
+    if marked_post(ctx, channel, ticket.id).await?.is_some() {
         tracing::info!(ticket = ticket.id, channel = %channel, "already posted before a restart; not posting again");
         return Ok(());
     }
@@ -96,6 +110,7 @@ async fn post_once(
             .create_message(channel)
             .content(content)
             .embeds(&embeds)
+            .components(components)
             .allowed_mentions(Some(&no_pings)),
     )
     .await?;
@@ -104,19 +119,26 @@ async fn post_once(
 
 pub(super) async fn notify_creator(ctx: &Context, ticket: &Ticket) -> Result<()> {
     let config = ctx.config();
-    let Some(template) = config
-        .categories
-        .get(&ticket.category_key)
-        .and_then(|category| category.dm_on_close.clone())
-    else {
+    let category = config.categories.get(&ticket.category_key);
+    let template = category.and_then(|category| category.dm_on_close.clone());
+    let question = category
+        .filter(|category| category.ask_feedback)
+        .map(|category| feedback_question(ticket.id, &category.name));
+    if template.is_none() && question.is_none() {
         return Ok(());
-    };
+    }
     // A channel deleted by hand has the bot's own words as its reason, not the closer's.
     let reason = ticket
         .close_reason
         .as_deref()
         .filter(|_| !ticket.channel_gone);
-    let text = dm_text(&template, transcript_url(ticket), reason);
+    let closing = template.map(|template| dm_text(&template, transcript_url(ticket), reason));
+    let components = if question.is_some() {
+        rating_buttons(ticket.id)
+    } else {
+        Vec::new()
+    };
+    let text = closed_dm_text(closing, question);
     let sent = async {
         let dm = ctx
             .rest_model(
@@ -124,7 +146,7 @@ pub(super) async fn notify_creator(ctx: &Context, ticket: &Ticket) -> Result<()>
                 ctx.http.create_private_channel(ticket.user_id),
             )
             .await?;
-        post_once(ctx, ticket, dm.id, &text).await
+        post_once(ctx, ticket, dm.id, &text, &components).await
     }
     .await;
     match sent {

@@ -22,6 +22,7 @@
 //! - `reply`: what the clicker is told, as data with a pure text.
 
 mod close;
+mod feedback;
 mod form;
 mod open;
 mod reply;
@@ -96,6 +97,17 @@ pub(crate) async fn handle(ctx: Arc<Context>, interaction: Interaction, received
         .await;
         return;
     }
+    if let Request::Component(Ok(CustomId::Rate { ticket_id, rating }), _) = &request {
+        // The rating is recorded with the comment form's submit; the click is not claimed.
+        respond(
+            &ctx,
+            &interaction,
+            received,
+            &feedback::comment_form(*ticket_id, *rating),
+        )
+        .await;
+        return;
+    }
     if let Request::Component(Ok(CustomId::Open { category_key }), _) = &request
         && let Some(form) = ctx
             .config()
@@ -161,6 +173,16 @@ async fn component(
                 _ => Vec::new(),
             };
             open::open_ticket(ctx, interaction, &category_key, answers).await
+        }
+        // Answered with the comment form before the click is acknowledged; a click that gets
+        // here is a redelivery after that.
+        CustomId::Rate { .. } => Reply::StaleButton,
+        CustomId::Feedback { ticket_id, rating } => {
+            let comment = match &interaction.data {
+                Some(InteractionData::ModalSubmit(data)) => feedback::submitted_comment(data),
+                _ => None,
+            };
+            feedback::record(ctx, interaction, ticket_id, rating, comment).await
         }
         CustomId::Close { ticket_id } => {
             close::close_ticket(ctx, interaction, ticket_id, None).await

@@ -96,6 +96,10 @@ pub(crate) enum Reply {
         /// The new category's name.
         category: String,
     },
+    /// The creator's rating was recorded.
+    FeedbackRecorded,
+    /// The ticket was rated before (with this rating); the new one is not recorded.
+    AlreadyRated(i16),
     /// The work failed; `doing` completes "I could not …", `category` names the ticket category.
     Failed {
         /// What the bot could not do, e.g. "create your ticket channel".
@@ -236,6 +240,10 @@ impl fmt::Display for Reply {
                 f.write_str("This close request was already answered or withdrawn.")
             }
             Self::KeptOpen => f.write_str("The ticket stays open."),
+            Self::FeedbackRecorded => f.write_str("Thank you for your feedback!"),
+            Self::AlreadyRated(rating) => {
+                write!(f, "You already rated this ticket ({rating}/5); thank you!")
+            }
             Self::Renamed => f.write_str("The ticket channel was renamed."),
             Self::RenameLimited => f.write_str(
                 "Discord lets a channel be renamed only twice per 10 minutes. Please try again \

@@ -14,6 +14,7 @@
 
 mod closes;
 mod erase;
+mod feedback;
 mod forms;
 mod interactions;
 mod locks;
@@ -38,6 +39,7 @@ pub use erase::{
     Mention, OwnTicket, delete_erased_ticket, forget_erased_paste, scrub_from_closed_tickets,
     tickets_mentioning, tickets_opened_by,
 };
+pub use feedback::{FeedbackOutcome, feedback, record_feedback};
 pub use forms::{FormAnswer, delete_form_answers, form_answers, save_form_answers};
 pub use interactions::{claim_interaction, prune_interactions};
 pub use locks::{
