@@ -51,6 +51,8 @@ pub struct Category {
     pub parent_channel_id: Id<ChannelMarker>,
     /// Where the panel is posted.
     pub create_channel_id: Id<ChannelMarker>,
+    /// Channel categories used in order when the parent is full.
+    pub overflow_parent_ids: Vec<Id<ChannelMarker>>,
     /// Staff roles: pinged on open and given the ticket channel (no duplicates, never @everyone).
     pub role_ids: Vec<Id<RoleMarker>>,
     /// Where closed tickets' transcript links go.
@@ -160,6 +162,18 @@ impl Category {
             &format!("{path}.logChannelId"),
             &category.log_channel_id,
         );
+        let overflow_parent_ids: Vec<_> = category
+            .overflow_parent_channel_ids
+            .iter()
+            .enumerate()
+            .filter_map(|(index, parent)| {
+                parse_id(
+                    problems,
+                    &format!("{path}.overflowParentChannelIds[{index}]"),
+                    parent,
+                )
+            })
+            .collect();
         let role_ids: Vec<_> = category
             .role_ids
             .iter()
@@ -189,7 +203,9 @@ impl Category {
                 problem: "is required when enabled is true".to_owned(),
             });
         }
-        if role_ids.len() != category.role_ids.len() {
+        if role_ids.len() != category.role_ids.len()
+            || overflow_parent_ids.len() != category.overflow_parent_channel_ids.len()
+        {
             return None;
         }
         Some(Self {
@@ -197,6 +213,7 @@ impl Category {
             name: category.name.clone(),
             parent_channel_id: parent_channel_id?,
             create_channel_id: create_channel_id?,
+            overflow_parent_ids,
             role_ids,
             log_channel_id: log_channel_id?,
             create_message: category.create_message.clone(),
@@ -293,6 +310,7 @@ pub(crate) mod tests {
             name: "Support".to_owned(),
             parent_channel_id: Id::new(PARENT_CHANNEL),
             create_channel_id: Id::new(CREATE_CHANNEL),
+            overflow_parent_ids: Vec::new(),
             role_ids: roles.iter().map(|&role| Id::new(role)).collect(),
             log_channel_id: Id::new(LOG_CHANNEL),
             create_message: "Need help? Open a ticket.".to_owned(),

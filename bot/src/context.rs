@@ -128,6 +128,8 @@ pub struct Context {
     pub(crate) driving: std::sync::Mutex<HashSet<i64>>,
     /// What `/status` read of each guild from Discord.
     pub(crate) guild_cache: crate::guild_cache::GuildCache,
+    /// The ticket parents that answered full lately (tried last when opening).
+    pub(crate) full_parents: crate::capacity::FullParents,
     /// Who this process is in the close leases (random per start).
     pub(crate) lease_holder: i64,
     /// The transcript upload queue, with the settings it was built from (rebuilt when the
@@ -213,6 +215,7 @@ impl Context {
             driving: std::sync::Mutex::new(HashSet::new()),
             lease_holder: rand::random(),
             guild_cache: crate::guild_cache::GuildCache::default(),
+            full_parents: crate::capacity::FullParents::default(),
             upload_queue: std::sync::Mutex::new(None),
             http_address,
         })

@@ -91,6 +91,8 @@ const MISSING_ACCESS: u64 = 50001;
 const CANNOT_MESSAGE_USER: u64 = 50007;
 /// 50013 Missing Permissions.
 const MISSING_PERMISSIONS: u64 = 50013;
+/// The guild holds Discord's maximum of 500 channels.
+const MAX_GUILD_CHANNELS: u64 = 30013;
 /// 50035 Invalid Form Body.
 const INVALID_FORM_BODY: u64 = 50035;
 
@@ -103,6 +105,8 @@ pub enum DiscordProblem {
     MissingAccess,
     /// 50035 because a category already holds Discord's maximum of 50 channels.
     CategoryFull,
+    /// 30013: the guild holds Discord's maximum of 500 channels.
+    GuildFull,
     /// 50035 for any other reason: Discord rejected what the bot sent.
     InvalidRequest,
     /// 10003 / 10008 (or a bare 404): the channel or message is gone.
@@ -143,6 +147,7 @@ impl DiscordProblem {
                         Self::CategoryFull
                     }
                     Some(INVALID_FORM_BODY) => Self::InvalidRequest,
+                    Some(MAX_GUILD_CHANNELS) => Self::GuildFull,
                     Some(UNKNOWN_CHANNEL | UNKNOWN_MESSAGE) => Self::UnknownResource,
                     Some(UNKNOWN_USER) => Self::UnknownUser,
                     Some(CANNOT_MESSAGE_USER) => Self::CannotMessageUser,

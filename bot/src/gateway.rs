@@ -208,6 +208,9 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
         Event::MemberUpdate(member) => ctx.guild_cache.guild_changed(member.guild_id),
         Event::ChannelDelete(deleted) => {
             guild_channel_changed(ctx, deleted.guild_id);
+            if let Some(parent) = deleted.parent_id {
+                ctx.full_parents.made_room(parent);
+            }
             let channel_id = deleted.id;
             let span = tracing::info_span!("channel_delete", channel = %channel_id);
             let ctx = Arc::clone(ctx);

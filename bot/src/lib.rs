@@ -13,7 +13,9 @@
 //!   each guild's registered set current (at every new session and reload).
 //! - `interactions`: button clicks, form submits and slash commands — acknowledge at once, claim, open or close a ticket, and a
 //!   `Reply` whose text is a pure function.
-//! - `panels`: one panel per category, kept in line with the config.
+//! - `panels`: the panel messages (a category's own, or shared by several), kept in line with
+//!   the config.
+//! - `capacity`: which parent a ticket channel goes into when the first is full.
 //! - `config`: the config as the bot uses it, every Discord id parsed once at load;
 //!   [`config_file`]: reading and validating the file; [`reload`]: re-reading it on change or
 //!   SIGHUP.
@@ -36,6 +38,7 @@
 // Items are pub(crate) unless the crate's users (tests, benchmarks, main) need them.
 #![warn(unreachable_pub)]
 
+mod capacity;
 mod catch_up;
 pub mod cli;
 mod close;

@@ -71,39 +71,47 @@ pub(crate) fn diagnose(category: &Category, guild: &GuildView<'_>) -> Vec<Proble
             missing: permission_names(missing),
         });
     }
-    let checks = [
-        (
-            "parentChannelId",
-            &category.parent_channel_id,
+    let mut checks = vec![(
+        "parentChannelId".to_owned(),
+        &category.parent_channel_id,
+        ChannelKind::Category,
+        NEEDED_IN_PARENT,
+    )];
+    for (index, parent) in category.overflow_parent_ids.iter().enumerate() {
+        checks.push((
+            format!("overflowParentChannelIds[{index}]"),
+            parent,
             ChannelKind::Category,
             NEEDED_IN_PARENT,
-        ),
+        ));
+    }
+    checks.extend([
         (
-            "createChannelId",
+            "createChannelId".to_owned(),
             &category.create_channel_id,
             ChannelKind::Text,
             NEEDED_IN_CREATE_CHANNEL,
         ),
         (
-            "logChannelId",
+            "logChannelId".to_owned(),
             &category.log_channel_id,
             ChannelKind::Text,
             NEEDED_IN_LOG_CHANNEL,
         ),
-    ];
+    ]);
     for (field, id, kind, needed) in checks {
         let channel_id = id.to_string();
         let found = guild.channels.iter().find(|channel| channel.id == *id);
         let Some(channel) = found else {
             problems.push(Problem::MissingChannel {
-                field: field.to_owned(),
+                field: field.clone(),
                 channel_id,
             });
             continue;
         };
         if !kind.matches(channel.kind) {
             problems.push(Problem::WrongChannelType {
-                field: field.to_owned(),
+                field: field.clone(),
                 channel_id,
                 expected: kind.name().to_owned(),
             });
@@ -113,7 +121,7 @@ pub(crate) fn diagnose(category: &Category, guild: &GuildView<'_>) -> Vec<Proble
         let missing = needed.difference(held);
         if !missing.is_empty() {
             problems.push(Problem::MissingPermissions {
-                field: field.to_owned(),
+                field: field.clone(),
                 channel_id: channel_id.clone(),
                 missing: permission_names(missing),
             });

@@ -258,6 +258,13 @@ pub struct CategoryConfig {
     pub name: String,
     /// The Discord channel category under which ticket channels are created.
     pub parent_channel_id: Snowflake,
+    /// Channel categories used, in this order, when `parentChannelId` holds Discord's maximum of
+    /// 50 channels: a new ticket channel goes into the first with room. At most 10, each once,
+    /// never `parentChannelId` itself. The bot needs the same permissions there as in
+    /// `parentChannelId`. Default none: a full parent refuses new tickets.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 10), extend("x-kubernetes-list-type" = "atomic"))]
+    pub overflow_parent_channel_ids: Vec<Snowflake>,
     /// The channel where the panel message with the open button is posted.
     pub create_channel_id: Snowflake,
     /// Roles pinged when a ticket opens and given access to its channel; each at most once, and

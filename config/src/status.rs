@@ -184,7 +184,7 @@ impl fmt::Display for Problem {
                 limit,
             } => write!(
                 formatter,
-                "category {channel_id} holds {channels} of Discord's {limit} channels; close tickets or choose another parentChannelId"
+                "category {channel_id} holds {channels} of Discord's {limit} channels; new tickets go to the next of overflowParentChannelIds, if any: close tickets or add overflow categories"
             ),
             Self::CheckFailed { reason } => {
                 write!(formatter, "the bot could not check Discord: {reason}")

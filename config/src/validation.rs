@@ -215,6 +215,28 @@ fn check_category(checker: &mut Checker, path: &str, category: &CategoryConfig) 
         &format!("{path}.parentChannelId"),
         &category.parent_channel_id,
     );
+    if category.overflow_parent_channel_ids.len() > OVERFLOW_PARENTS_MAX {
+        checker.fail(
+            &format!("{path}.overflowParentChannelIds"),
+            format!(
+                "must name at most {OVERFLOW_PARENTS_MAX} categories (got {})",
+                category.overflow_parent_channel_ids.len()
+            ),
+        );
+    }
+    for (index, parent) in category.overflow_parent_channel_ids.iter().enumerate() {
+        let field = format!("{path}.overflowParentChannelIds[{index}]");
+        checker.snowflake(&field, parent);
+        if parent == &category.parent_channel_id {
+            checker.fail(&field, "is parentChannelId itself");
+        }
+        if let Some(first) = category.overflow_parent_channel_ids[..index]
+            .iter()
+            .position(|p| p == parent)
+        {
+            checker.fail(&field, format!("repeats overflowParentChannelIds[{first}]"));
+        }
+    }
     checker.snowflake(
         &format!("{path}.createChannelId"),
         &category.create_channel_id,
@@ -306,6 +328,8 @@ fn check_category(checker: &mut Checker, path: &str, category: &CategoryConfig) 
 /// The longest a close request may wait for the creator's answer: 30 days.
 const REQUEST_CLOSE_TIMEOUT_MAX_SECONDS: u32 = 30 * 24 * 60 * 60;
 
+/// The most overflow parents one category may name.
+const OVERFLOW_PARENTS_MAX: usize = 10;
 /// The most questions one form holds.
 const QUESTIONS_MAX: usize = 5;
 /// The longest question label Discord shows.

@@ -354,6 +354,41 @@ fn questions_parse_and_their_bad_fields_are_named() {
 }
 
 #[test]
+fn overflow_parents_are_checked_one_by_one() {
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        "    createdMessage: Welcome!\n    overflowParentChannelIds: [\"222222222222222223\"]\n",
+    );
+    let config = BotConfig::from_yaml(&text).expect("valid");
+    assert_eq!(
+        config.categories["general"]
+            .overflow_parent_channel_ids
+            .len(),
+        1
+    );
+    let parent = BotConfig::from_yaml(&minimal_with("", ""))
+        .expect("valid")
+        .categories["general"]
+        .parent_channel_id
+        .as_str()
+        .to_owned();
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        &format!(
+            "    createdMessage: Welcome!\n    overflowParentChannelIds: [\"{parent}\", \"333\", \"222222222222222229\", \"222222222222222229\"]\n"
+        ),
+    );
+    assert_eq!(
+        invalid(&text),
+        [
+            r#"categories["general"].overflowParentChannelIds[0]: is parentChannelId itself"#,
+            r#"categories["general"].overflowParentChannelIds[1]: must be a Discord id of 17–20 digits (got "333")"#,
+            r#"categories["general"].overflowParentChannelIds[3]: repeats overflowParentChannelIds[2]"#,
+        ]
+    );
+}
+
+#[test]
 fn a_disabled_dm_needs_no_message() {
     let text = minimal_with(
         "    createdMessage: Welcome!\n",

@@ -14,8 +14,7 @@ use super::{clicker_id, welcome};
 use crate::config::Category;
 use crate::context::Context;
 use crate::discord_call::DiscordCall;
-use crate::error::ErrorChain;
-use crate::error::Result;
+use crate::error::{DiscordProblem, ErrorChain, Result};
 use crate::messages;
 use crate::policy;
 use crate::store::{self, BeginTicket, FormAnswer, NewTicket, Ticket};
@@ -153,17 +152,43 @@ impl Opening<'_> {
         let name = messages::ticket_channel_name(ticket.id);
         let topic =
             messages::ticket_channel_topic(ticket.id, self.user_id, &self.category.name, None);
-        let request = ctx
-            .http
-            .create_guild_channel(self.guild_id, &name)
-            .kind(twilight_model::channel::ChannelType::GuildText)
-            .permission_overwrites(&overwrites)
-            .topic(&topic)
-            .parent_id(self.category.parent_channel_id);
-        let channel = ctx
-            .rest_model(DiscordCall::CreateTicketChannel, request)
-            .await?;
-        Ok(channel.id)
+        let mut candidates = vec![self.category.parent_channel_id];
+        candidates.extend(&self.category.overflow_parent_ids);
+        let order = ctx
+            .full_parents
+            .order(&candidates, std::time::Instant::now());
+        let parent = self.category.parent_channel_id;
+        let (&last, earlier) = order.split_last().unwrap_or((&parent, &[]));
+        let (name, topic, overwrites) = (&name, &topic, &overwrites);
+        let create_in = |parent: Id<ChannelMarker>| async move {
+            let request = ctx
+                .http
+                .create_guild_channel(self.guild_id, name)
+                .kind(twilight_model::channel::ChannelType::GuildText)
+                .permission_overwrites(overwrites)
+                .topic(topic)
+                .parent_id(parent);
+            let created = ctx
+                .rest_model(DiscordCall::CreateTicketChannel, request)
+                .await;
+            if let Err(error) = &created
+                && error.discord_problem() == Some(DiscordProblem::CategoryFull)
+            {
+                ctx.full_parents
+                    .mark_full(parent, std::time::Instant::now());
+            }
+            created
+        };
+        for &parent in earlier {
+            match create_in(parent).await {
+                Ok(channel) => return Ok(channel.id),
+                Err(error) if error.discord_problem() == Some(DiscordProblem::CategoryFull) => {
+                    tracing::info!(ticket = ticket.id, parent = %parent, "the ticket parent is full; trying the next");
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(create_in(last).await?.id)
     }
 
     async fn post_created_message(&self, ticket_id: i64, channel: Id<ChannelMarker>) -> Result<()> {

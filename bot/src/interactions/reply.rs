@@ -116,8 +116,10 @@ pub(crate) enum Reply {
 pub(crate) enum FailureCause {
     /// The bot lacks permissions in the ticket category.
     MissingPermissions,
-    /// The Discord category holds 50 channels already.
+    /// The Discord category (and every overflow category) holds 50 channels already.
     CategoryFull,
+    /// The server holds Discord's maximum of 500 channels.
+    GuildFull,
     /// Discord refused the request as invalid (a setting Discord does not accept).
     InvalidRequest,
     /// A channel the category uses no longer exists.
@@ -138,6 +140,7 @@ impl FailureCause {
                 Self::MissingPermissions
             }
             Some(DiscordProblem::CategoryFull) => Self::CategoryFull,
+            Some(DiscordProblem::GuildFull) => Self::GuildFull,
             Some(DiscordProblem::InvalidRequest) => Self::InvalidRequest,
             Some(DiscordProblem::UnknownResource) => Self::UnknownResource,
             Some(DiscordProblem::DiscordOutage | DiscordProblem::Unreachable) => {
@@ -284,6 +287,11 @@ fn failure_text(
             "I could not {doing}: the **{category}** ticket category is full (Discord allows 50 \
              channels per category). Please tell a server admin."
         ),
+        FailureCause::GuildFull => write!(
+            f,
+            "I could not {doing}: this server has reached Discord's limit of 500 channels. \
+             Please tell a server admin."
+        ),
         FailureCause::InvalidRequest => write!(
             f,
             "I could not {doing}: Discord rejected the request (Invalid Form Body). Please tell \
@@ -330,6 +338,7 @@ mod tests {
         for cause in [
             FailureCause::MissingPermissions,
             FailureCause::CategoryFull,
+            FailureCause::GuildFull,
             FailureCause::InvalidRequest,
             FailureCause::UnknownResource,
             FailureCause::DiscordTrouble,
