@@ -75,6 +75,10 @@ pub enum DiscordCall {
     PostCloseRequest,
     /// A close request's message once answered.
     EditCloseRequest,
+    /// The warning posted in an abandoned ticket before it closes.
+    PostInactivityWarning,
+    /// An inactivity warning once withdrawn (its button retired).
+    EditInactivityWarning,
 }
 
 impl DiscordCall {
@@ -99,7 +103,8 @@ impl DiscordCall {
             Self::PostWelcome
             | Self::PostClosedNotice
             | Self::PostPanel
-            | Self::PostCloseRequest => "POST /channels/{channel_id}/messages",
+            | Self::PostCloseRequest
+            | Self::PostInactivityWarning => "POST /channels/{channel_id}/messages",
             Self::PinWelcome => "PUT /channels/{channel_id}/messages/pins/{message_id}",
             Self::ReadTicketChannel
             | Self::CatchUpMessages
@@ -112,9 +117,10 @@ impl DiscordCall {
             }
             Self::OpenCreatorDm => "POST /users/@me/channels",
             Self::ReadPanel => "GET /channels/{channel_id}/messages/{message_id}",
-            Self::EditPanel | Self::EditWelcome | Self::EditCloseRequest => {
-                "PATCH /channels/{channel_id}/messages/{message_id}"
-            }
+            Self::EditPanel
+            | Self::EditWelcome
+            | Self::EditCloseRequest
+            | Self::EditInactivityWarning => "PATCH /channels/{channel_id}/messages/{message_id}",
             Self::DeletePanel => "DELETE /channels/{channel_id}/messages/{message_id}",
             Self::ReadGuildCommands => {
                 "GET /applications/{application_id}/guilds/{guild_id}/commands"
@@ -167,6 +173,8 @@ impl DiscordCall {
             Self::EditWelcome => "edit the ticket's first message",
             Self::PostCloseRequest => "post the close request",
             Self::EditCloseRequest => "edit the close request",
+            Self::PostInactivityWarning => "post the inactivity warning",
+            Self::EditInactivityWarning => "edit the inactivity warning",
         }
     }
 
@@ -208,6 +216,8 @@ impl DiscordCall {
             Self::EditWelcome => "edit_welcome",
             Self::PostCloseRequest => "post_close_request",
             Self::EditCloseRequest => "edit_close_request",
+            Self::PostInactivityWarning => "post_inactivity_warning",
+            Self::EditInactivityWarning => "edit_inactivity_warning",
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod snowflake;
 pub mod status;
 pub mod validation;
 
+pub use model::{AutoCloseConfig, DEFAULT_AUTO_CLOSE_WARNING_SECONDS};
 pub use model::{
     BotConfig, ButtonConfig, ButtonStyle, CategoryConfig, DEFAULT_ATTACHMENTS_MAX_BYTES,
     DEFAULT_REQUEST_CLOSE_TIMEOUT_SECONDS, DiscordConfig, DmOnCloseConfig, HttpConfig, LogConfig,

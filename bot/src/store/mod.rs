@@ -14,6 +14,7 @@
 
 mod closes;
 mod erase;
+mod inactivity;
 mod interactions;
 mod locks;
 mod messages;
@@ -36,6 +37,10 @@ pub use closes::{
 pub use erase::{
     Mention, OwnTicket, delete_erased_ticket, forget_erased_paste, scrub_from_closed_tickets,
     tickets_mentioning, tickets_opened_by,
+};
+pub use inactivity::{
+    FiredInactivity, InactivityRule, Warning, Withdrawn, arm_category_inactivity, arm_inactivity,
+    creator_active, fire_due_inactivity, keep_alive, record_warning_message,
 };
 pub use interactions::{claim_interaction, prune_interactions};
 pub use locks::{
