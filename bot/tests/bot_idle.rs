@@ -143,11 +143,31 @@ async fn a_message_of_the_creator_after_the_warning_withdraws_the_close() {
     .await;
     assert_eq!(pending.len(), 1, "only the close is pending: {pending:?}");
 
-    // Staff writing is not the creator's activity: the close stays pending.
+    // Staff writing is not the creator's activity: once the bot has handled every message of the
+    // server (bob's among them), the warned close is still pending.
     harness
         .control
         .post_message(bob, channel, UserMessage::text("Any news?"))
         .expect("staff post");
+    let control = harness.control.clone();
+    let guild = harness.world.guild;
+    eventually("the bot to handle every message so far", || {
+        let written: usize = control
+            .channels(guild)
+            .iter()
+            .map(|channel| control.messages(channel.id).len())
+            .sum();
+        let handled = harness.ctx.metrics.events_handled("MESSAGE_CREATE");
+        async move { (handled >= u64::try_from(written).ok()?).then_some(()) }
+    })
+    .await;
+    assert!(
+        timers(&harness, ticket.id)
+            .await
+            .iter()
+            .any(|(kind, message)| kind == "inactivity_close" && *message == Some(first_id)),
+        "a staff message does not withdraw the close"
+    );
     harness
         .control
         .post_message(alice, channel, UserMessage::text("Still here!"))
@@ -275,4 +295,60 @@ async fn an_inactivity_close_due_while_the_bot_is_down_fires_once_on_two_replica
     );
     assert_eq!(harness.privatebin.paste_count(), 1, "one transcript");
     replica.stop().await.expect("the replica stops");
+}
+
+#[tokio::test]
+async fn auto_close_added_by_a_reload_arms_open_tickets_and_removed_only_deletes_their_timers() {
+    let harness = Harness::start().await;
+    let alice = harness.world.alice;
+    let channel = harness.open_ticket(alice).await;
+    let ticket = harness.ticket_of(channel).await;
+    assert!(
+        timers(&harness, ticket.id).await.is_empty(),
+        "no autoClose, no timer"
+    );
+    let plain = harness.config_yaml(&[(SUPPORT, "Need help?")]);
+    let with_auto_close = plain.replace(
+        BUTTON_LINE,
+        &format!("{BUTTON_LINE}    autoClose: {{inactiveSeconds: 10, warningSeconds: 5}}\n"),
+    );
+    harness.write_config(&with_auto_close);
+    eventually("the reload to arm the open ticket", || {
+        let harness = &harness;
+        async move {
+            (timers(harness, ticket.id).await == [("inactivity_warning".to_owned(), None)])
+                .then_some(())
+        }
+    })
+    .await;
+
+    harness.write_config(&plain);
+    eventually("the bot to load the config without autoClose", || {
+        let off = harness
+            .ctx
+            .config()
+            .categories
+            .values()
+            .all(|category| category.auto_close.is_none());
+        async move { off.then_some(()) }
+    })
+    .await;
+    support::eventually_within(
+        "the timer to come due and be deleted",
+        Duration::from_secs(20),
+        || {
+            let harness = &harness;
+            async move { timers(harness, ticket.id).await.is_empty().then_some(()) }
+        },
+    )
+    .await;
+    assert_eq!(harness.ticket_of(channel).await.state, TicketState::Open);
+    assert!(
+        !harness
+            .control
+            .messages(channel)
+            .iter()
+            .any(|message| message.content.contains("this ticket will close")),
+        "no warning once autoClose is gone"
+    );
 }
