@@ -82,6 +82,24 @@ pub struct Category {
     pub claim_locks_writing: bool,
     /// How long a close request waits for the creator before the ticket closes by itself.
     pub request_close_timeout: std::time::Duration,
+    /// When abandoned tickets close by itself; `None` when they never do.
+    pub auto_close: Option<AutoClose>,
+}
+
+/// When a ticket whose creator wrote nothing for a while closes by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AutoClose {
+    /// How long without a message from the creator before the ticket closes.
+    pub inactive: std::time::Duration,
+    /// How long before the close the warning is posted (less than `inactive`).
+    pub warning: std::time::Duration,
+}
+
+impl AutoClose {
+    /// How long after the creator's last sign of life the warning is due.
+    pub fn until_warning(self) -> std::time::Duration {
+        self.inactive.saturating_sub(self.warning)
+    }
 }
 
 /// A button as Discord takes it.
@@ -230,6 +248,10 @@ impl Category {
             request_close_timeout: std::time::Duration::from_secs(u64::from(
                 category.request_close_timeout_seconds,
             )),
+            auto_close: category.auto_close.as_ref().map(|auto_close| AutoClose {
+                inactive: std::time::Duration::from_secs(u64::from(auto_close.inactive_seconds)),
+                warning: std::time::Duration::from_secs(u64::from(auto_close.warning_seconds)),
+            }),
         })
     }
 }
@@ -333,6 +355,7 @@ pub(crate) mod tests {
             claim_button: false,
             claim_locks_writing: false,
             request_close_timeout: std::time::Duration::from_hours(24),
+            auto_close: None,
         }
     }
 

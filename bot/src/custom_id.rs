@@ -31,12 +31,14 @@ pub(crate) const UNCLAIM_PREFIX: &str = "ticketeer:unclaim:";
 pub(crate) const CONFIRM_CLOSE_PREFIX: &str = "ticketeer:confirm-close:";
 /// The prefix of a close request's Keep open button.
 pub(crate) const KEEP_OPEN_PREFIX: &str = "ticketeer:keep-open:";
+/// The prefix of an inactivity warning's Keep open button.
+pub(crate) const KEEP_ALIVE_PREFIX: &str = "ticketeer:keep-alive:";
 
 /// The prefixes followed by a ticket number, with the id each one makes.
 /// Makes the id of a ticket's button from the ticket number.
 type TicketIdMaker = fn(i64) -> CustomId;
 
-const TICKET_PREFIXES: [(&str, TicketIdMaker); 6] = [
+const TICKET_PREFIXES: [(&str, TicketIdMaker); 7] = [
     (CLOSE_PREFIX, |ticket_id| CustomId::Close { ticket_id }),
     (CLOSE_REASON_PREFIX, |ticket_id| CustomId::CloseReason {
         ticket_id,
@@ -47,6 +49,9 @@ const TICKET_PREFIXES: [(&str, TicketIdMaker); 6] = [
         ticket_id,
     }),
     (KEEP_OPEN_PREFIX, |ticket_id| CustomId::KeepOpen {
+        ticket_id,
+    }),
+    (KEEP_ALIVE_PREFIX, |ticket_id| CustomId::KeepAlive {
         ticket_id,
     }),
 ];
@@ -105,6 +110,11 @@ pub(crate) enum CustomId {
     },
     /// The creator keeps the ticket open despite a close request.
     KeepOpen {
+        /// The ticket's id.
+        ticket_id: i64,
+    },
+    /// The creator or staff keep an abandoned ticket open (its inactivity warning's button).
+    KeepAlive {
         /// The ticket's id.
         ticket_id: i64,
     },
@@ -226,6 +236,7 @@ impl fmt::Display for CustomId {
                 write!(formatter, "{CONFIRM_CLOSE_PREFIX}{ticket_id}")
             }
             Self::KeepOpen { ticket_id } => write!(formatter, "{KEEP_OPEN_PREFIX}{ticket_id}"),
+            Self::KeepAlive { ticket_id } => write!(formatter, "{KEEP_ALIVE_PREFIX}{ticket_id}"),
         }
     }
 }
@@ -257,6 +268,7 @@ mod tests {
             CustomId::Unclaim { ticket_id: 42 },
             CustomId::ConfirmClose { ticket_id: 42 },
             CustomId::KeepOpen { ticket_id: 42 },
+            CustomId::KeepAlive { ticket_id: 42 },
         ] {
             assert_eq!(CustomId::parse(&id.to_string()), Ok(id));
         }
@@ -355,6 +367,7 @@ mod tests {
             "ticketeer:unclaim:x",
             "ticketeer:confirm-close:0",
             "ticketeer:keep-open:-1",
+            "ticketeer:keep-alive:",
             "ticketeer:claims:4",
             "somebot:open:general",
         ] {

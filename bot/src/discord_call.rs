@@ -79,6 +79,10 @@ pub enum DiscordCall {
     EditLogPost,
     /// The DM asking for a rating, its buttons retired once rated.
     EditFeedbackDm,
+    /// The warning posted in an abandoned ticket before it closes.
+    PostInactivityWarning,
+    /// An inactivity warning once withdrawn (its button retired).
+    EditInactivityWarning,
 }
 
 impl DiscordCall {
@@ -103,7 +107,8 @@ impl DiscordCall {
             Self::PostWelcome
             | Self::PostClosedNotice
             | Self::PostPanel
-            | Self::PostCloseRequest => "POST /channels/{channel_id}/messages",
+            | Self::PostCloseRequest
+            | Self::PostInactivityWarning => "POST /channels/{channel_id}/messages",
             Self::PinWelcome => "PUT /channels/{channel_id}/messages/pins/{message_id}",
             Self::ReadTicketChannel
             | Self::CatchUpMessages
@@ -120,7 +125,8 @@ impl DiscordCall {
             | Self::EditWelcome
             | Self::EditCloseRequest
             | Self::EditLogPost
-            | Self::EditFeedbackDm => "PATCH /channels/{channel_id}/messages/{message_id}",
+            | Self::EditFeedbackDm
+            | Self::EditInactivityWarning => "PATCH /channels/{channel_id}/messages/{message_id}",
             Self::DeletePanel => "DELETE /channels/{channel_id}/messages/{message_id}",
             Self::ReadGuildCommands => {
                 "GET /applications/{application_id}/guilds/{guild_id}/commands"
@@ -175,6 +181,8 @@ impl DiscordCall {
             Self::EditCloseRequest => "edit the close request",
             Self::EditLogPost => "add the rating to the log post",
             Self::EditFeedbackDm => "retire the rating buttons",
+            Self::PostInactivityWarning => "post the inactivity warning",
+            Self::EditInactivityWarning => "edit the inactivity warning",
         }
     }
 
@@ -218,6 +226,8 @@ impl DiscordCall {
             Self::EditCloseRequest => "edit_close_request",
             Self::EditLogPost => "edit_log_post",
             Self::EditFeedbackDm => "edit_feedback_dm",
+            Self::PostInactivityWarning => "post_inactivity_warning",
+            Self::EditInactivityWarning => "edit_inactivity_warning",
         }
     }
 }

@@ -290,6 +290,7 @@ async fn count_message(ctx: &Context, message: &Message) -> Result<()> {
     }
     catch_up::record(ctx, ticket.id, message).await?;
     ctx.metrics.ticket_messages_seen.inc();
+    crate::inactivity::on_message(ctx, &ticket, message.author.id).await?;
     Ok(())
 }
 

@@ -55,6 +55,7 @@ pub mod error;
 mod gateway;
 mod guild_cache;
 mod http;
+mod inactivity;
 mod interactions;
 mod messages;
 mod metrics;

@@ -3,6 +3,8 @@
 //! ticket with the marker that makes each post happen once. No IO here, so every rule is
 //! unit-tested.
 
+pub(crate) mod inactivity;
+
 use std::fmt::Write as _;
 
 use sha2::{Digest, Sha256};

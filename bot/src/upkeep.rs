@@ -1,6 +1,7 @@
 //! The resume loop: what must be finished after a crash, an outage or a refusal — unfinished
 //! closes, tickets whose first message is not yet posted and pinned, and durable timers that
-//! came due (close requests nobody answered) — is looked for as soon
+//! came due (close requests nobody answered, inactivity warnings and closes of abandoned
+//! tickets) — is looked for as soon
 //! as the gateway is up, then every `close_retry_interval`, each ticket with its own backoff.
 //! Every `forget_interval` the same loop deletes what the bot no longer needs to keep: old
 //! handled interactions and the links of expired transcripts.
@@ -13,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::context::Context;
 use crate::error::ErrorChain;
 use crate::retries::Retries;
-use crate::{close, interactions, store};
+use crate::{close, inactivity, interactions, store};
 
 /// Runs until `stop` is cancelled.
 pub(crate) async fn resume_loop(ctx: Arc<Context>, stop: CancellationToken) {
@@ -22,12 +23,24 @@ pub(crate) async fn resume_loop(ctx: Arc<Context>, stop: CancellationToken) {
     let mut close_retries = Retries::new(interval, max_backoff);
     let mut welcome_retries = Retries::new(interval, max_backoff);
     let mut forgot_at: Option<Instant> = None;
+    // The config whose auto-closing categories' open tickets were last armed: none at start,
+    // and a reload replaces it.
+    let mut armed_for: Option<Arc<crate::config::Config>> = None;
     loop {
+        let config = ctx.config();
+        if armed_for
+            .as_ref()
+            .is_none_or(|armed| !Arc::ptr_eq(armed, &config))
+            && inactivity::arm_configured(&ctx, &config).await
+        {
+            armed_for = Some(config);
+        }
         if forgot_at.is_none_or(|at| at.elapsed() >= ctx.settings.forget_interval) {
             forget(&ctx).await;
             forgot_at = Some(Instant::now());
         }
         fire_due_timers(&ctx).await;
+        inactivity::fire_due(&ctx).await;
         if ctx.gateway_connected() {
             close::resume_unfinished(&ctx, &stop, &mut close_retries).await;
             interactions::repair_welcomes(&ctx, &mut welcome_retries).await;

@@ -997,3 +997,168 @@ async fn moving_a_ticket_keeps_one_open_ticket_per_user_and_category() {
     assert_eq!(moved.category_key, "support/other");
     store::abandon_opening(&pool, second.id).await.unwrap();
 }
+
+fn inactivity_rule() -> store::InactivityRule {
+    store::InactivityRule {
+        until_warning: Duration::ZERO,
+        warning: Duration::from_hours(1),
+        close_reason: "Closed after 1 hour without a message from the creator".to_owned(),
+    }
+}
+
+#[tokio::test]
+async fn due_inactivity_timers_fire_once_across_four_concurrent_callers() {
+    let (_database, pool) = migrated_database().await;
+    let bot_user = Id::new(2_000_000_000_000_000_999);
+    let mut tickets = Vec::new();
+    for n in 0..6 {
+        let ticket = open_ticket(
+            &pool,
+            2_000_000_000_000_000_100 + n,
+            3_000_000_000_000_000_100 + n,
+            4_000_000_000_000_000_100 + n,
+        )
+        .await;
+        assert!(
+            store::arm_inactivity(&pool, ticket.id, bot_user, Duration::ZERO)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store::arm_inactivity(&pool, ticket.id, bot_user, Duration::ZERO)
+                .await
+                .unwrap(),
+            "armed once"
+        );
+        tickets.push(ticket.id);
+    }
+    tickets.sort_unstable();
+    let fire_all = || {
+        futures_util::future::join_all((0..4).map(|_| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                store::fire_due_inactivity(&pool, BOT, bot_user, 100, |key| {
+                    (key == "support/billing").then(inactivity_rule)
+                })
+                .await
+            })
+        }))
+    };
+    let mut warned: Vec<i64> = Vec::new();
+    for outcome in fire_all().await {
+        let fired = outcome.unwrap().unwrap();
+        assert!(fired.closing.is_empty(), "a warning comes first");
+        warned.extend(fired.warnings.iter().map(|warning| warning.ticket_id));
+    }
+    warned.sort_unstable();
+    assert_eq!(warned, tickets, "each warning fires once, on one replica");
+    // The hour of warning passes.
+    sqlx::query("UPDATE ticket_timers SET due_at = now()")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    let mut closed: Vec<i64> = Vec::new();
+    for outcome in fire_all().await {
+        let fired = outcome.unwrap().unwrap();
+        assert!(fired.warnings.is_empty());
+        closed.extend(fired.closing.iter().map(|ticket| ticket.id));
+    }
+    closed.sort_unstable();
+    assert_eq!(closed, tickets, "each close fires once, on one replica");
+    for id in &tickets {
+        let closing = store::ticket(&pool, *id).await.unwrap().unwrap();
+        assert_eq!(closing.state, TicketState::Closing);
+        assert_eq!(closing.closed_by, Some(bot_user));
+        assert_eq!(
+            closing.close_reason.as_deref(),
+            Some("Closed after 1 hour without a message from the creator")
+        );
+    }
+    let again = store::fire_due_inactivity(&pool, BOT, bot_user, 100, |_| Some(inactivity_rule()))
+        .await
+        .unwrap();
+    assert!(again.warnings.is_empty() && again.closing.is_empty() && again.dropped == 0);
+}
+
+#[tokio::test]
+async fn an_inactivity_close_is_withdrawn_by_the_creator_or_keep_open_and_dropped_without_auto_close()
+ {
+    let (_database, pool) = migrated_database().await;
+    let bot_user = Id::new(2_000_000_000_000_000_999);
+    let ticket = open_ticket(
+        &pool,
+        2_000_000_000_000_000_200,
+        3_000_000_000_000_000_200,
+        4_000_000_000_000_000_200,
+    )
+    .await;
+    let fire = |rule: Option<store::InactivityRule>| {
+        let pool = pool.clone();
+        async move {
+            store::fire_due_inactivity(&pool, BOT, bot_user, 100, move |_| rule.clone())
+                .await
+                .unwrap()
+        }
+    };
+    store::arm_inactivity(&pool, ticket.id, bot_user, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(fire(Some(inactivity_rule())).await.warnings.len(), 1);
+    store::record_warning_message(&pool, ticket.id, Id::new(77))
+        .await
+        .unwrap();
+    // The creator writes: the close is withdrawn (with the warning to retire), the warning re-armed.
+    let withdrawn = store::creator_active(&pool, ticket.id, bot_user, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(withdrawn.map(|w| w.message_id), Some(Some(Id::new(77))));
+    assert!(
+        store::keep_alive(&pool, ticket.id, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing left to keep open"
+    );
+    // The re-armed warning fires again, then Keep open withdraws that close, once.
+    assert_eq!(fire(Some(inactivity_rule())).await.warnings.len(), 1);
+    assert!(
+        store::keep_alive(&pool, ticket.id, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store::keep_alive(&pool, ticket.id, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_none(),
+        "a second click changes nothing"
+    );
+    // autoClose removed: the due warning only goes away.
+    let fired = fire(None).await;
+    assert!(fired.warnings.is_empty() && fired.closing.is_empty());
+    assert_eq!(fired.dropped, 1);
+    assert_eq!(
+        store::ticket(&pool, ticket.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        TicketState::Open
+    );
+    // Re-armed for the category (autoClose added back), it warns again.
+    assert_eq!(
+        store::arm_category_inactivity(&pool, BOT, "support/billing", bot_user, Duration::ZERO)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store::arm_category_inactivity(&pool, BOT, "support/billing", bot_user, Duration::ZERO)
+            .await
+            .unwrap(),
+        0,
+        "armed once"
+    );
+}

@@ -27,6 +27,7 @@ pub use model::{
     DmOnCloseConfig, HttpConfig, LogConfig, LogFormat, PanelPlacementConfig, PanelStyle,
     PasteExpiry, PrivateBinConfig, QuestionConfig, QuestionStyle,
 };
+pub use model::{AutoCloseConfig, DEFAULT_AUTO_CLOSE_WARNING_SECONDS};
 pub use snowflake::{Emoji, Snowflake};
 pub use status::{CategoryStatus, Problem, StatusReport};
 pub use validation::{FieldError, ValidationErrors};

@@ -334,6 +334,44 @@ pub struct CategoryConfig {
     )]
     #[schemars(range(min = 1, max = 2_592_000))]
     pub request_close_timeout_seconds: u32,
+    /// Closes abandoned tickets: after `inactiveSeconds` without a message from the ticket's
+    /// creator, the ticket closes by itself with an inactivity reason. `warningSeconds` before
+    /// that, a warning pinging the creator is posted in the ticket with a Keep open button; a
+    /// message from the creator or the button (the creator or staff) starts the wait again.
+    /// Messages of staff or bots do not count. The wait survives restarts and failover. Absent
+    /// (the default): tickets stay open until someone closes them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_close: Option<AutoCloseConfig>,
+}
+
+/// When an abandoned ticket closes by itself (see [`CategoryConfig::auto_close`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "!has(self.warningSeconds) || self.warningSeconds < self.inactiveSeconds",
+    "message": "autoClose.warningSeconds must be less than autoClose.inactiveSeconds"
+}]))]
+pub struct AutoCloseConfig {
+    /// Seconds without a message from the ticket's creator after which the ticket closes by
+    /// itself (from its opening, its creator's last message, or the last Keep open). 1 to
+    /// 31536000 (one year); in practice hours or days, e.g. 259200 for three days.
+    #[schemars(range(min = 1, max = 31_536_000))]
+    pub inactive_seconds: u32,
+    /// Seconds before the close at which the warning with the Keep open button is posted; less
+    /// than `inactiveSeconds` (0 posts it at the moment of the close, so leave it above 0).
+    /// Default 3600 (one hour).
+    #[serde(default = "AutoCloseConfig::default_warning_seconds")]
+    #[schemars(range(min = 0, max = 31_535_999))]
+    pub warning_seconds: u32,
+}
+
+/// The default of [`AutoCloseConfig::warning_seconds`]: one hour.
+pub const DEFAULT_AUTO_CLOSE_WARNING_SECONDS: u32 = 60 * 60;
+
+impl AutoCloseConfig {
+    fn default_warning_seconds() -> u32 {
+        DEFAULT_AUTO_CLOSE_WARNING_SECONDS
+    }
 }
 
 /// The default of [`CategoryConfig::request_close_timeout_seconds`]: one day.

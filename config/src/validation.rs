@@ -323,7 +323,29 @@ fn check_category(checker: &mut Checker, path: &str, category: &CategoryConfig) 
             ),
         );
     }
+    if let Some(auto_close) = &category.auto_close {
+        let inactive = auto_close.inactive_seconds;
+        if !(1..=AUTO_CLOSE_INACTIVE_MAX_SECONDS).contains(&inactive) {
+            checker.fail(
+                &format!("{path}.autoClose.inactiveSeconds"),
+                format!(
+                    "must be 1–{AUTO_CLOSE_INACTIVE_MAX_SECONDS} seconds (one year; got {inactive})"
+                ),
+            );
+        }
+        let warning = auto_close.warning_seconds;
+        if warning >= inactive {
+            checker.fail(
+                &format!("{path}.autoClose.warningSeconds"),
+                format!("must be less than autoClose.inactiveSeconds ({inactive}; got {warning})"),
+            );
+        }
+    }
 }
+
+/// The longest an abandoned ticket may wait before it closes by itself: one year. The shortest
+/// is 1 second, like `requestCloseTimeoutSeconds` (tests need short waits).
+const AUTO_CLOSE_INACTIVE_MAX_SECONDS: u32 = 365 * 24 * 60 * 60;
 
 /// The longest a close request may wait for the creator's answer: 30 days.
 const REQUEST_CLOSE_TIMEOUT_MAX_SECONDS: u32 = 30 * 24 * 60 * 60;

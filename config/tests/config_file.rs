@@ -389,6 +389,48 @@ fn overflow_parents_are_checked_one_by_one() {
 }
 
 #[test]
+fn auto_close_parses_with_a_default_warning_and_out_of_range_values_are_named() {
+    let config = BotConfig::from_yaml(&minimal_with(
+        "    createdMessage: Welcome!\n",
+        "    createdMessage: Welcome!\n    autoClose: {inactiveSeconds: 259200}\n",
+    ))
+    .expect("valid");
+    let auto_close = config.categories["general"]
+        .auto_close
+        .clone()
+        .expect("set");
+    assert_eq!(auto_close.inactive_seconds, 259_200);
+    assert_eq!(auto_close.warning_seconds, 3600);
+    assert!(
+        BotConfig::from_yaml(MINIMAL).expect("valid").categories["general"]
+            .auto_close
+            .is_none()
+    );
+    let with = |value: &str| {
+        minimal_with(
+            "    createdMessage: Welcome!\n",
+            &format!("    createdMessage: Welcome!\n    autoClose: {value}\n"),
+        )
+    };
+    assert_eq!(
+        invalid(&with("{inactiveSeconds: 600, warningSeconds: 600}")),
+        [
+            r#"categories["general"].autoClose.warningSeconds: must be less than autoClose.inactiveSeconds (600; got 600)"#
+        ]
+    );
+    assert_eq!(
+        invalid(&with("{inactiveSeconds: 31536001, warningSeconds: 60}")),
+        [
+            r#"categories["general"].autoClose.inactiveSeconds: must be 1–31536000 seconds (one year; got 31536001)"#
+        ]
+    );
+    let zero = invalid(&with("{inactiveSeconds: 0, warningSeconds: 0}"));
+    assert_eq!(zero.len(), 2, "{zero:?}");
+    assert!(zero[0].contains("autoClose.inactiveSeconds"));
+    assert!(zero[1].contains("autoClose.warningSeconds"));
+}
+
+#[test]
 fn a_disabled_dm_needs_no_message() {
     let text = minimal_with(
         "    createdMessage: Welcome!\n",

@@ -102,6 +102,25 @@ fn a_shared_panel_placement_and_questions_land_in_the_rendered_config() {
 }
 
 #[test]
+fn a_categorys_auto_close_is_rendered_and_absent_stays_absent() {
+    let (bot, categories) = examples();
+    let yaml = rendered_yaml(&bot, &categories);
+    let config = BotConfig::from_yaml(&yaml).expect("renders");
+    let billing = &config.categories[&categories[0].key()];
+    let auto_close = billing.auto_close.as_ref().expect("billing auto-closes");
+    assert_eq!(
+        (auto_close.inactive_seconds, auto_close.warning_seconds),
+        (259_200, 3600)
+    );
+    assert!(yaml.contains("autoClose:"), "{yaml}");
+    assert!(
+        config.categories[&categories[1].key()].auto_close.is_none(),
+        "general never closes by itself"
+    );
+    assert_eq!(yaml.matches("autoClose:").count(), 1, "{yaml}");
+}
+
+#[test]
 fn categories_are_keyed_by_namespace_and_name_whatever_their_order() {
     let (bot, mut categories) = examples();
     let forwards = rendered_yaml(&bot, &categories);

@@ -25,7 +25,7 @@ mod close;
 mod feedback;
 mod form;
 mod open;
-mod reply;
+pub(crate) mod reply;
 mod staff;
 mod welcome;
 
@@ -202,12 +202,15 @@ async fn component(
         CustomId::KeepOpen { ticket_id } => {
             close::answer_request(ctx, interaction, ticket_id, false).await
         }
+        CustomId::KeepAlive { ticket_id } => {
+            crate::inactivity::keep_alive_button(ctx, interaction, ticket_id).await
+        }
     }
 }
 
 /// The open ticket a button of ticket `ticket_id` acts on, or what to tell the clicker: the
 /// ticket is gone or closing, or the button was clicked outside its channel.
-async fn ticket_of_button(
+pub(crate) async fn ticket_of_button(
     ctx: &Context,
     interaction: &Interaction,
     ticket_id: i64,
@@ -230,7 +233,7 @@ async fn ticket_of_button(
 
 /// Who is acting, when they may take `action` on `ticket` (see [`policy::decide`]); otherwise
 /// what to tell them.
-fn acting_user(
+pub(crate) fn acting_user(
     interaction: &Interaction,
     ticket: &Ticket,
     category: Option<&Category>,

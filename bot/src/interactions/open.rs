@@ -123,6 +123,7 @@ impl Opening<'_> {
             self.abandon(&ticket).await;
             return Err(error.into());
         }
+        crate::inactivity::arm_opened(ctx, ticket.id, self.category_key).await;
         ctx.metrics.count_ticket_opened(self.category_key);
         crate::refresh_open_ticket_gauges(ctx).await;
         tracing::info!(ticket = ticket.id, channel = %channel, category = %self.category_key, "ticket opened");
@@ -244,6 +245,7 @@ pub(crate) async fn repair_opening(
         return Ok(None);
     };
     store::attach_channel(&ctx.pool, ticket.id, channel.id).await?;
+    crate::inactivity::arm_opened(ctx, ticket.id, &ticket.category_key).await;
     tracing::info!(ticket = ticket.id, channel = %channel.id, "adopted the channel of a ticket left opening");
     let config = ctx.config();
     if let Some(category) = config.categories.get(&ticket.category_key)

@@ -109,6 +109,14 @@ pub(crate) enum Reply {
         /// What went wrong, in the clicker's terms.
         cause: FailureCause,
     },
+    /// Keep open pressed by someone who is neither the creator nor staff.
+    KeepAliveRefused {
+        /// The category's name.
+        team: String,
+    },
+    /// Keep open pressed when no inactivity close is pending (pressed already, or the creator
+    /// wrote meanwhile).
+    AlreadyKeptAlive,
 }
 
 /// Why a click's work failed, in the terms a clicker (or the admin they tell) can act on.
@@ -265,6 +273,11 @@ impl fmt::Display for Reply {
                 category,
                 cause,
             } => failure_text(f, doing, category, *cause),
+            Self::KeepAliveRefused { team } => write!(
+                f,
+                "Only the person who opened this ticket or the {team} team can keep it open."
+            ),
+            Self::AlreadyKeptAlive => f.write_str("This ticket is already kept open."),
         }
     }
 }

@@ -16,6 +16,7 @@ mod closes;
 mod erase;
 mod feedback;
 mod forms;
+mod inactivity;
 mod interactions;
 mod locks;
 mod messages;
@@ -41,6 +42,10 @@ pub use erase::{
 };
 pub use feedback::{FeedbackOutcome, feedback, record_feedback};
 pub use forms::{FormAnswer, delete_form_answers, form_answers, save_form_answers};
+pub use inactivity::{
+    FiredInactivity, InactivityRule, Warning, Withdrawn, arm_category_inactivity, arm_inactivity,
+    creator_active, fire_due_inactivity, keep_alive, record_warning_message,
+};
 pub use interactions::{claim_interaction, prune_interactions};
 pub use locks::{
     AdvisoryLock, lock_panel, release_close_lease, release_close_leases_of, renew_close_leases,

@@ -20,6 +20,11 @@ use super::{Result, TicketState, query_error, to_db, to_id};
 pub enum TimerKind {
     /// Close the ticket: its creator did not answer a close request in time.
     CloseRequest,
+    /// Post the inactivity warning: the creator of a ticket whose category auto-closes wrote
+    /// nothing for a while.
+    InactivityWarning,
+    /// Close the ticket: nobody answered the inactivity warning.
+    InactivityClose,
 }
 
 /// A pending close request.
