@@ -55,6 +55,12 @@ pub struct Category {
     pub overflow_parent_ids: Vec<Id<ChannelMarker>>,
     /// Staff roles: pinged on open and given the ticket channel (no duplicates, never @everyone).
     pub role_ids: Vec<Id<RoleMarker>>,
+    /// Opening needs at least one of these roles (empty: anyone may open).
+    pub required_role_ids: Vec<Id<RoleMarker>>,
+    /// Holders of any of these roles may not open.
+    pub denied_role_ids: Vec<Id<RoleMarker>>,
+    /// How long after a user's ticket here closes before they may open another (zero: none).
+    pub cooldown: std::time::Duration,
     /// Where closed tickets' transcript links go.
     pub log_channel_id: Id<ChannelMarker>,
     /// The panel's text.
@@ -200,6 +206,18 @@ impl Category {
                 parse_id(problems, &format!("{path}.roleIds[{index}]"), role)
             })
             .collect();
+        let parse_roles = |problems: &mut Vec<FieldError>, name: &str, roles: &[Snowflake]| {
+            roles
+                .iter()
+                .enumerate()
+                .filter_map(|(index, role)| {
+                    parse_id(problems, &format!("{path}.{name}[{index}]"), role)
+                })
+                .collect::<Vec<_>>()
+        };
+        let required_role_ids =
+            parse_roles(problems, "requiredRoleIds", &category.required_role_ids);
+        let denied_role_ids = parse_roles(problems, "deniedRoleIds", &category.denied_role_ids);
         let create_button = Button::from_file(
             problems,
             &format!("{path}.createButton"),
@@ -223,6 +241,8 @@ impl Category {
         }
         if role_ids.len() != category.role_ids.len()
             || overflow_parent_ids.len() != category.overflow_parent_channel_ids.len()
+            || required_role_ids.len() != category.required_role_ids.len()
+            || denied_role_ids.len() != category.denied_role_ids.len()
         {
             return None;
         }
@@ -233,6 +253,9 @@ impl Category {
             create_channel_id: create_channel_id?,
             overflow_parent_ids,
             role_ids,
+            required_role_ids,
+            denied_role_ids,
+            cooldown: std::time::Duration::from_secs(u64::from(category.cooldown_seconds)),
             log_channel_id: log_channel_id?,
             create_message: category.create_message.clone(),
             created_message: category.created_message.clone(),
@@ -334,6 +357,9 @@ pub(crate) mod tests {
             create_channel_id: Id::new(CREATE_CHANNEL),
             overflow_parent_ids: Vec::new(),
             role_ids: roles.iter().map(|&role| Id::new(role)).collect(),
+            required_role_ids: Vec::new(),
+            denied_role_ids: Vec::new(),
+            cooldown: std::time::Duration::ZERO,
             log_channel_id: Id::new(LOG_CHANNEL),
             create_message: "Need help? Open a ticket.".to_owned(),
             created_message: "Staff will be with you shortly.".to_owned(),

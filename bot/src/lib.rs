@@ -57,6 +57,7 @@ mod guild_cache;
 mod http;
 mod inactivity;
 mod interactions;
+mod limits;
 mod messages;
 mod metrics;
 mod panels;

@@ -28,6 +28,16 @@ pub struct RatingLabel {
     pub rating: String,
 }
 
+/// A refused open's label: the category's stable key and why (`missing_role`, `denied_role`,
+/// `cooldown`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct RefusalLabel {
+    /// The category's stable key.
+    pub category: String,
+    /// Why the open was refused.
+    pub reason: String,
+}
+
 /// A gateway event label: the dispatch's name, e.g. `MESSAGE_CREATE`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct EventLabel {
@@ -80,6 +90,8 @@ pub struct Metrics {
     /// Ratings recorded by closed tickets' creators, by category and rating (each counted by the
     /// replica that recorded it, once).
     pub feedback_ratings: Family<RatingLabel, Counter>,
+    /// Opens refused by a category's roles or cooldown, by category and reason.
+    pub open_refusals: Family<RefusalLabel, Counter>,
 }
 
 impl Default for Metrics {
@@ -105,6 +117,13 @@ impl Metrics {
         let ticket_messages_seen = Counter::default();
         let config_checks = Family::<OutcomeLabel, Counter>::default();
         let feedback_ratings = Family::<RatingLabel, Counter>::default();
+        let open_refusals = Family::<RefusalLabel, Counter>::default();
+        registry.register(
+            "open_refusals",
+            "Opens refused by a category's required or denied roles or its cooldown, by category \
+             and reason",
+            open_refusals.clone(),
+        );
         registry.register(
             "feedback_ratings",
             "Ratings given to closed tickets by their creators, by category and rating",
@@ -173,7 +192,18 @@ impl Metrics {
             ticket_messages_seen,
             config_checks,
             feedback_ratings,
+            open_refusals,
         }
+    }
+
+    /// Counts an open in `category` refused for `reason`.
+    pub fn count_open_refused(&self, category: &str, reason: &str) {
+        self.open_refusals
+            .get_or_create(&RefusalLabel {
+                category: category.to_owned(),
+                reason: reason.to_owned(),
+            })
+            .inc();
     }
 
     /// Counts a rating of `rating` recorded for a ticket of `category`.

@@ -41,15 +41,6 @@ async fn closed_ticket_and_dm(harness: &Harness) -> (i64, Message) {
     (ticket.id, dm)
 }
 
-async fn metrics(harness: &Harness) -> String {
-    reqwest::get(format!("{}/metrics", harness.http_base().await))
-        .await
-        .expect("metrics answer")
-        .text()
-        .await
-        .expect("metrics text")
-}
-
 #[tokio::test]
 async fn a_rating_with_a_comment_is_recorded_once_shown_in_the_log_post_and_counted() {
     let harness = bot_with(
@@ -128,7 +119,7 @@ async fn a_rating_with_a_comment_is_recorded_once_shown_in_the_log_post_and_coun
         "{}",
         posts[0].content
     );
-    let exported = metrics(&harness).await;
+    let exported = harness.metrics_text().await;
     assert!(
         exported.contains("ticketeer_feedback_ratings_total{category=\"support\",rating=\"4\"} 1"),
         "{exported}"

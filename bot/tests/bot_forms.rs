@@ -39,15 +39,6 @@ async fn click_for_form(harness: &Harness) -> InteractionOutcome {
     outcome
 }
 
-async fn open_tickets_of(harness: &Harness) -> i64 {
-    store::open_ticket_counts(&harness.pool, harness.ctx.application_id)
-        .await
-        .expect("counts")
-        .into_iter()
-        .map(|(_, count)| count)
-        .sum()
-}
-
 #[tokio::test]
 async fn the_ticket_opens_on_the_submit_with_the_answers_in_its_first_message_and_transcript() {
     let harness = bot_asking().await;
@@ -76,7 +67,7 @@ async fn the_ticket_opens_on_the_submit_with_the_answers_in_its_first_message_an
         (2, false)
     );
     // Nothing opens until the form is sent.
-    assert_eq!(open_tickets_of(&harness).await, 0);
+    assert_eq!(harness.open_tickets().await, 0);
 
     let submitted = harness
         .control
@@ -159,5 +150,5 @@ async fn a_form_sent_while_the_first_ticket_is_open_links_to_it() {
         .expect("the second form is sent");
     let answer = harness.answer(&again).await;
     assert_eq!(channel_link(&answer), Some(channel), "{answer}");
-    assert_eq!(open_tickets_of(&harness).await, 1);
+    assert_eq!(harness.open_tickets().await, 1);
 }

@@ -334,6 +334,22 @@ pub struct CategoryConfig {
     )]
     #[schemars(range(min = 1, max = 2_592_000))]
     pub request_close_timeout_seconds: u32,
+    /// Seconds after one of a user's tickets in this category closes before they may open
+    /// another here (at most 604800, one week). Decided from the database, so it holds across
+    /// replicas and restarts. Default 0: no cooldown.
+    #[serde(default, skip_serializing_if = "is_zero_u32")]
+    #[schemars(range(max = 604_800))]
+    pub cooldown_seconds: u32,
+    /// Roles of which a member must hold at least one to open a ticket here; each at most once,
+    /// never the guild id. Empty (the default): anyone may open.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50), extend("x-kubernetes-list-type" = "set"))]
+    pub required_role_ids: Vec<Snowflake>,
+    /// Roles whose holders may not open a ticket here (staff included); each at most once, never
+    /// the guild id. Empty (the default): nobody is refused for a role.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 50), extend("x-kubernetes-list-type" = "set"))]
+    pub denied_role_ids: Vec<Snowflake>,
     /// Closes abandoned tickets: after `inactiveSeconds` without a message from the ticket's
     /// creator, the ticket closes by itself with an inactivity reason. `warningSeconds` before
     /// that, a warning pinging the creator is posted in the ticket with a Keep open button; a
@@ -372,6 +388,14 @@ impl AutoCloseConfig {
     fn default_warning_seconds() -> u32 {
         DEFAULT_AUTO_CLOSE_WARNING_SECONDS
     }
+}
+
+#[expect(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde passes a reference"
+)]
+fn is_zero_u32(value: &u32) -> bool {
+    *value == 0
 }
 
 /// The default of [`CategoryConfig::request_close_timeout_seconds`]: one day.

@@ -341,11 +341,52 @@ fn check_category(checker: &mut Checker, path: &str, category: &CategoryConfig) 
             );
         }
     }
+    check_limits(checker, path, category);
 }
 
 /// The longest an abandoned ticket may wait before it closes by itself: one year. The shortest
 /// is 1 second, like `requestCloseTimeoutSeconds` (tests need short waits).
 const AUTO_CLOSE_INACTIVE_MAX_SECONDS: u32 = 365 * 24 * 60 * 60;
+
+/// The longest cooldown after a close: one week.
+const COOLDOWN_MAX_SECONDS: u32 = 7 * 24 * 60 * 60;
+
+/// Checks the opening limits of a category: the cooldown and the required and denied role
+/// lists (bounded, unique, never @everyone).
+fn check_limits(checker: &mut Checker, path: &str, category: &CategoryConfig) {
+    let cooldown = category.cooldown_seconds;
+    if cooldown > COOLDOWN_MAX_SECONDS {
+        checker.fail(
+            &format!("{path}.cooldownSeconds"),
+            format!("must be 0–{COOLDOWN_MAX_SECONDS} seconds (one week; got {cooldown})"),
+        );
+    }
+    for (name, roles) in [
+        ("requiredRoleIds", &category.required_role_ids),
+        ("deniedRoleIds", &category.denied_role_ids),
+    ] {
+        if roles.len() > ROLE_IDS_MAX {
+            checker.fail(
+                &format!("{path}.{name}"),
+                format!(
+                    "must name at most {ROLE_IDS_MAX} roles (got {})",
+                    roles.len()
+                ),
+            );
+        }
+        for (index, role) in roles.iter().enumerate() {
+            let field = format!("{path}.{name}[{index}]");
+            checker.snowflake(&field, role);
+            if role == &category.guild_id {
+                // Every member holds @everyone: requiring it is a no-op, denying it refuses all.
+                checker.fail(&field, "is the guild id, which is the @everyone role");
+            }
+            if let Some(first) = roles[..index].iter().position(|r| r == role) {
+                checker.fail(&field, format!("repeats {name}[{first}]"));
+            }
+        }
+    }
+}
 
 /// The longest a close request may wait for the creator's answer: 30 days.
 const REQUEST_CLOSE_TIMEOUT_MAX_SECONDS: u32 = 30 * 24 * 60 * 60;

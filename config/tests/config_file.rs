@@ -431,6 +431,34 @@ fn auto_close_parses_with_a_default_warning_and_out_of_range_values_are_named() 
 }
 
 #[test]
+fn the_opening_limits_parse_and_their_bad_fields_are_named() {
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        "    createdMessage: Welcome!\n    cooldownSeconds: 600\n    requiredRoleIds: [\"444444444444444441\"]\n    deniedRoleIds: [\"444444444444444449\"]\n",
+    );
+    let config = BotConfig::from_yaml(&text).expect("valid");
+    let general = &config.categories["general"];
+    assert_eq!(general.cooldown_seconds, 600);
+    assert_eq!(general.required_role_ids.len(), 1);
+    assert_eq!(general.denied_role_ids.len(), 1);
+    let guild = general.guild_id.as_str().to_owned();
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        &format!(
+            "    createdMessage: Welcome!\n    cooldownSeconds: 604801\n    deniedRoleIds: [\"{guild}\", \"444444444444444449\", \"444444444444444449\"]\n"
+        ),
+    );
+    assert_eq!(
+        invalid(&text),
+        [
+            r#"categories["general"].cooldownSeconds: must be 0–604800 seconds (one week; got 604801)"#,
+            r#"categories["general"].deniedRoleIds[0]: is the guild id, which is the @everyone role"#,
+            r#"categories["general"].deniedRoleIds[2]: repeats deniedRoleIds[1]"#,
+        ]
+    );
+}
+
+#[test]
 fn a_disabled_dm_needs_no_message() {
     let text = minimal_with(
         "    createdMessage: Welcome!\n",

@@ -81,6 +81,8 @@ fn a_shared_panel_placement_and_questions_land_in_the_rendered_config() {
         ),
         general_json()
             .set("/spec/panel", json!({"name": "help-desk"}))
+            .set("/spec/cooldownSeconds", json!(600))
+            .set("/spec/deniedRoleIds", json!(["1090000000000000999"]))
             .set(
                 "/spec/questions",
                 json!([{"label": "Order number", "minLength": 3},
@@ -98,7 +100,10 @@ fn a_shared_panel_placement_and_questions_land_in_the_rendered_config() {
             Some("help-desk")
         );
     }
-    assert_eq!(config.categories[&placed[1].key()].questions.len(), 2);
+    let general = &config.categories[&placed[1].key()];
+    assert_eq!(general.questions.len(), 2);
+    assert_eq!(general.cooldown_seconds, 600);
+    assert_eq!(general.denied_role_ids.len(), 1);
 }
 
 #[test]

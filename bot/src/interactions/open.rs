@@ -15,6 +15,7 @@ use crate::config::Category;
 use crate::context::Context;
 use crate::discord_call::DiscordCall;
 use crate::error::{DiscordProblem, ErrorChain, Result};
+use crate::limits;
 use crate::messages;
 use crate::policy;
 use crate::store::{self, BeginTicket, FormAnswer, NewTicket, Ticket};
@@ -41,6 +42,9 @@ pub(super) async fn open_ticket(
         tracing::info!(category = %category_key, "click on a panel from another server");
         return Reply::OtherServer;
     }
+    if let Some(refusal) = refusal(ctx, interaction, category_key, category, user_id).await {
+        return refusal;
+    }
     let opening = Opening {
         ctx,
         category_key,
@@ -62,6 +66,47 @@ pub(super) async fn open_ticket(
             Reply::failed("create your ticket channel", &category.name, &error)
         }
     }
+}
+
+/// What to answer when the category's roles or cooldown refuse this member, if they do.
+async fn refusal(
+    ctx: &Context,
+    interaction: &Interaction,
+    category_key: &str,
+    category: &Category,
+    user_id: Id<UserMarker>,
+) -> Option<Reply> {
+    let roles = interaction
+        .member
+        .as_ref()
+        .map_or(&[][..], |member| member.roles.as_slice());
+    let mut decided = limits::check_roles(category, roles);
+    if decided.is_ok() && !category.cooldown.is_zero() {
+        let last =
+            store::last_close_unix(&ctx.pool, ctx.application_id, category_key, user_id).await;
+        match last {
+            Ok(last) => {
+                decided = limits::check_cooldown(
+                    category.cooldown,
+                    last,
+                    jiff::Timestamp::now().as_second(),
+                );
+            }
+            Err(error) => {
+                tracing::warn!(category = %category_key, error = %ErrorChain(&error), "could not read the last close for the cooldown");
+                return Some(Reply::failed(
+                    "check when you may open again",
+                    &category.name,
+                    &error.into(),
+                ));
+            }
+        }
+    }
+    let refusal = decided.err()?;
+    tracing::info!(category = %category_key, reason = refusal.reason(), "an open refused by the category's limits");
+    ctx.metrics
+        .count_open_refused(category_key, refusal.reason());
+    Some(Reply::Refused(refusal))
 }
 
 /// One ticket being opened.

@@ -100,6 +100,8 @@ pub(crate) enum Reply {
     FeedbackRecorded,
     /// The ticket was rated before (with this rating); the new one is not recorded.
     AlreadyRated(i16),
+    /// The category's roles or cooldown refuse the clicker.
+    Refused(crate::limits::Refusal),
     /// The work failed; `doing` completes "I could not …", `category` names the ticket category.
     Failed {
         /// What the bot could not do, e.g. "create your ticket channel".
@@ -251,6 +253,17 @@ impl fmt::Display for Reply {
                 f.write_str("This close request was already answered or withdrawn.")
             }
             Self::KeptOpen => f.write_str("The ticket stays open."),
+            Self::Refused(crate::limits::Refusal::MissingRequiredRole) => f.write_str(
+                "You need one of this category's roles to open a ticket here. Please ask a \
+                 server admin.",
+            ),
+            Self::Refused(crate::limits::Refusal::DeniedRole) => {
+                f.write_str("One of your roles may not open a ticket in this category.")
+            }
+            Self::Refused(crate::limits::Refusal::Cooldown { until_unix }) => write!(
+                f,
+                "Your last ticket here closed only recently: you can open another <t:{until_unix}:R>."
+            ),
             Self::FeedbackRecorded => f.write_str("Thank you for your feedback!"),
             Self::AlreadyRated(rating) => {
                 write!(f, "You already rated this ticket ({rating}/5); thank you!")

@@ -64,7 +64,7 @@ pub use staff::{
 };
 pub use tickets::{
     BeginTicket, NewTicket, PartKind, Ticket, TranscriptPart, abandon_opening, attach_channel,
-    begin_ticket, open_ticket_counts, raise_message_count, stale_openings, ticket,
+    begin_ticket, last_close_unix, open_ticket_counts, raise_message_count, stale_openings, ticket,
     ticket_by_channel,
 };
 pub use timers::{

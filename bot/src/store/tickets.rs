@@ -401,3 +401,27 @@ pub async fn open_ticket_counts(
 }
 
 pub(super) use ticket_query;
+
+/// When `user`'s latest ticket in the category stopped being open (its close began), Unix
+/// seconds; `None` when they have none. For the category's cooldown.
+pub async fn last_close_unix(
+    db: impl PgExecutor<'_>,
+    bot: Id<ApplicationMarker>,
+    category_key: &str,
+    user: Id<UserMarker>,
+) -> Result<Option<i64>> {
+    sqlx::query_scalar!(
+        r#"SELECT extract(epoch FROM max(COALESCE(closed_at, updated_at)))::bigint AS "closed"
+           FROM tickets
+           WHERE application_id = $1 AND category_key = $2 AND user_id = $3
+             AND state NOT IN ($4, $5)"#,
+        to_db(bot),
+        category_key,
+        to_db(user),
+        TicketState::Opening as TicketState,
+        TicketState::Open as TicketState,
+    )
+    .fetch_one(db)
+    .await
+    .map_err(query_error("find the last close"))
+}

@@ -464,6 +464,26 @@ impl Harness {
         .await
     }
 
+    /// How many of the bot's tickets are open (or opening), over every category.
+    pub async fn open_tickets(&self) -> i64 {
+        store::open_ticket_counts(&self.pool, self.ctx.application_id)
+            .await
+            .expect("open ticket counts")
+            .into_iter()
+            .map(|(_, count)| count)
+            .sum()
+    }
+
+    /// What the bot's `/metrics` serves now.
+    pub async fn metrics_text(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.http_base().await))
+            .await
+            .expect("metrics answer")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     /// The ticket of a channel, from the database.
     pub async fn ticket_of(&self, channel: u64) -> store::Ticket {
         store::ticket_by_channel(&self.pool, twilight_model::id::Id::new(channel))
