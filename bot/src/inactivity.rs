@@ -258,8 +258,13 @@ async fn post_warning(ctx: &Context, warning: &store::Warning) {
     match posted {
         Ok(message) => {
             tracing::info!(ticket = warning.ticket_id, "posted the inactivity warning");
-            if let Err(error) =
-                store::record_warning_message(&ctx.pool, warning.ticket_id, message.id).await
+            if let Err(error) = store::record_timer_message(
+                &ctx.pool,
+                warning.ticket_id,
+                store::TimerKind::InactivityClose,
+                message.id,
+            )
+            .await
             {
                 tracing::warn!(ticket = warning.ticket_id, error = %ErrorChain(&error), "could not record the inactivity warning");
             }

@@ -1105,9 +1105,14 @@ async fn an_inactivity_close_is_withdrawn_by_the_creator_or_keep_open_and_droppe
         .await
         .unwrap();
     assert_eq!(fire(Some(inactivity_rule())).await.warnings.len(), 1);
-    store::record_warning_message(&pool, ticket.id, Id::new(77))
-        .await
-        .unwrap();
+    store::record_timer_message(
+        &pool,
+        ticket.id,
+        store::TimerKind::InactivityClose,
+        Id::new(77),
+    )
+    .await
+    .unwrap();
     // The creator writes: the close is withdrawn (with the warning to retire), the warning re-armed.
     let withdrawn = store::creator_active(&pool, ticket.id, bot_user, Duration::ZERO)
         .await

@@ -171,7 +171,13 @@ pub(super) async fn request_close(
         .await;
     match posted {
         Ok(message) => {
-            store::record_close_request_message(&ctx.pool, ticket.id, message.id).await?;
+            store::record_timer_message(
+                &ctx.pool,
+                ticket.id,
+                store::TimerKind::CloseRequest,
+                message.id,
+            )
+            .await?;
         }
         // The timer holds either way: the ticket closes when it is due, as the staff member
         // was told; the creator just was not asked in the channel.

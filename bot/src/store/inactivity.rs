@@ -183,24 +183,6 @@ pub async fn keep_alive(
         .transpose()
 }
 
-/// Remembers the warning message on the pending close, so withdrawing it can retire its button.
-pub async fn record_warning_message(
-    db: impl PgExecutor<'_>,
-    ticket_id: i64,
-    message_id: Id<MessageMarker>,
-) -> Result<()> {
-    sqlx::query!(
-        "UPDATE ticket_timers SET message_id = $3 WHERE ticket_id = $1 AND kind = $2",
-        ticket_id,
-        TimerKind::InactivityClose as TimerKind,
-        to_db(message_id),
-    )
-    .execute(db)
-    .await
-    .map_err(query_error("record an inactivity warning's message"))?;
-    Ok(())
-}
-
 /// A warning to post: the ticket's close timer is armed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Warning {

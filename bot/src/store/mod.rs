@@ -44,7 +44,7 @@ pub use feedback::{FeedbackOutcome, feedback, record_feedback};
 pub use forms::{FormAnswer, delete_form_answers, form_answers, save_form_answers};
 pub use inactivity::{
     FiredInactivity, InactivityRule, Warning, Withdrawn, arm_category_inactivity, arm_inactivity,
-    creator_active, fire_due_inactivity, keep_alive, record_warning_message,
+    creator_active, fire_due_inactivity, keep_alive,
 };
 pub use interactions::{claim_interaction, prune_interactions};
 pub use locks::{
@@ -68,7 +68,7 @@ pub use tickets::{
     ticket_by_channel,
 };
 pub use timers::{
-    CloseRequest, TimerKind, fire_due_close_requests, record_close_request_message, request_close,
+    CloseRequest, TimerKind, fire_due_close_requests, record_timer_message, request_close,
     take_close_request,
 };
 pub use welcomes::{PendingWelcome, mark_welcome_pinned, pending_welcomes, record_welcome};

@@ -70,21 +70,23 @@ pub async fn request_close(
     Ok(recorded.rows_affected() == 1)
 }
 
-/// Remembers the message that asks the creator about the pending request.
-pub async fn record_close_request_message(
+/// Remembers the message a pending timer of `kind` posted (a close request, an inactivity
+/// warning), so answering or withdrawing it can retire its buttons.
+pub async fn record_timer_message(
     db: impl PgExecutor<'_>,
     ticket_id: i64,
+    kind: TimerKind,
     message_id: Id<MessageMarker>,
 ) -> Result<()> {
     sqlx::query!(
         "UPDATE ticket_timers SET message_id = $3 WHERE ticket_id = $1 AND kind = $2",
         ticket_id,
-        TimerKind::CloseRequest as TimerKind,
+        kind as TimerKind,
         to_db(message_id),
     )
     .execute(db)
     .await
-    .map_err(query_error("record a close request's message"))?;
+    .map_err(query_error("record a timer's message"))?;
     Ok(())
 }
 
