@@ -34,6 +34,8 @@ pub struct Config {
     pub log: LogConfig,
     /// The categories by their stable key.
     pub categories: BTreeMap<String, Category>,
+    /// Most tickets open at once in one guild across the categories; `None` for no cap.
+    pub max_open_tickets_per_guild: Option<u32>,
 }
 
 /// One ticket category, ready to use.
@@ -61,6 +63,8 @@ pub struct Category {
     pub denied_role_ids: Vec<Id<RoleMarker>>,
     /// How long after a user's ticket here closes before they may open another (zero: none).
     pub cooldown: std::time::Duration,
+    /// How many tickets one member may hold open here at once (at least 1).
+    pub max_open_per_user: u16,
     /// Where closed tickets' transcript links go.
     pub log_channel_id: Id<ChannelMarker>,
     /// The panel's text.
@@ -151,6 +155,7 @@ impl Config {
             http: file.http,
             log: file.log,
             categories,
+            max_open_tickets_per_guild: file.limits.max_open_tickets_per_guild,
         })
     }
 
@@ -256,6 +261,7 @@ impl Category {
             required_role_ids,
             denied_role_ids,
             cooldown: std::time::Duration::from_secs(u64::from(category.cooldown_seconds)),
+            max_open_per_user: category.max_open_per_user.max(1),
             log_channel_id: log_channel_id?,
             create_message: category.create_message.clone(),
             created_message: category.created_message.clone(),
@@ -360,6 +366,7 @@ pub(crate) mod tests {
             required_role_ids: Vec::new(),
             denied_role_ids: Vec::new(),
             cooldown: std::time::Duration::ZERO,
+            max_open_per_user: 1,
             log_channel_id: Id::new(LOG_CHANNEL),
             create_message: "Need help? Open a ticket.".to_owned(),
             created_message: "Staff will be with you shortly.".to_owned(),

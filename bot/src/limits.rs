@@ -21,6 +21,12 @@ pub(crate) enum Refusal {
         /// When the cooldown ends, Unix seconds.
         until_unix: i64,
     },
+    /// The guild holds its cap of open tickets (`limits.maxOpenTicketsPerGuild`); decided by
+    /// the database when the ticket would begin.
+    GuildCap {
+        /// The cap.
+        cap: u32,
+    },
 }
 
 impl Refusal {
@@ -30,6 +36,7 @@ impl Refusal {
             Self::MissingRequiredRole => "missing_role",
             Self::DeniedRole => "denied_role",
             Self::Cooldown { .. } => "cooldown",
+            Self::GuildCap { .. } => "guild_cap",
         }
     }
 }

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-pub(crate) use ticketeer_config::status::{CategoryStatus, Problem, StatusReport};
+pub(crate) use ticketeer_config::status::{CategoryStatus, ParentFill, Problem, StatusReport};
 use twilight_model::channel::{Channel, ChannelType};
 use twilight_model::guild::{Permissions, Role};
 use twilight_model::id::Id;
@@ -27,6 +27,13 @@ use crate::store;
 pub(crate) const CATEGORY_CHANNEL_LIMIT: usize = 50;
 /// From this many channels a category counts as nearly full.
 pub(crate) const CATEGORY_NEAR_FULL: usize = 45;
+/// Discord's limit of channels in one guild (categories included).
+pub(crate) const GUILD_CHANNEL_LIMIT: usize = 500;
+/// From this many channels a guild counts as nearly full.
+pub(crate) const GUILD_NEAR_FULL: usize = 450;
+/// From this share of the guild cap (`limits.maxOpenTicketsPerGuild`), in percent, `/status`
+/// warns that it is nearly reached.
+const GUILD_CAP_WARNING_PERCENT: u64 = 90;
 
 /// What the bot needs in the parent category to create ticket channels in it.
 pub(crate) const NEEDED_IN_PARENT: Permissions =
@@ -145,6 +152,58 @@ pub(crate) fn diagnose(category: &Category, guild: &GuildView<'_>) -> Vec<Proble
     problems
 }
 
+/// How full each of the category's parents is (the parent, then the overflow parents), of those
+/// the guild has as categories; pure.
+pub(crate) fn parent_fills(category: &Category, guild: &GuildView<'_>) -> Vec<ParentFill> {
+    std::iter::once(&category.parent_channel_id)
+        .chain(&category.overflow_parent_ids)
+        .filter(|parent| {
+            guild
+                .channels
+                .iter()
+                .any(|channel| channel.id == **parent && channel.kind == ChannelType::GuildCategory)
+        })
+        .map(|parent| ParentFill {
+            channel_id: parent.to_string(),
+            channels: guild
+                .channels
+                .iter()
+                .filter(|child| child.parent_id == Some(*parent))
+                .count(),
+            limit: CATEGORY_CHANNEL_LIMIT,
+        })
+        .collect()
+}
+
+/// Warnings about the guild as a whole: its channels near Discord's 500, and its open tickets
+/// near the bot's cap, if one is set; pure.
+pub(crate) fn guild_problems(
+    guild: &GuildView<'_>,
+    open_tickets: i64,
+    cap: Option<u32>,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let channels = guild.channels.len();
+    if channels >= GUILD_NEAR_FULL {
+        problems.push(Problem::GuildNearlyFull {
+            guild_id: guild.guild_id.to_string(),
+            channels,
+            limit: GUILD_CHANNEL_LIMIT,
+        });
+    }
+    if let Some(cap) = cap {
+        let open = u64::try_from(open_tickets.max(0)).unwrap_or(0);
+        if open * 100 >= u64::from(cap) * GUILD_CAP_WARNING_PERCENT {
+            problems.push(Problem::GuildCapNearlyReached {
+                guild_id: guild.guild_id.to_string(),
+                open_tickets,
+                cap,
+            });
+        }
+    }
+    problems
+}
+
 /// Ticket roles that are gone, or that the created message's mention would not notify: Discord
 /// pings a role only if it is mentionable or the sender has Mention Everyone (in the ticket
 /// channel, whose overwrites never deny it, so the guild-level permission decides).
@@ -246,6 +305,11 @@ pub(crate) async fn report(ctx: &Context) -> Result<StatusReport> {
         .await?
         .into_iter()
         .collect();
+    let guild_counts: BTreeMap<Id<GuildMarker>, i64> =
+        store::open_ticket_counts_by_guild(&ctx.pool, ctx.application_id)
+            .await?
+            .into_iter()
+            .collect();
     let panels: BTreeMap<String, store::Panel> = store::panels(&ctx.pool, ctx.application_id)
         .await?
         .into_iter()
@@ -264,21 +328,31 @@ pub(crate) async fn report(ctx: &Context) -> Result<StatusReport> {
                     .await,
             );
         }
-        let problems = match guilds.get(&guild_id.get()).map(AsRef::as_ref) {
-            Some(Ok(data)) => diagnose(
-                category,
-                &GuildView {
+        let (problems, parents) = match guilds.get(&guild_id.get()).map(AsRef::as_ref) {
+            Some(Ok(data)) => {
+                let view = GuildView {
                     guild_id,
                     channels: &data.channels,
                     roles: &data.roles,
                     bot_roles: &data.bot_roles,
                     bot_user_id: ctx.bot_user_id,
-                },
+                };
+                let mut problems = diagnose(category, &view);
+                let open_in_guild = guild_counts.get(&guild_id).copied().unwrap_or(0);
+                problems.extend(guild_problems(
+                    &view,
+                    open_in_guild,
+                    config.max_open_tickets_per_guild,
+                ));
+                (problems, parent_fills(category, &view))
+            }
+            Some(Err(reason)) => (
+                vec![Problem::CheckFailed {
+                    reason: reason.clone(),
+                }],
+                Vec::new(),
             ),
-            Some(Err(reason)) => vec![Problem::CheckFailed {
-                reason: reason.clone(),
-            }],
-            None => Vec::new(),
+            None => (Vec::new(), Vec::new()),
         };
         categories.insert(
             key.clone(),
@@ -289,6 +363,7 @@ pub(crate) async fn report(ctx: &Context) -> Result<StatusReport> {
                     .map(|panel| panel.message_id.to_string()),
                 open_tickets: counts.get(key).copied().unwrap_or(0),
                 problems,
+                parents,
             },
         );
     }
@@ -562,6 +637,70 @@ mod tests {
                 limit: 50,
             }]
         );
+    }
+
+    #[test]
+    fn each_parent_reports_its_fill_in_the_order_tried() {
+        const OVERFLOW: u64 = 300_000_000_000_000_090;
+        const GONE: u64 = 300_000_000_000_000_091;
+        let mut channels = healthy_channels();
+        channels.push(channel(OVERFLOW, ChannelType::GuildCategory, None));
+        for index in 0..7 {
+            channels.push(channel(
+                310_000_000_000_000_000 + index,
+                ChannelType::GuildText,
+                Some(if index < 3 { PARENT } else { OVERFLOW }),
+            ));
+        }
+        let roles = [role(GUILD, Permissions::ADMINISTRATOR)];
+        let mut category = category();
+        category.overflow_parent_ids = vec![Id::new(OVERFLOW), Id::new(GONE)];
+        let fill = |id: u64, channels| ParentFill {
+            channel_id: id.to_string(),
+            channels,
+            limit: 50,
+        };
+        assert_eq!(
+            parent_fills(&category, &view(&channels, &roles)),
+            [fill(PARENT, 3), fill(OVERFLOW, 4)],
+            "a parent the guild lacks has no fill (it is a missing channel instead)"
+        );
+    }
+
+    #[test]
+    fn a_guild_near_500_channels_or_its_cap_is_warned_of() {
+        let mut channels = healthy_channels();
+        let roles = [role(GUILD, Permissions::ADMINISTRATOR)];
+        assert_eq!(guild_problems(&view(&channels, &roles), 400, None), []);
+        while channels.len() < 449 {
+            let id = 320_000_000_000_000_000 + channels.len() as u64;
+            channels.push(channel(id, ChannelType::GuildText, None));
+        }
+        assert_eq!(guild_problems(&view(&channels, &roles), 0, None), []);
+        channels.push(channel(
+            330_000_000_000_000_000,
+            ChannelType::GuildText,
+            None,
+        ));
+        assert_eq!(
+            guild_problems(&view(&channels, &roles), 0, None),
+            [Problem::GuildNearlyFull {
+                guild_id: GUILD.to_string(),
+                channels: 450,
+                limit: 500,
+            }]
+        );
+        channels.truncate(10);
+        let view = view(&channels, &roles);
+        assert_eq!(guild_problems(&view, 89, Some(100)), []);
+        let warned = Problem::GuildCapNearlyReached {
+            guild_id: GUILD.to_string(),
+            open_tickets: 90,
+            cap: 100,
+        };
+        assert_eq!(guild_problems(&view, 90, Some(100)), [warned]);
+        assert_eq!(guild_problems(&view, 1, Some(1)).len(), 1);
+        assert_eq!(guild_problems(&view, 0, Some(1)), []);
     }
 
     #[test]

@@ -124,3 +124,151 @@ async fn after_a_close_the_cooldown_refuses_until_it_has_passed() {
     .await;
     assert_ne!(reopened, channel);
 }
+
+#[tokio::test]
+async fn a_member_holds_up_to_max_open_per_user_tickets_even_when_clicking_at_once() {
+    let harness = bot_with("    maxOpenPerUser: 2\n", |harness| {
+        harness.ctx.config().categories[SUPPORT].max_open_per_user == 2
+    })
+    .await;
+    let alice = harness.world.alice;
+    // Four clicks at once: the database gives out exactly the two slots.
+    let clicks = futures_util::future::join_all((0..4).map(|_| harness.click_open(alice))).await;
+    let mut answers = Vec::new();
+    for outcome in &clicks {
+        assert!(!outcome.failed(), "every click is acknowledged");
+        answers.push(harness.answer(outcome).await);
+    }
+    let mut opened: Vec<u64> = answers
+        .iter()
+        .filter(|answer| answer.starts_with("Your ticket is open"))
+        .filter_map(|answer| channel_link(answer))
+        .collect();
+    opened.sort_unstable();
+    opened.dedup();
+    assert_eq!(opened.len(), 2, "two tickets: {answers:?}");
+    assert_eq!(harness.open_tickets().await, 2);
+    let refusals: Vec<&String> = answers
+        .iter()
+        .filter(|answer| answer.starts_with("You already have 2 open tickets here"))
+        .collect();
+    assert_eq!(refusals.len(), 2, "{answers:?}");
+
+    // A later click lists both tickets.
+    let answer = harness.answer(&harness.click_open(alice).await).await;
+    let (first, second) = (opened[0], opened[1]);
+    assert!(
+        answer
+            == format!(
+                "You already have 2 open tickets here, the most this category allows: <#{first}>, <#{second}>. Please close one first."
+            )
+            || answer
+                == format!(
+                    "You already have 2 open tickets here, the most this category allows: <#{second}>, <#{first}>. Please close one first."
+                ),
+        "{answer}"
+    );
+
+    // Closing one frees its slot.
+    let ticket = harness.ticket_of(first).await;
+    click_close(&harness, first, &ticket).await;
+    wait_for_state(&harness, ticket.id, TicketState::Closed).await;
+    let third = harness.open_ticket(alice).await;
+    assert!(!opened.contains(&third));
+    assert_eq!(harness.open_tickets().await, 2);
+}
+
+#[tokio::test]
+async fn the_guild_cap_refuses_opens_beyond_it_and_status_warns_near_it() {
+    let harness = Harness::start().await;
+    let yaml = harness.config_yaml(&[(SUPPORT, "Need help?")]);
+    harness.write_config(&format!("{yaml}limits:\n  maxOpenTicketsPerGuild: 2\n"));
+    eventually("the bot to load the cap", || {
+        let done = harness.ctx.config().max_open_tickets_per_guild == Some(2);
+        async move { done.then_some(()) }
+    })
+    .await;
+    let world = &harness.world;
+    let status = || async {
+        let body = reqwest::get(format!("{}/status", harness.http_base().await))
+            .await
+            .expect("/status answers")
+            .text()
+            .await
+            .expect("a body");
+        serde_json::from_str::<serde_json::Value>(&body).expect("JSON")
+    };
+    let before = status().await;
+    let support = &before["categories"][SUPPORT];
+    assert_eq!(support["problems"], serde_json::json!([]), "{before}");
+    assert_eq!(
+        support["parents"],
+        serde_json::json!([{"channel_id": world.parent.to_string(), "channels": 0, "limit": 50}]),
+        "the parent's fill: {before}"
+    );
+
+    // Three members click at once; the cap lets two in.
+    let users = [world.alice, world.bob, world.carol];
+    let clicks = futures_util::future::join_all(users.map(|user| harness.click_open(user))).await;
+    let mut answers = Vec::new();
+    for outcome in &clicks {
+        answers.push(harness.answer(outcome).await);
+    }
+    let opened = answers
+        .iter()
+        .filter(|answer| channel_link(answer).is_some())
+        .count();
+    let capped = answers
+        .iter()
+        .filter(|answer| {
+            *answer
+                == "This server has 2 tickets open, the most it allows. Please try again once some are closed."
+        })
+        .count();
+    assert_eq!((opened, capped), (2, 1), "{answers:?}");
+    assert_eq!(harness.open_tickets().await, 2);
+    assert!(
+        harness
+            .metrics_text()
+            .await
+            .contains("ticketeer_open_refusals_total{category=\"support\",reason=\"guild_cap\"} 1")
+    );
+
+    let full = eventually("/status to warn of the cap", || {
+        let status = status();
+        async move {
+            let report = status.await;
+            let problems = report["categories"][SUPPORT]["problems"].clone();
+            (problems != serde_json::json!([])).then_some(report)
+        }
+    })
+    .await;
+    let support = &full["categories"][SUPPORT];
+    assert_eq!(
+        support["problems"],
+        serde_json::json!([{
+            "kind": "guild_cap_nearly_reached",
+            "guild_id": world.guild.to_string(),
+            "open_tickets": 2,
+            "cap": 2,
+        }]),
+        "{full}"
+    );
+    assert_eq!(support["parents"][0]["channels"], 2, "{full}");
+
+    // A close makes room for the member who was refused.
+    let first = answers
+        .iter()
+        .find_map(|answer| channel_link(answer))
+        .expect("an open");
+    let ticket = harness.ticket_of(first).await;
+    click_close(&harness, first, &ticket).await;
+    wait_for_state(&harness, ticket.id, TicketState::Closed).await;
+    let refused = users
+        .into_iter()
+        .zip(&answers)
+        .find(|(_, answer)| channel_link(answer).is_none())
+        .map(|(user, _)| user)
+        .expect("a refused member");
+    harness.open_ticket(refused).await;
+}

@@ -521,6 +521,24 @@ async fn the_creator_keeps_a_ticket_open_or_confirms_the_close() {
     assert_eq!(closed.close_reason.as_deref(), Some("Solved"));
 }
 
+/// `/ticket move category` by `staff` in `channel`, once the command's choices (which a reload
+/// re-registers) include the category; the answer.
+async fn first_move(harness: &Harness, staff: u64, channel: u64, category: &str) -> String {
+    eventually("the move choices to be registered", || async move {
+        let outcome = run(
+            harness,
+            staff,
+            channel,
+            Some("move"),
+            &[("category", OptionValue::string(category))],
+        )
+        .await
+        .ok()?;
+        Some(harness.answer(&outcome).await)
+    })
+    .await
+}
+
 #[tokio::test]
 async fn staff_rename_a_ticket_and_move_it_to_another_category_with_its_roles() {
     let harness = Harness::start().await;
@@ -573,22 +591,7 @@ async fn staff_rename_a_ticket_and_move_it_to_another_category_with_its_roles() 
     );
 
     assert!(!can(&harness, erin, channel, VIEW_CHANNEL));
-    let moved = eventually("the move choices to be registered", || {
-        let harness = &harness;
-        async move {
-            let outcome = run(
-                harness,
-                bob,
-                channel,
-                Some("move"),
-                &[("category", OptionValue::string("sales"))],
-            )
-            .await
-            .ok()?;
-            Some(harness.answer(&outcome).await)
-        }
-    })
-    .await;
+    let moved = first_move(&harness, bob, channel, "sales").await;
     assert_eq!(moved, "The ticket moved to **Sales**.");
     let row = harness.ticket_of(channel).await;
     assert_eq!(row.category_key, "sales");
@@ -619,4 +622,74 @@ async fn staff_rename_a_ticket_and_move_it_to_another_category_with_its_roles() 
     let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
     assert_eq!(closed.closed_by.map(Id::get), Some(alice));
     assert_eq!(closed.close_reason, None);
+}
+
+#[tokio::test]
+async fn a_move_into_a_full_category_goes_to_its_overflow_and_respects_its_maximum() {
+    let harness = Harness::start().await;
+    show_ticket_command_to_staff(&harness);
+    let world = &harness.world;
+    let control = &harness.control;
+    let category = |name: &str| {
+        control
+            .create_channel(world.guild, ChannelSpec::category(name))
+            .expect("a channel category")
+    };
+    let (sales_parent, sales_overflow) = (category("Sales"), category("Sales 2"));
+    for index in 0..50 {
+        control
+            .create_channel(
+                world.guild,
+                ChannelSpec::text(&format!("filler-{index}")).under(sales_parent),
+            )
+            .expect("a filler channel");
+    }
+    let sales = world
+        .category_yaml("sales", "Buying?")
+        .replace(
+            &format!("parentChannelId: \"{}\"", world.parent),
+            &format!(
+                "parentChannelId: \"{sales_parent}\"\n    overflowParentChannelIds: [\"{sales_overflow}\"]"
+            ),
+        )
+        .replace("name: Support", "name: Sales");
+    harness.write_config(&format!(
+        "{}{sales}",
+        harness.config_yaml(&[(SUPPORT, "Need help?")])
+    ));
+    eventually("the bot to load the sales category", || {
+        let loaded = harness.ctx.config().categories.contains_key("sales");
+        async move { loaded.then_some(()) }
+    })
+    .await;
+    let (alice, bob) = (world.alice, world.bob);
+    let first = harness.open_ticket(alice).await;
+    let moved = first_move(&harness, bob, first, "sales").await;
+    assert_eq!(moved, "The ticket moved to **Sales**.");
+    assert_eq!(
+        control.channel(first).and_then(|c| c.parent_id),
+        Some(sales_overflow),
+        "the full parent's overflow takes the channel"
+    );
+    assert_eq!(harness.ticket_of(first).await.category_key, "sales");
+
+    // Sales allows one ticket per member: Alice's next support ticket cannot follow.
+    let second = harness.open_ticket(alice).await;
+    let refused = answer(
+        &harness,
+        bob,
+        second,
+        Some("move"),
+        &[("category", OptionValue::string("sales"))],
+    )
+    .await;
+    assert_eq!(
+        refused,
+        "The person who opened this ticket already has one open in that category."
+    );
+    assert_eq!(harness.ticket_of(second).await.category_key, SUPPORT);
+    assert_eq!(
+        control.channel(second).and_then(|c| c.parent_id),
+        Some(world.parent)
+    );
 }

@@ -30,6 +30,8 @@ fn click(user: u64, interaction: u64) -> NewTicket {
         category_key: "support/billing".to_owned(),
         user_id: Id::new(user),
         interaction_id: Id::new(interaction),
+        max_open_per_user: 1,
+        max_open_in_guild: None,
     }
 }
 
@@ -74,7 +76,11 @@ async fn ten_concurrent_clicks_by_one_user_make_exactly_one_ticket() {
     for outcome in futures_util::future::join_all(clicks).await {
         match outcome.unwrap().unwrap() {
             BeginTicket::Created(ticket) => created.push(ticket),
-            BeginTicket::AlreadyOpen(ticket) => already_open.push(ticket),
+            BeginTicket::AtLimit(held) => {
+                assert_eq!(held.len(), 1, "the one ticket the user may hold");
+                already_open.extend(held);
+            }
+            other => panic!("unexpected {other:?}"),
         }
     }
     assert_eq!(created.len(), 1, "exactly one click creates the ticket");
@@ -101,10 +107,148 @@ async fn the_same_click_delivered_twice_reports_the_ticket_it_opened() {
     )
     .await
     .unwrap();
-    let (BeginTicket::Created(first), BeginTicket::AlreadyOpen(again)) = (first, again) else {
+    let (BeginTicket::Created(first), BeginTicket::SameClick(again)) = (first, again) else {
         panic!("first delivery creates, second finds it");
     };
     assert_eq!(first.id, again.id);
+}
+
+/// The slots the open tickets of `user` hold in `support/billing`, lowest first.
+async fn held_slots(pool: &sqlx::PgPool, user: u64) -> Vec<i16> {
+    sqlx::query_scalar(
+        "SELECT slot FROM tickets
+         WHERE user_id = $1 AND category_key = 'support/billing' AND state IN ('opening', 'open')
+         ORDER BY slot",
+    )
+    .bind(i64::try_from(user).unwrap())
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn ten_concurrent_clicks_with_a_maximum_of_three_make_exactly_three_tickets() {
+    let (_database, pool) = migrated_database().await;
+    let user = 2_000_000_000_000_000_011;
+    let clicks = (0..10u64).map(|n| {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let new = NewTicket {
+                max_open_per_user: 3,
+                ..click(user, 3_010_000_000_000_000_000 + n)
+            };
+            store::begin_ticket(&pool, &new).await
+        })
+    });
+    let mut created = Vec::new();
+    let mut refused = 0;
+    for outcome in futures_util::future::join_all(clicks).await {
+        match outcome.unwrap().unwrap() {
+            BeginTicket::Created(ticket) => created.push(ticket.id),
+            BeginTicket::AtLimit(held) => {
+                assert_eq!(held.len(), 3, "a refusal shows the three tickets held");
+                refused += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((created.len(), refused), (3, 7));
+    assert_eq!(
+        held_slots(&pool, user).await,
+        [1, 2, 3],
+        "one ticket per slot"
+    );
+
+    // Closing the ticket in slot 2 frees exactly that slot for the next open.
+    let middle: i64 = sqlx::query_scalar("SELECT id FROM tickets WHERE user_id = $1 AND slot = 2")
+        .bind(i64::try_from(user).unwrap())
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    store::abandon_opening(&pool, middle).await.unwrap();
+    assert_eq!(held_slots(&pool, user).await, [1, 3]);
+    let next = NewTicket {
+        max_open_per_user: 3,
+        ..click(user, 3_010_000_000_000_000_100)
+    };
+    assert!(matches!(
+        store::begin_ticket(&pool, &next).await.unwrap(),
+        BeginTicket::Created(_)
+    ));
+    assert_eq!(held_slots(&pool, user).await, [1, 2, 3]);
+
+    // Lowering the maximum never closes tickets; it only refuses new ones.
+    let lowered = NewTicket {
+        max_open_per_user: 1,
+        ..click(user, 3_010_000_000_000_000_101)
+    };
+    let BeginTicket::AtLimit(held) = store::begin_ticket(&pool, &lowered).await.unwrap() else {
+        panic!("a member above a lowered maximum is refused");
+    };
+    assert_eq!(held.len(), 3);
+}
+
+#[tokio::test]
+async fn the_guild_cap_holds_against_concurrent_clicks_of_many_users() {
+    let (_database, pool) = migrated_database().await;
+    let clicks = (0..12u64).map(|n| {
+        let pool = pool.clone();
+        tokio::spawn(async move {
+            let new = NewTicket {
+                max_open_in_guild: Some(5),
+                ..click(2_000_000_000_000_000_100 + n, 3_020_000_000_000_000_000 + n)
+            };
+            store::begin_ticket(&pool, &new).await
+        })
+    });
+    let mut created = Vec::new();
+    let mut capped = 0;
+    for outcome in futures_util::future::join_all(clicks).await {
+        match outcome.unwrap().unwrap() {
+            BeginTicket::Created(ticket) => created.push(ticket),
+            BeginTicket::GuildAtCap { cap } => {
+                assert_eq!(cap, 5);
+                capped += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!((created.len(), capped), (5, 7));
+
+    // Other categories of the guild count towards the cap; another guild does not.
+    let mut elsewhere = NewTicket {
+        max_open_in_guild: Some(5),
+        ..click(2_000_000_000_000_000_200, 3_020_000_000_000_000_100)
+    };
+    elsewhere.category_key = "support/sales".to_owned();
+    assert_eq!(
+        store::begin_ticket(&pool, &elsewhere).await.unwrap(),
+        BeginTicket::GuildAtCap { cap: 5 }
+    );
+    let other_guild = NewTicket {
+        guild_id: Id::new(1_100_000_000_000_000_002),
+        ..elsewhere.clone()
+    };
+    assert!(matches!(
+        store::begin_ticket(&pool, &other_guild).await.unwrap(),
+        BeginTicket::Created(_)
+    ));
+
+    // A ticket that starts closing makes room.
+    store::attach_channel(&pool, created[0].id, Id::new(4_020_000_000_000_000_001))
+        .await
+        .unwrap();
+    store::start_close(&pool, created[0].id, created[0].user_id, None)
+        .await
+        .unwrap();
+    let after_close = NewTicket {
+        interaction_id: Id::new(3_020_000_000_000_000_101),
+        ..elsewhere
+    };
+    assert!(matches!(
+        store::begin_ticket(&pool, &after_close).await.unwrap(),
+        BeginTicket::Created(_)
+    ));
 }
 
 #[tokio::test]
@@ -983,12 +1127,12 @@ async fn moving_a_ticket_keeps_one_open_ticket_per_user_and_category() {
         panic!("a second category gets its own ticket");
     };
     assert_eq!(
-        store::move_ticket(&pool, first.id, "support/sales")
+        store::move_ticket(&pool, first.id, "support/sales", 1)
             .await
             .unwrap(),
-        store::MoveOutcome::CreatorHasOneThere
+        store::MoveOutcome::CreatorAtLimitThere
     );
-    let store::MoveOutcome::Moved(moved) = store::move_ticket(&pool, first.id, "support/other")
+    let store::MoveOutcome::Moved(moved) = store::move_ticket(&pool, first.id, "support/other", 1)
         .await
         .unwrap()
     else {
@@ -996,6 +1140,61 @@ async fn moving_a_ticket_keeps_one_open_ticket_per_user_and_category() {
     };
     assert_eq!(moved.category_key, "support/other");
     store::abandon_opening(&pool, second.id).await.unwrap();
+}
+
+#[tokio::test]
+async fn moving_a_ticket_takes_a_free_slot_up_to_the_categorys_maximum() {
+    let (_database, pool) = migrated_database().await;
+    let user = 2_000_000_000_000_000_060;
+    let first = open_ticket(
+        &pool,
+        user,
+        3_000_000_000_000_000_060,
+        4_000_000_000_000_000_060,
+    )
+    .await;
+    let mut elsewhere = click(user, 3_000_000_000_000_000_061);
+    elsewhere.category_key = "support/sales".to_owned();
+    elsewhere.max_open_per_user = 2;
+    let BeginTicket::Created(_) = store::begin_ticket(&pool, &elsewhere).await.unwrap() else {
+        panic!("the creator's ticket in sales");
+    };
+    let store::MoveOutcome::Moved(moved) = store::move_ticket(&pool, first.id, "support/sales", 2)
+        .await
+        .unwrap()
+    else {
+        panic!("sales allows two");
+    };
+    assert_eq!(moved.category_key, "support/sales");
+    let slots: Vec<i16> = sqlx::query_scalar(
+        "SELECT slot FROM tickets WHERE category_key = 'support/sales' ORDER BY slot",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(slots, [1, 2]);
+    let third = open_ticket(
+        &pool,
+        user,
+        3_000_000_000_000_000_062,
+        4_000_000_000_000_000_062,
+    )
+    .await;
+    assert_eq!(
+        store::move_ticket(&pool, third.id, "support/sales", 2)
+            .await
+            .unwrap(),
+        store::MoveOutcome::CreatorAtLimitThere
+    );
+    store::start_close(&pool, third.id, Id::new(user), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store::move_ticket(&pool, third.id, "support/other", 1)
+            .await
+            .unwrap(),
+        store::MoveOutcome::NotOpen
+    );
 }
 
 fn inactivity_rule() -> store::InactivityRule {

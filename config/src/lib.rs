@@ -24,12 +24,12 @@ pub mod validation;
 pub use model::{
     ANSWER_MAX_CHARS, BotConfig, ButtonConfig, ButtonStyle, CategoryConfig,
     DEFAULT_ATTACHMENTS_MAX_BYTES, DEFAULT_REQUEST_CLOSE_TIMEOUT_SECONDS, DiscordConfig,
-    DmOnCloseConfig, HttpConfig, LogConfig, LogFormat, PanelPlacementConfig, PanelStyle,
-    PasteExpiry, PrivateBinConfig, QuestionConfig, QuestionStyle,
+    DmOnCloseConfig, HttpConfig, LimitsConfig, LogConfig, LogFormat, PanelPlacementConfig,
+    PanelStyle, PasteExpiry, PrivateBinConfig, QuestionConfig, QuestionStyle,
 };
 pub use model::{AutoCloseConfig, DEFAULT_AUTO_CLOSE_WARNING_SECONDS};
 pub use snowflake::{Emoji, Snowflake};
-pub use status::{CategoryStatus, Problem, StatusReport};
+pub use status::{CategoryStatus, ParentFill, Problem, StatusReport};
 pub use validation::{FieldError, ValidationErrors};
 
 /// The file name under which the operator mounts the config and the bot looks for it.

@@ -31,6 +31,31 @@ pub struct BotConfig {
     /// reordering other categories never re-maps them.
     #[serde(default)]
     pub categories: BTreeMap<String, CategoryConfig>,
+    /// Limits across all categories.
+    #[serde(default, skip_serializing_if = "LimitsConfig::is_default")]
+    pub limits: LimitsConfig,
+}
+
+/// Limits across all of a bot's categories.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Most tickets open at once in one Discord server, across the bot's categories there (1 to
+    /// 100000). An open beyond it is refused with a clear answer, and `/status` warns from 90% of
+    /// it. Discord allows 500 channels per server, ticket channels included, so a cap well below
+    /// that keeps room for the server's other channels. Absent (the default): no cap, and
+    /// `/status` warns when the server nears Discord's 500 channels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100_000))]
+    pub max_open_tickets_per_guild: Option<u32>,
+}
+
+impl LimitsConfig {
+    /// Whether nothing is set (the field is then left out when rendered).
+    #[must_use]
+    pub fn is_default(limits: &Self) -> bool {
+        *limits == Self::default()
+    }
 }
 
 /// Discord settings. Production needs none of them; the overrides point the bot at an emulator.
@@ -340,6 +365,15 @@ pub struct CategoryConfig {
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     #[schemars(range(max = 604_800))]
     pub cooldown_seconds: u32,
+    /// Most tickets one member may hold open in this category at once (1 to 10). Enforced by
+    /// the database, so racing clicks on any number of replicas never exceed it; a click beyond
+    /// it is answered with links to the member's open tickets. Default 1.
+    #[serde(
+        default = "CategoryConfig::default_max_open_per_user",
+        skip_serializing_if = "CategoryConfig::is_default_max_open_per_user"
+    )]
+    #[schemars(range(min = 1, max = 10))]
+    pub max_open_per_user: u16,
     /// Roles of which a member must hold at least one to open a ticket here; each at most once,
     /// never the guild id. Empty (the default): anyone may open.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -402,6 +436,18 @@ fn is_zero_u32(value: &u32) -> bool {
 pub const DEFAULT_REQUEST_CLOSE_TIMEOUT_SECONDS: u32 = 24 * 60 * 60;
 
 impl CategoryConfig {
+    fn default_max_open_per_user() -> u16 {
+        1
+    }
+
+    #[expect(
+        clippy::trivially_copy_pass_by_ref,
+        reason = "serde passes a reference"
+    )]
+    fn is_default_max_open_per_user(max: &u16) -> bool {
+        *max == 1
+    }
+
     fn default_request_close_timeout_seconds() -> u32 {
         DEFAULT_REQUEST_CLOSE_TIMEOUT_SECONDS
     }

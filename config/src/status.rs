@@ -32,6 +32,22 @@ pub struct CategoryStatus {
     pub open_tickets: i64,
     /// Discord-side problems found; empty when all is well.
     pub problems: Vec<Problem>,
+    /// How full each category ticket channels go under is: the parent, then each overflow
+    /// parent, in the order they are tried (those the bot can see). Reports of older bots have
+    /// none.
+    #[serde(default)]
+    pub parents: Vec<ParentFill>,
+}
+
+/// How many channels one Discord category holds, of how many it may.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentFill {
+    /// The category's channel id.
+    pub channel_id: String,
+    /// Channels in it now (tickets and any others).
+    pub channels: usize,
+    /// Discord's limit (50).
+    pub limit: usize,
 }
 
 /// A Discord-side problem with one of a category's channels.
@@ -94,6 +110,25 @@ pub enum Problem {
         channels: usize,
         /// Discord's limit.
         limit: usize,
+    },
+    /// The server holds nearly Discord's maximum of 500 channels (every channel counts, ticket
+    /// channels and categories included); opens fail once it is reached.
+    GuildNearlyFull {
+        /// The guild id.
+        guild_id: String,
+        /// Channels in it now.
+        channels: usize,
+        /// Discord's limit.
+        limit: usize,
+    },
+    /// The server's open tickets are near the bot's `limits.maxOpenTicketsPerGuild`.
+    GuildCapNearlyReached {
+        /// The guild id.
+        guild_id: String,
+        /// Tickets open (or opening) there now, across the bot's categories.
+        open_tickets: i64,
+        /// The cap.
+        cap: u32,
     },
     /// The bot could not look (Discord refused or was unreachable).
     CheckFailed {
@@ -186,6 +221,22 @@ impl fmt::Display for Problem {
                 formatter,
                 "category {channel_id} holds {channels} of Discord's {limit} channels; new tickets go to the next of overflowParentChannelIds, if any: close tickets or add overflow categories"
             ),
+            Self::GuildNearlyFull {
+                guild_id,
+                channels,
+                limit,
+            } => write!(
+                formatter,
+                "server {guild_id} holds {channels} of Discord's {limit} channels; opens fail once it is full: close tickets, delete unused channels or set limits.maxOpenTicketsPerGuild"
+            ),
+            Self::GuildCapNearlyReached {
+                guild_id,
+                open_tickets,
+                cap,
+            } => write!(
+                formatter,
+                "server {guild_id} has {open_tickets} tickets open of its cap of {cap} (limits.maxOpenTicketsPerGuild); opens are refused once it is reached"
+            ),
             Self::CheckFailed { reason } => {
                 write!(formatter, "the bot could not check Discord: {reason}")
             }
@@ -247,6 +298,22 @@ mod tests {
                 },
                 "channel 1 (parentChannelId) is not a category",
             ),
+            (
+                Problem::GuildNearlyFull {
+                    guild_id: "200000000000000001".to_owned(),
+                    channels: 452,
+                    limit: 500,
+                },
+                "server 200000000000000001 holds 452 of Discord's 500 channels; opens fail once it is full: close tickets, delete unused channels or set limits.maxOpenTicketsPerGuild",
+            ),
+            (
+                Problem::GuildCapNearlyReached {
+                    guild_id: "200000000000000001".to_owned(),
+                    open_tickets: 91,
+                    cap: 100,
+                },
+                "server 200000000000000001 has 91 tickets open of its cap of 100 (limits.maxOpenTicketsPerGuild); opens are refused once it is reached",
+            ),
         ];
         for (problem, sentence) in cases {
             assert_eq!(problem.to_string(), sentence);
@@ -275,6 +342,11 @@ mod tests {
                         channels: 46,
                         limit: 50,
                     }],
+                    parents: vec![ParentFill {
+                        channel_id: "300000000000000001".to_owned(),
+                        channels: 46,
+                        limit: 50,
+                    }],
                 },
             )]),
         };
@@ -284,6 +356,10 @@ mod tests {
             "category_nearly_full"
         );
         assert_eq!(json["gateway_connected"], true);
+        assert_eq!(
+            json["categories"]["tickets/billing"]["parents"][0]["channels"],
+            46
+        );
         let back: StatusReport = serde_json::from_value(json).expect("deserialises");
         assert_eq!(back, report);
     }

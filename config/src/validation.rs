@@ -106,6 +106,14 @@ impl BotConfig {
         if self.log.level.trim().is_empty() {
             checker.fail("log.level", "must not be empty");
         }
+        if let Some(cap) = self.limits.max_open_tickets_per_guild
+            && !(1..=GUILD_CAP_MAX).contains(&cap)
+        {
+            checker.fail(
+                "limits.maxOpenTicketsPerGuild",
+                format!("must be 1–{GUILD_CAP_MAX} (got {cap})"),
+            );
+        }
         for (key, category) in &self.categories {
             let path = format!("categories[{key:?}]");
             if let Some(problem) = category_key_problem(key) {
@@ -348,12 +356,25 @@ fn check_category(checker: &mut Checker, path: &str, category: &CategoryConfig) 
 /// is 1 second, like `requestCloseTimeoutSeconds` (tests need short waits).
 const AUTO_CLOSE_INACTIVE_MAX_SECONDS: u32 = 365 * 24 * 60 * 60;
 
+/// The highest cap of open tickets per guild.
+const GUILD_CAP_MAX: u32 = 100_000;
+
+/// The most tickets one member may hold open in one category.
+const MAX_OPEN_PER_USER_MAX: u16 = 10;
+
 /// The longest cooldown after a close: one week.
 const COOLDOWN_MAX_SECONDS: u32 = 7 * 24 * 60 * 60;
 
 /// Checks the opening limits of a category: the cooldown and the required and denied role
 /// lists (bounded, unique, never @everyone).
 fn check_limits(checker: &mut Checker, path: &str, category: &CategoryConfig) {
+    let max_open = category.max_open_per_user;
+    if !(1..=MAX_OPEN_PER_USER_MAX).contains(&max_open) {
+        checker.fail(
+            &format!("{path}.maxOpenPerUser"),
+            format!("must be 1–{MAX_OPEN_PER_USER_MAX} (got {max_open})"),
+        );
+    }
     let cooldown = category.cooldown_seconds;
     if cooldown > COOLDOWN_MAX_SECONDS {
         checker.fail(

@@ -459,6 +459,50 @@ fn the_opening_limits_parse_and_their_bad_fields_are_named() {
 }
 
 #[test]
+fn the_per_member_maximum_and_the_guild_cap_parse_and_their_bad_values_are_named() {
+    let general = &BotConfig::from_yaml(MINIMAL).expect("valid").categories["general"];
+    assert_eq!(
+        general.max_open_per_user, 1,
+        "one open ticket per member by default"
+    );
+    assert_eq!(
+        BotConfig::from_yaml(MINIMAL)
+            .expect("valid")
+            .limits
+            .max_open_tickets_per_guild,
+        None
+    );
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        "    createdMessage: Welcome!\n    maxOpenPerUser: 3\nlimits:\n  maxOpenTicketsPerGuild: 400\n",
+    );
+    let config = BotConfig::from_yaml(&text).expect("valid");
+    assert_eq!(config.categories["general"].max_open_per_user, 3);
+    assert_eq!(config.limits.max_open_tickets_per_guild, Some(400));
+    let again = BotConfig::from_yaml(&config.to_yaml().expect("renders")).expect("reads back");
+    assert_eq!(again, config);
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        "    createdMessage: Welcome!\n    maxOpenPerUser: 0\nlimits:\n  maxOpenTicketsPerGuild: 0\n",
+    );
+    assert_eq!(
+        invalid(&text),
+        [
+            "limits.maxOpenTicketsPerGuild: must be 1–100000 (got 0)",
+            r#"categories["general"].maxOpenPerUser: must be 1–10 (got 0)"#,
+        ]
+    );
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        "    createdMessage: Welcome!\n    maxOpenPerUser: 11\n",
+    );
+    assert_eq!(
+        invalid(&text),
+        [r#"categories["general"].maxOpenPerUser: must be 1–10 (got 11)"#]
+    );
+}
+
+#[test]
 fn a_disabled_dm_needs_no_message() {
     let text = minimal_with(
         "    createdMessage: Welcome!\n",

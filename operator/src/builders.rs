@@ -215,6 +215,7 @@ pub fn render_config_keeping(
     }
     let config = BotConfig {
         discord: spec.discord.clone(),
+        limits: spec.limits,
         privatebin: spec.privatebin.clone(),
         http: HttpConfig::default(),
         log: log_config(bot),

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{Affinity, ResourceRequirements, Toleration};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::{CustomResource, KubeSchema, Resource, ResourceExt};
 use serde::{Deserialize, Serialize};
-use ticketeer_config::{CategoryConfig, DiscordConfig, LogFormat, PrivateBinConfig};
+use ticketeer_config::{CategoryConfig, DiscordConfig, LimitsConfig, LogFormat, PrivateBinConfig};
 
 /// The API group of both resources.
 pub const GROUP: &str = "ticketeer.dev";
@@ -49,6 +49,9 @@ pub struct TicketBotSpec {
     /// with `TICKETEER_ALLOW_DISCORD_OVERRIDES=true`.
     #[serde(default, skip_serializing_if = "discord_is_default")]
     pub discord: DiscordConfig,
+    /// Limits across all of the bot's categories (a cap on open tickets per Discord server).
+    #[serde(default, skip_serializing_if = "LimitsConfig::is_default")]
+    pub limits: LimitsConfig,
     /// The bot's container image; defaults to the image this operator release was built with.
     /// Another repository is refused (`ImageNotAllowed`) unless the operator's
     /// `TICKETEER_BOT_IMAGE_ALLOW` lists it.
@@ -247,6 +250,22 @@ pub struct TicketCategoryStatus {
     /// How many tickets of this category are open, as last reported by the bot.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_tickets: Option<i32>,
+    /// How full the Discord categories its ticket channels go under are (the parent, then each
+    /// overflow parent), as last reported by the bot. Discord allows 50 channels in each.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parents: Vec<ParentFillStatus>,
+}
+
+/// How many channels one Discord category holds, of how many it may.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, KubeSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ParentFillStatus {
+    /// The Discord category's channel id.
+    pub channel_id: String,
+    /// Channels in it now.
+    pub channels: i32,
+    /// Discord's limit of channels in one category.
+    pub limit: i32,
 }
 
 impl TicketCategory {

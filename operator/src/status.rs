@@ -7,7 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use ticketeer_config::StatusReport;
 
 use crate::builders::Rejection;
-use crate::crd::{TicketBot, TicketBotStatus, TicketCategoryStatus};
+use crate::crd::{ParentFillStatus, TicketBot, TicketBotStatus, TicketCategoryStatus};
 
 /// Condition types of a TicketBot.
 pub mod bot_condition {
@@ -343,6 +343,8 @@ pub struct CategoryObservation {
     pub panel_message_id: Option<String>,
     /// The open ticket count the bot reports.
     pub open_tickets: Option<i32>,
+    /// The fill of the category's parents the bot reports.
+    pub parents: Vec<ParentFillStatus>,
 }
 
 /// A TicketCategory's conditions and bot-reported fields, pure.
@@ -360,12 +362,17 @@ pub fn observe_category(inputs: &CategoryInputs<'_>) -> CategoryObservation {
         .previous
         .and_then(|status| status.panel_message_id.clone());
     let previous_open = inputs.previous.and_then(|status| status.open_tickets);
+    let previous_parents = inputs
+        .previous
+        .map(|status| status.parents.clone())
+        .unwrap_or_default();
     if let Err(rejection) = inputs.acceptance {
         return CategoryObservation {
             accepted: Observed::no(ACCEPTED, rejection.reason, rejection.message.clone()),
             ready: Observed::no(READY, rejection.reason, rejection.message.clone()),
             panel_message_id: None,
             open_tickets: previous_open,
+            parents: previous_parents,
         };
     }
     let accepted = Observed::yes(
@@ -378,6 +385,7 @@ pub fn observe_category(inputs: &CategoryInputs<'_>) -> CategoryObservation {
         ready,
         panel_message_id: previous_panel.clone(),
         open_tickets: previous_open,
+        parents: previous_parents.clone(),
     };
     match find(inputs.bot_conditions, bot_condition::READY) {
         Some(condition) if condition.status == "True" => {}
@@ -474,6 +482,15 @@ pub fn observe_category(inputs: &CategoryInputs<'_>) -> CategoryObservation {
         ready,
         panel_message_id: category.panel_message_id.clone(),
         open_tickets: Some(i32::try_from(category.open_tickets.max(0)).unwrap_or(i32::MAX)),
+        parents: category
+            .parents
+            .iter()
+            .map(|fill| ParentFillStatus {
+                channel_id: fill.channel_id.clone(),
+                channels: i32::try_from(fill.channels).unwrap_or(i32::MAX),
+                limit: i32::try_from(fill.limit).unwrap_or(i32::MAX),
+            })
+            .collect(),
     }
 }
 
@@ -497,5 +514,6 @@ pub fn category_status(
         ),
         panel_message_id: observation.panel_message_id.clone(),
         open_tickets: observation.open_tickets,
+        parents: observation.parents.clone(),
     }
 }

@@ -12,13 +12,13 @@ use k8s_openapi::api::apps::v1::{Deployment, DeploymentStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use serde_json::json;
 use ticketeer_config::{
-    BotConfig, CONFIG_FILE_NAME, CategoryStatus, LogFormat, Problem, StatusReport,
+    BotConfig, CONFIG_FILE_NAME, CategoryStatus, LogFormat, ParentFill, Problem, StatusReport,
 };
 use ticketeer_operator::builders::{
     self, BuildSettings, MANAGED_BY_LABEL, POD_INPUTS_HASH_ANNOTATION, accept_category,
 };
 use ticketeer_operator::controller::BackoffPolicy;
-use ticketeer_operator::crd::{TicketBot, TicketCategory, TicketCategoryStatus};
+use ticketeer_operator::crd::{ParentFillStatus, TicketBot, TicketCategory, TicketCategoryStatus};
 use ticketeer_operator::status::{self, BotReport, CategoryInputs, Observed};
 
 fn settings() -> BuildSettings {
@@ -68,6 +68,8 @@ fn every_field_of_every_category_lands_in_the_rendered_config() {
     assert_eq!(config.privatebin, bot.spec.privatebin);
     assert_eq!(config.discord, bot.spec.discord);
     assert_eq!(config.log.format, LogFormat::Json);
+    assert_eq!(config.limits, bot.spec.limits);
+    assert_eq!(config.limits.max_open_tickets_per_guild, Some(400));
 }
 
 #[test]
@@ -82,6 +84,7 @@ fn a_shared_panel_placement_and_questions_land_in_the_rendered_config() {
         general_json()
             .set("/spec/panel", json!({"name": "help-desk"}))
             .set("/spec/cooldownSeconds", json!(600))
+            .set("/spec/maxOpenPerUser", json!(3))
             .set("/spec/deniedRoleIds", json!(["1090000000000000999"]))
             .set(
                 "/spec/questions",
@@ -103,6 +106,7 @@ fn a_shared_panel_placement_and_questions_land_in_the_rendered_config() {
     let general = &config.categories[&placed[1].key()];
     assert_eq!(general.questions.len(), 2);
     assert_eq!(general.cooldown_seconds, 600);
+    assert_eq!(general.max_open_per_user, 3);
     assert_eq!(general.denied_role_ids.len(), 1);
 }
 
@@ -602,7 +606,21 @@ fn entry(panel: Option<&str>, open_tickets: i64, problems: Vec<Problem>) -> Cate
         panel_message_id: panel.map(str::to_owned),
         open_tickets,
         problems,
+        parents: vec![ParentFill {
+            channel_id: "300000000000000001".to_owned(),
+            channels: 12,
+            limit: 50,
+        }],
     }
+}
+
+/// The fill of the parent as `entry` reports it (12 of 50), or as `previous` kept it (40).
+fn fill(channels: i32) -> Vec<ParentFillStatus> {
+    vec![ParentFillStatus {
+        channel_id: "300000000000000001".to_owned(),
+        channels,
+        limit: 50,
+    }]
 }
 
 fn missing_manage_channels() -> Problem {
@@ -630,6 +648,7 @@ fn previous(ready: Condition) -> TicketCategoryStatus {
         conditions: vec![ready],
         panel_message_id: Some("700000000000000000".to_owned()),
         open_tickets: Some(4),
+        parents: fill(40),
     }
 }
 
@@ -918,6 +937,13 @@ fn a_categorys_status_follows_acceptance_the_bot_and_its_status_report() {
         );
         assert_eq!(observation.panel_message_id.as_deref(), panel, "{what}");
         assert_eq!(observation.open_tickets, open, "{what}");
+        // The parents' fill follows the report like the count, and is kept while it is missing.
+        let parents = match open {
+            None => Vec::new(),
+            Some(4) => fill(40),
+            Some(_) => fill(12),
+        };
+        assert_eq!(observation.parents, parents, "{what}");
     }
 }
 
@@ -945,10 +971,12 @@ fn the_category_status_carries_the_observation_and_keeps_transition_times() {
         ready: Observed::yes("Ready", "PanelPosted", "posted"),
         panel_message_id: Some(PANEL.to_owned()),
         open_tickets: Some(3),
+        parents: fill(7),
     };
     let first = status::category_status(None, &observation, Some(1), &time(10));
     assert_eq!(first.panel_message_id.as_deref(), Some(PANEL));
     assert_eq!(first.open_tickets, Some(3));
+    assert_eq!(first.parents, fill(7));
     let again = status::category_status(Some(&first), &observation, Some(1), &time(20));
     assert_eq!(
         again, first,

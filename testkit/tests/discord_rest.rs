@@ -385,10 +385,26 @@ async fn a_full_category_and_a_full_guild_are_refused_with_discords_codes() {
         "CHANNEL_PARENT_MAX_CHANNELS"
     );
 
-    w.client
+    // Moving a channel into the full category is refused the same way; within it, it is not.
+    let d = w
+        .client
         .create_guild_channel(Id::new(w.guild), "d")
         .await
-        .expect("the guild's sixth channel");
+        .expect("the guild's sixth channel")
+        .model()
+        .await
+        .expect("a channel");
+    let error = w
+        .client
+        .update_channel(d.id)
+        .parent_id(Some(Id::new(w.category)))
+        .await
+        .expect_err("no room to move into");
+    assert_eq!(discord_code(&error), (400, 50035));
+    assert_eq!(
+        w.control.channel(d.id.get()).and_then(|c| c.parent_id),
+        None
+    );
     let error = w
         .client
         .create_guild_channel(Id::new(w.guild), "e")

@@ -1,6 +1,6 @@
-//! The Open button: one ticket per user and category (the database's partial unique index
-//! decides between racing clicks and replicas), its channel, and the repair of tickets a crash
-//! left half-made.
+//! The Open button: at most the category's `maxOpenPerUser` open tickets per member and the
+//! guild's cap (the database decides between racing clicks and replicas), the ticket's channel,
+//! and the repair of tickets a crash left half-made.
 
 use std::time::Duration;
 
@@ -129,22 +129,25 @@ impl Opening<'_> {
             category_key: self.category_key.to_owned(),
             user_id: self.user_id,
             interaction_id: interaction.id,
+            max_open_per_user: self.category.max_open_per_user,
+            max_open_in_guild: ctx.config().max_open_tickets_per_guild,
         };
         let ticket = match store::begin_ticket(&ctx.pool, &new).await? {
-            BeginTicket::AlreadyOpen(ticket) if is_stale_opening(&ticket) => {
-                // A crash left this ticket half-made: repair it, then open as usual.
-                return match repair_opening(ctx, &ticket).await? {
-                    Some(channel) => Ok(Reply::Opened(channel)),
-                    None => Box::pin(self.run(interaction)).await,
-                };
-            }
-            BeginTicket::AlreadyOpen(ticket) => {
-                return Ok(match wait_for_channel(ctx, ticket).await? {
-                    Some(channel) => Reply::AlreadyOpen(channel),
-                    None => Reply::OpenFailedElsewhere,
-                });
-            }
             BeginTicket::Created(ticket) => ticket,
+            BeginTicket::SameClick(ticket) => {
+                return self.answer_held(interaction, vec![ticket], true).await;
+            }
+            BeginTicket::AtLimit(held) => {
+                let one = self.category.max_open_per_user <= 1;
+                return self.answer_held(interaction, held, one).await;
+            }
+            BeginTicket::GuildAtCap { cap } => {
+                let refusal = limits::Refusal::GuildCap { cap };
+                tracing::info!(category = %self.category_key, cap, "an open refused: the guild holds its cap of open tickets");
+                ctx.metrics
+                    .count_open_refused(self.category_key, refusal.reason());
+                return Ok(Reply::Refused(refusal));
+            }
         };
         if let Err(error) = store::save_form_answers(&ctx.pool, ticket.id, &self.answers).await {
             self.abandon(&ticket).await;
@@ -182,6 +185,34 @@ impl Opening<'_> {
             );
         }
         Ok(Reply::Opened(channel))
+    }
+
+    /// The answer when the member's tickets stand in the way of a new one (this click's own
+    /// ticket, delivered twice, or as many as the category allows): a ticket a crash left
+    /// half-made is repaired (and the open tried again when it cannot be); otherwise the member
+    /// is shown the one ticket (`one`, once its channel exists) or the tickets they hold.
+    async fn answer_held(
+        &self,
+        interaction: &Interaction,
+        held: Vec<Ticket>,
+        one: bool,
+    ) -> Result<Reply> {
+        if let Some(stale) = held.iter().find(|ticket| is_stale_opening(ticket)) {
+            return match repair_opening(self.ctx, stale).await? {
+                Some(channel) => Ok(Reply::Opened(channel)),
+                None => Box::pin(self.run(interaction)).await,
+            };
+        }
+        if one && let Some(ticket) = held.first().cloned() {
+            return Ok(match wait_for_channel(self.ctx, ticket).await? {
+                Some(channel) => Reply::AlreadyOpen(channel),
+                None => Reply::OpenFailedElsewhere,
+            });
+        }
+        Ok(Reply::AtLimit {
+            limit: self.category.max_open_per_user,
+            channels: held.iter().filter_map(|ticket| ticket.channel_id).collect(),
+        })
     }
 
     async fn create_channel(&self, ticket: &Ticket) -> Result<Id<ChannelMarker>> {

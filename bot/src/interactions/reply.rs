@@ -16,6 +16,13 @@ pub(crate) enum Reply {
     Opened(Id<ChannelMarker>),
     /// The clicker already has a ticket open in this category.
     AlreadyOpen(Id<ChannelMarker>),
+    /// The clicker already holds the most open tickets this category allows (more than one).
+    AtLimit {
+        /// The category's `maxOpenPerUser`.
+        limit: u16,
+        /// The channels of those tickets (the ones that exist yet).
+        channels: Vec<Id<ChannelMarker>>,
+    },
     /// Another click's open of the same ticket failed meanwhile.
     OpenFailedElsewhere,
     /// The panel's category was removed from the config.
@@ -89,8 +96,12 @@ pub(crate) enum Reply {
     UnknownCategory(String),
     /// `/ticket move` to the category the ticket is in.
     AlreadyInCategory,
-    /// `/ticket move` to a category where the creator already has an open ticket.
-    CreatorHasOneThere,
+    /// `/ticket move` to a category where the creator already holds as many open tickets as it
+    /// allows.
+    CreatorAtLimitThere {
+        /// That category's `maxOpenPerUser`.
+        limit: u16,
+    },
     /// The ticket moved.
     Moved {
         /// The new category's name.
@@ -188,6 +199,18 @@ impl fmt::Display for Reply {
             Self::AlreadyOpen(channel) => {
                 write!(f, "You already have an open ticket: <#{channel}>")
             }
+            Self::AtLimit { limit, channels } => {
+                write!(
+                    f,
+                    "You already have {limit} open tickets here, the most this category allows"
+                )?;
+                let links: Vec<String> = channels.iter().map(|id| format!("<#{id}>")).collect();
+                if links.is_empty() {
+                    f.write_str(". Please close one first.")
+                } else {
+                    write!(f, ": {}. Please close one first.", links.join(", "))
+                }
+            }
             Self::OpenFailedElsewhere => {
                 f.write_str("Your ticket could not be set up. Please click the button again.")
             }
@@ -264,6 +287,11 @@ impl fmt::Display for Reply {
                 f,
                 "Your last ticket here closed only recently: you can open another <t:{until_unix}:R>."
             ),
+            Self::Refused(crate::limits::Refusal::GuildCap { cap }) => write!(
+                f,
+                "This server has {cap} tickets open, the most it allows. Please try again once \
+                 some are closed."
+            ),
             Self::FeedbackRecorded => f.write_str("Thank you for your feedback!"),
             Self::AlreadyRated(rating) => {
                 write!(f, "You already rated this ticket ({rating}/5); thank you!")
@@ -277,8 +305,13 @@ impl fmt::Display for Reply {
                 write!(f, "There is no ticket category {name:?} in this server.")
             }
             Self::AlreadyInCategory => f.write_str("The ticket is in that category already."),
-            Self::CreatorHasOneThere => f.write_str(
+            Self::CreatorAtLimitThere { limit: 1 } => f.write_str(
                 "The person who opened this ticket already has one open in that category.",
+            ),
+            Self::CreatorAtLimitThere { limit } => write!(
+                f,
+                "The person who opened this ticket already has {limit} open in that category, \
+                 the most it allows."
             ),
             Self::Moved { category } => write!(f, "The ticket moved to **{category}**."),
             Self::Failed {

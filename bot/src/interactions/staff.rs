@@ -22,7 +22,7 @@ use crate::commands::TicketCommand;
 use crate::config::{Category, Config};
 use crate::context::Context;
 use crate::discord_call::DiscordCall;
-use crate::error::{ErrorChain, Result};
+use crate::error::{DiscordProblem, ErrorChain, Result};
 use crate::messages;
 use crate::policy::{self, Action, OverwriteChange, TicketAccess};
 use crate::store::{self, ClaimChange, MoveOutcome, Ticket};
@@ -330,6 +330,52 @@ async fn retopic(ctx: &Context, ticket: &Ticket, category: &Category, channel: I
     }
 }
 
+/// Puts the ticket channel under the category's parent, or the first of its overflow parents
+/// with room, with the category's overwrites. One edit each: the parent and the whole overwrite
+/// set, so the old roles lose access exactly when the new ones gain it. The topic (which names
+/// the category) is its own edit, because Discord limits topic changes and a parent change must
+/// not wait for that.
+async fn move_channel(
+    ctx: &Context,
+    channel: Id<ChannelMarker>,
+    to: &Category,
+    overwrites: &[PermissionOverwrite],
+) -> Result<()> {
+    let mut candidates = vec![to.parent_channel_id];
+    candidates.extend(&to.overflow_parent_ids);
+    let order = ctx
+        .full_parents
+        .order(&candidates, std::time::Instant::now());
+    let (&last, earlier) = order.split_last().unwrap_or((&to.parent_channel_id, &[]));
+    let move_under = |parent: Id<ChannelMarker>| async move {
+        let moved = ctx
+            .rest(
+                DiscordCall::EditTicketChannel,
+                ctx.http
+                    .update_channel(channel)
+                    .parent_id(Some(parent))
+                    .permission_overwrites(overwrites),
+            )
+            .await;
+        if let Err(error) = &moved
+            && error.discord_problem() == Some(DiscordProblem::CategoryFull)
+        {
+            ctx.full_parents
+                .mark_full(parent, std::time::Instant::now());
+        }
+        moved.map(drop)
+    };
+    for &parent in earlier {
+        match move_under(parent).await {
+            Err(error) if error.discord_problem() == Some(DiscordProblem::CategoryFull) => {
+                tracing::info!(channel = %channel, parent = %parent, "the moved ticket's parent is full; trying the next");
+            }
+            moved => return moved,
+        }
+    }
+    move_under(last).await
+}
+
 async fn rename(ctx: &Context, channel: Id<ChannelMarker>, name: &str) -> Result<Reply> {
     let renamed = ctx.rest(
         DiscordCall::EditTicketChannel,
@@ -343,8 +389,9 @@ async fn rename(ctx: &Context, channel: Id<ChannelMarker>, name: &str) -> Result
     }
 }
 
-/// Moves the ticket to another category of the same server: the row first (one open ticket per
-/// user and category still holds), then the channel's parent and the new roles' access.
+/// Moves the ticket to another category of the same server: the row first (the category's
+/// maximum of open tickets per member still holds), then the channel's parent and the new roles'
+/// access.
 async fn move_to(
     ctx: &Context,
     config: &Config,
@@ -363,23 +410,35 @@ async fn move_to(
     if *key == ticket.category_key {
         return Ok(Reply::AlreadyInCategory);
     }
-    let after = match store::move_ticket(&ctx.pool, ticket.id, key).await? {
+    let after = match store::move_ticket(&ctx.pool, ticket.id, key, to.max_open_per_user).await? {
         MoveOutcome::Moved(after) => *after,
-        MoveOutcome::CreatorHasOneThere => return Ok(Reply::CreatorHasOneThere),
+        MoveOutcome::CreatorAtLimitThere => {
+            return Ok(Reply::CreatorAtLimitThere {
+                limit: to.max_open_per_user,
+            });
+        }
         MoveOutcome::NotOpen => return Ok(Reply::AlreadyClosing),
     };
     let overwrites = policy::ticket_overwrites(&access(ctx, &after, to));
-    // One edit: the parent and the whole overwrite set, so the old roles lose access exactly when
-    // the new ones gain it. The topic (which names the category) is its own edit, because
-    // Discord limits topic changes and a parent change must not wait for that.
-    ctx.rest(
-        DiscordCall::EditTicketChannel,
-        ctx.http
-            .update_channel(channel)
-            .parent_id(Some(to.parent_channel_id))
-            .permission_overwrites(&overwrites),
-    )
-    .await?;
+    if let Err(error) = move_channel(ctx, channel, to, &overwrites).await {
+        // The channel stayed where it was: so does the ticket, as far as the slots allow.
+        if let Some(from) = config.categories.get(&ticket.category_key) {
+            let back = store::move_ticket(
+                &ctx.pool,
+                ticket.id,
+                &ticket.category_key,
+                from.max_open_per_user,
+            )
+            .await;
+            if !matches!(back, Ok(MoveOutcome::Moved(_))) {
+                tracing::warn!(
+                    ticket = ticket.id,
+                    "a move whose channel edit failed left the ticket in the new category"
+                );
+            }
+        }
+        return Err(error);
+    }
     retopic(ctx, &after, to, channel).await;
     crate::refresh_open_ticket_gauges(ctx).await;
     Ok(Reply::Moved {

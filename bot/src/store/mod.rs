@@ -64,8 +64,8 @@ pub use staff::{
 };
 pub use tickets::{
     BeginTicket, NewTicket, PartKind, Ticket, TranscriptPart, abandon_opening, attach_channel,
-    begin_ticket, last_close_unix, open_ticket_counts, raise_message_count, stale_openings, ticket,
-    ticket_by_channel,
+    begin_ticket, last_close_unix, open_ticket_counts, open_ticket_counts_by_guild,
+    raise_message_count, stale_openings, ticket, ticket_by_channel,
 };
 pub use timers::{
     CloseRequest, TimerKind, fire_due_close_requests, record_timer_message, request_close,
@@ -97,6 +97,10 @@ pub enum StoreError {
     /// The ticket does not exist (or no longer is in the state the caller expected).
     #[error("ticket {0} not found")]
     TicketNotFound(i64),
+    /// Opening a ticket kept losing races for the user's free slots to tickets that closed or
+    /// opened between its statements (never seen in practice; the user may click again).
+    #[error("could not settle which ticket slot to open in")]
+    OpenRaceUnsettled,
 }
 
 /// What the store's functions return: they fail only with [`StoreError`].

@@ -3,7 +3,7 @@
 //! handled twice, or by two replicas, changes it once, and a ticket that began to close in the
 //! meantime is left alone.
 
-use sqlx::PgExecutor;
+use sqlx::{PgExecutor, PgPool};
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ApplicationMarker, ChannelMarker, MessageMarker, UserMarker};
 
@@ -122,36 +122,66 @@ pub async fn set_added_user(
 pub enum MoveOutcome {
     /// Moved; the ticket as it is now.
     Moved(Box<Ticket>),
-    /// Its creator already has an open ticket in that category (one per user and category).
-    CreatorHasOneThere,
+    /// Its creator already holds as many open tickets in that category as it allows.
+    CreatorAtLimitThere,
     /// The ticket is no longer open.
     NotOpen,
 }
 
-/// Moves an open ticket to the category `category_key` of the same bot.
+/// Moves an open ticket to the category `category_key` of the same bot, into the lowest of its
+/// creator's slots there that is free (1 up to `max_open_per_user`, that category's maximum).
 pub async fn move_ticket(
-    db: impl PgExecutor<'_>,
+    db: &PgPool,
     ticket_id: i64,
     category_key: &str,
+    max_open_per_user: u16,
 ) -> Result<MoveOutcome> {
     let moved = ticket_query!(
-        "UPDATE tickets SET category_key = $2, updated_at = now()
-         WHERE id = $1 AND state = $3
+        "UPDATE tickets SET category_key = $2, slot = free.slot, updated_at = now()
+         FROM (SELECT candidate.slot::smallint AS slot
+               FROM generate_series(1, $5::int) AS candidate(slot), tickets me
+               WHERE me.id = $1
+                 AND NOT EXISTS (
+                     SELECT 1 FROM tickets held
+                     WHERE held.application_id = me.application_id
+                       AND held.guild_id = me.guild_id AND held.category_key = $2
+                       AND held.user_id = me.user_id AND held.state IN ($3, $4)
+                       AND held.slot = candidate.slot)
+               ORDER BY candidate.slot
+               LIMIT 1) AS free
+         WHERE tickets.id = $1 AND tickets.state = $4
          RETURNING ",
         "",
         ticket_id,
         category_key,
+        TicketState::Opening as TicketState,
         TicketState::Open as TicketState,
+        i32::from(max_open_per_user.max(1)),
     )
     .fetch_optional(db)
     .await;
     match moved {
         Ok(Some(row)) => Ok(MoveOutcome::Moved(Box::new(row.try_into()?))),
-        Ok(None) => Ok(MoveOutcome::NotOpen),
+        Ok(None) => {
+            let still_open = sqlx::query_scalar!(
+                r#"SELECT count(*) AS "open!" FROM tickets WHERE id = $1 AND state = $2"#,
+                ticket_id,
+                TicketState::Open as TicketState,
+            )
+            .fetch_one(db)
+            .await
+            .map_err(query_error("check a ticket is open"))?;
+            Ok(if still_open > 0 {
+                MoveOutcome::CreatorAtLimitThere
+            } else {
+                MoveOutcome::NotOpen
+            })
+        }
+        // Another of the creator's tickets took the slot between the statement's read and write.
         Err(sqlx::Error::Database(error))
-            if error.constraint() == Some("tickets_one_open_per_user") =>
+            if error.constraint() == Some("tickets_open_slot_per_user") =>
         {
-            Ok(MoveOutcome::CreatorHasOneThere)
+            Ok(MoveOutcome::CreatorAtLimitThere)
         }
         Err(error) => Err(query_error("move a ticket")(error)),
     }

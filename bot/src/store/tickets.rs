@@ -206,10 +206,15 @@ pub struct NewTicket {
     pub guild_id: Id<GuildMarker>,
     /// The category's stable key.
     pub category_key: String,
-    /// Who clicked the open button: the ticket's owner, limited to one open ticket per category.
+    /// Who clicked the open button: the ticket's owner.
     pub user_id: Id<UserMarker>,
     /// The click's interaction: the same click delivered again finds the ticket it opened.
     pub interaction_id: Id<InteractionMarker>,
+    /// How many tickets the owner may hold open in the category at once (at least 1).
+    pub max_open_per_user: u16,
+    /// How many tickets may be open in the guild at once, across the bot's categories; `None`
+    /// for no cap.
+    pub max_open_in_guild: Option<u32>,
 }
 
 /// What [`begin_ticket`] found.
@@ -217,56 +222,155 @@ pub struct NewTicket {
 pub enum BeginTicket {
     /// A new ticket row in state `opening`: the caller creates the channel next.
     Created(Ticket),
-    /// The user already has an open ticket in this category (a double click, another replica).
-    AlreadyOpen(Ticket),
+    /// This click already began this ticket (the same interaction delivered twice).
+    SameClick(Ticket),
+    /// The user already holds as many open tickets in the category as it allows (a double
+    /// click, another replica, or simply their earlier tickets): those tickets, oldest first.
+    AtLimit(Vec<Ticket>),
+    /// The guild already holds its cap of open tickets.
+    GuildAtCap {
+        /// The cap (`limits.maxOpenTicketsPerGuild`).
+        cap: u32,
+    },
 }
 
-/// Starts a ticket unless the user already has one open in the category; the unique index decides,
-/// so concurrent clicks on any number of replicas yield exactly one ticket.
+/// The advisory lock namespace of the guild cap (the first key of Postgres' two-key advisory
+/// locks): opens in one guild count and insert one at a time while a cap is set.
+const GUILD_CAP_LOCK_CLASS: i32 = 0x6763_6170; // "gcap"
+
+/// Starts a ticket unless the user already holds the category's maximum of open tickets or the
+/// guild its cap. The database decides: each open ticket takes a numbered slot (1 up to the
+/// maximum) and a partial unique index gives each slot to one ticket, so concurrent clicks on any
+/// number of replicas never exceed the maximum; with a guild cap, opens in the guild take an
+/// advisory lock for the transaction, so its count cannot be raced past either.
 pub async fn begin_ticket(pool: &PgPool, new: &NewTicket) -> Result<BeginTicket> {
-    let inserted = ticket_query!(
-        "INSERT INTO tickets (guild_id, category_key, user_id, open_interaction_id, application_id)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT DO NOTHING
-         RETURNING ",
-        "",
-        to_db(new.guild_id),
-        new.category_key,
-        to_db(new.user_id),
-        to_db(new.interaction_id),
-        to_db(new.application_id),
-    )
-    .fetch_optional(pool)
-    .await
-    .map_err(query_error("insert ticket"))?;
-    if let Some(row) = inserted {
-        return Ok(BeginTicket::Created(row.try_into()?));
+    let max_open = i32::from(new.max_open_per_user.max(1));
+    let cap = new.max_open_in_guild.map(i64::from);
+    // Every lost race leaves one slot fewer, so this ends within `max_open` rounds; the extra
+    // rounds cover tickets closing between the statements.
+    for _ in 0..max_open + 3 {
+        let mut transaction = pool
+            .begin()
+            .await
+            .map_err(query_error("begin opening a ticket"))?;
+        if cap.is_some() {
+            let scoped_key = format!("{}/{}", new.application_id, new.guild_id);
+            sqlx::query!(
+                "SELECT 1 AS locked FROM pg_advisory_xact_lock($1, hashtext($2))",
+                GUILD_CAP_LOCK_CLASS,
+                scoped_key,
+            )
+            .fetch_one(&mut *transaction)
+            .await
+            .map_err(query_error("take the guild cap lock"))?;
+        }
+        // The lowest free slot, if any is free and the guild is under its cap.
+        let inserted = ticket_query!(
+            "INSERT INTO tickets
+                 (guild_id, category_key, user_id, open_interaction_id, application_id, slot)
+             SELECT $1, $2, $3, $4, $5, free.slot::smallint
+             FROM generate_series(1, $6::int) AS free(slot)
+             WHERE NOT EXISTS (
+                     SELECT 1 FROM tickets held
+                     WHERE held.application_id = $5 AND held.guild_id = $1
+                       AND held.category_key = $2 AND held.user_id = $3
+                       AND held.state IN ($7, $8) AND held.slot = free.slot)
+               AND ($9::bigint IS NULL OR (
+                     SELECT count(*) FROM tickets open
+                     WHERE open.application_id = $5 AND open.guild_id = $1
+                       AND open.state IN ($7, $8)) < $9)
+             ORDER BY free.slot
+             LIMIT 1
+             ON CONFLICT DO NOTHING
+             RETURNING ",
+            "",
+            to_db(new.guild_id),
+            new.category_key,
+            to_db(new.user_id),
+            to_db(new.interaction_id),
+            to_db(new.application_id),
+            max_open,
+            TicketState::Opening as TicketState,
+            TicketState::Open as TicketState,
+            cap,
+        )
+        .fetch_optional(&mut *transaction)
+        .await
+        .map_err(query_error("insert ticket"))?;
+        if let Some(row) = inserted {
+            transaction
+                .commit()
+                .await
+                .map_err(query_error("commit a new ticket"))?;
+            return Ok(BeginTicket::Created(row.try_into()?));
+        }
+        let found = why_not_begun(&mut transaction, new, max_open, cap).await?;
+        transaction
+            .rollback()
+            .await
+            .map_err(query_error("end opening a ticket"))?;
+        if let Some(found) = found {
+            return Ok(found);
+        }
+        // Lost a race for a slot, or the ticket in it closed between the statements: again.
     }
-    // Lost the race (or the same click was delivered twice): report the ticket that won.
-    let existing = ticket_query!(
-        "SELECT ",
-        " FROM tickets
-         WHERE (application_id = $7 AND guild_id = $1 AND category_key = $2 AND user_id = $3
-                AND state IN ($5, $6))
-            OR open_interaction_id = $4
-         ORDER BY id
-         LIMIT 1",
+    Err(StoreError::OpenRaceUnsettled)
+}
+
+/// Why [`begin_ticket`]'s insert made no row: the same click, the user's limit or the guild's
+/// cap; `None` when none of them holds any more (a race to try again).
+async fn why_not_begun(
+    transaction: &mut sqlx::PgConnection,
+    new: &NewTicket,
+    max_open: i32,
+    cap: Option<i64>,
+) -> Result<Option<BeginTicket>> {
+    let held = tickets(
+        ticket_query!(
+            "SELECT ",
+            " FROM tickets
+             WHERE (application_id = $7 AND guild_id = $1 AND category_key = $2 AND user_id = $3
+                    AND state IN ($5, $6))
+                OR open_interaction_id = $4
+             ORDER BY id",
+            to_db(new.guild_id),
+            new.category_key,
+            to_db(new.user_id),
+            to_db(new.interaction_id),
+            TicketState::Opening as TicketState,
+            TicketState::Open as TicketState,
+            to_db(new.application_id),
+        )
+        .fetch_all(&mut *transaction)
+        .await
+        .map_err(query_error("find open tickets"))?,
+    )?;
+    if let Some(same) = held
+        .iter()
+        .find(|ticket| ticket.open_interaction_id == new.interaction_id)
+    {
+        return Ok(Some(BeginTicket::SameClick(same.clone())));
+    }
+    if i32::try_from(held.len()).unwrap_or(i32::MAX) >= max_open {
+        return Ok(Some(BeginTicket::AtLimit(held)));
+    }
+    let Some(cap) = cap else {
+        return Ok(None);
+    };
+    let open = sqlx::query_scalar!(
+        r#"SELECT count(*) AS "open!" FROM tickets
+           WHERE application_id = $1 AND guild_id = $2 AND state IN ($3, $4)"#,
+        to_db(new.application_id),
         to_db(new.guild_id),
-        new.category_key,
-        to_db(new.user_id),
-        to_db(new.interaction_id),
         TicketState::Opening as TicketState,
         TicketState::Open as TicketState,
-        to_db(new.application_id),
     )
-    .fetch_optional(pool)
+    .fetch_one(&mut *transaction)
     .await
-    .map_err(query_error("find open ticket"))?;
-    match existing {
-        Some(row) => Ok(BeginTicket::AlreadyOpen(row.try_into()?)),
-        // The conflicting ticket closed between the two statements: try once more.
-        None => Box::pin(begin_ticket(pool, new)).await,
-    }
+    .map_err(query_error("count the guild's open tickets"))?;
+    Ok((open >= cap).then(|| BeginTicket::GuildAtCap {
+        cap: u32::try_from(cap).unwrap_or(u32::MAX),
+    }))
 }
 
 /// Records the ticket's channel and moves it from `opening` to `open`.
@@ -398,6 +502,30 @@ pub async fn open_ticket_counts(
         .into_iter()
         .map(|row| (row.category_key, row.open))
         .collect())
+}
+
+/// Tickets open (or opening) per guild of one bot, across its categories: what the guild cap
+/// counts.
+pub async fn open_ticket_counts_by_guild(
+    db: impl PgExecutor<'_>,
+    bot: Id<ApplicationMarker>,
+) -> Result<Vec<(Id<GuildMarker>, i64)>> {
+    let rows = sqlx::query!(
+        r#"SELECT guild_id, count(*) AS "open!"
+           FROM tickets
+           WHERE application_id = $3 AND state IN ($1, $2)
+           GROUP BY guild_id
+           ORDER BY guild_id"#,
+        TicketState::Opening as TicketState,
+        TicketState::Open as TicketState,
+        to_db(bot),
+    )
+    .fetch_all(db)
+    .await
+    .map_err(query_error("count open tickets per guild"))?;
+    rows.into_iter()
+        .map(|row| Ok((to_id("guild_id", row.guild_id)?, row.open)))
+        .collect()
 }
 
 pub(super) use ticket_query;

@@ -125,6 +125,7 @@ pub fn entry(panel: Option<&str>, open: i64, problems: Vec<Problem>) -> Category
         panel_message_id: panel.map(str::to_owned),
         open_tickets: open,
         problems,
+        parents: Vec::new(),
     }
 }
 

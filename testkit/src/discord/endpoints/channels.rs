@@ -67,6 +67,11 @@ pub(crate) fn modify(state: &mut State, channel_id: u64, body: &Value) -> Result
         }
         None => None,
     };
+    if let Some(Some(parent)) = new_parent
+        && channel.parent_id != Some(parent)
+    {
+        super::guilds::check_room_in_category(state, parent)?;
+    }
     if let Some(c) = state.channels.get_mut(&channel_id) {
         if let Some(name) = body.get("name").and_then(Value::as_str) {
             c.name = Some(validate::normalise_channel_name(c.kind, name));

@@ -89,21 +89,7 @@ pub(crate) fn create_channel(
         ));
     }
     if let Some(parent) = &parent {
-        let children = state
-            .channels
-            .values()
-            .filter(|c| c.parent_id == Some(parent.id))
-            .count();
-        if children >= state.config.max_channels_per_category {
-            return Err(ApiError::invalid_field(
-                &["parent_id"],
-                "CHANNEL_PARENT_MAX_CHANNELS",
-                &format!(
-                    "Maximum number of channels in category reached ({})",
-                    state.config.max_channels_per_category
-                ),
-            ));
-        }
+        check_room_in_category(state, parent.id)?;
     }
     let position = draft.position.unwrap_or_else(|| {
         state
@@ -230,4 +216,25 @@ pub(crate) fn change_member_role(
     }
     state.member_event("GUILD_MEMBER_UPDATE", guild_id, user_id);
     Ok(Reply::NoContent)
+}
+
+/// Discord's refusal of one more channel in a category that holds its maximum (50), whether the
+/// channel is created there or moved there.
+pub(crate) fn check_room_in_category(state: &State, parent_id: u64) -> Result<(), ApiError> {
+    let children = state
+        .channels
+        .values()
+        .filter(|c| c.parent_id == Some(parent_id))
+        .count();
+    if children >= state.config.max_channels_per_category {
+        return Err(ApiError::invalid_field(
+            &["parent_id"],
+            "CHANNEL_PARENT_MAX_CHANNELS",
+            &format!(
+                "Maximum number of channels in category reached ({})",
+                state.config.max_channels_per_category
+            ),
+        ));
+    }
+    Ok(())
 }
