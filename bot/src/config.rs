@@ -55,6 +55,8 @@ pub struct Category {
     pub create_channel_id: Id<ChannelMarker>,
     /// Channel categories used in order when the parent is full.
     pub overflow_parent_ids: Vec<Id<ChannelMarker>>,
+    /// How many more parent categories the bot may create once all of those are full.
+    pub create_overflow_parents: u16,
     /// Staff roles: pinged on open and given the ticket channel (no duplicates, never @everyone).
     pub role_ids: Vec<Id<RoleMarker>>,
     /// Opening needs at least one of these roles (empty: anyone may open).
@@ -65,6 +67,8 @@ pub struct Category {
     pub cooldown: std::time::Duration,
     /// How many tickets one member may hold open here at once (at least 1).
     pub max_open_per_user: u16,
+    /// Tickets are private threads of `create_channel_id` instead of channels.
+    pub thread_mode: bool,
     /// Where closed tickets' transcript links go.
     pub log_channel_id: Id<ChannelMarker>,
     /// The panel's text.
@@ -257,11 +261,13 @@ impl Category {
             parent_channel_id: parent_channel_id?,
             create_channel_id: create_channel_id?,
             overflow_parent_ids,
+            create_overflow_parents: category.create_overflow_parents,
             role_ids,
             required_role_ids,
             denied_role_ids,
             cooldown: std::time::Duration::from_secs(u64::from(category.cooldown_seconds)),
             max_open_per_user: category.max_open_per_user.max(1),
+            thread_mode: category.thread_mode,
             log_channel_id: log_channel_id?,
             create_message: category.create_message.clone(),
             created_message: category.created_message.clone(),
@@ -362,11 +368,13 @@ pub(crate) mod tests {
             parent_channel_id: Id::new(PARENT_CHANNEL),
             create_channel_id: Id::new(CREATE_CHANNEL),
             overflow_parent_ids: Vec::new(),
+            create_overflow_parents: 0,
             role_ids: roles.iter().map(|&role| Id::new(role)).collect(),
             required_role_ids: Vec::new(),
             denied_role_ids: Vec::new(),
             cooldown: std::time::Duration::ZERO,
             max_open_per_user: 1,
+            thread_mode: false,
             log_channel_id: Id::new(LOG_CHANNEL),
             create_message: "Need help? Open a ticket.".to_owned(),
             created_message: "Staff will be with you shortly.".to_owned(),

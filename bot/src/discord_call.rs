@@ -15,8 +15,22 @@ pub enum DiscordCall {
     AnswerClick,
     /// A new ticket's private channel.
     CreateTicketChannel,
+    /// A new thread-mode ticket's private thread.
+    CreateTicketThread,
+    /// Finding the thread a crashed opening did create.
+    FindCreatedThread,
+    /// Making someone a member of a ticket's thread.
+    AddThreadMember,
+    /// Taking someone out of a ticket's thread.
+    RemoveThreadMember,
     /// Finding the channel a crashed opening did create.
     FindCreatedChannel,
+    /// The parent category copied by a created overflow parent (its name and overwrites).
+    ReadTicketParent,
+    /// Finding the overflow parent a crashed creation did make.
+    FindCreatedParent,
+    /// One more parent category for a category whose parents are full.
+    CreateOverflowParent,
     /// A channel created for an opening that lost its race.
     DeleteOrphanedChannel,
     /// The welcome message with the close button.
@@ -97,8 +111,14 @@ impl DiscordCall {
             Self::AnswerClick => {
                 "PATCH /webhooks/{application_id}/{interaction_token}/messages/@original"
             }
-            Self::CreateTicketChannel => "POST /guilds/{guild_id}/channels",
-            Self::FindCreatedChannel | Self::CheckGuildChannels => {
+            Self::CreateTicketChannel | Self::CreateOverflowParent => {
+                "POST /guilds/{guild_id}/channels"
+            }
+            Self::CreateTicketThread => "POST /channels/{channel_id}/threads",
+            Self::FindCreatedThread => "GET /guilds/{guild_id}/threads/active",
+            Self::AddThreadMember => "PUT /channels/{channel_id}/thread-members/{user_id}",
+            Self::RemoveThreadMember => "DELETE /channels/{channel_id}/thread-members/{user_id}",
+            Self::FindCreatedChannel | Self::FindCreatedParent | Self::CheckGuildChannels => {
                 "GET /guilds/{guild_id}/channels"
             }
             Self::DeleteOrphanedChannel | Self::DeleteTicketChannel => {
@@ -134,7 +154,7 @@ impl DiscordCall {
             Self::RegisterGuildCommands => {
                 "PUT /applications/{application_id}/guilds/{guild_id}/commands"
             }
-            Self::ReadTicketAccess => "GET /channels/{channel_id}",
+            Self::ReadTicketAccess | Self::ReadTicketParent => "GET /channels/{channel_id}",
             Self::EditTicketAccess => "PUT /channels/{channel_id}/permissions/{overwrite_id}",
             Self::RemoveTicketAccess => "DELETE /channels/{channel_id}/permissions/{overwrite_id}",
             Self::EditTicketChannel => "PATCH /channels/{channel_id}",
@@ -149,7 +169,14 @@ impl DiscordCall {
             Self::AcknowledgeClick => "acknowledge the click",
             Self::AnswerClick => "answer the click",
             Self::CreateTicketChannel => "create the ticket channel",
+            Self::CreateTicketThread => "create the ticket thread",
+            Self::FindCreatedThread => "list the server's active threads",
+            Self::AddThreadMember => "add someone to the ticket thread",
+            Self::RemoveThreadMember => "take someone out of the ticket thread",
             Self::FindCreatedChannel => "list the server's channels",
+            Self::ReadTicketParent => "read the ticket parent category",
+            Self::FindCreatedParent => "look for an overflow category already created",
+            Self::CreateOverflowParent => "create an overflow category",
             Self::DeleteOrphanedChannel => "delete an orphaned ticket channel",
             Self::PostWelcome => "post the ticket's first message",
             Self::PinWelcome => "pin the ticket's first message",
@@ -194,7 +221,14 @@ impl DiscordCall {
             Self::AcknowledgeClick => "acknowledge_click",
             Self::AnswerClick => "answer_click",
             Self::CreateTicketChannel => "create_ticket_channel",
+            Self::CreateTicketThread => "create_ticket_thread",
+            Self::FindCreatedThread => "find_created_thread",
+            Self::AddThreadMember => "add_thread_member",
+            Self::RemoveThreadMember => "remove_thread_member",
             Self::FindCreatedChannel => "find_created_channel",
+            Self::ReadTicketParent => "read_ticket_parent",
+            Self::FindCreatedParent => "find_created_parent",
+            Self::CreateOverflowParent => "create_overflow_parent",
             Self::DeleteOrphanedChannel => "delete_orphaned_channel",
             Self::PostWelcome => "post_welcome",
             Self::PinWelcome => "pin_welcome",

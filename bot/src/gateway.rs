@@ -27,6 +27,7 @@ const WANTED_EVENTS: EventTypeFlags = EventTypeFlags::READY
     .union(EventTypeFlags::RESUMED)
     .union(EventTypeFlags::INTERACTION_CREATE)
     .union(EventTypeFlags::CHANNEL_DELETE)
+    .union(EventTypeFlags::THREAD_DELETE)
     .union(EventTypeFlags::MESSAGE_CREATE)
     .union(EventTypeFlags::MESSAGE_UPDATE)
     .union(EventTypeFlags::MESSAGE_DELETE)
@@ -211,19 +212,17 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
             if let Some(parent) = deleted.parent_id {
                 ctx.full_parents.made_room(parent);
             }
-            let channel_id = deleted.id;
-            let span = tracing::info_span!("channel_delete", channel = %channel_id);
-            let ctx = Arc::clone(ctx);
-            ctx.tracker.clone().spawn(
-                async move {
-                    if let Err(error) = close::on_channel_deleted(&ctx, channel_id).await {
-                        tracing::warn!(error = %ErrorChain(&error), "could not close the ticket of a deleted channel");
-                    }
-                    handled(&ctx, "CHANNEL_DELETE");
-                }
-                .instrument(span),
-            );
+            if deleted.kind == twilight_model::channel::ChannelType::GuildCategory {
+                let ctx = Arc::clone(ctx);
+                let channel = deleted.id;
+                ctx.tracker
+                    .clone()
+                    .spawn(async move { crate::parents::forget_deleted(&ctx, channel).await });
+            }
+            spawn_close_of_deleted(ctx, deleted.id, "CHANNEL_DELETE");
         }
+        // A thread-mode ticket's thread deleted by hand closes its ticket like a channel.
+        Event::ThreadDelete(deleted) => spawn_close_of_deleted(ctx, deleted.id, "THREAD_DELETE"),
         Event::MessageDelete(deleted) => spawn_delete_check(ctx, vec![deleted.id]),
         Event::MessageDeleteBulk(deleted) => spawn_delete_check(ctx, deleted.ids),
         _ => {}
@@ -240,6 +239,25 @@ fn guild_channel_changed(
 }
 
 /// Marks deleted ticket messages as such and re-posts a deleted panel.
+/// Closes the ticket of a channel or thread deleted by hand, from its stored messages.
+fn spawn_close_of_deleted(
+    ctx: &Arc<Context>,
+    channel_id: twilight_model::id::Id<twilight_model::id::marker::ChannelMarker>,
+    event: &'static str,
+) {
+    let span = tracing::info_span!("channel_delete", channel = %channel_id, event);
+    let ctx = Arc::clone(ctx);
+    ctx.tracker.clone().spawn(
+        async move {
+            if let Err(error) = close::on_channel_deleted(&ctx, channel_id).await {
+                tracing::warn!(error = %ErrorChain(&error), "could not close the ticket of a deleted channel");
+            }
+            handled(&ctx, event);
+        }
+        .instrument(span),
+    );
+}
+
 fn spawn_delete_check(
     ctx: &Arc<Context>,
     message_ids: Vec<twilight_model::id::Id<twilight_model::id::marker::MessageMarker>>,

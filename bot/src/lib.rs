@@ -61,6 +61,7 @@ mod limits;
 mod messages;
 mod metrics;
 mod panels;
+mod parents;
 mod policy;
 pub mod privatebin;
 pub mod reload;

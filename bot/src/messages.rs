@@ -286,6 +286,15 @@ pub(crate) fn close_request_answered(
     }
 }
 
+/// The name of the `number`-th parent category (the configured parent being the first): the
+/// parent's name and the number, `Tickets 2`, cut to Discord's 100 characters.
+pub(crate) fn created_parent_name(parent_name: &str, number: u32) -> String {
+    let suffix = format!(" {number}");
+    let room = 100 - suffix.chars().count();
+    let base: String = parent_name.trim_end().chars().take(room).collect();
+    format!("{}{suffix}", base.trim_end())
+}
+
 /// The name of a ticket's channel: `ticket-0042`. Built from the number alone, so no user input
 /// can produce a name Discord rejects.
 pub(crate) fn ticket_channel_name(ticket_id: i64) -> String {
@@ -835,6 +844,15 @@ mod tests {
             own_panel("general", &new_created).content_hash
         );
         assert_eq!(original.content_hash.len(), 64);
+    }
+
+    #[test]
+    fn a_created_parent_is_named_after_the_parent_within_discords_100_characters() {
+        assert_eq!(created_parent_name("Tickets", 2), "Tickets 2");
+        let long = "x".repeat(100);
+        let name = created_parent_name(&long, 11);
+        assert_eq!(name.chars().count(), 100);
+        assert!(name.ends_with("x 11"), "{name}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub(crate) use ticketeer_config::status::{CategoryStatus, ParentFill, Problem, S
 use twilight_model::channel::{Channel, ChannelType};
 use twilight_model::guild::{Permissions, Role};
 use twilight_model::id::Id;
-use twilight_model::id::marker::{GuildMarker, RoleMarker, UserMarker};
+use twilight_model::id::marker::{ChannelMarker, GuildMarker, RoleMarker, UserMarker};
 use twilight_util::permission_calculator::PermissionCalculator;
 
 use crate::config::Category;
@@ -48,6 +48,13 @@ pub(crate) const NEEDED_IN_GUILD: Permissions = BOT_ALLOW.union(Permissions::MAN
 pub(crate) const NEEDED_IN_CREATE_CHANNEL: Permissions = Permissions::VIEW_CHANNEL
     .union(Permissions::SEND_MESSAGES)
     .union(Permissions::READ_MESSAGE_HISTORY);
+/// What the bot needs in the panel's channel to keep thread-mode tickets there: besides the
+/// panel, start private threads, add their members, write and pin in them, and delete them.
+pub(crate) const NEEDED_FOR_THREADS: Permissions = NEEDED_IN_CREATE_CHANNEL
+    .union(Permissions::CREATE_PRIVATE_THREADS)
+    .union(Permissions::SEND_MESSAGES_IN_THREADS)
+    .union(Permissions::MANAGE_THREADS)
+    .union(Permissions::PIN_MESSAGES);
 /// What the bot needs in the log channel to post transcript links.
 pub(crate) const NEEDED_IN_LOG_CHANNEL: Permissions = Permissions::VIEW_CHANNEL
     .union(Permissions::SEND_MESSAGES)
@@ -78,12 +85,15 @@ pub(crate) fn diagnose(category: &Category, guild: &GuildView<'_>) -> Vec<Proble
             missing: permission_names(missing),
         });
     }
-    let mut checks = vec![(
-        "parentChannelId".to_owned(),
-        &category.parent_channel_id,
-        ChannelKind::Category,
-        NEEDED_IN_PARENT,
-    )];
+    let mut checks = Vec::new();
+    if !category.thread_mode {
+        checks.push((
+            "parentChannelId".to_owned(),
+            &category.parent_channel_id,
+            ChannelKind::Category,
+            NEEDED_IN_PARENT,
+        ));
+    }
     for (index, parent) in category.overflow_parent_ids.iter().enumerate() {
         checks.push((
             format!("overflowParentChannelIds[{index}]"),
@@ -97,7 +107,11 @@ pub(crate) fn diagnose(category: &Category, guild: &GuildView<'_>) -> Vec<Proble
             "createChannelId".to_owned(),
             &category.create_channel_id,
             ChannelKind::Text,
-            NEEDED_IN_CREATE_CHANNEL,
+            if category.thread_mode {
+                NEEDED_FOR_THREADS
+            } else {
+                NEEDED_IN_CREATE_CHANNEL
+            },
         ),
         (
             "logChannelId".to_owned(),
@@ -149,14 +163,65 @@ pub(crate) fn diagnose(category: &Category, guild: &GuildView<'_>) -> Vec<Proble
         }
     }
     problems.extend(role_problems(category, guild, in_guild));
+    if category.thread_mode {
+        problems.extend(thread_role_problems(category, guild));
+    }
     problems
 }
 
-/// How full each of the category's parents is (the parent, then the overflow parents), of those
-/// the guild has as categories; pure.
-pub(crate) fn parent_fills(category: &Category, guild: &GuildView<'_>) -> Vec<ParentFill> {
+/// Ticket roles that would not see thread-mode tickets: a private thread shows only to its
+/// members and to those with Manage Threads in its channel, so each ticket role needs it there.
+fn thread_role_problems(category: &Category, guild: &GuildView<'_>) -> Vec<Problem> {
+    let Some(channel) = guild
+        .channels
+        .iter()
+        .find(|channel| channel.id == category.create_channel_id)
+    else {
+        return Vec::new();
+    };
+    let everyone = everyone_permissions(guild);
+    let mut problems = Vec::new();
+    for (index, role_id) in category.role_ids.iter().enumerate() {
+        let Some(role) = guild.roles.iter().find(|role| role.id == *role_id) else {
+            continue;
+        };
+        // Someone holding only this role (no member overwrite applies to a made-up member).
+        let holder = Id::new(u64::MAX);
+        let held = PermissionCalculator::new(
+            guild.guild_id,
+            holder,
+            everyone,
+            &[(role.id, role.permissions)],
+        )
+        .in_channel(
+            channel.kind,
+            channel.permission_overwrites.as_deref().unwrap_or_default(),
+        );
+        if !held.contains(Permissions::VIEW_CHANNEL | Permissions::MANAGE_THREADS) {
+            problems.push(Problem::RoleCannotSeeThreads {
+                field: format!("roleIds[{index}]"),
+                role_id: role_id.to_string(),
+                channel_id: channel.id.to_string(),
+            });
+        }
+    }
+    problems
+}
+
+/// How full each of the category's parents is (the parent, the overflow parents, then those the
+/// bot `created` for it), of those the guild has as categories; pure.
+pub(crate) fn parent_fills(
+    category: &Category,
+    created: &[Id<ChannelMarker>],
+    guild: &GuildView<'_>,
+) -> Vec<ParentFill> {
+    if category.thread_mode {
+        // Threads fill no channel category.
+        return Vec::new();
+    }
     std::iter::once(&category.parent_channel_id)
         .chain(&category.overflow_parent_ids)
+        .chain(created)
         .filter(|parent| {
             guild
                 .channels
@@ -269,21 +334,28 @@ impl ChannelKind {
     }
 }
 
+/// What the @everyone role (whose id is the guild's) grants in the guild.
+fn everyone_permissions(guild: &GuildView<'_>) -> Permissions {
+    let everyone_id = guild.guild_id.cast::<RoleMarker>();
+    guild
+        .roles
+        .iter()
+        .find(|role| role.id == everyone_id)
+        .map_or(Permissions::empty(), |role| role.permissions)
+}
+
 /// The bot's permissions in the guild or in a channel, as Discord computes them: the roles'
 /// permissions (all of them for an administrator), then the channel's overwrites for
 /// @everyone, for the bot's roles, and for the bot itself (twilight-util's calculator; the
 /// testkit's emulator computes them on its own, so the two check each other).
 pub(crate) fn bot_permissions(guild: &GuildView<'_>, channel: Option<&Channel>) -> Permissions {
-    let everyone_id = guild.guild_id.cast::<RoleMarker>();
-    let everyone = guild
-        .roles
-        .iter()
-        .find(|role| role.id == everyone_id)
-        .map_or(Permissions::empty(), |role| role.permissions);
+    let everyone = everyone_permissions(guild);
     let member_roles: Vec<(Id<RoleMarker>, Permissions)> = guild
         .roles
         .iter()
-        .filter(|role| role.id != everyone_id && guild.bot_roles.contains(&role.id))
+        .filter(|role| {
+            role.id != guild.guild_id.cast::<RoleMarker>() && guild.bot_roles.contains(&role.id)
+        })
         .map(|role| (role.id, role.permissions))
         .collect();
     let calculator =
@@ -315,6 +387,10 @@ pub(crate) async fn report(ctx: &Context) -> Result<StatusReport> {
         .into_iter()
         .map(|panel| (panel.key.clone(), panel))
         .collect();
+    let mut created_parents: BTreeMap<String, Vec<Id<ChannelMarker>>> = BTreeMap::new();
+    for (key, channel) in store::all_created_parents(&ctx.pool, ctx.application_id).await? {
+        created_parents.entry(key).or_default().push(channel);
+    }
     let mut guilds: BTreeMap<u64, Arc<Result<GuildData, String>>> = BTreeMap::new();
     let mut categories = BTreeMap::new();
     for (key, category) in &config.categories {
@@ -344,7 +420,12 @@ pub(crate) async fn report(ctx: &Context) -> Result<StatusReport> {
                     open_in_guild,
                     config.max_open_tickets_per_guild,
                 ));
-                (problems, parent_fills(category, &view))
+                let created = created_parents.get(key).map_or(&[][..], |created| {
+                    &created[..created
+                        .len()
+                        .min(usize::from(category.create_overflow_parents))]
+                });
+                (problems, parent_fills(category, created, &view))
             }
             Some(Err(reason)) => (
                 vec![Problem::CheckFailed {
@@ -618,6 +699,54 @@ mod tests {
     }
 
     #[test]
+    fn thread_mode_needs_thread_permissions_in_the_panel_channel_and_manage_threads_for_staff() {
+        const STAFF: u64 = 400_000_000_000_000_001;
+        let threads = Category {
+            thread_mode: true,
+            role_ids: vec![Id::new(STAFF)],
+            ..category()
+        };
+        // No parent category at all: thread mode does not use it.
+        let channels = vec![
+            channel(CREATE, ChannelType::GuildText, None),
+            channel(LOG, ChannelType::GuildText, None),
+        ];
+        let everyone = NEEDED_IN_GUILD | NEEDED_IN_LOG_CHANNEL | Permissions::MENTION_EVERYONE;
+        let roles = [role(GUILD, everyone), role(STAFF, Permissions::empty())];
+        assert_eq!(
+            diagnose(&threads, &view(&channels, &roles)),
+            vec![
+                Problem::MissingPermissions {
+                    field: "createChannelId".to_owned(),
+                    channel_id: CREATE.to_string(),
+                    missing: vec![
+                        "MANAGE_THREADS".to_owned(),
+                        "CREATE_PRIVATE_THREADS".to_owned(),
+                        "SEND_MESSAGES_IN_THREADS".to_owned(),
+                    ],
+                },
+                Problem::RoleCannotSeeThreads {
+                    field: "roleIds[0]".to_owned(),
+                    role_id: STAFF.to_string(),
+                    channel_id: CREATE.to_string(),
+                },
+            ]
+        );
+        assert_eq!(
+            parent_fills(&threads, &[], &view(&channels, &roles)),
+            vec![]
+        );
+        let thread_rights = Permissions::CREATE_PRIVATE_THREADS
+            | Permissions::SEND_MESSAGES_IN_THREADS
+            | Permissions::MANAGE_THREADS;
+        let roles = [
+            role(GUILD, everyone | thread_rights),
+            role(STAFF, Permissions::empty()),
+        ];
+        assert_eq!(diagnose(&threads, &view(&channels, &roles)), vec![]);
+    }
+
+    #[test]
     fn a_category_with_45_channels_is_nearly_full() {
         let mut channels = healthy_channels();
         for index in 0..45 {
@@ -643,8 +772,10 @@ mod tests {
     fn each_parent_reports_its_fill_in_the_order_tried() {
         const OVERFLOW: u64 = 300_000_000_000_000_090;
         const GONE: u64 = 300_000_000_000_000_091;
+        const CREATED: u64 = 300_000_000_000_000_092;
         let mut channels = healthy_channels();
         channels.push(channel(OVERFLOW, ChannelType::GuildCategory, None));
+        channels.push(channel(CREATED, ChannelType::GuildCategory, None));
         for index in 0..7 {
             channels.push(channel(
                 310_000_000_000_000_000 + index,
@@ -661,8 +792,8 @@ mod tests {
             limit: 50,
         };
         assert_eq!(
-            parent_fills(&category, &view(&channels, &roles)),
-            [fill(PARENT, 3), fill(OVERFLOW, 4)],
+            parent_fills(&category, &[Id::new(CREATED)], &view(&channels, &roles)),
+            [fill(PARENT, 3), fill(OVERFLOW, 4), fill(CREATED, 0)],
             "a parent the guild lacks has no fill (it is a missing channel instead)"
         );
     }

@@ -17,14 +17,8 @@ use ticketeer_testkit::discord::{
 };
 
 async fn problems(harness: &Harness) -> Vec<Problem> {
-    let url = format!("{}/status", harness.http_base().await);
-    let body = reqwest::get(&url)
-        .await
-        .expect("the bot answers HTTP")
-        .text()
-        .await
-        .expect("body");
-    let report: StatusReport = serde_json::from_str(&body).expect("the operator can read it");
+    let report: StatusReport =
+        serde_json::from_value(harness.status().await).expect("the operator can read it");
     report.categories[SUPPORT].problems.clone()
 }
 

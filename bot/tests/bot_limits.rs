@@ -189,15 +189,7 @@ async fn the_guild_cap_refuses_opens_beyond_it_and_status_warns_near_it() {
     })
     .await;
     let world = &harness.world;
-    let status = || async {
-        let body = reqwest::get(format!("{}/status", harness.http_base().await))
-            .await
-            .expect("/status answers")
-            .text()
-            .await
-            .expect("a body");
-        serde_json::from_str::<serde_json::Value>(&body).expect("JSON")
-    };
+    let status = || harness.status();
     let before = status().await;
     let support = &before["categories"][SUPPORT];
     assert_eq!(support["problems"], serde_json::json!([]), "{before}");

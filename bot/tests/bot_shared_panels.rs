@@ -108,12 +108,7 @@ async fn a_select_panel_offers_every_category_and_a_choice_opens_that_one() {
         async move { (ours == 1).then_some(()) }
     })
     .await;
-    let status: Value = reqwest::get(format!("{}/status", harness.http_base().await))
-        .await
-        .expect("status answers")
-        .json()
-        .await
-        .expect("status is JSON");
+    let status = harness.status().await;
     for key in [SUPPORT, "billing", "bugs"] {
         assert_eq!(
             status["categories"][key]["panel_message_id"],

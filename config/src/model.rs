@@ -290,6 +290,15 @@ pub struct CategoryConfig {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 10), extend("x-kubernetes-list-type" = "atomic"))]
     pub overflow_parent_channel_ids: Vec<Snowflake>,
+    /// How many more channel categories the bot may create for this category's tickets once
+    /// `parentChannelId` and every overflow parent are full (0–10). Each is named after the
+    /// parent with a number ("Tickets 2", "Tickets 3", …), gets the parent's permission
+    /// overwrites, and is used after the others in the order created. They are recorded in
+    /// Postgres, so replicas and restarts fill them before creating another; one deleted by
+    /// hand is forgotten. Default 0: none are created.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    #[schemars(range(max = 10))]
+    pub create_overflow_parents: u16,
     /// The channel where the panel message with the open button is posted.
     pub create_channel_id: Snowflake,
     /// Roles pinged when a ticket opens and given access to its channel; each at most once, and
@@ -359,6 +368,18 @@ pub struct CategoryConfig {
     )]
     #[schemars(range(min = 1, max = 2_592_000))]
     pub request_close_timeout_seconds: u32,
+    /// Whether tickets are private threads of the panel's channel (`createChannelId`) instead
+    /// of channels under `parentChannelId`: threads count towards neither Discord's 50 channels
+    /// per category nor its 500 per server. The creator and the people `/ticket add` adds are
+    /// made members of the thread; staff see every ticket through Manage Threads, which each of
+    /// `roleIds` must hold in that channel (`/status` checks it), as must the bot, with Create
+    /// Private Threads and Send Messages in Threads. A thread has no permission overwrites, so
+    /// `claimLocksWriting` and `overflowParentChannelIds` do not apply and are refused, and
+    /// `/ticket move` moves a thread only between thread-mode categories of the same channel.
+    /// `parentChannelId` is still required: it is where tickets go with thread mode off.
+    /// Default `false`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub thread_mode: bool,
     /// Seconds after one of a user's tickets in this category closes before they may open
     /// another here (at most 604800, one week). Decided from the database, so it holds across
     /// replicas and restarts. Default 0: no cooldown.

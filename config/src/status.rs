@@ -102,6 +102,16 @@ pub enum Problem {
         /// The role id.
         role_id: String,
     },
+    /// A ticket role would not see thread-mode tickets: it lacks Manage Threads (or View
+    /// Channel) in the channel that holds the threads.
+    RoleCannotSeeThreads {
+        /// The config field, e.g. `roleIds[0]`.
+        field: String,
+        /// The role id.
+        role_id: String,
+        /// The channel holding the threads (`createChannelId`).
+        channel_id: String,
+    },
     /// The parent category holds nearly Discord's maximum of 50 channels.
     CategoryNearlyFull {
         /// The parent category id.
@@ -213,6 +223,14 @@ impl fmt::Display for Problem {
                 formatter,
                 "role {role_id} ({field}) is not notified of new tickets: make it mentionable or give the bot Mention Everyone"
             ),
+            Self::RoleCannotSeeThreads {
+                field,
+                role_id,
+                channel_id,
+            } => write!(
+                formatter,
+                "role {role_id} ({field}) cannot see thread-mode tickets: give it View Channel and Manage Threads in channel {channel_id} (createChannelId)"
+            ),
             Self::CategoryNearlyFull {
                 channel_id,
                 channels,
@@ -297,6 +315,14 @@ mod tests {
                     expected: "category".to_owned(),
                 },
                 "channel 1 (parentChannelId) is not a category",
+            ),
+            (
+                Problem::RoleCannotSeeThreads {
+                    field: "roleIds[0]".to_owned(),
+                    role_id: "400000000000000001".to_owned(),
+                    channel_id: "300000000000000002".to_owned(),
+                },
+                "role 400000000000000001 (roleIds[0]) cannot see thread-mode tickets: give it View Channel and Manage Threads in channel 300000000000000002 (createChannelId)",
             ),
             (
                 Problem::GuildNearlyFull {

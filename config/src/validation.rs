@@ -245,6 +245,15 @@ fn check_category(checker: &mut Checker, path: &str, category: &CategoryConfig) 
             checker.fail(&field, format!("repeats overflowParentChannelIds[{first}]"));
         }
     }
+    if usize::from(category.create_overflow_parents) > OVERFLOW_PARENTS_MAX {
+        checker.fail(
+            &format!("{path}.createOverflowParents"),
+            format!(
+                "must be 0–{OVERFLOW_PARENTS_MAX} (got {})",
+                category.create_overflow_parents
+            ),
+        );
+    }
     checker.snowflake(
         &format!("{path}.createChannelId"),
         &category.create_channel_id,
@@ -350,6 +359,32 @@ fn check_category(checker: &mut Checker, path: &str, category: &CategoryConfig) 
         }
     }
     check_limits(checker, path, category);
+    check_thread_mode(checker, path, category);
+}
+
+/// Refuses what thread mode cannot honour: a thread has no overwrites and no channel category.
+fn check_thread_mode(checker: &mut Checker, path: &str, category: &CategoryConfig) {
+    if !category.thread_mode {
+        return;
+    }
+    if category.claim_locks_writing {
+        checker.fail(
+            &format!("{path}.claimLocksWriting"),
+            "cannot be true with threadMode: a thread has no permission overwrites to lock",
+        );
+    }
+    if !category.overflow_parent_channel_ids.is_empty() {
+        checker.fail(
+            &format!("{path}.overflowParentChannelIds"),
+            "must be empty with threadMode: threads are not held by channel categories",
+        );
+    }
+    if category.create_overflow_parents > 0 {
+        checker.fail(
+            &format!("{path}.createOverflowParents"),
+            "must be 0 with threadMode: threads are not held by channel categories",
+        );
+    }
 }
 
 /// The longest an abandoned ticket may wait before it closes by itself: one year. The shortest

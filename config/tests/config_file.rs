@@ -738,3 +738,44 @@ fn an_empty_or_comments_only_file_names_the_missing_field() {
         );
     }
 }
+
+#[test]
+fn thread_mode_parses_and_refuses_what_a_thread_cannot_honour() {
+    let general = &BotConfig::from_yaml(MINIMAL).expect("valid").categories["general"];
+    assert!(!general.thread_mode, "channels by default");
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        "    createdMessage: Welcome!\n    threadMode: true\n",
+    );
+    assert!(BotConfig::from_yaml(&text).expect("valid").categories["general"].thread_mode);
+    let text = minimal_with(
+        "    createdMessage: Welcome!\n",
+        "    createdMessage: Welcome!\n    threadMode: true\n    claimLocksWriting: true\n    overflowParentChannelIds: [\"444444444444444441\"]\n    createOverflowParents: 2\n",
+    );
+    assert_eq!(
+        invalid(&text),
+        [
+            r#"categories["general"].claimLocksWriting: cannot be true with threadMode: a thread has no permission overwrites to lock"#,
+            r#"categories["general"].overflowParentChannelIds: must be empty with threadMode: threads are not held by channel categories"#,
+            r#"categories["general"].createOverflowParents: must be 0 with threadMode: threads are not held by channel categories"#,
+        ]
+    );
+}
+
+#[test]
+fn created_overflow_parents_are_off_by_default_and_bounded() {
+    let general = &BotConfig::from_yaml(MINIMAL).expect("valid").categories["general"];
+    assert_eq!(general.create_overflow_parents, 0);
+    let with = |count: &str| {
+        minimal_with(
+            "    createdMessage: Welcome!\n",
+            &format!("    createdMessage: Welcome!\n    createOverflowParents: {count}\n"),
+        )
+    };
+    let config = BotConfig::from_yaml(&with("3")).expect("valid");
+    assert_eq!(config.categories["general"].create_overflow_parents, 3);
+    assert_eq!(
+        invalid(&with("11")),
+        [r#"categories["general"].createOverflowParents: must be 0–10 (got 11)"#]
+    );
+}

@@ -1,8 +1,11 @@
 //! Button clicks against the Discord emulator, answered with twilight: the acknowledgement
 //! deadline, double acknowledgement (40060), deferred responses, edits and follow-ups.
 
+mod support;
+
 use std::time::Duration;
 
+use support::{client_for, discord_code};
 use ticketeer_testkit::discord::permissions::{SEND_MESSAGES, VIEW_CHANNEL};
 use ticketeer_testkit::discord::{
     Control, DiscordEmulator, EmulatorConfig, InteractionStatus, SupportGuild, UserMessage,
@@ -12,8 +15,6 @@ use twilight_gateway::{
     queue::InMemoryQueue,
 };
 use twilight_http::Client;
-use twilight_http::api_error::ApiError;
-use twilight_http::error::ErrorType;
 use twilight_model::application::interaction::{Interaction, InteractionData};
 use twilight_model::channel::message::MessageFlags;
 use twilight_model::http::interaction::{
@@ -40,10 +41,7 @@ async fn world(config: EmulatorConfig) -> World {
     let control = emulator.control();
     let support = SupportGuild::create(&control, VIEW_CHANNEL | SEND_MESSAGES);
     let (panel, user) = (support.create_channel, support.alice);
-    let client = Client::builder()
-        .token(emulator.token().to_owned())
-        .proxy(emulator.http_proxy(), true)
-        .build();
+    let client = client_for(&emulator);
     let panel_message = client
         .create_message(Id::new(panel))
         .content("Need help? Open a ticket.")
@@ -141,17 +139,6 @@ fn deferred_ephemeral() -> InteractionResponse {
     }
 }
 
-#[track_caller]
-fn discord_code(error: &twilight_http::Error) -> u64 {
-    match error.kind() {
-        ErrorType::Response {
-            error: ApiError::General(general),
-            ..
-        } => general.code,
-        other => panic!("expected a Discord error, got {other:?}"),
-    }
-}
-
 #[tokio::test]
 async fn a_click_carries_the_member_with_permissions_and_the_clicked_message() {
     let mut w = world(EmulatorConfig::default()).await;
@@ -211,7 +198,7 @@ async fn a_click_not_acknowledged_in_time_is_recorded_as_failed() {
         .create_response(interaction.id, &interaction.token, &deferred_ephemeral())
         .await
         .expect_err("too late");
-    assert_eq!(discord_code(&late), 10062);
+    assert_eq!(discord_code(&late).1, 10062);
     assert_eq!(
         w.control
             .interaction(outcome.interaction_id)
@@ -280,7 +267,7 @@ async fn a_double_acknowledgement_gets_40060_and_the_deferred_reply_is_completed
         .create_response(interaction.id, &interaction.token, &deferred_ephemeral())
         .await
         .expect_err("second acknowledgement");
-    assert_eq!(discord_code(&second), 40060);
+    assert_eq!(discord_code(&second).1, 40060);
     let outcome = click.await.expect("click task").expect("click");
 
     responder

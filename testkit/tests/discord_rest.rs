@@ -1,8 +1,11 @@
 //! twilight-http 0.18 round trips against the Discord emulator: the shapes parse, Discord's rules
 //! and error codes hold, and twilight waits out a 429 by itself.
 
+mod support;
+
 use std::time::{Duration, Instant};
 
+use support::{client_for, discord_code};
 use ticketeer_testkit::discord::permissions::{
     ATTACH_FILES, MANAGE_CHANNELS, MANAGE_MESSAGES, MANAGE_ROLES, PIN_MESSAGES,
     READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL,
@@ -12,7 +15,6 @@ use ticketeer_testkit::discord::{
     UserMessage,
 };
 use twilight_http::Client;
-use twilight_http::api_error::ApiError;
 use twilight_http::error::ErrorType;
 use twilight_model::channel::ChannelType;
 use twilight_model::channel::message::component::{ActionRow, Button, ButtonStyle, Component};
@@ -38,15 +40,6 @@ struct World {
     panel: u64,
 }
 
-fn client_for(emulator: &DiscordEmulator) -> Client {
-    // twilight enables rustls without choosing a crypto provider; pick ring, as the bot does.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Client::builder()
-        .token(emulator.token().to_owned())
-        .proxy(emulator.http_proxy(), true)
-        .build()
-}
-
 async fn world(config: EmulatorConfig) -> World {
     let emulator = DiscordEmulator::start(config)
         .await
@@ -62,19 +55,6 @@ async fn world(config: EmulatorConfig) -> World {
         guild,
         category,
         panel,
-    }
-}
-
-/// The Discord error code of a failed twilight request.
-#[track_caller]
-fn discord_code(error: &twilight_http::Error) -> (u16, u64) {
-    match error.kind() {
-        ErrorType::Response {
-            status,
-            error: ApiError::General(general),
-            ..
-        } => (status.get(), general.code),
-        other => panic!("expected a Discord error response, got {other:?}"),
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 use twilight_model::application::interaction::Interaction;
+use twilight_model::channel::thread::AutoArchiveDuration;
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ChannelMarker, GuildMarker, UserMarker};
 
@@ -14,9 +15,10 @@ use super::{clicker_id, welcome};
 use crate::config::Category;
 use crate::context::Context;
 use crate::discord_call::DiscordCall;
-use crate::error::{DiscordProblem, ErrorChain, Result};
+use crate::error::{ErrorChain, Result};
 use crate::limits;
 use crate::messages;
+use crate::parents;
 use crate::policy;
 use crate::store::{self, BeginTicket, FormAnswer, NewTicket, Ticket};
 
@@ -216,6 +218,9 @@ impl Opening<'_> {
     }
 
     async fn create_channel(&self, ticket: &Ticket) -> Result<Id<ChannelMarker>> {
+        if self.category.thread_mode {
+            return self.create_thread(ticket).await;
+        }
         let ctx = self.ctx;
         let overwrites = policy::ticket_overwrites(&policy::TicketAccess {
             guild_id: self.guild_id,
@@ -229,43 +234,66 @@ impl Opening<'_> {
         let name = messages::ticket_channel_name(ticket.id);
         let topic =
             messages::ticket_channel_topic(ticket.id, self.user_id, &self.category.name, None);
-        let mut candidates = vec![self.category.parent_channel_id];
-        candidates.extend(&self.category.overflow_parent_ids);
-        let order = ctx
-            .full_parents
-            .order(&candidates, std::time::Instant::now());
-        let parent = self.category.parent_channel_id;
-        let (&last, earlier) = order.split_last().unwrap_or((&parent, &[]));
         let (name, topic, overwrites) = (&name, &topic, &overwrites);
-        let create_in = |parent: Id<ChannelMarker>| async move {
-            let request = ctx
-                .http
-                .create_guild_channel(self.guild_id, name)
-                .kind(twilight_model::channel::ChannelType::GuildText)
-                .permission_overwrites(overwrites)
-                .topic(topic)
-                .parent_id(parent);
-            let created = ctx
-                .rest_model(DiscordCall::CreateTicketChannel, request)
+        parents::into_first_with_room(
+            ctx,
+            self.guild_id,
+            self.category_key,
+            self.category,
+            |parent| async move {
+                let request = ctx
+                    .http
+                    .create_guild_channel(self.guild_id, name)
+                    .kind(twilight_model::channel::ChannelType::GuildText)
+                    .permission_overwrites(overwrites)
+                    .topic(topic)
+                    .parent_id(parent);
+                let created = ctx
+                    .rest_model(DiscordCall::CreateTicketChannel, request)
+                    .await?;
+                Ok(created.id)
+            },
+        )
+        .await
+    }
+
+    /// A thread-mode ticket: a private thread of the panel's channel that only its members
+    /// and those who may manage threads there see, with its creator as a member. Members
+    /// cannot invite others, and it archives only after a week without a message (Discord's
+    /// longest), since a ticket may wait that long for an answer.
+    async fn create_thread(&self, ticket: &Ticket) -> Result<Id<ChannelMarker>> {
+        let ctx = self.ctx;
+        let name = messages::ticket_channel_name(ticket.id);
+        let request = ctx
+            .http
+            .create_thread(
+                self.category.create_channel_id,
+                &name,
+                twilight_model::channel::ChannelType::PrivateThread,
+            )
+            .auto_archive_duration(AutoArchiveDuration::Week)
+            .invitable(false);
+        let thread = ctx
+            .rest_model(DiscordCall::CreateTicketThread, request)
+            .await?
+            .id;
+        let added = ctx
+            .rest(
+                DiscordCall::AddThreadMember,
+                ctx.http.add_thread_member(thread, self.user_id),
+            )
+            .await;
+        if let Err(error) = added {
+            // A thread its creator cannot see is of no use: take it back.
+            let _ = ctx
+                .rest(
+                    DiscordCall::DeleteOrphanedChannel,
+                    ctx.http.delete_channel(thread),
+                )
                 .await;
-            if let Err(error) = &created
-                && error.discord_problem() == Some(DiscordProblem::CategoryFull)
-            {
-                ctx.full_parents
-                    .mark_full(parent, std::time::Instant::now());
-            }
-            created
-        };
-        for &parent in earlier {
-            match create_in(parent).await {
-                Ok(channel) => return Ok(channel.id),
-                Err(error) if error.discord_problem() == Some(DiscordProblem::CategoryFull) => {
-                    tracing::info!(ticket = ticket.id, parent = %parent, "the ticket parent is full; trying the next");
-                }
-                Err(error) => return Err(error),
-            }
+            return Err(error);
         }
-        Ok(create_in(last).await?.id)
+        Ok(thread)
     }
 
     async fn post_created_message(&self, ticket_id: i64, channel: Id<ChannelMarker>) -> Result<()> {
@@ -297,22 +325,45 @@ pub(crate) async fn repair_opening(
     ctx: &Context,
     ticket: &Ticket,
 ) -> Result<Option<Id<ChannelMarker>>> {
-    let channels = ctx
-        .rest_list(
+    let name = messages::ticket_channel_name(ticket.id);
+    let config = ctx.config();
+    let thread_parent = config
+        .categories
+        .get(&ticket.category_key)
+        .filter(|category| category.thread_mode)
+        .map(|category| category.create_channel_id);
+    // A thread has no topic: its name (the ticket number) in the panel's channel, made by the
+    // bot, identifies it.
+    let created = if let Some(parent) = thread_parent {
+        ctx.rest_model(
+            DiscordCall::FindCreatedThread,
+            ctx.http.active_threads(ticket.guild_id),
+        )
+        .await?
+        .threads
+        .into_iter()
+        .find(|thread| {
+            thread.name.as_deref() == Some(name.as_str())
+                && thread.parent_id == Some(parent)
+                && thread.owner_id == Some(ctx.bot_user_id)
+        })
+    } else {
+        let topic_start = messages::ticket_channel_topic_start(ticket.id, ticket.user_id);
+        ctx.rest_list(
             DiscordCall::FindCreatedChannel,
             ctx.http.guild_channels(ticket.guild_id),
         )
-        .await?;
-    let name = messages::ticket_channel_name(ticket.id);
-    let topic_start = messages::ticket_channel_topic_start(ticket.id, ticket.user_id);
-    let created = channels.iter().find(|channel| {
-        channel.name.as_deref() == Some(name.as_str())
-            && channel
-                .topic
-                .as_deref()
-                .is_some_and(|topic| topic.starts_with(&topic_start))
-    });
-    let Some(channel) = created else {
+        .await?
+        .into_iter()
+        .find(|channel| {
+            channel.name.as_deref() == Some(name.as_str())
+                && channel
+                    .topic
+                    .as_deref()
+                    .is_some_and(|topic| topic.starts_with(&topic_start))
+        })
+    };
+    let Some(channel) = &created else {
         store::abandon_opening(&ctx.pool, ticket.id).await?;
         tracing::info!(
             ticket = ticket.id,
@@ -320,10 +371,17 @@ pub(crate) async fn repair_opening(
         );
         return Ok(None);
     };
+    if thread_parent.is_some() {
+        // The crash may have come before the creator was added; adding again changes nothing.
+        ctx.rest(
+            DiscordCall::AddThreadMember,
+            ctx.http.add_thread_member(channel.id, ticket.user_id),
+        )
+        .await?;
+    }
     store::attach_channel(&ctx.pool, ticket.id, channel.id).await?;
     crate::inactivity::arm_opened(ctx, ticket.id, &ticket.category_key).await;
     tracing::info!(ticket = ticket.id, channel = %channel.id, "adopted the channel of a ticket left opening");
-    let config = ctx.config();
     if let Some(category) = config.categories.get(&ticket.category_key)
         && let Err(error) =
             welcome::post_created_message(ctx, ticket.id, ticket.user_id, category, channel.id)

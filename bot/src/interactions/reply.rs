@@ -102,6 +102,9 @@ pub(crate) enum Reply {
         /// That category's `maxOpenPerUser`.
         limit: u16,
     },
+    /// `/ticket move` between a thread-mode category and another kind (or another channel's
+    /// threads).
+    MoveAcrossThreadMode,
     /// The ticket moved.
     Moved {
         /// The new category's name.
@@ -312,6 +315,10 @@ impl fmt::Display for Reply {
                 f,
                 "The person who opened this ticket already has {limit} open in that category, \
                  the most it allows."
+            ),
+            Self::MoveAcrossThreadMode => f.write_str(
+                "A ticket can move only between categories that keep tickets the same way: \
+                 as channels, or as threads of the same channel.",
             ),
             Self::Moved { category } => write!(f, "The ticket moved to **{category}**."),
             Self::Failed {

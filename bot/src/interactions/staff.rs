@@ -22,8 +22,9 @@ use crate::commands::TicketCommand;
 use crate::config::{Category, Config};
 use crate::context::Context;
 use crate::discord_call::DiscordCall;
-use crate::error::{DiscordProblem, ErrorChain, Result};
+use crate::error::{ErrorChain, Result};
 use crate::messages;
+use crate::parents;
 use crate::policy::{self, Action, OverwriteChange, TicketAccess};
 use crate::store::{self, ClaimChange, MoveOutcome, Ticket};
 
@@ -149,6 +150,9 @@ async fn apply_access(
     before: &Ticket,
     after: &Ticket,
 ) -> Result<()> {
+    if category.thread_mode {
+        return apply_thread_members(ctx, channel, before, after).await;
+    }
     let (before, after) = (
         policy::ticket_overwrites(&access(ctx, before, category)),
         policy::ticket_overwrites(&access(ctx, after, category)),
@@ -193,6 +197,36 @@ async fn apply_access(
                 };
                 ctx.rest(DiscordCall::RemoveTicketAccess, request).await?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// A thread has no overwrites: who may see a thread-mode ticket is who is a member of its
+/// thread, so the people added and removed join and leave it (the creator and the bot always
+/// are; staff see it through Manage Threads).
+async fn apply_thread_members(
+    ctx: &Context,
+    thread: Id<ChannelMarker>,
+    before: &Ticket,
+    after: &Ticket,
+) -> Result<()> {
+    for &user in &after.additional_users {
+        if !before.additional_users.contains(&user) {
+            ctx.rest(
+                DiscordCall::AddThreadMember,
+                ctx.http.add_thread_member(thread, user),
+            )
+            .await?;
+        }
+    }
+    for &user in &before.additional_users {
+        if !after.additional_users.contains(&user) {
+            ctx.rest(
+                DiscordCall::RemoveThreadMember,
+                ctx.http.remove_thread_member(thread, user),
+            )
+            .await?;
         }
     }
     Ok(())
@@ -306,6 +340,10 @@ async fn show_claim(
 /// per channel in 10 minutes; past that the rate limiter would hold the request for minutes, so
 /// it gets a short wait, and a topic left behind is only logged (it is informative).
 async fn retopic(ctx: &Context, ticket: &Ticket, category: &Category, channel: Id<ChannelMarker>) {
+    if category.thread_mode {
+        // A thread has no topic; the first message shows the claim.
+        return;
+    }
     let topic = messages::ticket_channel_topic(
         ticket.id,
         ticket.user_id,
@@ -330,50 +368,29 @@ async fn retopic(ctx: &Context, ticket: &Ticket, category: &Category, channel: I
     }
 }
 
-/// Puts the ticket channel under the category's parent, or the first of its overflow parents
-/// with room, with the category's overwrites. One edit each: the parent and the whole overwrite
+/// Puts the ticket channel under the first of the category's parents with room (creating one if
+/// allowed), with the category's overwrites. One edit each: the parent and the whole overwrite
 /// set, so the old roles lose access exactly when the new ones gain it. The topic (which names
 /// the category) is its own edit, because Discord limits topic changes and a parent change must
 /// not wait for that.
 async fn move_channel(
     ctx: &Context,
     channel: Id<ChannelMarker>,
-    to: &Category,
+    (to_key, to): (&str, &Category),
     overwrites: &[PermissionOverwrite],
 ) -> Result<()> {
-    let mut candidates = vec![to.parent_channel_id];
-    candidates.extend(&to.overflow_parent_ids);
-    let order = ctx
-        .full_parents
-        .order(&candidates, std::time::Instant::now());
-    let (&last, earlier) = order.split_last().unwrap_or((&to.parent_channel_id, &[]));
-    let move_under = |parent: Id<ChannelMarker>| async move {
-        let moved = ctx
-            .rest(
-                DiscordCall::EditTicketChannel,
-                ctx.http
-                    .update_channel(channel)
-                    .parent_id(Some(parent))
-                    .permission_overwrites(overwrites),
-            )
-            .await;
-        if let Err(error) = &moved
-            && error.discord_problem() == Some(DiscordProblem::CategoryFull)
-        {
-            ctx.full_parents
-                .mark_full(parent, std::time::Instant::now());
-        }
-        moved.map(drop)
-    };
-    for &parent in earlier {
-        match move_under(parent).await {
-            Err(error) if error.discord_problem() == Some(DiscordProblem::CategoryFull) => {
-                tracing::info!(channel = %channel, parent = %parent, "the moved ticket's parent is full; trying the next");
-            }
-            moved => return moved,
-        }
-    }
-    move_under(last).await
+    parents::into_first_with_room(ctx, to.guild_id, to_key, to, |parent| async move {
+        ctx.rest(
+            DiscordCall::EditTicketChannel,
+            ctx.http
+                .update_channel(channel)
+                .parent_id(Some(parent))
+                .permission_overwrites(overwrites),
+        )
+        .await
+        .map(drop)
+    })
+    .await
 }
 
 async fn rename(ctx: &Context, channel: Id<ChannelMarker>, name: &str) -> Result<Reply> {
@@ -410,6 +427,15 @@ async fn move_to(
     if *key == ticket.category_key {
         return Ok(Reply::AlreadyInCategory);
     }
+    let from = config.categories.get(&ticket.category_key);
+    let from_thread_channel = from
+        .filter(|from| from.thread_mode)
+        .map(|from| from.create_channel_id);
+    let to_thread_channel = to.thread_mode.then_some(to.create_channel_id);
+    if from_thread_channel != to_thread_channel {
+        // A thread cannot leave its channel, nor a channel become a thread.
+        return Ok(Reply::MoveAcrossThreadMode);
+    }
     let after = match store::move_ticket(&ctx.pool, ticket.id, key, to.max_open_per_user).await? {
         MoveOutcome::Moved(after) => *after,
         MoveOutcome::CreatorAtLimitThere => {
@@ -420,9 +446,15 @@ async fn move_to(
         MoveOutcome::NotOpen => return Ok(Reply::AlreadyClosing),
     };
     let overwrites = policy::ticket_overwrites(&access(ctx, &after, to));
-    if let Err(error) = move_channel(ctx, channel, to, &overwrites).await {
+    let moved = if to.thread_mode {
+        // The same thread serves: who is in it does not depend on the category.
+        Ok(())
+    } else {
+        move_channel(ctx, channel, (key, to), &overwrites).await
+    };
+    if let Err(error) = moved {
         // The channel stayed where it was: so does the ticket, as far as the slots allow.
-        if let Some(from) = config.categories.get(&ticket.category_key) {
+        if let Some(from) = from {
             let back = store::move_ticket(
                 &ctx.pool,
                 ticket.id,

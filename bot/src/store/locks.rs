@@ -1,12 +1,12 @@
-//! Who may work on what: close leases (the `close_leases` table) and the session advisory lock
-//! under which one process at a time syncs a category's panel.
+//! Who may work on what: close leases (the `close_leases` table) and the session advisory locks
+//! under which one process at a time syncs a category's panel or creates an overflow parent.
 
 use std::time::Duration;
 
 use sqlx::pool::PoolConnection;
 use sqlx::{PgExecutor, PgPool, Postgres};
 use twilight_model::id::Id;
-use twilight_model::id::marker::ApplicationMarker;
+use twilight_model::id::marker::{ApplicationMarker, GuildMarker};
 
 use super::{Result, query_error};
 use crate::error::ErrorChain;
@@ -128,25 +128,49 @@ pub async fn lock_panel(
     bot: Id<ApplicationMarker>,
     panel_key: &str,
 ) -> Result<AdvisoryLock> {
-    let mut connection = AdvisoryLock::connection(pool).await?;
     // Bots sharing a database may use the same category keys; their panels are not each other's.
-    let scoped_key = format!("{bot}/{panel_key}");
+    lock(pool, PANEL_LOCK_CLASS, &format!("{bot}/{panel_key}")).await
+}
+
+/// The advisory lock namespace of overflow parent creation.
+const CREATED_PARENTS_LOCK_CLASS: i32 = 0x6f76_6670; // "ovfp"
+
+/// Waits for the lock under which one process at a time decides whether a category needs one
+/// more created overflow parent (and creates it), so racing opens create one, not one each.
+/// Rare (only when every parent is full), so pinning a connection for it is bearable.
+pub async fn lock_created_parents(
+    pool: &PgPool,
+    bot: Id<ApplicationMarker>,
+    guild: Id<GuildMarker>,
+    category_key: &str,
+) -> Result<AdvisoryLock> {
+    lock(
+        pool,
+        CREATED_PARENTS_LOCK_CLASS,
+        &format!("{bot}/{guild}/{category_key}"),
+    )
+    .await
+}
+
+/// Takes the session advisory lock (`class`, hash of `scoped_key`) on a connection of its own.
+async fn lock(pool: &PgPool, class: i32, scoped_key: &str) -> Result<AdvisoryLock> {
+    let mut connection = AdvisoryLock::connection(pool).await?;
     let key = sqlx::query_scalar!(r#"SELECT hashtext($1) AS "key!""#, scoped_key)
         .fetch_one(&mut *connection)
         .await
-        .map_err(query_error("hash the panel lock key"))?;
+        .map_err(query_error("hash an advisory lock key"))?;
     // pg_advisory_lock returns void, which has no Rust type: select from it instead.
     sqlx::query!(
         "SELECT 1 AS locked FROM pg_advisory_lock($1, $2)",
-        PANEL_LOCK_CLASS,
+        class,
         key
     )
     .fetch_one(&mut *connection)
     .await
-    .map_err(query_error("take the panel lock"))?;
+    .map_err(query_error("take an advisory lock"))?;
     Ok(AdvisoryLock {
         connection,
-        class: PANEL_LOCK_CLASS,
+        class,
         key,
     })
 }

@@ -1,7 +1,8 @@
 //! Postgres storage, one file per table: `tickets` (the row and opening), with `closes` (the
 //! durable close state machine) and `welcomes` (the first message's bookkeeping); `messages`
 //! (counted and kept per ticket); `panels`; `interactions` (the clicks already handled); `locks`
-//! (close leases and the panel lock); `staff` (claims, added people, moves); `timers` (work due
+//! (close leases and the panel and created-parent locks); `parents` (the overflow parents the bot
+//! created); `staff` (claims, added people, moves); `timers` (work due
 //! later, such as an unanswered close request); `erase` (one user's data, for `ticketeer-bot erase`).
 //! Panels and tickets belong to one bot (its application id): bots sharing a database see only
 //! their own, except `erase`, which finds a person's data whichever bot holds it.
@@ -21,6 +22,7 @@ mod interactions;
 mod locks;
 mod messages;
 mod panels;
+mod parents;
 mod staff;
 mod tickets;
 mod timers;
@@ -48,8 +50,8 @@ pub use inactivity::{
 };
 pub use interactions::{claim_interaction, prune_interactions};
 pub use locks::{
-    AdvisoryLock, lock_panel, release_close_lease, release_close_leases_of, renew_close_leases,
-    take_close_lease,
+    AdvisoryLock, lock_created_parents, lock_panel, release_close_lease, release_close_leases_of,
+    renew_close_leases, take_close_lease,
 };
 pub use messages::{
     StoredMessage, StoredUpTo, delete_snapshots, mark_message_deleted, open_ticket_channels,
@@ -57,6 +59,10 @@ pub use messages::{
 };
 pub use panels::{
     Panel, claim_unscoped_rows, delete_panel, panel, panel_by_message, panels, save_panel,
+};
+pub use parents::{
+    CreatedParent, all_created_parents, created_parents, forget_created_parent,
+    record_created_parent,
 };
 pub use staff::{
     ClaimChange, MoveOutcome, move_ticket, open_ticket_in_channel, set_added_user, set_claim,

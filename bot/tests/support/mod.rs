@@ -372,6 +372,16 @@ impl Harness {
         format!("http://{address}")
     }
 
+    /// The bot's `/status` report, as JSON.
+    pub async fn status(&self) -> serde_json::Value {
+        reqwest::get(format!("{}/status", self.http_base().await))
+            .await
+            .expect("/status answers")
+            .json()
+            .await
+            .expect("/status is JSON")
+    }
+
     /// Waits for the bot's panel of `key` in the create channel and returns it.
     pub async fn panel(&self, key: &str) -> Message {
         let custom_id = format!("ticketeer:open:{key}");

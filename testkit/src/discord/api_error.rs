@@ -143,6 +143,18 @@ impl ApiError {
         )
     }
 
+    pub(crate) fn wrong_channel_type() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            50024,
+            "Cannot execute action on this channel type",
+        )
+    }
+
+    pub(crate) fn thread_archived() -> Self {
+        Self::new(StatusCode::BAD_REQUEST, 50083, "Thread is archived")
+    }
+
     pub(crate) fn missing_permissions() -> Self {
         Self::new(StatusCode::FORBIDDEN, 50013, "Missing Permissions")
     }

@@ -348,6 +348,7 @@ impl Control {
                 recipients: Vec::new(),
                 last_message_id: None,
                 last_pin_ms: None,
+                thread: None,
             }))
         })
     }

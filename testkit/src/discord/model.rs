@@ -87,6 +87,9 @@ pub enum ChannelKind {
     Category,
     /// A guild announcement channel (5).
     Announcement,
+    /// A private thread of a text channel (12): visible only to its members and to those who
+    /// may manage threads in the parent channel.
+    PrivateThread,
 }
 
 impl ChannelKind {
@@ -98,6 +101,7 @@ impl ChannelKind {
             Self::Voice => 2,
             Self::Category => 4,
             Self::Announcement => 5,
+            Self::PrivateThread => 12,
         }
     }
 
@@ -115,7 +119,15 @@ impl ChannelKind {
 
     /// Whether messages can be sent in channels of this kind.
     pub fn holds_messages(self) -> bool {
-        matches!(self, Self::Text | Self::Dm | Self::Announcement)
+        matches!(
+            self,
+            Self::Text | Self::Dm | Self::Announcement | Self::PrivateThread
+        )
+    }
+
+    /// Whether channels of this kind are threads (made in a channel, not in the guild's list).
+    pub fn is_thread(self) -> bool {
+        self == Self::PrivateThread
     }
 }
 
@@ -191,6 +203,29 @@ pub struct Channel {
     pub last_message_id: Option<u64>,
     /// When a message was last pinned, Unix milliseconds.
     pub last_pin_ms: Option<u64>,
+    /// What only a thread has: its members, owner and archive state (`None` for other kinds).
+    pub thread: Option<Thread>,
+}
+
+/// The thread-only facts of a thread channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thread {
+    /// Who created it (a member from the start).
+    pub owner_id: u64,
+    /// Its members, in the order they joined.
+    pub members: Vec<u64>,
+    /// Whether it is archived (hidden from the active list until a message unarchives it).
+    pub archived: bool,
+    /// Whether only those who may manage threads can unarchive it.
+    pub locked: bool,
+    /// Whether members who may not manage threads can add others.
+    pub invitable: bool,
+    /// Minutes without activity after which Discord archives it: 60, 1440, 4320 or 10080.
+    pub auto_archive_minutes: u64,
+    /// When it was created, Unix milliseconds.
+    pub created_ms: u64,
+    /// When it was last archived or unarchived, Unix milliseconds.
+    pub archive_changed_ms: u64,
 }
 
 /// A file attached to a message; the emulator serves its bytes at the attachment's URL.

@@ -15,8 +15,10 @@ mod json;
 mod messages;
 mod modals;
 mod sessions;
+mod threads;
 
 pub(crate) use interactions::PendingClick;
+pub(crate) use threads::NewThread;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -94,6 +96,24 @@ pub(crate) struct Dispatch {
     pub(crate) guild_id: Option<u64>,
     /// What sessions without the MESSAGE_CONTENT intent get instead.
     pub(crate) redacted: Option<Value>,
+}
+
+impl Dispatch {
+    /// An event every session with `intent` receives the same.
+    pub(crate) fn plain(
+        name: &'static str,
+        guild_id: Option<u64>,
+        data: Value,
+        intent: u64,
+    ) -> Self {
+        Self {
+            name,
+            data,
+            intent,
+            guild_id,
+            redacted: None,
+        }
+    }
 }
 
 /// A message about to be stored.
@@ -227,9 +247,39 @@ impl State {
             roles: &roles,
         };
         match channel {
+            Some(channel) if channel.kind.is_thread() => self.thread_permissions(&facts, channel),
             Some(channel) => permissions::channel_permissions(&facts, &channel.overwrites),
             None => permissions::base_permissions(&facts),
         }
+    }
+
+    /// A thread has no overwrites: a member holds there what they hold in its parent channel,
+    /// sends with Send Messages in Threads instead of Send Messages, and sees a private thread
+    /// only as one of its members or with Manage Threads in the parent.
+    fn thread_permissions(&self, facts: &MemberFacts<'_>, thread: &Channel) -> u64 {
+        let in_parent = thread
+            .parent_id
+            .and_then(|parent| self.channels.get(&parent))
+            .map_or(0, |parent| {
+                permissions::channel_permissions(facts, &parent.overwrites)
+            });
+        let manages = in_parent & permissions::MANAGE_THREADS != 0;
+        let member = thread
+            .thread
+            .as_ref()
+            .is_some_and(|t| t.members.contains(&facts.user_id));
+        if in_parent & permissions::VIEW_CHANNEL == 0 || !(member || manages) {
+            return 0;
+        }
+        let locked = thread
+            .thread
+            .as_ref()
+            .is_some_and(|t| t.locked && t.archived);
+        let mut held = in_parent & !permissions::SEND_MESSAGES;
+        if in_parent & permissions::SEND_MESSAGES_IN_THREADS != 0 && (!locked || manages) {
+            held |= permissions::SEND_MESSAGES;
+        }
+        held
     }
 
     /// The permissions of a user in a channel; DMs allow what a DM allows.

@@ -106,3 +106,26 @@ pub async fn next_raw_interaction(shard: &mut Shard<InMemoryQueue>) -> Value {
     .await
     .expect("INTERACTION_CREATE arrives")
 }
+
+/// A twilight REST client for the emulator's bot.
+pub fn client_for(emulator: &DiscordEmulator) -> twilight_http::Client {
+    // twilight enables rustls without choosing a crypto provider; pick ring, as the bot does.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    twilight_http::Client::builder()
+        .token(emulator.token().to_owned())
+        .proxy(emulator.http_proxy(), true)
+        .build()
+}
+
+/// The HTTP status and Discord error code of a failed twilight request.
+#[track_caller]
+pub fn discord_code(error: &twilight_http::Error) -> (u16, u64) {
+    match error.kind() {
+        twilight_http::error::ErrorType::Response {
+            status,
+            error: twilight_http::api_error::ApiError::General(general),
+            ..
+        } => (status.get(), general.code),
+        other => panic!("expected a Discord error response, got {other:?}"),
+    }
+}

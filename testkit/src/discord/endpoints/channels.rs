@@ -8,8 +8,8 @@ use super::checks::{
 };
 use super::{Reply, ok};
 use crate::discord::api_error::{ApiError, FormErrors};
-use crate::discord::model::{ChannelKind, Overwrite, OverwriteKind};
-use crate::discord::permissions::{MANAGE_CHANNELS, MANAGE_ROLES};
+use crate::discord::model::{Channel, ChannelKind, Overwrite, OverwriteKind};
+use crate::discord::permissions::{MANAGE_CHANNELS, MANAGE_ROLES, MANAGE_THREADS};
 use crate::discord::state::State;
 use crate::discord::validate::{self, snowflake};
 
@@ -23,6 +23,9 @@ pub(crate) fn get(state: &State, channel_id: u64) -> Result<Reply, ApiError> {
 pub(crate) fn modify(state: &mut State, channel_id: u64, body: &Value) -> Result<Reply, ApiError> {
     let channel = visible_channel(state, channel_id)?;
     let guild_id = require_guild_channel(&channel)?;
+    if channel.kind.is_thread() {
+        return modify_thread(state, &channel, body);
+    }
     require(state, &channel, MANAGE_CHANNELS)?;
     let mut errors = FormErrors::default();
     let overwrites = body
@@ -98,10 +101,61 @@ pub(crate) fn modify(state: &mut State, channel_id: u64, body: &Value) -> Result
     Ok(ok(updated))
 }
 
-/// `DELETE /channels/{channel_id}`: closing a DM needs no permission.
+/// `PATCH /channels/{thread_id}`: a thread's name (kept as given, not made a slug), archive and
+/// lock state; its creator or whoever may manage threads in its parent.
+fn modify_thread(state: &mut State, thread: &Channel, body: &Value) -> Result<Reply, ApiError> {
+    let owner = thread
+        .thread
+        .as_ref()
+        .is_some_and(|t| t.owner_id == state.bot_id());
+    let locks = body.get("locked").is_some_and(|v| !v.is_null());
+    if !owner || locks {
+        require(state, thread, MANAGE_THREADS)?;
+    }
+    if let Some(name) = body.get("name").and_then(Value::as_str)
+        && !(1..=100).contains(&name.chars().count())
+    {
+        return Err(ApiError::invalid_field(
+            &["name"],
+            "BASE_TYPE_BAD_LENGTH",
+            "Must be between 1 and 100 in length.",
+        ));
+    }
+    let archived = body.get("archived").and_then(Value::as_bool);
+    let still_archived =
+        thread.thread.as_ref().is_some_and(|t| t.archived) && archived != Some(false);
+    if still_archived && body.get("name").is_some() {
+        return Err(ApiError::thread_archived());
+    }
+    if let Some(c) = state.channels.get_mut(&thread.id) {
+        if let Some(name) = body.get("name").and_then(Value::as_str) {
+            c.name = Some(name.to_owned());
+        }
+        if let Some(t) = c.thread.as_mut()
+            && let Some(locked) = body.get("locked").and_then(Value::as_bool)
+        {
+            t.locked = locked;
+        }
+    }
+    match archived {
+        Some(archived) => state.set_thread_archived(thread.id, archived),
+        None => state.thread_updated(thread.id),
+    }
+    let updated = state
+        .channels
+        .get(&thread.id)
+        .map(|c| state.channel_json(c))
+        .unwrap_or_default();
+    Ok(ok(updated))
+}
+
+/// `DELETE /channels/{channel_id}`: closing a DM needs no permission; deleting a thread needs
+/// Manage Threads in its parent.
 pub(crate) fn delete(state: &mut State, channel_id: u64) -> Result<Reply, ApiError> {
     let channel = visible_channel(state, channel_id)?;
-    if channel.guild_id.is_some() {
+    if channel.kind.is_thread() {
+        require(state, &channel, MANAGE_THREADS)?;
+    } else if channel.guild_id.is_some() {
         require(state, &channel, MANAGE_CHANNELS)?;
     }
     let json = state.channel_json(&channel);

@@ -23,10 +23,11 @@ pub(crate) fn guild(state: &State, guild_id: u64) -> Result<Reply, ApiError> {
 /// `GET /guilds/{guild_id}/channels`, by position.
 pub(crate) fn channels(state: &State, guild_id: u64) -> Result<Reply, ApiError> {
     member_guild(state, guild_id)?;
+    // Threads are not among a guild's channels (GET /guilds/{id}/threads/active lists them).
     let mut channels: Vec<&Channel> = state
         .channels
         .values()
-        .filter(|c| c.guild_id == Some(guild_id))
+        .filter(|c| c.guild_id == Some(guild_id) && !c.kind.is_thread())
         .collect();
     channels.sort_by_key(|c| (c.position, c.id));
     Ok(ok(Value::Array(
@@ -78,10 +79,11 @@ pub(crate) fn create_channel(
         // what it holds only through the parent category's overwrites does not count.
         check_overwrites(state.permissions(guild_id, bot, None), overwrites)?;
     }
+    // Threads do not count towards the 500.
     let guild_channels = state
         .channels
         .values()
-        .filter(|c| c.guild_id == Some(guild_id))
+        .filter(|c| c.guild_id == Some(guild_id) && !c.kind.is_thread())
         .count();
     if guild_channels >= state.config.max_guild_channels {
         return Err(ApiError::max_guild_channels(
@@ -120,6 +122,7 @@ pub(crate) fn create_channel(
         recipients: Vec::new(),
         last_message_id: None,
         last_pin_ms: None,
+        thread: None,
     };
     let json = state.channel_json(&channel);
     state.insert_channel(channel);

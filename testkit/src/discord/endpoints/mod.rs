@@ -28,6 +28,7 @@ mod guilds;
 mod interactions;
 mod messages;
 mod routes;
+mod threads;
 mod users;
 mod webhooks;
 
@@ -343,6 +344,15 @@ fn call(state: &mut State, endpoint: Endpoint, request: &Request<'_>) -> Result<
             guilds::change_member_role(state, guild_id, user_id, role_id, false)
         }
         Endpoint::GetChannel(channel_id) => channels::get(state, channel_id),
+        Endpoint::StartThread(channel_id) => threads::start(state, channel_id, request.body()),
+        Endpoint::AddThreadMember(thread_id, user_id) => {
+            threads::add_member(state, thread_id, user_id)
+        }
+        Endpoint::RemoveThreadMember(thread_id, user_id) => {
+            threads::remove_member(state, thread_id, user_id)
+        }
+        Endpoint::GetThreadMembers(thread_id) => threads::members(state, thread_id),
+        Endpoint::GetActiveThreads(guild_id) => threads::active(state, guild_id),
         Endpoint::ModifyChannel(channel_id) => channels::modify(state, channel_id, request.body()),
         Endpoint::DeleteChannel(channel_id) => channels::delete(state, channel_id),
         Endpoint::EditChannelPermission(channel_id, target) => {

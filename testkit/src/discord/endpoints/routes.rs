@@ -30,6 +30,11 @@ pub(crate) enum Endpoint {
     AddMemberRole(u64, u64, u64),
     RemoveMemberRole(u64, u64, u64),
     GetChannel(u64),
+    StartThread(u64),
+    AddThreadMember(u64, u64),
+    RemoveThreadMember(u64, u64),
+    GetThreadMembers(u64),
+    GetActiveThreads(u64),
     ModifyChannel(u64),
     DeleteChannel(u64),
     EditChannelPermission(u64, u64),
@@ -148,6 +153,10 @@ pub(crate) fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
                     Endpoint::CreateGuildChannel(guild_id),
                     "/guilds/{guild_id}/channels",
                 ),
+                ("GET", ["threads", "active"]) => (
+                    Endpoint::GetActiveThreads(guild_id),
+                    "/guilds/{guild_id}/threads/active",
+                ),
                 ("GET", ["roles"]) => (
                     Endpoint::GetGuildRoles(guild_id),
                     "/guilds/{guild_id}/roles",
@@ -189,6 +198,22 @@ pub(crate) fn resolve(method: &Method, path: &str) -> Result<Route, ApiError> {
                 ("DELETE", []) => (
                     Endpoint::DeleteChannel(channel_id),
                     "/channels/{channel_id}",
+                ),
+                ("POST", ["threads"]) => (
+                    Endpoint::StartThread(channel_id),
+                    "/channels/{channel_id}/threads",
+                ),
+                ("GET", ["thread-members"]) => (
+                    Endpoint::GetThreadMembers(channel_id),
+                    "/channels/{channel_id}/thread-members",
+                ),
+                ("PUT", ["thread-members", user]) => (
+                    Endpoint::AddThreadMember(channel_id, id(user, "user_id")?),
+                    "/channels/{channel_id}/thread-members/{user_id}",
+                ),
+                ("DELETE", ["thread-members", user]) => (
+                    Endpoint::RemoveThreadMember(channel_id, id(user, "user_id")?),
+                    "/channels/{channel_id}/thread-members/{user_id}",
                 ),
                 ("PUT", ["permissions", target]) => (
                     Endpoint::EditChannelPermission(channel_id, id(target, "overwrite_id")?),

@@ -20,13 +20,7 @@ impl State {
         if guild_id.is_none() {
             return;
         }
-        self.dispatch(Dispatch {
-            name,
-            data,
-            intent,
-            guild_id,
-            redacted: None,
-        });
+        self.dispatch(Dispatch::plain(name, guild_id, data, intent));
     }
 
     pub(crate) fn insert_channel(&mut self, channel: Channel) -> u64 {
@@ -56,18 +50,39 @@ impl State {
             self.dm_channels.retain(|_, dm| *dm != channel_id);
         }
         if let Some(guild_id) = channel.guild_id {
-            self.dispatch(Dispatch {
-                name: "CHANNEL_DELETE",
-                data,
-                intent: intents::GUILDS,
-                guild_id: Some(guild_id),
-                redacted: None,
-            });
+            // A deleted thread is announced by its ids alone.
+            let (name, data) = if channel.kind.is_thread() {
+                let data = serde_json::json!({
+                    "id": data["id"],
+                    "guild_id": data["guild_id"],
+                    "parent_id": data["parent_id"],
+                    "type": data["type"],
+                });
+                ("THREAD_DELETE", data)
+            } else {
+                ("CHANNEL_DELETE", data)
+            };
+            self.dispatch(Dispatch::plain(name, Some(guild_id), data, intents::GUILDS));
+        }
+        // A channel's threads go with it.
+        let threads: Vec<u64> = self
+            .channels
+            .values()
+            .filter(|c| c.kind.is_thread() && c.parent_id == Some(channel_id))
+            .map(|c| c.id)
+            .collect();
+        for thread in threads {
+            self.channels.remove(&thread);
+            if let Some(messages) = self.messages.remove(&thread) {
+                for id in messages.keys() {
+                    self.message_channel.remove(id);
+                }
+            }
         }
         let children: Vec<u64> = self
             .channels
             .values()
-            .filter(|c| c.parent_id == Some(channel_id))
+            .filter(|c| !c.kind.is_thread() && c.parent_id == Some(channel_id))
             .map(|c| c.id)
             .collect();
         for child in children {
@@ -99,6 +114,7 @@ impl State {
                 recipients: vec![user_id],
                 last_message_id: None,
                 last_pin_ms: None,
+                thread: None,
             },
         );
         self.dm_channels.insert(user_id, id);

@@ -120,6 +120,20 @@ impl State {
                 })
             })
             .collect();
+        if channel.kind.is_thread() {
+            let mut value = json!({
+                "id": id_str(channel.id),
+                "type": channel.kind.code(),
+                "guild_id": opt_id(channel.guild_id),
+                "name": channel.name,
+                "parent_id": opt_id(channel.parent_id),
+                "last_message_id": opt_id(channel.last_message_id),
+                "rate_limit_per_user": 0,
+                "flags": 0,
+            });
+            self.thread_json_fields(channel, &mut value);
+            return value;
+        }
         let mut value = json!({
             "id": id_str(channel.id),
             "type": channel.kind.code(),

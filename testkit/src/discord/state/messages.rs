@@ -167,6 +167,9 @@ impl State {
         if let Some(channel) = self.channels.get_mut(&message.channel_id) {
             channel.last_message_id = Some(id);
         }
+        // A message in an archived (unlocked) thread unarchives it; sending was allowed only if
+        // it may be.
+        self.set_thread_archived(message.channel_id, false);
         self.message_event("MESSAGE_CREATE", &message);
         message
     }
