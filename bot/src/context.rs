@@ -20,8 +20,9 @@ use tokio_util::task::TaskTracker;
 use twilight_http::Client;
 use twilight_http::response::Response;
 use twilight_http::response::marker::ListBody;
+use twilight_model::channel::message::AllowedMentions;
 use twilight_model::id::Id;
-use twilight_model::id::marker::{ApplicationMarker, UserMarker};
+use twilight_model::id::marker::{ApplicationMarker, ChannelMarker, MessageMarker, UserMarker};
 
 use crate::config::Config;
 use crate::config_file;
@@ -342,6 +343,32 @@ impl Context {
         request: impl IntoFuture<Output = Result<Response<ListBody<T>>, twilight_http::Error>>,
     ) -> Result<Vec<T>> {
         discord::send_for_list(&self.metrics, call, request).await
+    }
+
+    /// Replaces a message the bot posted with `text` and takes its buttons away, so that what it
+    /// asked is answered for everyone who reads it. Pings nobody, whoever `text` mentions.
+    ///
+    /// # Errors
+    ///
+    /// [`BotError::Discord`] naming `call`.
+    pub(crate) async fn retire_message(
+        &self,
+        call: DiscordCall,
+        channel: Id<ChannelMarker>,
+        message: Id<MessageMarker>,
+        text: &str,
+    ) -> Result<()> {
+        let no_pings = AllowedMentions::default();
+        self.rest(
+            call,
+            self.http
+                .update_message(channel, message)
+                .content(Some(text))
+                .components(Some(&[]))
+                .allowed_mentions(Some(&no_pings)),
+        )
+        .await
+        .map(drop)
     }
 }
 

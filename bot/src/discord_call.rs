@@ -23,6 +23,8 @@ pub enum DiscordCall {
     AddThreadMember,
     /// Taking someone out of a ticket's thread.
     RemoveThreadMember,
+    /// Unarchiving a ticket's thread Discord archived, so that it can change again.
+    UnarchiveThread,
     /// Finding the channel a crashed opening did create.
     FindCreatedChannel,
     /// The parent category copied by a created overflow parent (its name and overwrites).
@@ -157,7 +159,7 @@ impl DiscordCall {
             Self::ReadTicketAccess | Self::ReadTicketParent => "GET /channels/{channel_id}",
             Self::EditTicketAccess => "PUT /channels/{channel_id}/permissions/{overwrite_id}",
             Self::RemoveTicketAccess => "DELETE /channels/{channel_id}/permissions/{overwrite_id}",
-            Self::EditTicketChannel => "PATCH /channels/{channel_id}",
+            Self::EditTicketChannel | Self::UnarchiveThread => "PATCH /channels/{channel_id}",
         }
     }
 
@@ -173,6 +175,7 @@ impl DiscordCall {
             Self::FindCreatedThread => "list the server's active threads",
             Self::AddThreadMember => "add someone to the ticket thread",
             Self::RemoveThreadMember => "take someone out of the ticket thread",
+            Self::UnarchiveThread => "unarchive the ticket thread",
             Self::FindCreatedChannel => "list the server's channels",
             Self::ReadTicketParent => "read the ticket parent category",
             Self::FindCreatedParent => "look for an overflow category already created",
@@ -225,6 +228,7 @@ impl DiscordCall {
             Self::FindCreatedThread => "find_created_thread",
             Self::AddThreadMember => "add_thread_member",
             Self::RemoveThreadMember => "remove_thread_member",
+            Self::UnarchiveThread => "unarchive_thread",
             Self::FindCreatedChannel => "find_created_channel",
             Self::ReadTicketParent => "read_ticket_parent",
             Self::FindCreatedParent => "find_created_parent",

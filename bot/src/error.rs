@@ -95,6 +95,8 @@ const MISSING_PERMISSIONS: u64 = 50013;
 const MAX_GUILD_CHANNELS: u64 = 30013;
 /// 50035 Invalid Form Body.
 const INVALID_FORM_BODY: u64 = 50035;
+/// 50083 Thread is archived.
+const THREAD_ARCHIVED: u64 = 50083;
 
 /// What kind of Discord failure a REST error is, for the bot's decisions, logs and the clicker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +117,9 @@ pub enum DiscordProblem {
     UnknownUser,
     /// 50007: the user accepts no DM from the bot.
     CannotMessageUser,
+    /// 50083: the thread is archived (Discord archives a thread left without messages for its
+    /// auto-archive duration), and members and names cannot change until it is unarchived.
+    ThreadArchived,
     /// 40060: another replica (or an earlier delivery) acknowledged the interaction first.
     AlreadyAcknowledged,
     /// 5xx, or an answer that is not Discord's JSON: Discord had a problem.
@@ -151,6 +156,7 @@ impl DiscordProblem {
                     Some(UNKNOWN_CHANNEL | UNKNOWN_MESSAGE) => Self::UnknownResource,
                     Some(UNKNOWN_USER) => Self::UnknownUser,
                     Some(CANNOT_MESSAGE_USER) => Self::CannotMessageUser,
+                    Some(THREAD_ARCHIVED) => Self::ThreadArchived,
                     Some(ALREADY_ACKNOWLEDGED) => Self::AlreadyAcknowledged,
                     _ if status.is_server_error() => Self::DiscordOutage,
                     _ if status.get() == 404 => Self::UnknownResource,

@@ -9,7 +9,6 @@
 use std::sync::Arc;
 
 use twilight_model::application::interaction::Interaction;
-use twilight_model::channel::message::AllowedMentions;
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ChannelMarker, MessageMarker, UserMarker};
 
@@ -183,16 +182,8 @@ async fn retire_warning(
     by: Option<Id<UserMarker>>,
 ) {
     let text = texts::inactivity_warning_withdrawn(by);
-    let no_pings = AllowedMentions::default();
     let edited = ctx
-        .rest(
-            DiscordCall::EditInactivityWarning,
-            ctx.http
-                .update_message(channel, message)
-                .content(Some(&text))
-                .components(Some(&[]))
-                .allowed_mentions(Some(&no_pings)),
-        )
+        .retire_message(DiscordCall::EditInactivityWarning, channel, message, &text)
         .await;
     if let Err(error) = edited {
         tracing::debug!(ticket = ticket_id, error = %ErrorChain(&error), "could not retire an inactivity warning");

@@ -11,7 +11,7 @@ use support::{Harness, SUPPORT, channel_link, eventually};
 use ticketeer_bot::store::TicketState;
 use ticketeer_testkit::discord::permissions::{MANAGE_THREADS, SEND_MESSAGES, VIEW_CHANNEL};
 use ticketeer_testkit::discord::{
-    ChannelKind, CommandInput, EmulatorConfig, OptionValue, Overwrite, UserMessage,
+    ChannelKind, CommandInput, Control, EmulatorConfig, OptionValue, Overwrite, UserMessage,
 };
 use ticketeer_testkit::tools::pbincli_get;
 
@@ -132,7 +132,11 @@ async fn a_thread_mode_ticket_runs_the_whole_open_and_close_cycle() {
         .post_message(bob, thread, UserMessage::text("Looking into it"))
         .expect("staff write");
 
-    // /ticket add makes carol a member of the thread, /ticket remove takes her out.
+    // /ticket add makes carol a member of the thread, /ticket remove takes her out, even once
+    // Discord archived the thread for its quiet week: the bot unarchives it.
+    control
+        .archive_thread(thread)
+        .expect("Discord archives the quiet thread");
     assert_eq!(
         staff_about(&harness, bob, thread, "add", carol).await,
         format!("<@{carol}> can now see and write in this ticket.")
@@ -141,11 +145,43 @@ async fn a_thread_mode_ticket_runs_the_whole_open_and_close_cycle() {
     control
         .post_message(carol, thread, UserMessage::text("I was charged twice too"))
         .expect("an added member writes");
+    let archived = |control: &Control| {
+        control
+            .channel(thread)
+            .and_then(|c| c.thread)
+            .expect("thread facts")
+            .archived
+    };
+    assert!(!archived(control));
+    control.archive_thread(thread).expect("archived again");
     assert_eq!(
         staff_about(&harness, bob, thread, "remove", carol).await,
         format!("<@{carol}> no longer has access to this ticket.")
     );
     assert!(!sees(&harness, carol, thread));
+    control.archive_thread(thread).expect("archived again");
+    let renamed = harness
+        .control
+        .run_command(
+            bob,
+            thread,
+            "ticket",
+            &[CommandInput::sub(
+                "rename",
+                &[("name", OptionValue::string("Invoice 42"))],
+            )],
+        )
+        .await
+        .expect("staff may run /ticket rename");
+    assert_eq!(
+        harness.answer(&renamed).await,
+        "The ticket channel was renamed."
+    );
+    assert_eq!(
+        control.channel(thread).and_then(|c| c.name).as_deref(),
+        Some("Invoice 42")
+    );
+    assert!(!archived(control));
     let permissions = control.permissions(world.guild, alice, Some(thread));
     assert_ne!(permissions & SEND_MESSAGES, 0, "the creator still writes");
 

@@ -111,6 +111,44 @@ fn a_shared_panel_placement_and_questions_land_in_the_rendered_config() {
 }
 
 #[test]
+fn thread_mode_and_created_overflow_parents_land_in_the_rendered_config() {
+    let bot = bot(bot_json());
+    let placed = [
+        billing_json().set("/spec/threadMode", json!(true)),
+        general_json()
+            .set(
+                "/spec/overflowParentChannelIds",
+                json!(["1090000000000000900"]),
+            )
+            .set("/spec/createOverflowParents", json!(3)),
+    ]
+    .map(category);
+    let config = BotConfig::from_yaml(&rendered_yaml(&bot, &placed))
+        .expect("the bot's own loader accepts what the operator renders");
+    let billing = &config.categories[&placed[0].key()];
+    assert!(billing.thread_mode);
+    assert_eq!(billing.create_overflow_parents, 0);
+    let general = &config.categories[&placed[1].key()];
+    assert!(!general.thread_mode);
+    assert_eq!(general.create_overflow_parents, 3);
+    assert_eq!(general.overflow_parent_channel_ids.len(), 1);
+
+    // A thread-mode category cannot also spread over channel categories: refused, naming the field.
+    let both = category(
+        billing_json()
+            .set("/spec/threadMode", json!(true))
+            .set("/spec/createOverflowParents", json!(2)),
+    );
+    let rejection = accept_category(&both, Some(&bot)).expect_err("threads have no parents");
+    assert_eq!(rejection.reason, "InvalidSpec");
+    assert!(
+        rejection.message.contains("spec.createOverflowParents"),
+        "{}",
+        rejection.message
+    );
+}
+
+#[test]
 fn a_categorys_auto_close_is_rendered_and_absent_stays_absent() {
     let (bot, categories) = examples();
     let yaml = rendered_yaml(&bot, &categories);

@@ -10,7 +10,6 @@ use std::time::SystemTime;
 
 use twilight_model::application::interaction::Interaction;
 use twilight_model::application::interaction::modal::ModalInteractionData;
-use twilight_model::channel::message::AllowedMentions;
 use twilight_model::channel::message::Component;
 use twilight_model::channel::message::component::{Label, TextInput, TextInputStyle};
 use twilight_model::http::interaction::{
@@ -244,16 +243,8 @@ async fn retire_request(
         return;
     };
     let text = messages::close_request_answered(request.requested_by, ticket.user_id, answer);
-    let no_pings = AllowedMentions::default();
     let edited = ctx
-        .rest(
-            DiscordCall::EditCloseRequest,
-            ctx.http
-                .update_message(channel, message)
-                .content(Some(&text))
-                .components(Some(&[]))
-                .allowed_mentions(Some(&no_pings)),
-        )
+        .retire_message(DiscordCall::EditCloseRequest, channel, message, &text)
         .await;
     if let Err(error) = edited {
         tracing::debug!(ticket = ticket.id, error = %ErrorChain(&error), "could not retire a close request's message");

@@ -153,13 +153,6 @@ async fn retire_buttons(
     let Some(content) = with_line(&message.content, &thanks) else {
         return Ok(());
     };
-    ctx.rest(
-        DiscordCall::EditFeedbackDm,
-        ctx.http
-            .update_message(channel, message.id)
-            .content(Some(&content))
-            .components(Some(&[])),
-    )
-    .await?;
-    Ok(())
+    ctx.retire_message(DiscordCall::EditFeedbackDm, channel, message.id, &content)
+        .await
 }

@@ -173,6 +173,7 @@ impl FailureCause {
             Some(
                 DiscordProblem::UnknownUser
                 | DiscordProblem::CannotMessageUser
+                | DiscordProblem::ThreadArchived
                 | DiscordProblem::AlreadyAcknowledged
                 | DiscordProblem::Other,
             )

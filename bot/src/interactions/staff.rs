@@ -4,6 +4,7 @@
 //! permission overwrites are compared with what the ticket's row says they should be, and only
 //! the ones that differ are written, so running a command again also repairs an edit that failed.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +23,7 @@ use crate::commands::TicketCommand;
 use crate::config::{Category, Config};
 use crate::context::Context;
 use crate::discord_call::DiscordCall;
-use crate::error::{ErrorChain, Result};
+use crate::error::{DiscordProblem, ErrorChain, Result};
 use crate::messages;
 use crate::parents;
 use crate::policy::{self, Action, OverwriteChange, TicketAccess};
@@ -213,23 +214,52 @@ async fn apply_thread_members(
 ) -> Result<()> {
     for &user in &after.additional_users {
         if !before.additional_users.contains(&user) {
-            ctx.rest(
-                DiscordCall::AddThreadMember,
-                ctx.http.add_thread_member(thread, user),
-            )
+            unarchiving(ctx, thread, || {
+                ctx.rest(
+                    DiscordCall::AddThreadMember,
+                    ctx.http.add_thread_member(thread, user),
+                )
+            })
             .await?;
         }
     }
     for &user in &before.additional_users {
         if !after.additional_users.contains(&user) {
-            ctx.rest(
-                DiscordCall::RemoveThreadMember,
-                ctx.http.remove_thread_member(thread, user),
-            )
+            unarchiving(ctx, thread, || {
+                ctx.rest(
+                    DiscordCall::RemoveThreadMember,
+                    ctx.http.remove_thread_member(thread, user),
+                )
+            })
             .await?;
         }
     }
     Ok(())
+}
+
+/// Makes a change to a ticket's channel or thread. Discord archives a thread left a week without
+/// messages, and an archived thread refuses member and name changes (50083): it is unarchived
+/// then, and the change made once more.
+async fn unarchiving<T, Change, Changed>(
+    ctx: &Context,
+    channel: Id<ChannelMarker>,
+    change: Change,
+) -> Result<T>
+where
+    Change: Fn() -> Changed,
+    Changed: Future<Output = Result<T>>,
+{
+    match change().await {
+        Err(error) if error.discord_problem() == Some(DiscordProblem::ThreadArchived) => {
+            ctx.rest(
+                DiscordCall::UnarchiveThread,
+                ctx.http.update_thread(channel).archived(false),
+            )
+            .await?;
+            change().await
+        }
+        done => done,
+    }
 }
 
 async fn add(
@@ -394,10 +424,12 @@ async fn move_channel(
 }
 
 async fn rename(ctx: &Context, channel: Id<ChannelMarker>, name: &str) -> Result<Reply> {
-    let renamed = ctx.rest(
-        DiscordCall::EditTicketChannel,
-        ctx.http.update_channel(channel).name(name),
-    );
+    let renamed = unarchiving(ctx, channel, || {
+        ctx.rest(
+            DiscordCall::EditTicketChannel,
+            ctx.http.update_channel(channel).name(name),
+        )
+    });
     match tokio::time::timeout(RENAME_PATIENCE, renamed).await {
         Ok(Ok(_)) => Ok(Reply::Renamed),
         Ok(Err(error)) if error.discord_status() == Some(429) => Ok(Reply::RenameLimited),

@@ -378,6 +378,21 @@ impl Control {
             .ok_or(ControlError::UnknownChannel(channel_id))
     }
 
+    /// Discord archives a thread that had no message for its auto-archive duration; this does it
+    /// now (THREAD_UPDATE). Archived, it refuses member and name changes until it is unarchived.
+    pub fn archive_thread(&self, thread_id: u64) -> Result<(), ControlError> {
+        self.shared.mutate(|s| {
+            if s.channels
+                .get(&thread_id)
+                .is_none_or(|channel| channel.thread.is_none())
+            {
+                return Err(ControlError::UnknownChannel(thread_id));
+            }
+            s.set_thread_archived(thread_id, true);
+            Ok(())
+        })
+    }
+
     // ---- acting as users ---------------------------------------------------------------------
 
     /// A user posts a message (MESSAGE_CREATE). The user must be able to see and post there.
