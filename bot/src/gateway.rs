@@ -199,7 +199,19 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
                 .instrument(span),
             );
         }
-        Event::GuildCreate(guild) => ctx.guild_cache.guild_changed(guild.id()),
+        Event::GuildCreate(guild) => {
+            ctx.guild_cache.guild_changed(guild.id());
+            if let twilight_model::gateway::payload::incoming::GuildCreate::Available(guild) =
+                guild.as_ref()
+            {
+                let ctx = Arc::clone(ctx);
+                let (id, channels): (_, Vec<_>) =
+                    (guild.id, guild.channels.iter().map(|c| c.id).collect());
+                ctx.tracker.clone().spawn(async move {
+                    crate::parents::forget_missing(&ctx, id, &channels).await;
+                });
+            }
+        }
         Event::GuildUpdate(guild) => ctx.guild_cache.guild_changed(guild.id),
         Event::ChannelCreate(channel) => guild_channel_changed(ctx, channel.guild_id),
         Event::ChannelUpdate(channel) => guild_channel_changed(ctx, channel.guild_id),

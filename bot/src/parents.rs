@@ -176,6 +176,27 @@ async fn create_next_locked(
     Ok(Some(channel))
 }
 
+/// Forgets the created parents of `guild` missing from its channel list (GUILD_CREATE's, sent
+/// to every new session): a category deleted while no session was up sent its CHANNEL_DELETE to
+/// nobody, and a row left for it would send opens to a channel that is gone.
+pub(crate) async fn forget_missing(
+    ctx: &Context,
+    guild: Id<GuildMarker>,
+    channels: &[Id<ChannelMarker>],
+) {
+    match store::forget_created_parents_missing_from(&ctx.pool, ctx.application_id, guild, channels)
+        .await
+    {
+        Ok(0) => {}
+        Ok(forgotten) => {
+            tracing::info!(guild = %guild, forgotten, "created overflow parents were deleted while the gateway was away");
+        }
+        Err(error) => {
+            tracing::warn!(guild = %guild, error = %ErrorChain(&error), "could not check the created overflow parents");
+        }
+    }
+}
+
 /// Forgets a created parent deleted by hand, so the next one is created when needed.
 pub(crate) async fn forget_deleted(ctx: &Context, channel: Id<ChannelMarker>) {
     match store::forget_created_parent(&ctx.pool, ctx.application_id, channel).await {

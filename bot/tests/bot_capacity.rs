@@ -291,6 +291,43 @@ async fn with_its_parent_full_a_category_creates_numbered_parents_up_to_its_maxi
     );
 }
 
+#[tokio::test]
+async fn a_created_parent_deleted_while_no_session_was_up_is_forgotten_by_the_next_session() {
+    let harness = bot_creating_parents(2).await;
+    let world = &harness.world;
+    // What a category deleted while the bot was away leaves: its row, and no channel, since its
+    // CHANNEL_DELETE reached no session.
+    let gone = harness
+        .control
+        .create_channel(world.guild, ChannelSpec::category("Tickets 2"))
+        .expect("a category");
+    store::record_created_parent(
+        &harness.pool,
+        harness.ctx.application_id,
+        twilight_model::id::Id::new(world.guild),
+        SUPPORT,
+        1,
+        twilight_model::id::Id::new(gone),
+    )
+    .await
+    .expect("its row");
+    harness.control.invalidate_gateway_sessions();
+    harness.control.drop_gateway_connections();
+    harness.control.delete_channel(gone).expect("deleted");
+    eventually("a new session to forget the deleted parent", || async {
+        created_parents(&harness).await.is_empty().then_some(())
+    })
+    .await;
+
+    // With the parent full, the next ticket gets a new category rather than the deleted one.
+    fill(&harness, world.parent);
+    let ticket = harness.open_ticket(world.alice).await;
+    let created = categories_named(&harness, "Tickets 2");
+    assert_eq!(created.len(), 1, "{created:?}");
+    assert_eq!(parent_of(&harness, ticket), Some(created[0].id));
+    assert_eq!(created_parents(&harness).await, [created[0].id]);
+}
+
 fn world_parent(harness: &Harness) -> String {
     harness.world.parent.to_string()
 }

@@ -62,7 +62,7 @@ pub use panels::{
 };
 pub use parents::{
     CreatedParent, all_created_parents, created_parents, forget_created_parent,
-    record_created_parent,
+    forget_created_parents_missing_from, record_created_parent,
 };
 pub use staff::{
     ClaimChange, MoveOutcome, move_ticket, open_ticket_in_channel, set_added_user, set_claim,

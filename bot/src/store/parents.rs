@@ -113,3 +113,25 @@ pub async fn forget_created_parent(
     .map_err(query_error("forget a created parent"))?;
     Ok(deleted.rows_affected() > 0)
 }
+
+/// Forgets the guild's created parents whose channel is not among `existing` (every channel the
+/// guild has), deleted while no gateway session saw the CHANNEL_DELETE. Returns how many.
+pub async fn forget_created_parents_missing_from(
+    db: impl PgExecutor<'_>,
+    bot: Id<ApplicationMarker>,
+    guild: Id<GuildMarker>,
+    existing: &[Id<ChannelMarker>],
+) -> Result<u64> {
+    let existing: Vec<i64> = existing.iter().map(|&channel| to_db(channel)).collect();
+    let deleted = sqlx::query!(
+        "DELETE FROM created_parents
+         WHERE application_id = $1 AND guild_id = $2 AND NOT (channel_id = ANY($3))",
+        to_db(bot),
+        to_db(guild),
+        &existing
+    )
+    .execute(db)
+    .await
+    .map_err(query_error("forget created parents deleted meanwhile"))?;
+    Ok(deleted.rows_affected())
+}
