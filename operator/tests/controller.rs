@@ -1632,14 +1632,15 @@ async fn the_charts_view_and_edit_roles_let_namespace_users_read_and_manage_tick
 }
 
 /// A finalizer JSON Patch on a TicketBot that the server refused because its `test` step saw a
-/// newer object than the reconcile had.
+/// newer object than the reconcile had. The operator patches the TicketBot itself (not its
+/// status) only to add or remove the finalizer. The API server words the refusal two ways: a
+/// failed `test` step comes back as its generic 422 message (the detail is in the status causes,
+/// which the audit log drops), a finalizer added during a deletion names `metadata.finalizers`.
 fn is_stale_finalizer_patch(request: &ticketeer_testkit::control_plane::AuditEvent) -> bool {
+    const FAILED_JSON_PATCH: &str =
+        "the server rejected our request due to an error in our request";
     request.verb == "patch"
         && request.resource() == "ticketeer.dev/ticketbots"
         && request.code() == 422
-        && request
-            .response_status
-            .as_ref()
-            .and_then(|status| status.message.as_deref())
-            .is_some_and(|message| message.contains("finalizers"))
+        && (request.message() == FAILED_JSON_PATCH || request.message().contains("finalizers"))
 }
