@@ -10,8 +10,9 @@
 //! What history cannot tell: a message deleted during the gap is simply absent (never stored if it
 //! was written in the gap; still stored as not deleted if it was stored before), and an edit during
 //! the gap to a message stored before it is not seen, since only newer messages are read. Both
-//! matter only for a channel later deleted by hand: while the channel exists, the close reads its
-//! whole history from Discord.
+//! matter only for a channel later deleted by hand: while the channel exists, the close of a
+//! ticket opened before the READY (a gap, `Context::record_gap`) reads its whole history from
+//! Discord.
 
 use twilight_model::channel::Message;
 use twilight_model::id::Id;

@@ -14,7 +14,7 @@ use serde::de::DeserializeOwned;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions as _, Connection as _};
-use tokio::sync::{Mutex, Notify, watch};
+use tokio::sync::{Mutex, Notify, Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use twilight_http::Client;
@@ -34,6 +34,13 @@ use crate::metrics::Metrics;
 use crate::privatebin::{RetryPolicy, UploadQueue, UploadSettings};
 use crate::retries::doubling;
 use crate::settings::Settings;
+
+/// How many gateway message events (create, update, delete) do their database work at once.
+pub(crate) const MESSAGE_WORK_PERMITS: u32 = 8;
+
+/// The longest a close waits for the message events already received to be stored before it
+/// reads the conversation; past it the close reads the whole history instead.
+const MESSAGE_WORK_SETTLE: Duration = Duration::from_secs(5);
 
 /// Connects to Postgres, trying again with a growing wait for up to
 /// [`Settings::database_connect_patience`]. Each attempt is one plain connection, so a failure
@@ -129,10 +136,19 @@ pub struct Context {
     pub(crate) driving: std::sync::Mutex<HashSet<i64>>,
     /// What `/status` read of each guild from Discord.
     pub(crate) guild_cache: crate::guild_cache::GuildCache,
+    /// Guild and role names as the gateway last told them, for transcripts.
+    pub(crate) guild_names: crate::guild_names::GuildNameBook,
     /// The ticket parents that answered full lately (tried last when opening).
     pub(crate) full_parents: crate::capacity::FullParents,
     /// Who this process is in the close leases (random per start).
     pub(crate) lease_holder: i64,
+    /// The latest moment (the bot's clock) this process may have missed a message event: a new
+    /// gateway session, or a message it failed to store. `None` until the first READY, since
+    /// nothing is seen before it. A ticket opened after it has every message stored.
+    last_gap: std::sync::Mutex<Option<jiff::Timestamp>>,
+    /// Bounds the message events doing database work at once, so a burst of thousands of
+    /// messages queues here instead of contending for the pool all together.
+    pub(crate) message_work: Semaphore,
     /// The transcript upload queue, with the settings it was built from (rebuilt when the
     /// PrivateBin settings change).
     upload_queue: std::sync::Mutex<Option<(UploadSettings, UploadQueue)>>,
@@ -215,7 +231,10 @@ impl Context {
             stopping: CancellationToken::new(),
             driving: std::sync::Mutex::new(HashSet::new()),
             lease_holder: rand::random(),
+            last_gap: std::sync::Mutex::new(None),
+            message_work: Semaphore::new(MESSAGE_WORK_PERMITS as usize),
             guild_cache: crate::guild_cache::GuildCache::default(),
+            guild_names: crate::guild_names::GuildNameBook::default(),
             full_parents: crate::capacity::FullParents::default(),
             upload_queue: std::sync::Mutex::new(None),
             http_address,
@@ -281,6 +300,43 @@ impl Context {
             // `notify_one` keeps a permit when nobody waits yet: the signal is never lost.
             self.gateway_up.notify_one();
         }
+    }
+
+    /// Notes that a message event may have been missed just now (a new gateway session, or a
+    /// message that could not be stored): tickets opened before this moment are closed from
+    /// their whole history.
+    pub(crate) fn record_gap(&self) {
+        let now = jiff::Timestamp::now();
+        let mut last_gap = match self.last_gap.lock() {
+            Ok(last_gap) => last_gap,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        // The wall clock may step back; a gap once noted is never forgotten.
+        *last_gap = Some(last_gap.map_or(now, |gap| gap.max(now)));
+    }
+
+    /// Whether the stored messages of a ticket opened at `opened_at` (the database's clock) are
+    /// all its messages: it was opened later than the last possible miss by more than
+    /// [`Settings::record_clock_margin`].
+    pub(crate) fn record_is_complete_for(&self, opened_at: jiff::Timestamp) -> bool {
+        let last_gap = match self.last_gap.lock() {
+            Ok(last_gap) => *last_gap,
+            Err(poisoned) => *poisoned.into_inner(),
+        };
+        last_gap
+            .and_then(|gap| gap.checked_add(self.settings.record_clock_margin).ok())
+            .is_some_and(|complete_after| opened_at > complete_after)
+    }
+
+    /// Waits until every message event whose work is already queued has been stored (the
+    /// semaphore is fair: all its permits come free only after the earlier waiters ran);
+    /// `false` when that takes longer than [`MESSAGE_WORK_SETTLE`].
+    pub(crate) async fn settle_message_work(&self) -> bool {
+        let all = self.message_work.acquire_many(MESSAGE_WORK_PERMITS);
+        matches!(
+            tokio::time::timeout(MESSAGE_WORK_SETTLE, all).await,
+            Ok(Ok(_))
+        )
     }
 
     pub(crate) fn token(&self) -> &str {
@@ -433,7 +489,38 @@ pub(crate) fn test_context(yaml: &str) -> Arc<Context> {
 
 #[cfg(test)]
 mod tests {
-    use super::Settings;
+    use std::time::Duration;
+
+    use super::{Settings, test_context};
+
+    const CONFIG: &str = r#"privatebin:
+  url: "https://paste.example/"
+categories: {}
+"#;
+
+    // A runtime for the Discord clients' rate limiter, which the context starts.
+    #[tokio::test]
+    async fn the_record_is_incomplete_before_the_first_session_and_for_tickets_older_than_a_gap() {
+        let ctx = test_context(CONFIG);
+        let margin = ctx.settings.record_clock_margin;
+        assert_eq!(margin, Duration::from_secs(2), "the documented default");
+        let later = |seconds: u64| {
+            jiff::Timestamp::now()
+                .checked_add(Duration::from_secs(seconds))
+                .expect("a representable time")
+        };
+        assert!(
+            !ctx.record_is_complete_for(later(60)),
+            "nothing is seen before the first READY"
+        );
+        ctx.record_gap();
+        assert!(!ctx.record_is_complete_for(jiff::Timestamp::now()));
+        assert!(
+            !ctx.record_is_complete_for(later(1)),
+            "within the clock margin of the gap"
+        );
+        assert!(ctx.record_is_complete_for(later(60)));
+    }
 
     #[test]
     fn settings_never_print_their_secrets() {

@@ -45,6 +45,9 @@ pub enum DiscordCall {
     CatchUpMessages,
     /// Every message of a closing ticket, for its transcript.
     ReadTranscriptMessages,
+    /// A stored message of a closing ticket read again for its files' current links (Discord's
+    /// attachment links expire).
+    ReadTranscriptMessage,
     /// Role names for a transcript's mentions.
     ReadTranscriptRoles,
     /// The server's name and icon for a transcript.
@@ -142,7 +145,9 @@ impl DiscordCall {
                 "GET /guilds/{guild_id}/members/{user_id}"
             }
             Self::OpenCreatorDm => "POST /users/@me/channels",
-            Self::ReadPanel => "GET /channels/{channel_id}/messages/{message_id}",
+            Self::ReadPanel | Self::ReadTranscriptMessage => {
+                "GET /channels/{channel_id}/messages/{message_id}"
+            }
             Self::EditPanel
             | Self::EditWelcome
             | Self::EditCloseRequest
@@ -186,6 +191,7 @@ impl DiscordCall {
             Self::ReadTicketChannel => "read the ticket channel",
             Self::CatchUpMessages => "read a ticket's messages missed by the gateway",
             Self::ReadTranscriptMessages => "read the ticket's messages",
+            Self::ReadTranscriptMessage => "read a ticket message's files",
             Self::ReadTranscriptRoles => "read the guild's roles",
             Self::ReadTranscriptGuild => "read the guild",
             Self::ReadTranscriptMember => "read a member's names",
@@ -239,6 +245,7 @@ impl DiscordCall {
             Self::ReadTicketChannel => "read_ticket_channel",
             Self::CatchUpMessages => "catch_up_messages",
             Self::ReadTranscriptMessages => "read_transcript_messages",
+            Self::ReadTranscriptMessage => "read_transcript_message",
             Self::ReadTranscriptRoles => "read_transcript_roles",
             Self::ReadTranscriptGuild => "read_transcript_guild",
             Self::ReadTranscriptMember => "read_transcript_member",

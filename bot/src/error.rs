@@ -233,6 +233,12 @@ impl BotError {
     pub fn is_unknown_resource(&self) -> bool {
         self.discord_problem() == Some(DiscordProblem::UnknownResource)
     }
+
+    /// Whether Discord says the message acted on no longer exists (10008 Unknown Message), as
+    /// opposed to its whole channel.
+    pub(crate) fn is_unknown_message(&self) -> bool {
+        self.discord_code() == Some(UNKNOWN_MESSAGE)
+    }
 }
 
 /// An error with every cause behind it, "what failed: why: why", for logs: a store error alone

@@ -32,6 +32,7 @@ const WANTED_EVENTS: EventTypeFlags = EventTypeFlags::READY
     .union(EventTypeFlags::MESSAGE_UPDATE)
     .union(EventTypeFlags::MESSAGE_DELETE)
     .union(EventTypeFlags::MESSAGE_DELETE_BULK)
+    .union(EventTypeFlags::GUILD_DELETE)
     .union(GUILD_CHANGES);
 
 /// Events after which `/status` reads a guild from Discord again (the GUILDS intent delivers
@@ -129,6 +130,9 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
     match event {
         Event::Ready(ready) => {
             tracing::info!("gateway connected (new session)");
+            // Noted before anything else: edits and deletes made while no session was up are
+            // never delivered, so older tickets are closed from their whole history.
+            ctx.record_gap();
             ctx.set_gateway_connected(true);
             // A new session replays nothing (a RESUME replays missed events): messages written in
             // open tickets meanwhile are read from their history, and a panel deleted while no
@@ -178,9 +182,12 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
             let ctx = Arc::clone(ctx);
             ctx.tracker.clone().spawn(
                 async move {
+                    let work = ctx.message_work.acquire().await;
                     if let Err(error) = count_message(&ctx, &message.message).await {
+                        ctx.record_gap();
                         tracing::warn!(error = %ErrorChain(&error), "could not count a ticket message");
                     }
+                    drop(work);
                     handled(&ctx, "MESSAGE_CREATE");
                 }
                 .instrument(span),
@@ -191,9 +198,12 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
             let ctx = Arc::clone(ctx);
             ctx.tracker.clone().spawn(
                 async move {
+                    let work = ctx.message_work.acquire().await;
                     if let Err(error) = store_edit(&ctx, &updated.0).await {
+                        ctx.record_gap();
                         tracing::warn!(error = %ErrorChain(&error), "could not store an edited ticket message");
                     }
+                    drop(work);
                     handled(&ctx, "MESSAGE_UPDATE");
                 }
                 .instrument(span),
@@ -204,6 +214,8 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
             if let twilight_model::gateway::payload::incoming::GuildCreate::Available(guild) =
                 guild.as_ref()
             {
+                ctx.guild_names
+                    .guild_seen(guild.id, &guild.name, &guild.roles);
                 let ctx = Arc::clone(ctx);
                 let (id, channels): (_, Vec<_>) =
                     (guild.id, guild.channels.iter().map(|c| c.id).collect());
@@ -212,12 +224,27 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
                 });
             }
         }
-        Event::GuildUpdate(guild) => ctx.guild_cache.guild_changed(guild.id),
+        Event::GuildUpdate(guild) => {
+            ctx.guild_cache.guild_changed(guild.id);
+            ctx.guild_names
+                .guild_seen(guild.id, &guild.name, &guild.roles);
+        }
+        // Unavailable (an outage) or left: its names are read again when it comes back.
+        Event::GuildDelete(guild) => ctx.guild_names.guild_gone(guild.id),
         Event::ChannelCreate(channel) => guild_channel_changed(ctx, channel.guild_id),
         Event::ChannelUpdate(channel) => guild_channel_changed(ctx, channel.guild_id),
-        Event::RoleCreate(role) => ctx.guild_cache.guild_changed(role.guild_id),
-        Event::RoleUpdate(role) => ctx.guild_cache.guild_changed(role.guild_id),
-        Event::RoleDelete(role) => ctx.guild_cache.guild_changed(role.guild_id),
+        Event::RoleCreate(role) => {
+            ctx.guild_cache.guild_changed(role.guild_id);
+            ctx.guild_names.role_seen(role.guild_id, &role.role);
+        }
+        Event::RoleUpdate(role) => {
+            ctx.guild_cache.guild_changed(role.guild_id);
+            ctx.guild_names.role_seen(role.guild_id, &role.role);
+        }
+        Event::RoleDelete(role) => {
+            ctx.guild_cache.guild_changed(role.guild_id);
+            ctx.guild_names.role_deleted(role.guild_id, role.role_id);
+        }
         Event::MemberUpdate(member) => ctx.guild_cache.guild_changed(member.guild_id),
         Event::ChannelDelete(deleted) => {
             guild_channel_changed(ctx, deleted.guild_id);
@@ -279,9 +306,13 @@ fn spawn_delete_check(
     ctx.tracker.clone().spawn(
         async move {
             for message_id in message_ids {
+                let work = ctx.message_work.acquire().await;
                 if let Err(error) = store::mark_message_deleted(&ctx.pool, message_id).await {
+                    ctx.record_gap();
                     tracing::warn!(error = %ErrorChain(&error), "could not mark a ticket message deleted");
                 }
+                // Re-posting a panel is Discord work, not the record's: it does not hold a permit.
+                drop(work);
                 if let Err(error) = panels::on_message_deleted(&ctx, message_id).await {
                     tracing::warn!(error = %ErrorChain(&error), discord_code = error.discord_code(), "could not re-post a deleted panel");
                 }

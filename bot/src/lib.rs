@@ -54,6 +54,7 @@ pub mod erase;
 pub mod error;
 mod gateway;
 mod guild_cache;
+mod guild_names;
 mod http;
 mod inactivity;
 mod interactions;

@@ -69,6 +69,11 @@ pub struct Settings {
     /// How long a Close click waits for the database to say whether the ticket's category asks
     /// for a reason; past it the ticket closes without asking, within Discord's 3 seconds.
     pub close_prompt_lookup_timeout: Duration,
+    /// How much later than the bot's last possible miss of a message event a ticket must have
+    /// been opened for its close to trust the stored messages instead of reading the whole
+    /// history. The ticket's opening time is the database's `now()` and the miss is the bot's
+    /// clock: the margin covers the skew between the two.
+    pub record_clock_margin: Duration,
 }
 
 impl Settings {
@@ -104,6 +109,7 @@ impl Settings {
             forget_interval: Duration::from_mins(15),
             attachment_download_timeout: Duration::from_secs(30),
             close_prompt_lookup_timeout: Duration::from_secs(1),
+            record_clock_margin: Duration::from_secs(2),
         }
     }
 }

@@ -81,53 +81,157 @@ async fn assert_closed_once(harness: &Harness, channel: u64, closed: &Ticket) {
     );
 }
 
+/// The requests for pages of the channel's history made since the request log held `since`
+/// entries.
+fn history_reads_since(harness: &Harness, channel: u64, since: usize) -> usize {
+    let path = format!("/channels/{channel}/messages");
+    harness
+        .control
+        .request_log()
+        .iter()
+        .skip(since)
+        .filter(|request| {
+            request.method == "GET"
+                && request.route == "/channels/{channel_id}/messages"
+                && request.path.starts_with(&path)
+        })
+        .count()
+}
+
+/// The id of the channel's message with this text.
+fn message_id(harness: &Harness, channel: u64, content: &str) -> u64 {
+    harness
+        .control
+        .messages(channel)
+        .into_iter()
+        .find(|message| message.content == content)
+        .unwrap_or_else(|| panic!("{content:?} was posted"))
+        .id
+}
+
+/// Asserts `lines` appear in `text` in this order.
+fn assert_in_order(text: &str, lines: &[String]) {
+    let mut from = 0;
+    for line in lines {
+        let at = text[from..]
+            .find(line.as_str())
+            .unwrap_or_else(|| panic!("{line} is in the transcript, after the one before"));
+        from += at + line.len();
+    }
+}
+
 #[tokio::test]
 async fn a_close_stores_every_message_logs_the_link_dms_the_user_and_deletes_the_channel() {
     let harness = Harness::start_with_dm(DM).await;
     let (channel, ticket) = ticket_with_messages(&harness, 150).await;
     assert!(ticket.message_count >= 151, "150 messages and the welcome");
+    // Both older than the newest page of history, so only the stored record has them.
+    let edited = message_id(&harness, channel, "message 005");
+    let deleted = message_id(&harness, channel, "message 010");
+    harness
+        .control
+        .edit_message(edited, "the fifth message, edited")
+        .expect("alice edits an early message");
+    harness
+        .control
+        .delete_message(deleted)
+        .expect("an early message is deleted");
+    let pool = harness.pool.clone();
+    eventually("the edit and the delete to be stored", || {
+        let pool = pool.clone();
+        async move {
+            let stored = store::stored_messages(&pool, ticket.id).await.ok()?;
+            let is = |id: u64| stored.iter().find(|stored| stored.message_id.get() == id);
+            let edit_stored = is(edited)?.snapshot.contains("the fifth message, edited");
+            (edit_stored && is(deleted)?.deleted).then_some(())
+        }
+    })
+    .await;
+    // A role made after the bot's GUILD_CREATE: its name comes with GUILD_ROLE_CREATE.
+    let billing = harness
+        .control
+        .create_role(harness.world.guild, "Billing", 0)
+        .expect("a role");
+    harness
+        .control
+        .post_message(
+            harness.world.alice,
+            channel,
+            UserMessage::text(&format!("is this one for <@&{billing}>?")),
+        )
+        .expect("alice writes");
+    eventually("the role mention to be stored", || {
+        let pool = harness.pool.clone();
+        async move {
+            let stored = store::stored_messages(&pool, ticket.id).await.ok()?;
+            let mention = format!("<@&{billing}>");
+            stored
+                .iter()
+                .any(|stored| stored.snapshot.contains(&mention))
+                .then_some(())
+        }
+    })
+    .await;
+    let before_close = harness.control.request_log().len();
     click_close(&harness, channel, &ticket).await;
     let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
     assert_closed_once(&harness, channel, &closed).await;
+    let guild_reads: Vec<String> = harness.control.request_log()[before_close..]
+        .iter()
+        .filter(|request| {
+            request.route.starts_with("/guilds/{guild_id}") && request.method == "GET"
+        })
+        .map(|request| request.route.clone())
+        .collect();
+    assert!(
+        guild_reads.is_empty(),
+        "the guild's and its roles' names come from the gateway: {guild_reads:?}"
+    );
     assert_eq!(
         closed.closed_by.map(twilight_model::id::Id::get),
         Some(harness.world.alice)
     );
-    assert_eq!(closed.message_count, ticket.message_count);
+    assert_eq!(
+        closed.message_count,
+        ticket.message_count + 1,
+        "the 150, the welcome and the role mention"
+    );
+    assert_eq!(
+        history_reads_since(&harness, channel, before_close),
+        1,
+        "a ticket opened in this gateway session is read from its stored messages and one page"
+    );
 
     let url = closed.transcript_url.clone().expect("a transcript URL");
     let text = pbincli_get(&url)
         .await
         .expect("pbincli decrypts the transcript");
-    let mut from = 0;
-    for number in 0..150 {
-        let line = format!("message {number:03}");
-        let at = text[from..]
-            .find(&line)
-            .unwrap_or_else(|| panic!("{line} is in the transcript, after the one before"));
-        from += at + line.len();
-    }
+    let lines: Vec<String> = (0..150)
+        .filter(|number| *number != 10)
+        .map(|number| match number {
+            5 => "the fifth message, edited".to_owned(),
+            _ => format!("message {number:03}"),
+        })
+        .collect();
+    assert_in_order(&text, &lines);
+    assert!(!text.contains("message 005"), "the edit replaces the text");
+    assert!(
+        !text.contains("message 010"),
+        "a deleted message is left out"
+    );
     assert!(text.contains("Thanks for reaching out!"), "the welcome too");
     assert!(
         text.contains("@Staff"),
         "the welcome's role mention reads as the role's name"
     );
     assert!(
+        text.contains("is this one for @Billing?"),
+        "a role created since the bot started reads as its name"
+    );
+    assert!(
         text.contains("**Server:** Support"),
         "the header names the guild"
     );
-    let pages = harness
-        .control
-        .request_log()
-        .iter()
-        .filter(|request| {
-            request.method == "GET"
-                && request
-                    .path
-                    .starts_with(&format!("/channels/{channel}/messages"))
-        })
-        .count();
-    assert!(pages >= 2, "151 messages take two pages of history");
 
     let dms = harness.control.dm_messages(harness.world.alice);
     assert_eq!(dms.len(), 1, "one DM");
@@ -135,6 +239,48 @@ async fn a_close_stores_every_message_logs_the_link_dms_the_user_and_deletes_the
         dms[0].content,
         format!("Your ticket is closed. Transcript: {url}")
     );
+}
+
+#[tokio::test]
+async fn a_ticket_older_than_the_gateway_session_is_closed_from_its_whole_history() {
+    let harness = Harness::start().await;
+    let (channel, ticket) = ticket_with_messages(&harness, 120).await;
+    let (identifies, _) = harness.control.gateway_counts();
+    let before_gap = harness.control.request_log().len();
+    // A session Discord forgot: the bot must identify anew, and events meanwhile are lost.
+    harness.control.invalidate_gateway_sessions();
+    harness.control.drop_gateway_connections();
+    let catch_up = format!("/channels/{channel}/messages?after=");
+    eventually("a new gateway session, caught up on the ticket", || {
+        let new_session = harness.control.gateway_counts().0 > identifies;
+        // READY starts the catch-up: its read of the channel says the READY was handled.
+        let caught_up = harness
+            .control
+            .request_log()
+            .iter()
+            .skip(before_gap)
+            .any(|request| request.method == "GET" && request.path.starts_with(&catch_up));
+        let connected = harness.ctx.gateway_connected();
+        async move { (new_session && caught_up && connected).then_some(()) }
+    })
+    .await;
+    let before_close = harness.control.request_log().len();
+    click_close(&harness, channel, &ticket).await;
+    let closed = wait_for_state(&harness, ticket.id, TicketState::Closed).await;
+    assert_closed_once(&harness, channel, &closed).await;
+    assert!(
+        history_reads_since(&harness, channel, before_close) >= 2,
+        "121 messages of a ticket older than the session take two pages of history"
+    );
+    let url = closed.transcript_url.clone().expect("a transcript URL");
+    let text = pbincli_get(&url)
+        .await
+        .expect("pbincli decrypts the transcript");
+    let lines: Vec<String> = (0..120)
+        .map(|number| format!("message {number:03}"))
+        .collect();
+    assert_in_order(&text, &lines);
+    assert!(text.contains("Thanks for reaching out!"), "the welcome too");
 }
 
 #[tokio::test]

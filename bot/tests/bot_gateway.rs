@@ -86,7 +86,9 @@ async fn stored_exactly_as_in_discord(
             .expect("read the stored messages")
             .into_iter()
             .map(|stored| {
-                let content = stored.snapshot["content"].as_str().unwrap_or("").to_owned();
+                let snapshot: serde_json::Value =
+                    serde_json::from_str(&stored.snapshot).expect("a stored snapshot is JSON");
+                let content = snapshot["content"].as_str().unwrap_or("").to_owned();
                 (stored.message_id.get(), content)
             })
             .collect();

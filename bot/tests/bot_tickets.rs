@@ -437,9 +437,13 @@ async fn messages_in_ticket_channels_are_counted_and_others_are_not() {
     let stored = store::stored_messages(&harness.pool, ticket.id)
         .await
         .expect("stored messages");
-    let from_alice: Vec<_> = stored
+    let snapshots: Vec<serde_json::Value> = stored
         .iter()
-        .filter_map(|message| message.snapshot["content"].as_str())
+        .map(|message| serde_json::from_str(&message.snapshot).expect("a stored snapshot is JSON"))
+        .collect();
+    let from_alice: Vec<_> = snapshots
+        .iter()
+        .filter_map(|snapshot| snapshot["content"].as_str())
         .filter(|content| ["hello", "my invoice is wrong", "thanks"].contains(content))
         .collect();
     assert_eq!(from_alice, ["hello", "my invoice is wrong", "thanks"]);

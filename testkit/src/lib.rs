@@ -11,6 +11,8 @@
 //! - [`control_plane`]: a real Kubernetes control plane (etcd, kube-apiserver,
 //!   kube-controller-manager) as local processes, with admin and ServiceAccount clients and the
 //!   API server's audit log.
+//! - [`load`]: the load generator (`ticketeer-testkit load`): the bot's binary under seeded
+//!   scenarios against the emulators with Discord's limits on, measured from outside.
 //! - [`postgres`]: fresh, isolated databases on a real Postgres server for each test.
 //! - [`quickstart`]: the README's Kubernetes quick start on one machine: the chart installed into
 //!   the control plane, the examples applied, the operator and the bot as local processes.
@@ -19,6 +21,7 @@
 
 pub mod control_plane;
 pub mod discord;
+pub mod load;
 pub mod postgres;
 pub mod privatebin;
 pub mod quickstart;

@@ -119,8 +119,10 @@ pub async fn mark_message_deleted(
 pub struct StoredMessage {
     /// The message's id; stored messages come back in id order, which is the order they were sent.
     pub message_id: Id<MessageMarker>,
-    /// The Discord message JSON as last seen.
-    pub snapshot: serde_json::Value,
+    /// The Discord message JSON as last seen, as text: a long ticket's snapshots are read at its
+    /// close, and parsed straight into messages they take a fraction of the memory a
+    /// `serde_json::Value` per message would.
+    pub snapshot: String,
     /// Whether someone deleted it.
     pub deleted: bool,
 }
@@ -131,10 +133,10 @@ pub async fn stored_messages(
     ticket_id: i64,
 ) -> Result<Vec<StoredMessage>> {
     let rows = sqlx::query!(
-        "SELECT message_id, snapshot, deleted
+        r#"SELECT message_id, snapshot::text AS "snapshot!", deleted
          FROM ticket_messages
          WHERE ticket_id = $1
-         ORDER BY message_id",
+         ORDER BY message_id"#,
         ticket_id
     )
     .fetch_all(db)

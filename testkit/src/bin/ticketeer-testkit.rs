@@ -4,13 +4,14 @@
 //! (`./scripts/demo --kubernetes`).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use ticketeer_testkit::discord::{
     DiscordEmulator, EmulatorConfig, RateLimitConfig, control_router,
 };
+use ticketeer_testkit::load::{self, LoadOptions, Report, Scenario};
 use ticketeer_testkit::privatebin::{PrivateBinConfig, PrivateBinEmulator};
 use ticketeer_testkit::quickstart::{BOT_NAMESPACE, Quickstart, QuickstartOptions};
 
@@ -44,6 +45,23 @@ Options:
   --discord ADDR        Discord emulator address          [default: 127.0.0.1:8790]
   --privatebin ADDR     PrivateBin emulator address       [default: 127.0.0.1:8791]
   --control ADDR        control API address               [default: 127.0.0.1:8792]
+
+Usage: ticketeer-testkit load --bot-bin PATH [OPTIONS] [SCENARIO ...]
+
+Runs load scenarios against the bot's (release) binary, each with fresh emulators (Discord's rate
+limits on), a fresh database (DATABASE_URL names a Postgres server) and the bot as a process of
+its own; prints what was measured and the targets it is held to (see ./scripts/load). Scenarios:
+burst-100, burst-100-rtt100, spaced-100, big-ticket, burst-500, spaced-500, burst-2000, or all
+[default: burst-100]. Exits 1 when a run leaves an inconsistent end state or the bot does not
+exit cleanly; targets not met are reported, not failed.
+
+Options:
+  --bot-bin PATH        the ticketeer-bot binary
+  --seed N              orders the clicks, the messages and the closes  [default: 1]
+  --work-dir DIR        where the bot's configs and logs go  [default: a temporary directory]
+  --traffic-limit SECS  PrivateBin seconds between posts  [default: 0 = off]
+  --json PATH           also write the reports as JSON
+  --append-to FILE      append the figures as Markdown, with the command, to FILE
 ";
 
 /// What `quickstart` was asked for.
@@ -84,6 +102,60 @@ fn parse_quickstart(args: impl IntoIterator<Item = String>) -> anyhow::Result<Qu
     command.bot_bin = bot_bin.context("quickstart needs --bot-bin PATH")?;
     command.work_dir = work_dir.context("quickstart needs --work-dir DIR")?;
     Ok(command)
+}
+
+/// What `load` was asked for.
+struct LoadCommand {
+    options: LoadOptions,
+    scenarios: Vec<Scenario>,
+    json: Option<PathBuf>,
+    append_to: Option<PathBuf>,
+}
+
+fn parse_load(args: impl IntoIterator<Item = String>) -> anyhow::Result<LoadCommand> {
+    let mut options = LoadOptions {
+        bot_binary: PathBuf::new(),
+        seed: 1,
+        work_dir: std::env::temp_dir().join(format!("ticketeer-load-{}", std::process::id())),
+        traffic_limit_secs: 0,
+    };
+    let (mut bot_binary, mut json, mut append_to) = (None, None, None);
+    let mut scenarios = Vec::new();
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--bot-bin" => bot_binary = Some(PathBuf::from(value()?)),
+            "--seed" => {
+                let seed = value()?;
+                options.seed = seed
+                    .parse()
+                    .with_context(|| format!("--seed: {seed:?} is not a whole number"))?;
+            }
+            "--work-dir" => options.work_dir = PathBuf::from(value()?),
+            "--traffic-limit" => {
+                let secs = value()?;
+                options.traffic_limit_secs = secs.parse().with_context(|| {
+                    format!("--traffic-limit: {secs:?} is not a whole number of seconds")
+                })?;
+            }
+            "--json" => json = Some(PathBuf::from(value()?)),
+            "--append-to" => append_to = Some(PathBuf::from(value()?)),
+            "all" => scenarios.extend(Scenario::ALL),
+            other if other.starts_with('-') => bail!("unknown load option {other:?}\n\n{USAGE}"),
+            name => scenarios.push(Scenario::parse(name)?),
+        }
+    }
+    options.bot_binary = bot_binary.context("load needs --bot-bin PATH")?;
+    if scenarios.is_empty() {
+        scenarios.push(Scenario::Burst100);
+    }
+    Ok(LoadCommand {
+        options,
+        scenarios,
+        json,
+        append_to,
+    })
 }
 
 /// What the command line asked for.
@@ -153,6 +225,11 @@ async fn run() -> anyhow::Result<()> {
     if args.peek().map(String::as_str) == Some("quickstart") {
         args.next();
         return run_quickstart(parse_quickstart(args)?).await;
+    }
+    if args.peek().map(String::as_str) == Some("load") {
+        args.next();
+        let command_line: Vec<String> = std::env::args().skip(1).collect();
+        return run_load(parse_load(args)?, &command_line).await;
     }
     let Some(options) = parse_options(args)? else {
         print!("{USAGE}");
@@ -267,6 +344,105 @@ Press Ctrl-C to stop (the control plane and its data go away with it).",
     Ok(())
 }
 
+async fn run_load(command: LoadCommand, command_line: &[String]) -> anyhow::Result<()> {
+    let mut reports = Vec::new();
+    for scenario in &command.scenarios {
+        println!("==> {}", scenario.name());
+        let report = load::run(&command.options, *scenario)
+            .await
+            .with_context(|| format!("scenario {}", scenario.name()))?;
+        println!("{}", Report::markdown_header());
+        println!("{}", report.markdown_row());
+        print_targets(&report);
+        reports.push(report);
+    }
+    if let Some(path) = &command.json {
+        let json = serde_json::to_string_pretty(&reports)?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    if let Some(path) = &command.append_to {
+        append_markdown(path, &reports, command_line)?;
+    }
+    let broken: Vec<&str> = reports
+        .iter()
+        .filter(|report| !report.inconsistencies.is_empty() || !report.clean_exit)
+        .map(|report| report.scenario.as_str())
+        .collect();
+    if !broken.is_empty() {
+        bail!(
+            "inconsistent end state or unclean exit in: {} (see the rows above)",
+            broken.join(", ")
+        );
+    }
+    Ok(())
+}
+
+fn print_targets(report: &Report) {
+    for check in report.targets() {
+        let mark = if check.met { "met    " } else { "NOT MET" };
+        println!(
+            "  {mark} {:<28} {:>14}  target {}",
+            check.figure, check.measured, check.target
+        );
+    }
+    if !report.rate_limited_routes.is_empty() {
+        let routes: Vec<String> = report
+            .rate_limited_routes
+            .iter()
+            .map(|(route, count)| format!("{route} ×{count}"))
+            .collect();
+        println!("  429s by route: {}", routes.join(", "));
+    }
+}
+
+/// Appends the reports to `path` as a dated Markdown section naming the command.
+fn append_markdown(path: &Path, reports: &[Report], command_line: &[String]) -> anyhow::Result<()> {
+    use std::fmt::Write as _;
+    // What a reader types to rerun it: ./scripts/load supplies --bot-bin, and where the figures
+    // are appended is not part of the measurement.
+    let mut command = Vec::new();
+    let mut args = command_line.iter().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--bot-bin" | "--append-to" | "--work-dir" | "--json" => {
+                args.next();
+            }
+            other => command.push(other),
+        }
+    }
+    let mut text = format!(
+        "\n### Load run of {}\n\nCommand: `./scripts/load {}`\n\n{}\n",
+        jiff::Zoned::now().date(),
+        command.join(" "),
+        Report::markdown_header()
+    );
+    for report in reports {
+        let _ = writeln!(text, "{}", report.markdown_row());
+    }
+    text.push_str(
+        "\nTargets:\n\n| scenario | figure | measured | target | met |\n|---|---|---:|---|---|\n",
+    );
+    for report in reports {
+        for check in report.targets() {
+            let _ = writeln!(
+                text,
+                "| {} | {} | {} | {} | {} |",
+                report.scenario,
+                check.figure,
+                check.measured,
+                check.target,
+                if check.met { "yes" } else { "no" }
+            );
+        }
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path)
+        .with_context(|| format!("opening {} to append to", path.display()))?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .with_context(|| format!("appending to {}", path.display()))
+}
+
 async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
@@ -290,7 +466,7 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_options;
+    use super::{parse_load, parse_options};
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|arg| (*arg).to_owned()).collect()
@@ -333,5 +509,20 @@ mod tests {
     #[test]
     fn help_is_recognised() {
         assert!(parse_options(args(&["--help"])).unwrap().is_none());
+    }
+
+    #[test]
+    fn load_needs_the_bot_binary_and_known_scenarios() {
+        let error = parse_load(args(&["burst-100"])).err().unwrap();
+        assert!(error.to_string().contains("--bot-bin"), "{error}");
+        let command = parse_load(args(&["--bot-bin", "/bin/bot", "--seed", "7"])).unwrap();
+        assert_eq!(command.options.seed, 7);
+        assert_eq!(command.scenarios.len(), 1);
+        let command = parse_load(args(&["--bot-bin", "/bin/bot", "all"])).unwrap();
+        assert_eq!(command.scenarios.len(), 7);
+        let error = parse_load(args(&["--bot-bin", "b", "burst-3"]))
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("burst-3"), "{error}");
     }
 }

@@ -743,6 +743,12 @@ impl Control {
         self.shared.read(|s| s.request_log.clone())
     }
 
+    /// Time since the emulator started: the clock of [`RequestRecord::at`], so a benchmark can
+    /// mark a moment and pick out the requests made after it.
+    pub fn elapsed(&self) -> Duration {
+        self.shared.read(|s| s.started.elapsed())
+    }
+
     /// Forgets the request log.
     pub fn clear_request_log(&self) {
         self.shared.mutate(|s| s.request_log.clear());

@@ -420,6 +420,9 @@ pub struct RequestRecord {
     pub body: Option<Value>,
     /// Rate-limit bucket id, if the route has one.
     pub bucket: Option<String>,
+    /// Whether Discord's global limit counts it (interaction routes are exempt; so is a path no
+    /// route matches, here as a rule the emulator cannot judge).
+    pub global: bool,
     /// Time since the emulator started.
     pub at: Duration,
 }

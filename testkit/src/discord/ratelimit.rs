@@ -270,8 +270,12 @@ pub(crate) fn bucket_id(method: &str, template: &str) -> String {
     format!("{hash:016x}")
 }
 
+/// Seconds with millisecond precision, rounded up: a reset time rounded to the nearest
+/// millisecond could name a moment just before the bucket resets, and a client that waits exactly
+/// that long would draw a 429 Discord would not give it.
 fn seconds(duration: Duration) -> String {
-    format!("{:.3}", duration.as_secs_f64())
+    let millis = duration.as_nanos().div_ceil(1_000_000);
+    format!("{}.{:03}", millis / 1000, millis % 1000)
 }
 
 impl RateLimiter {
@@ -329,7 +333,7 @@ impl RateLimiter {
                 bucket: Some(bucket),
                 refusal: Some(json!({
                     "message": "You are being rate limited.",
-                    "retry_after": (reset_after.as_secs_f64() * 1000.0).round() / 1000.0,
+                    "retry_after": (reset_after.as_secs_f64() * 1000.0).ceil() / 1000.0,
                     "global": false,
                 })),
             };
@@ -348,7 +352,7 @@ impl RateLimiter {
                     bucket: Some(bucket),
                     refusal: Some(json!({
                         "message": "You are being rate limited.",
-                        "retry_after": (retry.as_secs_f64() * 1000.0).round() / 1000.0,
+                        "retry_after": (retry.as_secs_f64() * 1000.0).ceil() / 1000.0,
                         "global": true,
                     })),
                 };
@@ -395,6 +399,13 @@ mod tests {
             .iter()
             .find(|(key, _)| *key == name)
             .map(|(_, value)| value.as_str())
+    }
+
+    #[test]
+    fn reset_times_round_up_to_the_millisecond() {
+        assert_eq!(seconds(Duration::from_micros(1_000_400)), "1.001");
+        assert_eq!(seconds(Duration::from_millis(2500)), "2.500");
+        assert_eq!(seconds(Duration::ZERO), "0.000");
     }
 
     #[test]

@@ -209,6 +209,7 @@ fn serve(
     let template = route
         .as_ref()
         .map_or_else(|_| path.to_owned(), |r| r.template.clone());
+    let global = route.as_ref().is_ok_and(|r| !r.global_exempt);
     let mut bucket = None;
     let limit = state.config.invalid_requests;
     let blocked = state.invalid_requests.blocked_for(now);
@@ -284,6 +285,7 @@ fn serve(
         status: answer.status.as_u16(),
         body: body.ok().flatten(),
         bucket,
+        global,
         at: now.duration_since(state.started),
     });
     answer
