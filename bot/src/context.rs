@@ -18,8 +18,9 @@ use tokio::sync::{Mutex, Notify, Semaphore, watch};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use twilight_http::Client;
-use twilight_http::response::Response;
+use twilight_http::request::TryIntoRequest;
 use twilight_http::response::marker::ListBody;
+use twilight_http::response::{Response, ResponseFuture};
 use twilight_model::channel::message::AllowedMentions;
 use twilight_model::id::Id;
 use twilight_model::id::marker::{ApplicationMarker, ChannelMarker, MessageMarker, UserMarker};
@@ -32,6 +33,7 @@ use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::metrics::Metrics;
 use crate::privatebin::{RetryPolicy, UploadQueue, UploadSettings};
+use crate::rest_limits::{self, Admission, RestLimits};
 use crate::retries::doubling;
 use crate::settings::Settings;
 
@@ -104,13 +106,16 @@ pub(crate) struct ContextParts {
 
 /// Everything handlers share.
 pub struct Context {
-    /// Discord REST for every call but the interaction callbacks, behind twilight's rate limiter.
+    /// Discord REST for every call but the interaction callbacks, behind [`RestLimits`] and then
+    /// twilight's rate limiter, which waits out the 429s that still come.
     pub(crate) http: Client,
     /// For interaction callbacks and their follow-up edits only: without twilight's rate limiter,
     /// which queues every `interactions/…` request behind one another (one in flight), so a burst
     /// of clicks would be acknowledged one round trip apart. Discord exempts these routes from the
     /// global limit, and each interaction is answered once.
     pub interaction_http: Client,
+    /// Paces every call but the interaction callbacks by Discord's announced limits.
+    pub(crate) rest_limits: RestLimits,
     pub(crate) pool: PgPool,
     /// Counters and histograms for `/metrics`.
     pub metrics: Metrics,
@@ -216,6 +221,7 @@ impl Context {
         Arc::new(Self {
             http: parts.http,
             interaction_http: parts.interaction_http,
+            rest_limits: RestLimits::new(rest_limits::DISCORD_GLOBAL_PER_SECOND),
             pool: parts.pool,
             metrics: parts.metrics,
             tracker: TaskTracker::new(),
@@ -362,17 +368,38 @@ impl Context {
         }
     }
 
-    /// Sends a Discord REST request, counting it by call and status.
+    /// Sends a Discord REST request, counting it by call and status. It waits first for its
+    /// bucket and the global limit ([`RestLimits`]); interaction callbacks and webhook calls go
+    /// at once, through [`Self::interaction_http`], whichever client built them.
     ///
     /// # Errors
     ///
     /// [`BotError::Discord`] naming `call` when the request fails.
-    pub(crate) async fn rest<T>(
-        &self,
-        call: DiscordCall,
-        request: impl IntoFuture<Output = Result<Response<T>, twilight_http::Error>>,
-    ) -> Result<Response<T>> {
-        discord::send(&self.metrics, call, request).await
+    pub(crate) async fn rest<R, T>(&self, call: DiscordCall, request: R) -> Result<Response<T>>
+    where
+        R: TryIntoRequest + IntoFuture<IntoFuture = ResponseFuture<T>>,
+        T: Unpin,
+    {
+        let request = match request.try_into_request() {
+            Ok(request) => request,
+            Err(error) => {
+                self.metrics.count_rest(call, None);
+                return Err(BotError::discord(call, error));
+            }
+        };
+        let admission = self
+            .rest_limits
+            .admit(request.method(), request.path())
+            .await;
+        let client = match admission {
+            Admission::Exempt => &self.interaction_http,
+            Admission::Paced(_) => &self.http,
+        };
+        let answer = discord::send(&self.metrics, call, client.request::<T>(request)).await;
+        admission.complete(answer.as_ref().ok().and_then(|response| {
+            rest_limits::bucket_state(response.headers(), std::time::Instant::now())
+        }));
+        answer
     }
 
     /// Sends a Discord REST request and reads the answer's body.
@@ -380,12 +407,16 @@ impl Context {
     /// # Errors
     ///
     /// [`BotError::Discord`] or [`BotError::ReadDiscordResponse`] naming `call`.
-    pub(crate) async fn rest_model<T: DeserializeOwned + Unpin + Send + 'static>(
-        &self,
-        call: DiscordCall,
-        request: impl IntoFuture<Output = Result<Response<T>, twilight_http::Error>>,
-    ) -> Result<T> {
-        discord::send_for_model(&self.metrics, call, request).await
+    pub(crate) async fn rest_model<R, T>(&self, call: DiscordCall, request: R) -> Result<T>
+    where
+        R: TryIntoRequest + IntoFuture<IntoFuture = ResponseFuture<T>>,
+        T: DeserializeOwned + Unpin + Send + 'static,
+    {
+        self.rest(call, request)
+            .await?
+            .model()
+            .await
+            .map_err(|source| BotError::ReadDiscordResponse { call, source })
     }
 
     /// Sends a Discord REST request whose answer is a list, and reads it.
@@ -393,12 +424,16 @@ impl Context {
     /// # Errors
     ///
     /// [`BotError::Discord`] or [`BotError::ReadDiscordResponse`] naming `call`.
-    pub(crate) async fn rest_list<T: DeserializeOwned + Unpin + Send + 'static>(
-        &self,
-        call: DiscordCall,
-        request: impl IntoFuture<Output = Result<Response<ListBody<T>>, twilight_http::Error>>,
-    ) -> Result<Vec<T>> {
-        discord::send_for_list(&self.metrics, call, request).await
+    pub(crate) async fn rest_list<R, T>(&self, call: DiscordCall, request: R) -> Result<Vec<T>>
+    where
+        R: TryIntoRequest + IntoFuture<IntoFuture = ResponseFuture<ListBody<T>>>,
+        T: DeserializeOwned + Unpin + Send + 'static,
+    {
+        self.rest(call, request)
+            .await?
+            .models()
+            .await
+            .map_err(|source| BotError::ReadDiscordResponse { call, source })
     }
 
     /// Replaces a message the bot posted with `text` and takes its buttons away, so that what it

@@ -8,7 +8,6 @@ use std::future::IntoFuture;
 use serde::de::DeserializeOwned;
 use twilight_http::error::ErrorType;
 use twilight_http::response::Response;
-use twilight_http::response::marker::ListBody;
 
 use crate::discord_call::DiscordCall;
 use crate::error::{BotError, Result};
@@ -45,19 +44,6 @@ pub(crate) async fn send_for_model<T: DeserializeOwned + Unpin + Send + 'static>
     send(metrics, call, request)
         .await?
         .model()
-        .await
-        .map_err(|source| BotError::ReadDiscordResponse { call, source })
-}
-
-/// Sends a Discord REST request whose answer is a list, and reads it.
-pub(crate) async fn send_for_list<T: DeserializeOwned + Unpin + Send + 'static>(
-    metrics: &Metrics,
-    call: DiscordCall,
-    request: impl IntoFuture<Output = Result<Response<ListBody<T>>, twilight_http::Error>>,
-) -> Result<Vec<T>> {
-    send(metrics, call, request)
-        .await?
-        .models()
         .await
         .map_err(|source| BotError::ReadDiscordResponse { call, source })
 }

@@ -26,7 +26,8 @@
 //! - `messages` and `custom_id`: pure builders of everything the bot posts (panel, first
 //!   message, log post, DM) and of its buttons' ids; `policy`: who may see and close a ticket.
 //! - `discord`: the one wrapper every Discord REST call goes through, and what Discord's
-//!   refusals mean (`DiscordProblem`).
+//!   refusals mean (`DiscordProblem`); `rest_limits`: waiting for a call's bucket and the global
+//!   limit before it leaves, from the limits Discord announces on every answer.
 //! - `http`, `status`, `metrics`: `/healthz`, `/readyz`, `/metrics`, `/status`.
 //! - [`privatebin`]: the PrivateBin v2 client — client-side encryption, upload queue, share links.
 //! - [`transcript`]: renders a ticket's messages as Markdown for PrivateBin's markdown formatter.
@@ -66,6 +67,7 @@ mod parents;
 mod policy;
 pub mod privatebin;
 pub mod reload;
+mod rest_limits;
 mod retries;
 pub mod retrieve;
 mod settings;

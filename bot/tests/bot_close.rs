@@ -746,13 +746,8 @@ async fn simultaneous_closes_are_each_done_once(privatebin: PrivateBinConfig, co
     })
     .await;
     let mut tickets = Vec::new();
-    for number in 0..count {
-        // One open ticket per member and category: each ticket has its own creator.
-        let user = harness.control.create_user(&format!("member{number}"));
-        harness
-            .control
-            .add_member(harness.world.guild, user, &[])
-            .expect("member");
+    // One open ticket per member and category: each ticket has its own creator.
+    for user in harness.new_members("member", count) {
         let texts = ["message 000".to_owned(), "message 001".to_owned()];
         tickets.push(ticket_with_texts(&harness, user, &texts).await);
     }

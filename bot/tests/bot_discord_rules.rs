@@ -1,8 +1,8 @@
 //! Discord rules a ticket depends on without saying so: the staff ping notifies only a mentionable
 //! role or from a bot with Mention Everyone, a new channel's overwrites count only the bot's
 //! guild-level permissions, a button emoji must be one Discord knows, and a client answered
-//! 401/403/429 too often is blocked from the whole API. Each through the real bot, its `/status`
-//! and its config loader.
+//! 401/403/429 too often is blocked from the whole API, and a bot that waits for a spent bucket
+//! draws no 429 at all. Each through the real bot, its `/status` and its config loader.
 
 mod support;
 
@@ -241,4 +241,38 @@ async fn a_refusal_that_lasts_is_retried_less_and_less_often_and_never_gets_the_
         gaps.last().is_some_and(|gap| *gap >= max_backoff / 2),
         "by the seventh refusal the bot waits about {max_backoff:?} between attempts: {gaps:?}"
     );
+}
+
+/// Eight people open tickets in one guild at once. Channel creation allows 5 per 5 s per guild,
+/// and Discord announces that only through each answer's `X-RateLimit-Remaining` and
+/// `-Reset-After` (the scope header comes on 429s only): the bot reads them and holds the sixth
+/// creation until the bucket resets, so Discord refuses nothing.
+#[tokio::test]
+async fn a_burst_of_opens_waits_for_the_spent_channel_bucket_and_draws_no_429() {
+    let harness = Harness::start().await;
+    let panel = harness.panel(SUPPORT).await;
+    let users = harness.new_members("burst", 8);
+    let clicks = users
+        .iter()
+        .map(|user| harness.click(*user, panel.id, "ticketeer:open:support"));
+    let outcomes = futures_util::future::join_all(clicks).await;
+    for outcome in &outcomes {
+        assert!(!outcome.failed(), "every click is acknowledged");
+        let answer = harness.answer(outcome).await;
+        let channel = support::channel_link(&answer)
+            .unwrap_or_else(|| panic!("the answer links a channel: {answer}"));
+        harness.pinned_welcome(channel).await;
+    }
+    let log = harness.control.request_log();
+    let creations: Vec<&RequestRecord> = log
+        .iter()
+        .filter(|record| record.method == "POST" && record.route == "/guilds/{guild_id}/channels")
+        .collect();
+    assert_eq!(creations.len(), 8, "one creation per ticket");
+    let refused: Vec<String> = log
+        .iter()
+        .filter(|record| record.status == 429)
+        .map(|record| format!("{} {}", record.method, record.path))
+        .collect();
+    assert!(refused.is_empty(), "Discord refused {refused:?}");
 }

@@ -168,16 +168,7 @@ async fn ten_concurrent_clicks_make_one_ticket_and_all_link_to_it() {
 async fn a_hundred_simultaneous_clicks_over_a_100_ms_round_trip_are_all_acknowledged() {
     let harness = Harness::start().await;
     let panel = harness.panel(SUPPORT).await;
-    let users: Vec<u64> = (0..100)
-        .map(|number| {
-            let user = harness.control.create_user(&format!("user{number:03}"));
-            harness
-                .control
-                .add_member(harness.world.guild, user, &[])
-                .expect("a member");
-            user
-        })
-        .collect();
+    let users = harness.new_members("user", 100);
     // Discord answers over a network: every REST call, the acknowledgement too, takes 100 ms.
     harness.control.set_rest_latency(Duration::from_millis(100));
     let clicks = users

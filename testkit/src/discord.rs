@@ -65,6 +65,14 @@ pub use model::{
 };
 pub use ratelimit::{InvalidRequestLimit, RateLimitConfig, RouteLimit, RouteOverride};
 
+/// The channel id in the first `<#123>` link in `text` (how the bot names a ticket's channel in
+/// its answers), if the text has one.
+pub fn channel_link(text: &str) -> Option<u64> {
+    let start = text.find("<#")? + 2;
+    let end = start + text[start..].find('>')?;
+    text[start..end].parse().ok()
+}
+
 /// How the emulator behaves; `Default` suits unit tests (rate limits off, 3 s deadline).
 #[derive(Debug, Clone)]
 pub struct EmulatorConfig {

@@ -30,6 +30,7 @@ pub use report::{Latency, Report, TargetCheck};
 
 use crate::discord::{
     Control, DiscordEmulator, EmulatorConfig, RateLimitConfig, RequestRecord, UserMessage,
+    channel_link,
 };
 use crate::postgres::TestDatabase;
 use crate::privatebin::{PrivateBinConfig, PrivateBinEmulator};
@@ -338,12 +339,14 @@ async fn drive(
     }
     report.opens_per_second_bound = opens_bound(&layout, shape);
     report.cpu_ms_per_open = per(
-        cpu_after_opens.saturating_sub(cpu_before_opens),
+        millis(cpu_after_opens.saturating_sub(cpu_before_opens)),
         opened.len(),
     );
-    let requests = control.request_log();
-    report.rest_calls_per_open =
-        per_count(in_span(&requests, opens_started, opens_done), opened.len());
+    let request_log = control.request_log();
+    report.rest_calls_per_open = per(
+        as_f64(in_span(&request_log, opens_started, opens_done)),
+        opened.len(),
+    );
 
     write_messages(control, database, &opened, shape, &mut rng).await?;
 
@@ -365,15 +368,15 @@ async fn drive(
     let closes_done = control.elapsed();
     report.closed = closing.len();
     report.cpu_ms_per_close = per(
-        bot.cpu_time()?.saturating_sub(cpu_before_closes),
+        millis(bot.cpu_time()?.saturating_sub(cpu_before_closes)),
         closing.len(),
     );
     report.peak_rss_mib = mebibytes(bot.memory_kib()?.1);
     control.set_rest_latency(Duration::ZERO);
 
     let requests = control.request_log();
-    report.rest_calls_per_close = per_count(
-        in_span(&requests, closes_started, closes_done),
+    report.rest_calls_per_close = per(
+        as_f64(in_span(&requests, closes_started, closes_done)),
         closing.len(),
     );
     if shape.close_all && closing.len() == 1 {
@@ -537,14 +540,16 @@ async fn open_tickets(
     while !pending.is_empty() {
         let now = control.elapsed();
         pending.retain(|(opener, clicked, interaction)| {
-            let Some(ticket) = ready_ticket(control, *interaction) else {
+            let Some(ready) = ready_ticket(control, *interaction) else {
                 return true;
             };
             ready_after.push(now.saturating_sub(*clicked));
             opened.push(Opened {
                 user: opener.user,
+                channel: ready.channel,
+                ticket_id: ready.ticket_id,
+                welcome: ready.welcome,
                 log_channel: layout.categories[opener.category].log_channel,
-                ..ticket
             });
             false
         });
@@ -565,27 +570,25 @@ async fn open_tickets(
 
 /// The ticket an open click made, once its channel is ready: the answer links the channel and
 /// the channel's pinned welcome carries the Close button.
-fn ready_ticket(control: &Control, interaction: u64) -> Option<Opened> {
+fn ready_ticket(control: &Control, interaction: u64) -> Option<ReadyChannel> {
     let answer = control.interaction(interaction)?.original_response?.content;
     let channel = channel_link(&answer)?;
     let welcome = control.pins(channel).into_iter().next()?;
     let ticket_id = custom_ids(&welcome.components)
         .into_iter()
         .find_map(|id| id.strip_prefix("ticketeer:close:")?.parse().ok())?;
-    Some(Opened {
-        user: 0,
+    Some(ReadyChannel {
         channel,
         ticket_id,
         welcome: welcome.id,
-        log_channel: 0,
     })
 }
 
-/// The channel id of the first `<#id>` link in `text`.
-fn channel_link(text: &str) -> Option<u64> {
-    let start = text.find("<#")? + 2;
-    let end = start + text[start..].find('>')?;
-    text[start..end].parse().ok()
+/// What the emulator shows of a ticket whose channel is ready.
+struct ReadyChannel {
+    channel: u64,
+    ticket_id: u64,
+    welcome: u64,
 }
 
 /// Every `custom_id` in a message's action rows.
@@ -687,9 +690,9 @@ async fn close_tickets(
         + Duration::from_mins(1);
     let give_up = Instant::now() + patience;
     let mut waiting: HashSet<u64> = closing.iter().map(|ticket| ticket.ticket_id).collect();
+    let logs: HashSet<u64> = closing.iter().map(|ticket| ticket.log_channel).collect();
     while !waiting.is_empty() {
-        let logs: HashSet<u64> = closing.iter().map(|ticket| ticket.log_channel).collect();
-        for log in logs {
+        for &log in &logs {
             for ticket in logged_tickets(control, log) {
                 waiting.remove(&ticket);
             }
@@ -752,16 +755,18 @@ fn in_span(requests: &[RequestRecord], from: Duration, to: Duration) -> usize {
         .count()
 }
 
-fn per(cpu: Duration, count: usize) -> f64 {
+/// `total` shared out over `count` tickets (over one when there were none).
+fn per(total: f64, count: usize) -> f64 {
     #[allow(clippy::cast_precision_loss, reason = "ticket counts")]
     let count = count.max(1) as f64;
-    millis(cpu) / count
+    total / count
 }
 
-fn per_count(requests: usize, count: usize) -> f64 {
-    #[allow(clippy::cast_precision_loss, reason = "request and ticket counts")]
-    let ratio = requests as f64 / count.max(1) as f64;
-    ratio
+/// A count as a float, for [`per`].
+fn as_f64(count: usize) -> f64 {
+    #[allow(clippy::cast_precision_loss, reason = "request counts")]
+    let count = count as f64;
+    count
 }
 
 /// The most opens per second the limits allow: every guild's channels come out of its own

@@ -24,6 +24,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// How long any wait in a test may take before it fails.
+pub use ticketeer_testkit::discord::channel_link;
+
 pub const WAIT: Duration = Duration::from_secs(15);
 
 /// What the bot holds in the test guild: enough to run tickets, nothing more.
@@ -421,6 +423,19 @@ impl Harness {
             .expect("the button can be clicked")
     }
 
+    /// `count` new members of the guild, named `{prefix}0`, `{prefix}1`, …, with no roles.
+    pub fn new_members(&self, prefix: &str, count: usize) -> Vec<u64> {
+        (0..count)
+            .map(|number| {
+                let user = self.control.create_user(&format!("{prefix}{number:03}"));
+                self.control
+                    .add_member(self.world.guild, user, &[])
+                    .expect("a member");
+                user
+            })
+            .collect()
+    }
+
     /// Clicks the `support` panel's open button as `user`.
     pub async fn click_open(&self, user: u64) -> InteractionOutcome {
         let panel = self.panel(SUPPORT).await;
@@ -589,13 +604,6 @@ fn test_settings(
     settings.privatebin_retry.unrecognised_refusal_wait =
         Duration::from_secs(privatebin.config().traffic_limit_secs + 1);
     settings
-}
-
-/// The channel id in a `<#123>` link, if the text has one.
-pub fn channel_link(text: &str) -> Option<u64> {
-    let start = text.find("<#")? + 2;
-    let end = start + text[start..].find('>')?;
-    text[start..end].parse().ok()
 }
 
 /// Polls `check` until it returns `Some` (for state outside the emulator, e.g. the database).
