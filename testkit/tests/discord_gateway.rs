@@ -1,7 +1,7 @@
 //! A twilight-gateway 0.18 shard against the Discord emulator: READY and GUILD_CREATE,
 //! RECONNECT → RESUME (on the session's resume URL) → RESUMED without losing an event, a zombie
 //! connection → RESUME, INVALID_SESSION → RESUME or re-IDENTIFY, session expiry and
-//! invalidation → re-IDENTIFY, and the fatal close codes.
+//! invalidation → re-IDENTIFY, the fatal close codes, and a client's close answered with a close.
 
 use std::time::Duration;
 
@@ -399,4 +399,19 @@ async fn heartbeats_are_acknowledged_and_keep_the_connection_alive() {
         (1, 0),
         "no reconnect was needed"
     );
+}
+
+/// A client that closes the connection hears the close back, as WebSocket requires (RFC 6455
+/// 5.5.1) and Discord does: a bot shutting down waits for that echo before it exits.
+#[tokio::test]
+async fn a_close_from_the_client_is_answered_with_a_close_frame() {
+    let w = world(EmulatorConfig::default()).await;
+    let mut shard = shard(&w.emulator, intents());
+    next_where(&mut shard, |e| matches!(e, Event::Ready(_))).await;
+    shard.close(CloseFrame::NORMAL);
+    let event = next_where(&mut shard, |e| matches!(e, Event::GatewayClose(_))).await;
+    let Event::GatewayClose(Some(CloseFrame { code, .. })) = event else {
+        panic!("expected the close echoed, got {event:?}");
+    };
+    assert_eq!(code, 1000);
 }

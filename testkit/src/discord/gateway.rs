@@ -276,6 +276,9 @@ async fn run_connection(shared: Arc<Shared>, socket: WebSocket, entry: Entry) {
                 Some(Ok(WsMessage::Close(frame))) => {
                     // Closing with 1000/1001 ends the session; other codes keep it resumable.
                     invalidate = frame.is_some_and(|f| f.code == 1000 || f.code == 1001);
+                    // The WebSocket layer queued the echo of the client's close; closing the
+                    // sink sends it (RFC 6455 5.5.1: the peer answers a close with a close).
+                    let _ = sink.close().await;
                     break;
                 }
                 Some(Ok(_)) => {}
