@@ -393,7 +393,7 @@ impl Context {
             .await;
         let client = match admission {
             Admission::Exempt => &self.interaction_http,
-            Admission::Paced(_) => &self.http,
+            Admission::Paced(..) => &self.http,
         };
         let answer = discord::send(&self.metrics, call, client.request::<T>(request)).await;
         admission.complete(answer.as_ref().ok().and_then(|response| {

@@ -8,29 +8,29 @@
 //! limiter stays behind it, for the refusals that still come (another process using the token,
 //! a limit Discord does not announce).
 //!
-//! The global limit is kept as a sliding window. twilight counts it in fixed one-second windows
-//! that start at a window's first call, which lets up to twice the limit through in the second
-//! that spans two windows, and Discord counts any second.
+//! The global limit is kept so that no window of a second can count more than the limit, however
+//! late a call reaches Discord: a call holds one of the limit's slots from the moment it may leave
+//! until a second after its answer came back. Discord counted it somewhere in between, so every
+//! call it counts in any one second held its slot when the last of them left. twilight counts
+//! fixed one-second windows from when a call leaves, which lets up to twice the limit through in
+//! the second spanning two windows; and a call that a busy process sends late can land in the
+//! next window beside that window's own.
 //!
 //! Interaction callbacks and webhook calls skip both: Discord exempts them from the global limit,
 //! each interaction is answered once, and a click must be acknowledged within three seconds.
 
-use std::collections::VecDeque;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use tokio::sync::Mutex;
-use tokio::time::Instant;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use twilight_http::request::Method;
 use twilight_http_ratelimiting::{Endpoint, Permit, RateLimitHeaders, RateLimiter};
 
 /// Discord's global limit: requests a second for one bot, across every route but the exempt ones.
 pub(crate) const DISCORD_GLOBAL_PER_SECOND: usize = 50;
 
-/// How long a call counts against the global limit: a second, and a margin for calls that reach
-/// Discord later than they left (the window is stamped when a call leaves, Discord counts when it
-/// arrives).
-const GLOBAL_WINDOW: Duration = Duration::from_millis(1_050);
+/// How long after its answer a call keeps its global slot: the window Discord counts in.
+const GLOBAL_WINDOW: Duration = Duration::from_secs(1);
 
 /// The per-bucket queues and the global window, shared by every call a process makes.
 #[derive(Debug)]
@@ -38,9 +38,8 @@ pub(crate) struct RestLimits {
     /// twilight's bucket bookkeeping, used as a library: one call in flight per bucket, and none
     /// while the bucket is spent. Made at the first call, since it spawns its task on the runtime.
     buckets: OnceLock<RateLimiter>,
-    /// When each of the last `global_limit` paced calls left, oldest first.
-    global: Mutex<VecDeque<Instant>>,
-    global_limit: usize,
+    /// The global limit's slots; tokio's semaphore is fair, so calls leave in the order they asked.
+    global: Arc<Semaphore>,
 }
 
 /// What [`RestLimits::admit`] hands out: hand it the answer's bucket state when the call is done.
@@ -49,32 +48,52 @@ pub(crate) struct RestLimits {
 pub(crate) enum Admission {
     /// An interaction or webhook call, which no limit paces.
     Exempt,
-    /// A paced call's place in its bucket's queue.
-    Paced(Permit),
+    /// A paced call's place in its bucket's queue, and its global slot.
+    Paced(Permit, GlobalSlot),
+}
+
+/// A call's slot in the global limit. Dropped (the call answered, failed or was abandoned), it
+/// stays taken for [`GLOBAL_WINDOW`] more.
+#[derive(Debug)]
+pub(crate) struct GlobalSlot(Option<OwnedSemaphorePermit>);
+
+impl Drop for GlobalSlot {
+    fn drop(&mut self) {
+        let Some(permit) = self.0.take() else {
+            return;
+        };
+        // Outside a runtime (the process is ending) nobody waits for the slot.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                tokio::time::sleep(GLOBAL_WINDOW).await;
+                drop(permit);
+            });
+        }
+    }
 }
 
 impl Admission {
     /// Tells the bucket what Discord said of it (`None` when the answer said nothing, or there
     /// was no answer), which lets the next call in its queue go.
     pub(crate) fn complete(self, bucket: Option<RateLimitHeaders>) {
-        if let Self::Paced(permit) = self {
+        if let Self::Paced(permit, global) = self {
             permit.complete(bucket);
+            drop(global);
         }
     }
 }
 
 impl RestLimits {
-    /// Limits allowing `global_limit` paced calls in any window of [`GLOBAL_WINDOW`].
+    /// Limits letting Discord count at most `global_limit` paced calls in any second.
     pub(crate) fn new(global_limit: usize) -> Self {
         Self {
             buckets: OnceLock::new(),
-            global: Mutex::new(VecDeque::with_capacity(global_limit)),
-            global_limit: global_limit.max(1),
+            global: Arc::new(Semaphore::new(global_limit.max(1))),
         }
     }
 
     /// Waits until a call to `path` (`channels/1/messages`, query or not) may leave: its bucket
-    /// has a call left and nothing else in flight, and the global window has room.
+    /// has a call left and nothing else in flight, and a global slot is free.
     pub(crate) async fn admit(&self, method: Method, path: &str) -> Admission {
         if is_exempt(path) {
             return Admission::Exempt;
@@ -90,20 +109,10 @@ impl RestLimits {
             .get_or_init(|| RateLimiter::new(u16::MAX))
             .acquire(endpoint)
             .await;
-        self.take_global_slot().await;
-        Admission::Paced(permit)
-    }
-
-    /// Waits for room in the sliding global window and takes it. The lock is held while waiting,
-    /// so calls leave in the order they asked (tokio's mutex is fair).
-    async fn take_global_slot(&self) {
-        let mut sent = self.global.lock().await;
-        if sent.len() >= self.global_limit
-            && let Some(oldest) = sent.pop_front()
-        {
-            tokio::time::sleep_until(oldest + GLOBAL_WINDOW).await;
-        }
-        sent.push_back(Instant::now());
+        // The semaphore is never closed, so acquiring fails only in theory; a call then goes
+        // unpaced rather than not at all.
+        let slot = Arc::clone(&self.global).acquire_owned().await.ok();
+        Admission::Paced(permit, GlobalSlot(slot))
     }
 }
 
@@ -146,6 +155,7 @@ pub(crate) fn bucket_state<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::time::Instant;
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static [u8])> {
         pairs
@@ -203,21 +213,36 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn the_global_window_holds_the_call_past_the_limit_until_the_oldest_ages_out() {
+    async fn a_global_slot_comes_free_a_second_after_its_calls_answer() {
         let limits = RestLimits::new(3);
         let start = Instant::now();
         for index in 0..3 {
             let admission = limits
                 .admit(Method::Get, &format!("channels/{index}/messages?limit=1"))
                 .await;
-            admission.complete(None);
             assert_eq!(start.elapsed(), Duration::ZERO, "call {index} waited");
+            admission.complete(None);
         }
         limits
             .admit(Method::Get, "channels/9/messages")
             .await
             .complete(None);
         assert_eq!(start.elapsed(), GLOBAL_WINDOW);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_in_flight_holds_its_global_slot_however_long_it_takes() {
+        let limits = RestLimits::new(1);
+        let slow = limits.admit(Method::Get, "channels/1/messages").await;
+        let next = limits.admit(Method::Get, "channels/2/messages");
+        tokio::pin!(next);
+        // Paused time: the timeout advances the clock by a minute without waiting for it.
+        let waited = tokio::time::timeout(Duration::from_mins(1), &mut next).await;
+        assert!(waited.is_err(), "the next call left while the first was in flight");
+        let answered = Instant::now();
+        slow.complete(None);
+        next.await.complete(None);
+        assert_eq!(answered.elapsed(), GLOBAL_WINDOW);
     }
 
     #[tokio::test(start_paused = true)]
