@@ -238,7 +238,10 @@ mod tests {
         tokio::pin!(next);
         // Paused time: the timeout advances the clock by a minute without waiting for it.
         let waited = tokio::time::timeout(Duration::from_mins(1), &mut next).await;
-        assert!(waited.is_err(), "the next call left while the first was in flight");
+        assert!(
+            waited.is_err(),
+            "the next call left while the first was in flight"
+        );
         let answered = Instant::now();
         slow.complete(None);
         next.await.complete(None);
