@@ -11,6 +11,8 @@
 //! - [`control_plane`]: a real Kubernetes control plane (etcd, kube-apiserver,
 //!   kube-controller-manager) as local processes, with admin and ServiceAccount clients and the
 //!   API server's audit log.
+//! - [`faults`]: the fault suite (`ticketeer-testkit faults kill`): the bot's binary killed with
+//!   SIGKILL at seeded moments, restarted, and its end state held to losing nothing.
 //! - [`load`]: the load generator (`ticketeer-testkit load`): the bot's binary under seeded
 //!   scenarios against the emulators with Discord's limits on, measured from outside.
 //! - [`postgres`]: fresh, isolated databases on a real Postgres server for each test.
@@ -21,6 +23,7 @@
 
 pub mod control_plane;
 pub mod discord;
+pub mod faults;
 pub mod load;
 pub mod postgres;
 pub mod privatebin;

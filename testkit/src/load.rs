@@ -11,8 +11,8 @@
 //! Past 450 lines: one scenario's steps in order, each a short function, so the whole run reads
 //! top to bottom in one place.
 
-mod bot_process;
-mod guilds;
+pub(crate) mod bot_process;
+pub(crate) mod guilds;
 mod report;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -197,10 +197,10 @@ pub struct LoadOptions {
 
 /// Bounds of the waits, generous against what the limits allow, so a stuck bot ends the run
 /// with an error instead of hanging it.
-const START_PATIENCE: Duration = Duration::from_mins(1);
+pub(crate) const START_PATIENCE: Duration = Duration::from_mins(1);
 const IDLE_SETTLE: Duration = Duration::from_secs(5);
-const STOP_PATIENCE: Duration = Duration::from_mins(1);
-const POLL: Duration = Duration::from_millis(20);
+pub(crate) const STOP_PATIENCE: Duration = Duration::from_mins(1);
+pub(crate) const POLL: Duration = Duration::from_millis(20);
 
 /// Discord's per-guild budget for creating channels, as the emulator's Discord-like limits set
 /// it: what bounds how fast one guild's tickets can open.
@@ -288,6 +288,7 @@ async fn drive(
         &discord.gateway_url(),
         &privatebin.base_url(),
         http,
+        "warn",
     );
     std::fs::write(&config_path, yaml).map_err(|source| LoadError::Io {
         what: format!("writing {}", config_path.display()),
@@ -439,7 +440,7 @@ fn write_request_log(
 }
 
 /// A port the bot's HTTP endpoints can listen on.
-fn free_local_port() -> Result<SocketAddr, LoadError> {
+pub(crate) fn free_local_port() -> Result<SocketAddr, LoadError> {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|listener| listener.local_addr())
         .map_err(|source| LoadError::Io {
@@ -449,7 +450,7 @@ fn free_local_port() -> Result<SocketAddr, LoadError> {
 }
 
 /// Waits until every used category's panel is posted; returns each category's panel message.
-async fn wait_for_panels(
+pub(crate) async fn wait_for_panels(
     control: &Control,
     layout: &Layout,
     bot: &BotProcess,
@@ -570,7 +571,7 @@ async fn open_tickets(
 
 /// The ticket an open click made, once its channel is ready: the answer links the channel and
 /// the channel's pinned welcome carries the Close button.
-fn ready_ticket(control: &Control, interaction: u64) -> Option<ReadyChannel> {
+pub(crate) fn ready_ticket(control: &Control, interaction: u64) -> Option<ReadyChannel> {
     let answer = control.interaction(interaction)?.original_response?.content;
     let channel = channel_link(&answer)?;
     let welcome = control.pins(channel).into_iter().next()?;
@@ -585,14 +586,15 @@ fn ready_ticket(control: &Control, interaction: u64) -> Option<ReadyChannel> {
 }
 
 /// What the emulator shows of a ticket whose channel is ready.
-struct ReadyChannel {
-    channel: u64,
-    ticket_id: u64,
-    welcome: u64,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReadyChannel {
+    pub(crate) channel: u64,
+    pub(crate) ticket_id: u64,
+    pub(crate) welcome: u64,
 }
 
 /// Every `custom_id` in a message's action rows.
-fn custom_ids(components: &[Value]) -> Vec<String> {
+pub(crate) fn custom_ids(components: &[Value]) -> Vec<String> {
     components
         .iter()
         .flat_map(|row| {
@@ -712,7 +714,7 @@ async fn close_tickets(
 }
 
 /// The ticket ids the bot's posts in a log channel are about (`**Ticket #12**` …).
-fn logged_tickets(control: &Control, log_channel: u64) -> Vec<u64> {
+pub(crate) fn logged_tickets(control: &Control, log_channel: u64) -> Vec<u64> {
     let bot = control.bot_user_id();
     control
         .messages(log_channel)

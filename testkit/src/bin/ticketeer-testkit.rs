@@ -1,7 +1,8 @@
 //! `ticketeer-testkit`: the Discord and PrivateBin emulators in one process, with an HTTP control API,
 //! so a bot process can be run and driven from outside (by hand, or by a benchmark); and
 //! `ticketeer-testkit quickstart`, the README's Kubernetes quick start on this machine
-//! (`./scripts/demo --kubernetes`).
+//! (`./scripts/demo --kubernetes`); `load`, the load generator; and `faults kill`, the bot killed
+//! with SIGKILL at random moments and held to losing nothing.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,7 @@ use anyhow::{Context, bail};
 use ticketeer_testkit::discord::{
     DiscordEmulator, EmulatorConfig, RateLimitConfig, control_router,
 };
+use ticketeer_testkit::faults::{self, KillOptions};
 use ticketeer_testkit::load::{self, LoadOptions, Report, Scenario};
 use ticketeer_testkit::privatebin::{PrivateBinConfig, PrivateBinEmulator};
 use ticketeer_testkit::quickstart::{BOT_NAMESPACE, Quickstart, QuickstartOptions};
@@ -62,6 +64,21 @@ Options:
   --traffic-limit SECS  PrivateBin seconds between posts  [default: 0 = off]
   --json PATH           also write the reports as JSON
   --append-to FILE      append the figures as Markdown, with the command, to FILE
+
+Usage: ticketeer-testkit faults kill --bot-bin PATH [OPTIONS]
+
+Kills the bot's (release) binary with SIGKILL at a seeded moment of each trial (while tickets
+open, while messages come in, or while tickets close), starts it again on the same config and
+database, lets the users finish what they wanted and checks that nothing was lost: each trial
+with fresh emulators (Discord's rate limits on) and a fresh database (DATABASE_URL names a
+Postgres server); see ./scripts/faults. Prints a line per trial and a summary; exits 1 when a
+trial ends inconsistent or the restarted bot does not exit cleanly.
+
+Options:
+  --bot-bin PATH        the ticketeer-bot binary
+  --trials N            how many trials  [default: 20]
+  --seed N              each trial's seed comes from it  [default: from the clock, printed]
+  --work-dir DIR        where the bot's configs and logs go  [default: a temporary directory]
 ";
 
 /// What `quickstart` was asked for.
@@ -158,6 +175,59 @@ fn parse_load(args: impl IntoIterator<Item = String>) -> anyhow::Result<LoadComm
     })
 }
 
+fn parse_faults(
+    args: impl IntoIterator<Item = String>,
+    default_seed: u64,
+) -> anyhow::Result<KillOptions> {
+    let mut args = args.into_iter();
+    match args.next().as_deref() {
+        Some("kill") => {}
+        Some(other) => bail!("unknown fault {other:?}; known: kill\n\n{USAGE}"),
+        None => bail!("faults needs a fault to inject: kill\n\n{USAGE}"),
+    }
+    let mut options = KillOptions {
+        bot_binary: PathBuf::new(),
+        trials: 20,
+        seed: default_seed,
+        work_dir: std::env::temp_dir().join(format!("ticketeer-faults-{}", std::process::id())),
+    };
+    let mut bot_binary = None;
+    while let Some(flag) = args.next() {
+        let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--bot-bin" => bot_binary = Some(PathBuf::from(value()?)),
+            "--trials" => {
+                let trials = value()?;
+                options.trials = trials
+                    .parse()
+                    .ok()
+                    .filter(|trials| *trials > 0)
+                    .with_context(|| format!("--trials: {trials:?} is not a positive number"))?;
+            }
+            "--seed" => {
+                let seed = value()?;
+                options.seed = seed
+                    .parse()
+                    .with_context(|| format!("--seed: {seed:?} is not a whole number"))?;
+            }
+            "--work-dir" => options.work_dir = PathBuf::from(value()?),
+            other => bail!("unknown faults kill option {other:?}\n\n{USAGE}"),
+        }
+    }
+    options.bot_binary = bot_binary.context("faults kill needs --bot-bin PATH")?;
+    Ok(options)
+}
+
+/// A seed for a run not given one: each such run tries other moments, and prints the seed so a
+/// failure can be run again.
+fn seed_from_clock() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |since| {
+            u64::try_from(since.as_micros() % u128::from(u64::MAX)).unwrap_or(1)
+        })
+}
+
 /// What the command line asked for.
 struct Options {
     discord: SocketAddr,
@@ -230,6 +300,10 @@ async fn run() -> anyhow::Result<()> {
         args.next();
         let command_line: Vec<String> = std::env::args().skip(1).collect();
         return run_load(parse_load(args)?, &command_line).await;
+    }
+    if args.peek().map(String::as_str) == Some("faults") {
+        args.next();
+        return run_faults(parse_faults(args, seed_from_clock())?).await;
     }
     let Some(options) = parse_options(args)? else {
         print!("{USAGE}");
@@ -377,6 +451,46 @@ async fn run_load(command: LoadCommand, command_line: &[String]) -> anyhow::Resu
     Ok(())
 }
 
+async fn run_faults(options: KillOptions) -> anyhow::Result<()> {
+    println!(
+        "==> {} kill trials, seed {} (again: --seed {} --trials {}); the bot's configs and logs go to {}",
+        options.trials,
+        options.seed,
+        options.seed,
+        options.trials,
+        options.work_dir.display()
+    );
+    let mut reports = Vec::new();
+    for trial in 1..=options.trials {
+        let report = faults::run_trial(&options, trial)
+            .await
+            .with_context(|| format!("trial {trial} (seed {})", options.seed))?;
+        println!("{}", report.line());
+        for problem in &report.problems {
+            println!("    {problem}");
+        }
+        if report.failed() {
+            println!(
+                "    the bot's logs: {}",
+                options
+                    .work_dir
+                    .join(format!("trial-{trial}.bot*.log"))
+                    .display()
+            );
+        }
+        reports.push(report);
+    }
+    println!("\n==> seed {}", options.seed);
+    for report in &reports {
+        println!("{}", report.line());
+    }
+    println!("{}", faults::summary(&reports));
+    if reports.iter().any(faults::TrialReport::failed) {
+        bail!("a trial lost something or the bot did not exit cleanly (see the lines above)");
+    }
+    Ok(())
+}
+
 fn print_targets(report: &Report) {
     for check in report.targets() {
         let mark = if check.met { "met    " } else { "NOT MET" };
@@ -466,7 +580,7 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_load, parse_options};
+    use super::{parse_faults, parse_load, parse_options};
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|arg| (*arg).to_owned()).collect()
@@ -524,5 +638,45 @@ mod tests {
             .err()
             .unwrap();
         assert!(error.to_string().contains("burst-3"), "{error}");
+    }
+
+    #[test]
+    fn faults_kill_needs_the_bot_binary_and_takes_trials_and_a_seed() {
+        let error = parse_faults(args(&["kill"]), 3).err().unwrap();
+        assert!(error.to_string().contains("--bot-bin"), "{error}");
+        let options = parse_faults(args(&["kill", "--bot-bin", "/bin/bot"]), 3).unwrap();
+        assert_eq!((options.trials, options.seed), (20, 3));
+        let options = parse_faults(
+            args(&[
+                "kill",
+                "--bot-bin",
+                "/bin/bot",
+                "--trials",
+                "4",
+                "--seed",
+                "9",
+                "--work-dir",
+                "/tmp/w",
+            ]),
+            3,
+        )
+        .unwrap();
+        assert_eq!((options.trials, options.seed), (4, 9));
+        assert_eq!(options.work_dir, std::path::Path::new("/tmp/w"));
+    }
+
+    #[test]
+    fn faults_refuses_other_faults_and_bad_numbers() {
+        let error = parse_faults(args(&["partition"]), 1).err().unwrap();
+        assert!(error.to_string().contains("partition"), "{error}");
+        assert!(parse_faults(args(&[]), 1).is_err());
+        for bad in [["--trials", "0"], ["--trials", "x"], ["--seed", "-1"]] {
+            let mut line = vec!["kill", "--bot-bin", "b"];
+            line.extend(bad);
+            let error = parse_faults(args(&line), 1).err().unwrap();
+            assert!(error.to_string().contains(bad[0]), "{error}");
+        }
+        let error = parse_faults(args(&["kill", "--bogus"]), 1).err().unwrap();
+        assert!(error.to_string().contains("--bogus"), "{error}");
     }
 }

@@ -1,5 +1,6 @@
-//! The bot under load, as a process of its own: started from its release binary, watched through
-//! `/proc` (resident memory, its peak, CPU time) and stopped with SIGTERM.
+//! The bot under test, as a process of its own: started from its release binary, watched through
+//! `/proc` (resident memory, its peak, CPU time), and stopped with SIGTERM, or killed with
+//! SIGKILL by the fault suite.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -164,6 +165,16 @@ impl BotProcess {
             let _ = self.child.kill().await;
             false
         }
+    }
+
+    /// Sends SIGKILL and reaps the process: a crash the bot gets no chance to react to (no
+    /// shutdown, no flush), as when a node dies or the kernel's OOM killer picks it.
+    pub(crate) async fn kill(&mut self) -> Result<(), LoadError> {
+        let log = self.log.clone();
+        self.child.kill().await.map_err(|source| LoadError::Io {
+            what: format!("killing the bot (its log: {})", log.display()),
+            source,
+        })
     }
 
     /// A failure of the bot, pointing at its log.

@@ -110,16 +110,18 @@ impl Layout {
     }
 
     /// The bot's config for this layout: every used category, the emulators' addresses, the
-    /// HTTP endpoints on `http`, logs at `warn` (a log line per request would be measured too).
+    /// HTTP endpoints on `http`, logs at `log_level` (under load `warn`: a log line per request
+    /// would be measured too).
     pub(crate) fn config_yaml(
         &self,
         api_proxy: &str,
         gateway_url: &str,
         privatebin_url: &str,
         http: SocketAddr,
+        log_level: &str,
     ) -> String {
         let mut yaml = format!(
-            "discord:\n  apiProxy: \"{api_proxy}\"\n  gatewayUrl: \"{gateway_url}\"\nprivatebin:\n  url: \"{privatebin_url}\"\nhttp:\n  listen: \"{http}\"\nlog:\n  level: warn\n  format: json\ncategories:\n"
+            "discord:\n  apiProxy: \"{api_proxy}\"\n  gatewayUrl: \"{gateway_url}\"\nprivatebin:\n  url: \"{privatebin_url}\"\nhttp:\n  listen: \"{http}\"\nlog:\n  level: {log_level}\n  format: json\ncategories:\n"
         );
         for category in self.used_categories() {
             let _ = write!(

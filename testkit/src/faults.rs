@@ -1,0 +1,754 @@
+//! The fault suite behind `ticketeer-testkit faults`. Its first part, `faults kill`, proves the
+//! bot loses nothing when its process dies with SIGKILL at a random moment.
+//!
+//! Each trial runs the release bot as a process of its own (as the load generator does) against
+//! fresh emulators, Discord's limits on, and a fresh database. Six users open tickets, write
+//! into them, and half of them close theirs; in one seeded phase, at a seeded moment, the bot is
+//! killed. It is started again on the same config and database, and the users finish what they
+//! wanted as they would on Discord: an open that was not answered with a working channel is
+//! clicked again, and so is a close that was not answered "closing". The trial then waits for
+//! every close to be logged and finished and every kept ticket's welcome to be pinned, and
+//! holds the end state to the rules of [`judge`]. See `docs/testkit.md` ("The fault suite").
+
+mod judge;
+mod plan;
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use rand::SeedableRng as _;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom as _;
+
+pub use plan::{KillPlan, Phase, TrialReport, summary};
+
+use crate::discord::{
+    Control, DiscordEmulator, EmulatorConfig, InteractionStatus, RateLimitConfig, UserMessage,
+    channel_link,
+};
+use crate::load::bot_process::BotProcess;
+use crate::load::guilds::Layout;
+use crate::load::{
+    LoadError, POLL, ReadyChannel, START_PATIENCE, STOP_PATIENCE, custom_ids, free_local_port,
+    logged_tickets, ready_ticket, wait_for_panels,
+};
+use crate::postgres::TestDatabase;
+use crate::privatebin::{PrivateBinConfig, PrivateBinEmulator};
+use judge::{Row, Seen, TicketChannel, Wanted};
+use plan::{CLOSE_SPREAD, INTAKE_SPREAD, OPEN_SPREAD, moments, trial_seed};
+
+/// How `ticketeer-testkit faults kill` was asked to run.
+#[derive(Debug, Clone)]
+pub struct KillOptions {
+    /// The bot's (release) binary.
+    pub bot_binary: PathBuf,
+    /// How many trials.
+    pub trials: usize,
+    /// Each trial's seed is derived from it (see the trial lines).
+    pub seed: u64,
+    /// Where the bot's configs and logs go.
+    pub work_dir: PathBuf,
+}
+
+/// Users per trial; half of them close their ticket.
+const USERS: usize = 6;
+/// Messages each user writes into their ticket.
+const MESSAGES_PER_USER: usize = 2;
+/// How long a user waits for the answer to an acknowledged click before clicking again: a
+/// deferred acknowledgement the killed process never followed up is never answered, and an
+/// open waiting on a half-made ticket answers within 10 s.
+const ANSWER_PATIENCE: Duration = Duration::from_secs(15);
+/// How long the users' finishing is given after the restart: a ticket a crash left `opening` is
+/// repaired once a minute old, a close resumed once its lease (30 s) runs out, a welcome
+/// repaired 30 s after its ticket's last step; three minutes covers each with room.
+const FINISH_PATIENCE: Duration = Duration::from_mins(3);
+/// How long the restarted bot is given to store the messages it missed.
+const INTAKE_PATIENCE: Duration = Duration::from_mins(2);
+
+/// Runs trial `trial` (from 1) of a kill run.
+///
+/// # Errors
+/// [`LoadError`] when a trial could not be set up or driven (an emulator, the database, the bot
+/// not starting); a bot that gets stuck after the restart is a failed trial, not an error.
+pub async fn run_trial(options: &KillOptions, trial: usize) -> Result<TrialReport, LoadError> {
+    let seed = trial_seed(options.seed, trial);
+    let mut rng = StdRng::seed_from_u64(seed);
+    let kill = KillPlan::choose(&mut rng);
+    let started = Instant::now();
+    let discord = DiscordEmulator::start(EmulatorConfig {
+        rate_limits: RateLimitConfig::discord_like(),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .map_err(|error| LoadError::Emulator(format!("starting Discord: {error}")))?;
+    let privatebin = PrivateBinEmulator::start(PrivateBinConfig {
+        traffic_limit_secs: 0,
+        ..PrivateBinConfig::default()
+    })
+    .await
+    .map_err(|error| LoadError::Emulator(format!("starting PrivateBin: {error}")))?;
+    let database = TestDatabase::create()
+        .await
+        .map_err(|error| LoadError::Database(crate::error_chain(&error)))?;
+    let mut report = TrialReport {
+        trial,
+        seed,
+        kill,
+        states_at_kill: Vec::new(),
+        opens_again: 0,
+        closes_again: 0,
+        problems: Vec::new(),
+        clean_exit: false,
+        seconds: 0.0,
+    };
+    let result = drive(
+        options,
+        &discord,
+        &privatebin,
+        &database,
+        &mut rng,
+        &mut report,
+    )
+    .await;
+    discord.shutdown().await;
+    privatebin.shutdown().await;
+    let _ = database.drop_now().await;
+    result?;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// One user of a trial and how far they got.
+#[derive(Debug, Clone)]
+struct User {
+    id: u64,
+    /// Index into the layout's categories.
+    category: usize,
+    closes: bool,
+    /// Their last acknowledged open click; `None` before one, or when it failed.
+    open_click: Option<Click>,
+    ticket: Option<ReadyChannel>,
+    written: usize,
+    /// Their last acknowledged close click.
+    close_click: Option<Click>,
+    /// Whether the bot answered their close (or its channel is already gone).
+    close_accepted: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Click {
+    interaction: u64,
+    at: Instant,
+}
+
+/// What the user sees of a click so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Answer {
+    /// "This interaction failed".
+    Failed,
+    /// Acknowledged; the answer not written yet.
+    Pending,
+    /// The answer's text.
+    Said(String),
+}
+
+fn answer_of(control: &Control, interaction: u64) -> Answer {
+    let Some(view) = control.interaction(interaction) else {
+        return Answer::Failed;
+    };
+    if view.status == InteractionStatus::Failed {
+        return Answer::Failed;
+    }
+    match view.original_response {
+        Some(message) if !message.content.is_empty() => Answer::Said(message.content),
+        _ => Answer::Pending,
+    }
+}
+
+/// The click's interaction when the bot acknowledged it in time.
+fn acknowledged(
+    outcome: Result<crate::discord::InteractionOutcome, crate::discord::ControlError>,
+    what: &str,
+) -> Result<Option<Click>, LoadError> {
+    let outcome = outcome.map_err(|error| LoadError::Emulator(format!("{what}: {error}")))?;
+    Ok((!outcome.failed()).then(|| Click {
+        interaction: outcome.interaction_id,
+        at: Instant::now(),
+    }))
+}
+
+/// A ticket row as the end-of-trial check reads it: id, creator, state, channel, transcript
+/// URL, message count.
+type TicketRow = (i64, i64, String, Option<i64>, Option<String>, i32);
+
+/// A trial's fixed parts: where everything is, and how to start the bot again.
+struct Trial<'a> {
+    options: &'a KillOptions,
+    control: Control,
+    token: String,
+    database: &'a TestDatabase,
+    layout: Layout,
+    config: PathBuf,
+    http: SocketAddr,
+    number: usize,
+}
+
+async fn drive(
+    options: &KillOptions,
+    discord: &DiscordEmulator,
+    privatebin: &PrivateBinEmulator,
+    database: &TestDatabase,
+    rng: &mut StdRng,
+    report: &mut TrialReport,
+) -> Result<(), LoadError> {
+    let control = discord.control();
+    let layout = Layout::build(&control, USERS)?;
+    std::fs::create_dir_all(&options.work_dir).map_err(|source| LoadError::Io {
+        what: format!("creating {}", options.work_dir.display()),
+        source,
+    })?;
+    let http = free_local_port()?;
+    let config = options
+        .work_dir
+        .join(format!("trial-{}.yaml", report.trial));
+    // Logs at info: after a failure, what the bot did around the kill is what to read.
+    let yaml = layout.config_yaml(
+        &discord.http_proxy(),
+        &discord.gateway_url(),
+        &privatebin.base_url(),
+        http,
+        "info",
+    );
+    std::fs::write(&config, yaml).map_err(|source| LoadError::Io {
+        what: format!("writing {}", config.display()),
+        source,
+    })?;
+    let trial = Trial {
+        options,
+        control,
+        token: discord.token().to_owned(),
+        database,
+        layout,
+        config,
+        http,
+        number: report.trial,
+    };
+    let mut users: Vec<User> = trial
+        .layout
+        .openers
+        .iter()
+        .map(|opener| User {
+            id: opener.user,
+            category: opener.category,
+            closes: false,
+            open_click: None,
+            ticket: None,
+            written: 0,
+            close_click: None,
+            close_accepted: false,
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..users.len()).collect();
+    order.shuffle(rng);
+    for &index in &order[..users.len() / 2] {
+        users[index].closes = true;
+    }
+
+    let mut bot = trial.start_bot("bot")?;
+    wait_for_panels(&trial.control, &trial.layout, &bot).await?;
+    bot.wait_ready(START_PATIENCE).await?;
+    match trial.act(&mut bot, &mut users, rng, report).await {
+        Ok(()) => {}
+        // A bot stuck after the restart fails the trial; the end state still says how.
+        Err(error @ LoadError::Timeout { .. }) => report.problems.push(error.to_string()),
+        Err(error) => return Err(error),
+    }
+    report.problems.extend(trial.check(&users).await?);
+    report.clean_exit = bot.terminate(STOP_PATIENCE).await;
+    Ok(())
+}
+
+impl Trial<'_> {
+    fn start_bot(&self, name: &str) -> Result<BotProcess, LoadError> {
+        let log = self
+            .options
+            .work_dir
+            .join(format!("trial-{}.{name}.log", self.number));
+        BotProcess::start(
+            &self.options.bot_binary,
+            &self.config,
+            &self.token,
+            self.database.url(),
+            self.http,
+            &log,
+        )
+    }
+
+    /// The users' whole story: open, write, close, with the kill in its phase and the users
+    /// finishing after the restart.
+    async fn act(
+        &self,
+        bot: &mut BotProcess,
+        users: &mut [User],
+        rng: &mut StdRng,
+        report: &mut TrialReport,
+    ) -> Result<(), LoadError> {
+        let kill = report.kill;
+
+        let at = moments(rng, users.len(), OPEN_SPREAD);
+        let clicks = self.click_open(users, &at);
+        let clicks = self
+            .phase(Phase::Opening, kill, bot, report, clicks)
+            .await?;
+        for (user, click) in users.iter_mut().zip(clicks) {
+            user.open_click = click;
+        }
+        self.finish_opens(users, report).await?;
+
+        let at = moments(rng, users.len() * MESSAGES_PER_USER, INTAKE_SPREAD);
+        let written = self.write(users, &at);
+        let written = self
+            .phase(Phase::Intake, kill, bot, report, written)
+            .await?;
+        for (user, count) in users.iter_mut().zip(written) {
+            user.written += count;
+        }
+        self.await_intake(users).await?;
+
+        let closing: Vec<usize> = (0..users.len()).filter(|&i| users[i].closes).collect();
+        let at = moments(rng, closing.len(), CLOSE_SPREAD);
+        let clicks = self.click_close(users, &closing, &at);
+        let clicks = self
+            .phase(Phase::Closing, kill, bot, report, clicks)
+            .await?;
+        for (&index, click) in closing.iter().zip(clicks) {
+            users[index].close_click = click;
+        }
+        self.finish_closes(users, report).await
+    }
+
+    /// Runs a phase's work; in the kill's phase, kills the bot at the planned moment meanwhile,
+    /// then starts it again on the same config and database.
+    async fn phase<T>(
+        &self,
+        phase: Phase,
+        kill: KillPlan,
+        bot: &mut BotProcess,
+        report: &mut TrialReport,
+        work: impl Future<Output = Result<T, LoadError>>,
+    ) -> Result<T, LoadError> {
+        if kill.phase != phase {
+            return work.await;
+        }
+        let killing = async {
+            tokio::time::sleep(kill.after).await;
+            bot.kill().await?;
+            self.states().await
+        };
+        let (done, states) = tokio::join!(work, killing);
+        report.states_at_kill = states?;
+        let done = done?;
+        *bot = self.start_bot("bot-restarted")?;
+        bot.wait_ready(START_PATIENCE).await?;
+        Ok(done)
+    }
+
+    /// Ticket rows per state.
+    async fn states(&self) -> Result<Vec<(String, i64)>, LoadError> {
+        sqlx::query_as(
+            "SELECT state::text, count(*) FROM tickets GROUP BY state ORDER BY state::text",
+        )
+        .fetch_all(&self.database.pool().await)
+        .await
+        .map_err(|error| LoadError::Database(crate::error_chain(&error)))
+    }
+
+    /// The panel of the user's category, as the bot posted it (after a restart it may be
+    /// another message).
+    async fn panel(&self, category: usize) -> Result<u64, LoadError> {
+        let give_up = Instant::now() + START_PATIENCE;
+        let bot = self.control.bot_user_id();
+        let channel = self.layout.categories[category].panel_channel;
+        loop {
+            let panel = self
+                .control
+                .messages(channel)
+                .into_iter()
+                .find(|message| message.author_id == bot && !message.components.is_empty());
+            if let Some(panel) = panel {
+                return Ok(panel.id);
+            }
+            if Instant::now() > give_up {
+                return Err(LoadError::Bot {
+                    what: "its panel went missing".to_owned(),
+                    log: self.latest_log(),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The log of the bot process started last.
+    fn latest_log(&self) -> PathBuf {
+        let log = |name: &str| {
+            self.options
+                .work_dir
+                .join(format!("trial-{}.{name}.log", self.number))
+        };
+        let restarted = log("bot-restarted");
+        if restarted.exists() {
+            restarted
+        } else {
+            log("bot")
+        }
+    }
+
+    /// Every user clicks their category's Open button at their moment.
+    async fn click_open(
+        &self,
+        users: &[User],
+        at: &[Duration],
+    ) -> Result<Vec<Option<Click>>, LoadError> {
+        let first = Instant::now();
+        let clicks = users.iter().zip(at).map(|(user, at)| async move {
+            tokio::time::sleep_until((first + *at).into()).await;
+            let panel = self.panel(user.category).await?;
+            let key = &self.layout.categories[user.category].key;
+            let outcome = self
+                .control
+                .click_button(user.id, panel, &format!("ticketeer:open:{key}"))
+                .await;
+            acknowledged(outcome, "an open click was refused")
+        });
+        join_all(clicks).await.into_iter().collect()
+    }
+
+    /// Until every user has a ready ticket: one whose answer did not bring them one (their
+    /// click failed, or was answered without a channel, or never answered) clicks again.
+    async fn finish_opens(
+        &self,
+        users: &mut [User],
+        report: &mut TrialReport,
+    ) -> Result<(), LoadError> {
+        let give_up = Instant::now() + FINISH_PATIENCE;
+        loop {
+            let mut waiting = 0;
+            for user in users.iter_mut().filter(|user| user.ticket.is_none()) {
+                waiting += 1;
+                if let Some(click) = user.open_click {
+                    if let Some(ready) = ready_ticket(&self.control, click.interaction) {
+                        user.ticket = Some(ready);
+                        waiting -= 1;
+                        continue;
+                    }
+                    match answer_of(&self.control, click.interaction) {
+                        // The channel is there; its welcome is still to come (or repaired).
+                        Answer::Said(text) if channel_link(&text).is_some() => continue,
+                        Answer::Pending if click.at.elapsed() < ANSWER_PATIENCE => continue,
+                        _ => {}
+                    }
+                }
+                let panel = self.panel(user.category).await?;
+                let key = &self.layout.categories[user.category].key;
+                let outcome = self
+                    .control
+                    .click_button(user.id, panel, &format!("ticketeer:open:{key}"))
+                    .await;
+                user.open_click = acknowledged(outcome, "an open click was refused")?;
+                report.opens_again += 1;
+            }
+            if waiting == 0 {
+                return Ok(());
+            }
+            if Instant::now() > give_up {
+                return Err(LoadError::Timeout {
+                    what: format!("{waiting} users' tickets to be ready after the restart"),
+                    seconds: FINISH_PATIENCE.as_secs(),
+                });
+            }
+            tokio::time::sleep(POLL * 10).await;
+        }
+    }
+
+    /// The users' messages, each at its moment, into their tickets; how many each wrote.
+    async fn write(&self, users: &[User], at: &[Duration]) -> Result<Vec<usize>, LoadError> {
+        let first = Instant::now();
+        let mut written = vec![0; users.len()];
+        for (number, at) in at.iter().enumerate() {
+            let index = number % users.len();
+            let Some(ticket) = users[index].ticket else {
+                continue;
+            };
+            tokio::time::sleep_until((first + *at).into()).await;
+            self.control
+                .post_message(
+                    users[index].id,
+                    ticket.channel,
+                    UserMessage::text(&format!(
+                        "message {} of user {}: my invoice shows the wrong amount",
+                        number / users.len(),
+                        users[index].id
+                    )),
+                )
+                .map_err(|error| LoadError::Emulator(format!("posting a message: {error}")))?;
+            written[index] += 1;
+        }
+        Ok(written)
+    }
+
+    /// Waits until the bot has stored every message the users wrote (a restarted bot catches
+    /// up on what it missed).
+    async fn await_intake(&self, users: &[User]) -> Result<(), LoadError> {
+        let wanted: HashMap<u64, i64> = users
+            .iter()
+            .filter_map(|user| {
+                let ticket = user.ticket?.ticket_id;
+                Some((ticket, i64::try_from(user.written).unwrap_or(i64::MAX)))
+            })
+            .collect();
+        let give_up = Instant::now() + INTAKE_PATIENCE;
+        loop {
+            let stored = self.stored_messages().await?;
+            let missing = wanted
+                .iter()
+                .filter(|(ticket, written)| stored.get(ticket).copied().unwrap_or(0) < **written)
+                .count();
+            if missing == 0 {
+                return Ok(());
+            }
+            if Instant::now() > give_up {
+                return Err(LoadError::Timeout {
+                    what: format!("the bot to store every message of {missing} tickets"),
+                    seconds: INTAKE_PATIENCE.as_secs(),
+                });
+            }
+            tokio::time::sleep(POLL * 5).await;
+        }
+    }
+
+    /// The messages stored per ticket, of its creator only.
+    async fn stored_messages(&self) -> Result<HashMap<u64, i64>, LoadError> {
+        let rows: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT t.id, count(*) FROM ticket_messages m JOIN tickets t \
+             ON t.id = m.ticket_id AND m.author_id = t.user_id GROUP BY t.id",
+        )
+        .fetch_all(&self.database.pool().await)
+        .await
+        .map_err(|error| LoadError::Database(crate::error_chain(&error)))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(ticket, count)| Some((u64::try_from(ticket).ok()?, count)))
+            .collect())
+    }
+
+    /// The closing users click their tickets' Close buttons, each at their moment.
+    async fn click_close(
+        &self,
+        users: &[User],
+        closing: &[usize],
+        at: &[Duration],
+    ) -> Result<Vec<Option<Click>>, LoadError> {
+        let first = Instant::now();
+        let clicks = closing.iter().zip(at).map(|(&index, at)| async move {
+            tokio::time::sleep_until((first + *at).into()).await;
+            self.click_close_of(&users[index]).await
+        });
+        join_all(clicks).await.into_iter().collect()
+    }
+
+    async fn click_close_of(&self, user: &User) -> Result<Option<Click>, LoadError> {
+        let Some(ticket) = user.ticket else {
+            return Ok(None);
+        };
+        let outcome = self
+            .control
+            .click_button(
+                user.id,
+                ticket.welcome,
+                &format!("ticketeer:close:{}", ticket.ticket_id),
+            )
+            .await;
+        acknowledged(outcome, "a close click was refused")
+    }
+
+    /// Until every close is answered, finished and logged, and every kept ticket shows its
+    /// welcome: a close that was not answered (failed, or never followed up) is clicked again.
+    async fn finish_closes(
+        &self,
+        users: &mut [User],
+        report: &mut TrialReport,
+    ) -> Result<(), LoadError> {
+        let give_up = Instant::now() + FINISH_PATIENCE;
+        loop {
+            for user in users
+                .iter_mut()
+                .filter(|user| user.closes && !user.close_accepted)
+            {
+                let Some(ticket) = user.ticket else { continue };
+                if let Some(click) = user.close_click {
+                    match answer_of(&self.control, click.interaction) {
+                        Answer::Said(text)
+                            if text.starts_with("Closing ticket")
+                                || text.contains("already being closed") =>
+                        {
+                            user.close_accepted = true;
+                            continue;
+                        }
+                        Answer::Pending if click.at.elapsed() < ANSWER_PATIENCE => continue,
+                        _ => {}
+                    }
+                }
+                if self.control.message(ticket.welcome).is_none() {
+                    // Its channel is gone: the close the user asked for is under way.
+                    user.close_accepted = true;
+                    continue;
+                }
+                user.close_click = self.click_close_of(user).await?;
+                report.closes_again += 1;
+            }
+            let unfinished = self.unfinished(users).await?;
+            if unfinished.is_empty() {
+                return Ok(());
+            }
+            if Instant::now() > give_up {
+                return Err(LoadError::Timeout {
+                    what: format!("after the restart, {}", unfinished.join("; ")),
+                    seconds: FINISH_PATIENCE.as_secs(),
+                });
+            }
+            tokio::time::sleep(POLL * 10).await;
+        }
+    }
+
+    /// What the users are still waiting for: closes not answered, not finished or not logged,
+    /// kept tickets without their welcome.
+    async fn unfinished(&self, users: &[User]) -> Result<Vec<String>, LoadError> {
+        let closed: HashSet<u64> =
+            sqlx::query_scalar::<_, i64>("SELECT id FROM tickets WHERE state = 'closed'")
+                .fetch_all(&self.database.pool().await)
+                .await
+                .map_err(|error| LoadError::Database(crate::error_chain(&error)))?
+                .into_iter()
+                .filter_map(|id| u64::try_from(id).ok())
+                .collect();
+        let logged: HashSet<u64> = self
+            .log_channels()
+            .into_iter()
+            .flat_map(|log| logged_tickets(&self.control, log))
+            .collect();
+        let mut waiting = Vec::new();
+        for user in users {
+            let Some(ticket) = user.ticket else { continue };
+            let id = ticket.ticket_id;
+            if user.closes {
+                if !user.close_accepted {
+                    waiting.push(format!("the close of ticket {id} unanswered"));
+                } else if !logged.contains(&id) {
+                    waiting.push(format!("ticket {id} not logged"));
+                } else if !closed.contains(&id) {
+                    waiting.push(format!("ticket {id} not closed"));
+                }
+            } else if self.pinned_close(ticket.channel) != Some(id) {
+                waiting.push(format!("ticket {id} without its pinned welcome"));
+            }
+        }
+        Ok(waiting)
+    }
+
+    fn log_channels(&self) -> HashSet<u64> {
+        self.layout
+            .categories
+            .iter()
+            .map(|category| category.log_channel)
+            .collect()
+    }
+
+    /// The ticket whose Close button the bot's pinned message in `channel` carries.
+    fn pinned_close(&self, channel: u64) -> Option<u64> {
+        let bot = self.control.bot_user_id();
+        self.control
+            .pins(channel)
+            .into_iter()
+            .filter(|message| message.author_id == bot)
+            .find_map(|message| {
+                custom_ids(&message.components)
+                    .into_iter()
+                    .find_map(|id| id.strip_prefix("ticketeer:close:")?.parse().ok())
+            })
+    }
+
+    /// Reads the end state back and holds it to the rules of [`judge`].
+    async fn check(&self, users: &[User]) -> Result<Vec<String>, LoadError> {
+        let failed = |error: sqlx::Error| LoadError::Database(crate::error_chain(&error));
+        let pool = self.database.pool().await;
+        let rows: Vec<TicketRow> = sqlx::query_as(
+            "SELECT id, user_id, state::text, channel_id, transcript_url, message_count \
+             FROM tickets",
+        )
+        .fetch_all(&pool)
+        .await
+        .map_err(failed)?;
+        let stored = self.stored_messages().await?;
+        let as_id = |value: i64| u64::try_from(value).unwrap_or_default();
+        let rows = rows
+            .into_iter()
+            .map(
+                |(id, user, state, channel, transcript, message_count)| Row {
+                    id: as_id(id),
+                    user: as_id(user),
+                    state,
+                    channel: channel.map(as_id),
+                    transcript,
+                    message_count: i64::from(message_count),
+                    stored: stored.get(&as_id(id)).copied().unwrap_or(0),
+                },
+            )
+            .collect();
+        let mut log_posts: HashMap<u64, usize> = HashMap::new();
+        for log in self.log_channels() {
+            for ticket in logged_tickets(&self.control, log) {
+                *log_posts.entry(ticket).or_default() += 1;
+            }
+        }
+        let parents: HashSet<u64> = self
+            .layout
+            .categories
+            .iter()
+            .map(|category| category.parent)
+            .collect();
+        let channels = self
+            .layout
+            .guilds
+            .iter()
+            .flat_map(|guild| self.control.channels(*guild))
+            .filter(|channel| {
+                channel
+                    .parent_id
+                    .is_some_and(|parent| parents.contains(&parent))
+            })
+            .map(|channel| TicketChannel {
+                id: channel.id,
+                pinned_close: self.pinned_close(channel.id),
+            })
+            .collect();
+        let wanted: Vec<Wanted> = users
+            .iter()
+            .map(|user| Wanted {
+                user: user.id,
+                ticket: user.ticket.map(|ticket| ticket.ticket_id),
+                closed: user.closes,
+                written: user.written,
+            })
+            .collect();
+        let seen = Seen {
+            rows,
+            log_posts,
+            channels,
+        };
+        Ok(judge::problems(&wanted, &seen))
+    }
+}

@@ -1,0 +1,273 @@
+//! What a kill trial decides from its seed (the phase the bot dies in, how long into it, when
+//! each user acts), and how trials are reported: pure, so each can be unit-tested.
+
+use std::time::Duration;
+
+use rand::Rng as _;
+use rand::rngs::StdRng;
+
+/// The part of a trial the bot is killed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Phase {
+    /// While the users' open clicks are answered and their channels made.
+    Opening,
+    /// While the users write into their tickets.
+    Intake,
+    /// While half of the tickets close.
+    Closing,
+}
+
+impl Phase {
+    /// Every phase, in the order a trial goes through them.
+    pub const ALL: [Self; 3] = [Self::Opening, Self::Intake, Self::Closing];
+
+    /// The phase's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Opening => "opening",
+            Self::Intake => "intake",
+            Self::Closing => "closing",
+        }
+    }
+
+    /// How far into the phase the kill may come: about as long as the phase's work takes, so
+    /// most kills land while something is in flight rather than after it settled. Five
+    /// channels come out of the guild's 5-per-5-s bucket within the first second and the sixth
+    /// waits for the next window, so a kill up to 2.5 s in finds an open in the limiter's queue;
+    /// messages are spread over [`INTAKE_SPREAD`]; a close against the emulators is done some
+    /// 60 ms after its click, so its kills fall within the clicks' [`CLOSE_SPREAD`].
+    pub(crate) fn kill_window(self) -> Duration {
+        match self {
+            Self::Opening => Duration::from_millis(2500),
+            Self::Intake => INTAKE_SPREAD + Duration::from_millis(200),
+            Self::Closing => CLOSE_SPREAD + Duration::from_millis(100),
+        }
+    }
+}
+
+/// Over how long the open clicks are spread.
+pub(crate) const OPEN_SPREAD: Duration = Duration::from_secs(1);
+/// Over how long the users' messages are spread.
+pub(crate) const INTAKE_SPREAD: Duration = Duration::from_secs(1);
+/// Over how long the close clicks are spread.
+pub(crate) const CLOSE_SPREAD: Duration = Duration::from_millis(500);
+
+/// When a trial kills the bot: how long after the phase's first action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KillPlan {
+    /// The phase.
+    pub phase: Phase,
+    /// The delay from its first action.
+    pub after: Duration,
+}
+
+impl KillPlan {
+    /// A phase, each as likely, and a moment within its [`Phase::kill_window`].
+    pub(crate) fn choose(rng: &mut StdRng) -> Self {
+        let phase = Phase::ALL[rng.random_range(0..Phase::ALL.len())];
+        let window = u64::try_from(phase.kill_window().as_millis()).unwrap_or(u64::MAX);
+        Self {
+            phase,
+            after: Duration::from_millis(rng.random_range(0..window)),
+        }
+    }
+}
+
+/// The seed of trial `trial` of a run seeded `seed`: distinct per trial, and a run with more
+/// trials repeats the trials of a run with fewer.
+pub(crate) fn trial_seed(seed: u64, trial: usize) -> u64 {
+    let trial = u64::try_from(trial).unwrap_or(u64::MAX);
+    // A SplitMix64 step, so neighbouring seeds and trials give unrelated streams.
+    let mut mixed = seed.wrapping_add(trial.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    mixed ^ (mixed >> 31)
+}
+
+/// `count` moments within `spread`, sorted.
+pub(crate) fn moments(rng: &mut StdRng, count: usize, spread: Duration) -> Vec<Duration> {
+    let spread = u64::try_from(spread.as_millis()).unwrap_or(u64::MAX).max(1);
+    let mut moments: Vec<Duration> = (0..count)
+        .map(|_| Duration::from_millis(rng.random_range(0..spread)))
+        .collect();
+    moments.sort();
+    moments
+}
+
+/// What one trial did and found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrialReport {
+    /// Its number, from 1.
+    pub trial: usize,
+    /// Its own seed (see [`trial_seed`]).
+    pub seed: u64,
+    /// When it killed the bot.
+    pub kill: KillPlan,
+    /// The ticket rows per state the moment the bot died: what the kill cut short.
+    pub states_at_kill: Vec<(String, i64)>,
+    /// Open clicks the users had to make again after the restart.
+    pub opens_again: usize,
+    /// Close clicks the users had to make again after the restart.
+    pub closes_again: usize,
+    /// How the end state breaks the promise (empty: it keeps it).
+    pub problems: Vec<String>,
+    /// Whether the restarted bot exited 0 on SIGTERM.
+    pub clean_exit: bool,
+    /// How long the trial took.
+    pub seconds: f64,
+}
+
+impl TrialReport {
+    /// Whether the trial failed: an inconsistent end state or an unclean exit.
+    pub fn failed(&self) -> bool {
+        !self.problems.is_empty() || !self.clean_exit
+    }
+
+    /// One line for the run's table.
+    pub fn line(&self) -> String {
+        let states: Vec<String> = self
+            .states_at_kill
+            .iter()
+            .map(|(state, count)| format!("{state} {count}"))
+            .collect();
+        let verdict = if self.failed() {
+            let mut why = Vec::new();
+            if !self.problems.is_empty() {
+                why.push(format!("{} problems", self.problems.len()));
+            }
+            if !self.clean_exit {
+                why.push("unclean exit".to_owned());
+            }
+            format!("FAILED ({})", why.join(", "))
+        } else {
+            "ok".to_owned()
+        };
+        format!(
+            "trial {:>3}  seed {:#018x}  killed in {:<7} after {:>4} ms  rows then: {:<30}  clicked again: {} open, {} close  {:>5.1} s  {verdict}",
+            self.trial,
+            self.seed,
+            self.kill.phase.name(),
+            self.kill.after.as_millis(),
+            if states.is_empty() {
+                "none".to_owned()
+            } else {
+                states.join(", ")
+            },
+            self.opens_again,
+            self.closes_again,
+            self.seconds,
+        )
+    }
+}
+
+/// The run's last line: trials, kills per phase, failures.
+pub fn summary(reports: &[TrialReport]) -> String {
+    let per_phase: Vec<String> = Phase::ALL
+        .iter()
+        .map(|phase| {
+            let kills = reports
+                .iter()
+                .filter(|report| report.kill.phase == *phase)
+                .count();
+            format!("{} {kills}", phase.name())
+        })
+        .collect();
+    let failed = reports.iter().filter(|report| report.failed()).count();
+    format!(
+        "{} trials; kills: {}; {failed} failed",
+        reports.len(),
+        per_phase.join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use rand::SeedableRng as _;
+
+    use super::*;
+
+    #[test]
+    fn the_same_seed_chooses_the_same_kill() {
+        let plan = |seed| KillPlan::choose(&mut StdRng::seed_from_u64(seed));
+        assert_eq!(plan(7), plan(7));
+        for seed in 0..200 {
+            let chosen = plan(seed);
+            assert!(chosen.after < chosen.phase.kill_window(), "{chosen:?}");
+        }
+    }
+
+    #[test]
+    fn every_phase_is_chosen_about_as_often() {
+        let mut counts = [0_usize; 3];
+        for trial in 0..300 {
+            let mut rng = StdRng::seed_from_u64(trial_seed(1, trial));
+            let phase = KillPlan::choose(&mut rng).phase;
+            counts[Phase::ALL.iter().position(|p| *p == phase).unwrap()] += 1;
+        }
+        assert!(counts.iter().all(|count| *count > 60), "{counts:?}");
+    }
+
+    #[test]
+    fn trial_seeds_differ_per_trial_and_per_run_seed() {
+        assert_eq!(trial_seed(1, 3), trial_seed(1, 3));
+        assert_ne!(trial_seed(1, 3), trial_seed(1, 4));
+        assert_ne!(trial_seed(1, 3), trial_seed(2, 3));
+        assert_ne!(trial_seed(1, 2), trial_seed(2, 1));
+    }
+
+    #[test]
+    fn moments_are_sorted_and_within_the_spread() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let spread = Duration::from_millis(300);
+        let moments = moments(&mut rng, 12, spread);
+        assert_eq!(moments.len(), 12);
+        assert!(moments.windows(2).all(|pair| pair[0] <= pair[1]));
+        assert!(moments.iter().all(|moment| *moment < spread));
+    }
+
+    fn report(phase: Phase, problems: &[&str], clean_exit: bool) -> TrialReport {
+        TrialReport {
+            trial: 1,
+            seed: 9,
+            kill: KillPlan {
+                phase,
+                after: Duration::from_millis(120),
+            },
+            states_at_kill: vec![("open".to_owned(), 4), ("opening".to_owned(), 2)],
+            opens_again: 2,
+            closes_again: 0,
+            problems: problems
+                .iter()
+                .map(|problem| (*problem).to_owned())
+                .collect(),
+            clean_exit,
+            seconds: 12.0,
+        }
+    }
+
+    #[test]
+    fn a_trial_fails_on_a_problem_or_an_unclean_exit() {
+        assert!(!report(Phase::Opening, &[], true).failed());
+        assert!(report(Phase::Opening, &["ticket 3 is left closing"], true).failed());
+        assert!(report(Phase::Opening, &[], false).failed());
+        let line = report(Phase::Closing, &["x"], false).line();
+        assert!(
+            line.contains("closing") && line.contains("FAILED (1 problems, unclean exit)"),
+            "{line}"
+        );
+        assert!(line.contains("open 4, opening 2"), "{line}");
+    }
+
+    #[test]
+    fn the_summary_counts_kills_per_phase_and_failures() {
+        let reports = [
+            report(Phase::Opening, &[], true),
+            report(Phase::Closing, &["x"], true),
+            report(Phase::Closing, &[], true),
+        ];
+        assert_eq!(
+            summary(&reports),
+            "3 trials; kills: opening 1, intake 0, closing 2; 1 failed"
+        );
+    }
+}
