@@ -8,7 +8,7 @@
 //! wanted as they would on Discord: an open that was not answered with a working channel is
 //! clicked again, and so is a close that was not answered "closing". The trial then waits for
 //! every close to be logged and finished and every kept ticket's welcome to be pinned, and
-//! holds the end state to the rules of [`judge`]. See `docs/testkit.md` ("The fault suite").
+//! holds the end state to the rules of `judge`. See `docs/testkit.md` ("The fault suite").
 
 mod judge;
 mod plan;

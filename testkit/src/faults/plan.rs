@@ -99,7 +99,7 @@ pub(crate) fn moments(rng: &mut StdRng, count: usize, spread: Duration) -> Vec<D
 pub struct TrialReport {
     /// Its number, from 1.
     pub trial: usize,
-    /// Its own seed (see [`trial_seed`]).
+    /// Its own seed (see `trial_seed`).
     pub seed: u64,
     /// When it killed the bot.
     pub kill: KillPlan,
