@@ -199,17 +199,29 @@ impl UploadQueue {
         };
         tokio::spawn(async move {
             while let Some(job) = receiver.recv().await {
-                // The caller may have given up waiting; the paste is stored all the same.
+                // A caller that gave up (a close stopped at shutdown) would never learn the
+                // paste's key or delete token: the upload stops with it, rather than store,
+                // after its retries, a paste nobody can read or delete.
                 match job {
-                    Job::Transcript { text, reply } => {
-                        let _ = reply.send(uploader.upload(text).await);
+                    Job::Transcript { text, mut reply } => {
+                        tokio::select! {
+                            stored = uploader.upload(text) => {
+                                let _ = reply.send(stored);
+                            }
+                            () = reply.closed() => {}
+                        }
                     }
                     Job::File {
                         caption,
                         file,
-                        reply,
+                        mut reply,
                     } => {
-                        let _ = reply.send(uploader.upload_file(caption, file).await);
+                        tokio::select! {
+                            stored = uploader.upload_file(caption, file) => {
+                                let _ = reply.send(stored);
+                            }
+                            () = reply.closed() => {}
+                        }
                     }
                 }
             }
