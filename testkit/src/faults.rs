@@ -1,14 +1,15 @@
-//! The fault suite behind `ticketeer-testkit faults`. Its first part, `faults kill`, proves the
-//! bot loses nothing when its process dies with SIGKILL at a random moment.
+//! The fault suite behind `ticketeer-testkit faults FAULT`: the bot loses nothing when something
+//! goes wrong at a random moment. Each [`Fault`] is one kind of trouble; `faults kill`, for one,
+//! kills the bot's process with SIGKILL and starts it again.
 //!
 //! Each trial runs the release bot as a process of its own (as the load generator does) against
 //! fresh emulators, Discord's limits on, and a fresh database. Six users open tickets, write
-//! into them, and half of them close theirs; in one seeded phase, at a seeded moment, the bot is
-//! killed. It is started again on the same config and database, and the users finish what they
-//! wanted as they would on Discord: an open that was not answered with a working channel is
-//! clicked again, and so is a close that was not answered "closing". The trial then waits for
-//! every close to be logged and finished and every kept ticket's welcome to be pinned, and
-//! holds the end state to the rules of `judge`. See `docs/testkit.md` ("The fault suite").
+//! into them, and half of them close theirs; in one seeded phase, at a seeded moment, the fault
+//! strikes. The users finish what they wanted as they would on Discord: an open that was not
+//! answered with a working channel is clicked again, and so is a close that was not answered
+//! "closing". The trial then waits for every close to be logged and finished and every kept
+//! ticket's welcome to be pinned, and holds the end state to the rules of `judge`, the same
+//! for every fault. See `docs/testkit.md` ("The fault suite").
 
 mod judge;
 mod plan;
@@ -24,7 +25,7 @@ use rand::SeedableRng as _;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom as _;
 
-pub use plan::{KillPlan, Phase, TrialReport, summary};
+pub use plan::{Fault, FaultPlan, Phase, TrialReport, summary};
 
 use crate::discord::{
     Control, DiscordEmulator, EmulatorConfig, InteractionStatus, RateLimitConfig, UserMessage,
@@ -41,9 +42,11 @@ use crate::privatebin::{PrivateBinConfig, PrivateBinEmulator};
 use judge::{Row, Seen, TicketChannel, Wanted};
 use plan::{CLOSE_SPREAD, INTAKE_SPREAD, OPEN_SPREAD, moments, trial_seed};
 
-/// How `ticketeer-testkit faults kill` was asked to run.
+/// How `ticketeer-testkit faults FAULT` was asked to run.
 #[derive(Debug, Clone)]
-pub struct KillOptions {
+pub struct FaultOptions {
+    /// What goes wrong in each trial.
+    pub fault: Fault,
     /// The bot's (release) binary.
     pub bot_binary: PathBuf,
     /// How many trials.
@@ -69,15 +72,15 @@ const FINISH_PATIENCE: Duration = Duration::from_mins(3);
 /// How long the restarted bot is given to store the messages it missed.
 const INTAKE_PATIENCE: Duration = Duration::from_mins(2);
 
-/// Runs trial `trial` (from 1) of a kill run.
+/// Runs trial `trial` (from 1) of a fault run.
 ///
 /// # Errors
 /// [`LoadError`] when a trial could not be set up or driven (an emulator, the database, the bot
 /// not starting); a bot that gets stuck after the restart is a failed trial, not an error.
-pub async fn run_trial(options: &KillOptions, trial: usize) -> Result<TrialReport, LoadError> {
+pub async fn run_trial(options: &FaultOptions, trial: usize) -> Result<TrialReport, LoadError> {
     let seed = trial_seed(options.seed, trial);
     let mut rng = StdRng::seed_from_u64(seed);
-    let kill = KillPlan::choose(&mut rng);
+    let plan = FaultPlan::choose(options.fault, &mut rng);
     let started = Instant::now();
     let discord = DiscordEmulator::start(EmulatorConfig {
         rate_limits: RateLimitConfig::discord_like(),
@@ -97,8 +100,8 @@ pub async fn run_trial(options: &KillOptions, trial: usize) -> Result<TrialRepor
     let mut report = TrialReport {
         trial,
         seed,
-        kill,
-        states_at_kill: Vec::new(),
+        plan,
+        states_at_fault: Vec::new(),
         opens_again: 0,
         closes_again: 0,
         problems: Vec::new(),
@@ -187,7 +190,7 @@ type TicketRow = (i64, i64, String, Option<i64>, Option<String>, i32);
 
 /// A trial's fixed parts: where everything is, and how to start the bot again.
 struct Trial<'a> {
-    options: &'a KillOptions,
+    options: &'a FaultOptions,
     control: Control,
     token: String,
     database: &'a TestDatabase,
@@ -198,7 +201,7 @@ struct Trial<'a> {
 }
 
 async fn drive(
-    options: &KillOptions,
+    options: &FaultOptions,
     discord: &DiscordEmulator,
     privatebin: &PrivateBinEmulator,
     database: &TestDatabase,
@@ -288,8 +291,8 @@ impl Trial<'_> {
         )
     }
 
-    /// The users' whole story: open, write, close, with the kill in its phase and the users
-    /// finishing after the restart.
+    /// The users' whole story: open, write, close, with the fault in its phase and the users
+    /// finishing after it.
     async fn act(
         &self,
         bot: &mut BotProcess,
@@ -297,12 +300,12 @@ impl Trial<'_> {
         rng: &mut StdRng,
         report: &mut TrialReport,
     ) -> Result<(), LoadError> {
-        let kill = report.kill;
+        let plan = report.plan;
 
         let at = moments(rng, users.len(), OPEN_SPREAD);
         let clicks = self.click_open(users, &at);
         let clicks = self
-            .phase(Phase::Opening, kill, bot, report, clicks)
+            .phase(Phase::Opening, plan, bot, report, clicks)
             .await?;
         for (user, click) in users.iter_mut().zip(clicks) {
             user.open_click = click;
@@ -312,7 +315,7 @@ impl Trial<'_> {
         let at = moments(rng, users.len() * MESSAGES_PER_USER, INTAKE_SPREAD);
         let written = self.write(users, &at);
         let written = self
-            .phase(Phase::Intake, kill, bot, report, written)
+            .phase(Phase::Intake, plan, bot, report, written)
             .await?;
         for (user, count) in users.iter_mut().zip(written) {
             user.written += count;
@@ -323,7 +326,7 @@ impl Trial<'_> {
         let at = moments(rng, closing.len(), CLOSE_SPREAD);
         let clicks = self.click_close(users, &closing, &at);
         let clicks = self
-            .phase(Phase::Closing, kill, bot, report, clicks)
+            .phase(Phase::Closing, plan, bot, report, clicks)
             .await?;
         for (&index, click) in closing.iter().zip(clicks) {
             users[index].close_click = click;
@@ -331,26 +334,40 @@ impl Trial<'_> {
         self.finish_closes(users, report).await
     }
 
-    /// Runs a phase's work; in the kill's phase, kills the bot at the planned moment meanwhile,
-    /// then starts it again on the same config and database.
+    /// Runs a phase's work; in the fault's phase, injects the fault at the planned moment
+    /// meanwhile, and brings things back as the fault's story says.
     async fn phase<T>(
         &self,
         phase: Phase,
-        kill: KillPlan,
+        plan: FaultPlan,
         bot: &mut BotProcess,
         report: &mut TrialReport,
         work: impl Future<Output = Result<T, LoadError>>,
     ) -> Result<T, LoadError> {
-        if kill.phase != phase {
+        if plan.phase != phase {
             return work.await;
         }
+        match plan.fault {
+            Fault::Kill => self.kill_and_restart(plan, bot, report, work).await,
+        }
+    }
+
+    /// [`Fault::Kill`]: kills the bot at the planned moment, then starts it again on the same
+    /// config and database.
+    async fn kill_and_restart<T>(
+        &self,
+        plan: FaultPlan,
+        bot: &mut BotProcess,
+        report: &mut TrialReport,
+        work: impl Future<Output = Result<T, LoadError>>,
+    ) -> Result<T, LoadError> {
         let killing = async {
-            tokio::time::sleep(kill.after).await;
+            tokio::time::sleep(plan.after).await;
             bot.kill().await?;
             self.states().await
         };
         let (done, states) = tokio::join!(work, killing);
-        report.states_at_kill = states?;
+        report.states_at_fault = states?;
         let done = done?;
         *bot = self.start_bot("bot-restarted")?;
         bot.wait_ready(START_PATIENCE).await?;

@@ -1,8 +1,8 @@
 //! `ticketeer-testkit`: the Discord and PrivateBin emulators in one process, with an HTTP control API,
 //! so a bot process can be run and driven from outside (by hand, or by a benchmark); and
 //! `ticketeer-testkit quickstart`, the README's Kubernetes quick start on this machine
-//! (`./scripts/demo --kubernetes`); `load`, the load generator; and `faults kill`, the bot killed
-//! with SIGKILL at random moments and held to losing nothing.
+//! (`./scripts/demo --kubernetes`); `load`, the load generator; and `faults FAULT`, the fault
+//! suite: something goes wrong at a random moment and the bot is held to losing nothing.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -12,7 +12,7 @@ use anyhow::{Context, bail};
 use ticketeer_testkit::discord::{
     DiscordEmulator, EmulatorConfig, RateLimitConfig, control_router,
 };
-use ticketeer_testkit::faults::{self, KillOptions};
+use ticketeer_testkit::faults::{self, Fault, FaultOptions};
 use ticketeer_testkit::load::{self, LoadOptions, Report, Scenario};
 use ticketeer_testkit::privatebin::{PrivateBinConfig, PrivateBinEmulator};
 use ticketeer_testkit::quickstart::{BOT_NAMESPACE, Quickstart, QuickstartOptions};
@@ -65,14 +65,15 @@ Options:
   --json PATH           also write the reports as JSON
   --append-to FILE      append the figures as Markdown, with the command, to FILE
 
-Usage: ticketeer-testkit faults kill --bot-bin PATH [OPTIONS]
+Usage: ticketeer-testkit faults FAULT --bot-bin PATH [OPTIONS]
 
-Kills the bot's (release) binary with SIGKILL at a seeded moment of each trial (while tickets
-open, while messages come in, or while tickets close), starts it again on the same config and
-database, lets the users finish what they wanted and checks that nothing was lost: each trial
-with fresh emulators (Discord's rate limits on) and a fresh database (DATABASE_URL names a
-Postgres server); see ./scripts/faults. Prints a line per trial and a summary; exits 1 when a
-trial ends inconsistent or the restarted bot does not exit cleanly.
+Injects FAULT at a seeded moment of each trial (while tickets open, while messages come in, or
+while tickets close), lets the users finish what they wanted and checks that nothing was lost:
+each trial with fresh emulators (Discord's rate limits on) and a fresh database (DATABASE_URL
+names a Postgres server) against the bot's (release) binary; see ./scripts/faults. Prints a line
+per trial and a summary; exits 1 when a trial ends inconsistent or the bot does not exit cleanly.
+Faults:
+  kill                  the bot is killed with SIGKILL and started again on the same config
 
 Options:
   --bot-bin PATH        the ticketeer-bot binary
@@ -178,14 +179,23 @@ fn parse_load(args: impl IntoIterator<Item = String>) -> anyhow::Result<LoadComm
 fn parse_faults(
     args: impl IntoIterator<Item = String>,
     default_seed: u64,
-) -> anyhow::Result<KillOptions> {
+) -> anyhow::Result<Option<FaultOptions>> {
     let mut args = args.into_iter();
-    match args.next().as_deref() {
-        Some("kill") => {}
-        Some(other) => bail!("unknown fault {other:?}; known: kill\n\n{USAGE}"),
-        None => bail!("faults needs a fault to inject: kill\n\n{USAGE}"),
-    }
-    let mut options = KillOptions {
+    let known = || {
+        Fault::ALL
+            .iter()
+            .map(|fault| fault.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let fault = match args.next().as_deref() {
+        Some("-h" | "--help") => return Ok(None),
+        Some(name) => Fault::from_name(name)
+            .with_context(|| format!("unknown fault {name:?}; known: {}\n\n{USAGE}", known()))?,
+        None => bail!("faults needs a fault to inject: {}\n\n{USAGE}", known()),
+    };
+    let mut options = FaultOptions {
+        fault,
         bot_binary: PathBuf::new(),
         trials: 20,
         seed: default_seed,
@@ -211,11 +221,16 @@ fn parse_faults(
                     .with_context(|| format!("--seed: {seed:?} is not a whole number"))?;
             }
             "--work-dir" => options.work_dir = PathBuf::from(value()?),
-            other => bail!("unknown faults kill option {other:?}\n\n{USAGE}"),
+            "-h" | "--help" => return Ok(None),
+            other => bail!(
+                "unknown faults {} option {other:?}\n\n{USAGE}",
+                fault.name()
+            ),
         }
     }
-    options.bot_binary = bot_binary.context("faults kill needs --bot-bin PATH")?;
-    Ok(options)
+    options.bot_binary =
+        bot_binary.with_context(|| format!("faults {} needs --bot-bin PATH", fault.name()))?;
+    Ok(Some(options))
 }
 
 /// A seed for a run not given one: each such run tries other moments, and prints the seed so a
@@ -303,7 +318,11 @@ async fn run() -> anyhow::Result<()> {
     }
     if args.peek().map(String::as_str) == Some("faults") {
         args.next();
-        return run_faults(parse_faults(args, seed_from_clock())?).await;
+        let Some(options) = parse_faults(args, seed_from_clock())? else {
+            print!("{USAGE}");
+            return Ok(());
+        };
+        return run_faults(options).await;
     }
     let Some(options) = parse_options(args)? else {
         print!("{USAGE}");
@@ -451,10 +470,11 @@ async fn run_load(command: LoadCommand, command_line: &[String]) -> anyhow::Resu
     Ok(())
 }
 
-async fn run_faults(options: KillOptions) -> anyhow::Result<()> {
+async fn run_faults(options: FaultOptions) -> anyhow::Result<()> {
     println!(
-        "==> {} kill trials, seed {} (again: --seed {} --trials {}); the bot's configs and logs go to {}",
+        "==> {} {} trials, seed {} (again: --seed {} --trials {}); the bot's configs and logs go to {}",
         options.trials,
+        options.fault.name(),
         options.seed,
         options.seed,
         options.trials,
@@ -644,7 +664,10 @@ mod tests {
     fn faults_kill_needs_the_bot_binary_and_takes_trials_and_a_seed() {
         let error = parse_faults(args(&["kill"]), 3).err().unwrap();
         assert!(error.to_string().contains("--bot-bin"), "{error}");
-        let options = parse_faults(args(&["kill", "--bot-bin", "/bin/bot"]), 3).unwrap();
+        let options = parse_faults(args(&["kill", "--bot-bin", "/bin/bot"]), 3)
+            .unwrap()
+            .unwrap();
+        assert_eq!(options.fault, super::Fault::Kill);
         assert_eq!((options.trials, options.seed), (20, 3));
         let options = parse_faults(
             args(&[
@@ -660,6 +683,7 @@ mod tests {
             ]),
             3,
         )
+        .unwrap()
         .unwrap();
         assert_eq!((options.trials, options.seed), (4, 9));
         assert_eq!(options.work_dir, std::path::Path::new("/tmp/w"));
@@ -678,5 +702,11 @@ mod tests {
         }
         let error = parse_faults(args(&["kill", "--bogus"]), 1).err().unwrap();
         assert!(error.to_string().contains("--bogus"), "{error}");
+    }
+
+    #[test]
+    fn faults_help_asks_for_the_usage() {
+        assert!(parse_faults(args(&["--help"]), 1).unwrap().is_none());
+        assert!(parse_faults(args(&["kill", "-h"]), 1).unwrap().is_none());
     }
 }

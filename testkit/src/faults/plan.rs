@@ -1,12 +1,43 @@
-//! What a kill trial decides from its seed (the phase the bot dies in, how long into it, when
-//! each user acts), and how trials are reported: pure, so each can be unit-tested.
+//! What a fault trial decides from its seed (the fault's phase, how long into it, when each
+//! user acts), and how trials are reported: pure, so each can be unit-tested.
 
 use std::time::Duration;
 
 use rand::Rng as _;
 use rand::rngs::StdRng;
 
-/// The part of a trial the bot is killed in.
+/// A fault the suite injects; one run injects one kind, once per trial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// The bot's process dies with SIGKILL and is started again.
+    Kill,
+}
+
+impl Fault {
+    /// Every fault, in the order the usage lists them.
+    pub const ALL: [Self; 1] = [Self::Kill];
+
+    /// Its name on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Kill => "kill",
+        }
+    }
+
+    /// The fault named `name` on the command line.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|fault| fault.name() == name)
+    }
+
+    /// The phases it may strike in, each as likely.
+    pub(crate) fn phases(self) -> &'static [Phase] {
+        match self {
+            Self::Kill => &Phase::ALL,
+        }
+    }
+}
+
+/// The part of a trial a fault strikes in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Phase {
     /// While the users' open clicks are answered and their channels made.
@@ -36,7 +67,7 @@ impl Phase {
     /// waits for the next window, so a kill up to 2.5 s in finds an open in the limiter's queue;
     /// messages are spread over [`INTAKE_SPREAD`]; a close against the emulators is done some
     /// 60 ms after its click, so its kills fall within the clicks' [`CLOSE_SPREAD`].
-    pub(crate) fn kill_window(self) -> Duration {
+    pub(crate) fn fault_window(self) -> Duration {
         match self {
             Self::Opening => Duration::from_millis(2500),
             Self::Intake => INTAKE_SPREAD + Duration::from_millis(200),
@@ -52,21 +83,26 @@ pub(crate) const INTAKE_SPREAD: Duration = Duration::from_secs(1);
 /// Over how long the close clicks are spread.
 pub(crate) const CLOSE_SPREAD: Duration = Duration::from_millis(500);
 
-/// When a trial kills the bot: how long after the phase's first action.
+/// When a trial injects its fault: in which phase, how long after the phase's first action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KillPlan {
+pub struct FaultPlan {
+    /// What goes wrong.
+    pub fault: Fault,
     /// The phase.
     pub phase: Phase,
     /// The delay from its first action.
     pub after: Duration,
 }
 
-impl KillPlan {
-    /// A phase, each as likely, and a moment within its [`Phase::kill_window`].
-    pub(crate) fn choose(rng: &mut StdRng) -> Self {
-        let phase = Phase::ALL[rng.random_range(0..Phase::ALL.len())];
-        let window = u64::try_from(phase.kill_window().as_millis()).unwrap_or(u64::MAX);
+impl FaultPlan {
+    /// One of the fault's phases, each as likely, and a moment within its
+    /// [`Phase::fault_window`].
+    pub(crate) fn choose(fault: Fault, rng: &mut StdRng) -> Self {
+        let phases = fault.phases();
+        let phase = phases[rng.random_range(0..phases.len())];
+        let window = u64::try_from(phase.fault_window().as_millis()).unwrap_or(u64::MAX);
         Self {
+            fault,
             phase,
             after: Duration::from_millis(rng.random_range(0..window)),
         }
@@ -101,10 +137,10 @@ pub struct TrialReport {
     pub trial: usize,
     /// Its own seed (see `trial_seed`).
     pub seed: u64,
-    /// When it killed the bot.
-    pub kill: KillPlan,
-    /// The ticket rows per state the moment the bot died: what the kill cut short.
-    pub states_at_kill: Vec<(String, i64)>,
+    /// When it injected its fault.
+    pub plan: FaultPlan,
+    /// The ticket rows per state the moment the fault struck: what it cut short.
+    pub states_at_fault: Vec<(String, i64)>,
     /// Open clicks the users had to make again after the restart.
     pub opens_again: usize,
     /// Close clicks the users had to make again after the restart.
@@ -126,7 +162,7 @@ impl TrialReport {
     /// One line for the run's table.
     pub fn line(&self) -> String {
         let states: Vec<String> = self
-            .states_at_kill
+            .states_at_fault
             .iter()
             .map(|(state, count)| format!("{state} {count}"))
             .collect();
@@ -143,11 +179,12 @@ impl TrialReport {
             "ok".to_owned()
         };
         format!(
-            "trial {:>3}  seed {:#018x}  killed in {:<7} after {:>4} ms  rows then: {:<30}  clicked again: {} open, {} close  {:>5.1} s  {verdict}",
+            "trial {:>3}  seed {:#018x}  {} in {:<7} after {:>4} ms  rows then: {:<30}  clicked again: {} open, {} close  {:>5.1} s  {verdict}",
             self.trial,
             self.seed,
-            self.kill.phase.name(),
-            self.kill.after.as_millis(),
+            self.plan.fault.name(),
+            self.plan.phase.name(),
+            self.plan.after.as_millis(),
             if states.is_empty() {
                 "none".to_owned()
             } else {
@@ -160,21 +197,21 @@ impl TrialReport {
     }
 }
 
-/// The run's last line: trials, kills per phase, failures.
+/// The run's last line: trials, faults per phase, failures.
 pub fn summary(reports: &[TrialReport]) -> String {
     let per_phase: Vec<String> = Phase::ALL
         .iter()
         .map(|phase| {
-            let kills = reports
+            let struck = reports
                 .iter()
-                .filter(|report| report.kill.phase == *phase)
+                .filter(|report| report.plan.phase == *phase)
                 .count();
-            format!("{} {kills}", phase.name())
+            format!("{} {struck}", phase.name())
         })
         .collect();
     let failed = reports.iter().filter(|report| report.failed()).count();
     format!(
-        "{} trials; kills: {}; {failed} failed",
+        "{} trials; faults: {}; {failed} failed",
         reports.len(),
         per_phase.join(", ")
     )
@@ -188,11 +225,11 @@ mod tests {
 
     #[test]
     fn the_same_seed_chooses_the_same_kill() {
-        let plan = |seed| KillPlan::choose(&mut StdRng::seed_from_u64(seed));
+        let plan = |seed| FaultPlan::choose(Fault::Kill, &mut StdRng::seed_from_u64(seed));
         assert_eq!(plan(7), plan(7));
         for seed in 0..200 {
             let chosen = plan(seed);
-            assert!(chosen.after < chosen.phase.kill_window(), "{chosen:?}");
+            assert!(chosen.after < chosen.phase.fault_window(), "{chosen:?}");
         }
     }
 
@@ -201,7 +238,7 @@ mod tests {
         let mut counts = [0_usize; 3];
         for trial in 0..300 {
             let mut rng = StdRng::seed_from_u64(trial_seed(1, trial));
-            let phase = KillPlan::choose(&mut rng).phase;
+            let phase = FaultPlan::choose(Fault::Kill, &mut rng).phase;
             counts[Phase::ALL.iter().position(|p| *p == phase).unwrap()] += 1;
         }
         assert!(counts.iter().all(|count| *count > 60), "{counts:?}");
@@ -229,11 +266,12 @@ mod tests {
         TrialReport {
             trial: 1,
             seed: 9,
-            kill: KillPlan {
+            plan: FaultPlan {
+                fault: Fault::Kill,
                 phase,
                 after: Duration::from_millis(120),
             },
-            states_at_kill: vec![("open".to_owned(), 4), ("opening".to_owned(), 2)],
+            states_at_fault: vec![("open".to_owned(), 4), ("opening".to_owned(), 2)],
             opens_again: 2,
             closes_again: 0,
             problems: problems
@@ -252,14 +290,14 @@ mod tests {
         assert!(report(Phase::Opening, &[], false).failed());
         let line = report(Phase::Closing, &["x"], false).line();
         assert!(
-            line.contains("closing") && line.contains("FAILED (1 problems, unclean exit)"),
+            line.contains("kill in closing") && line.contains("FAILED (1 problems, unclean exit)"),
             "{line}"
         );
         assert!(line.contains("open 4, opening 2"), "{line}");
     }
 
     #[test]
-    fn the_summary_counts_kills_per_phase_and_failures() {
+    fn the_summary_counts_faults_per_phase_and_failures() {
         let reports = [
             report(Phase::Opening, &[], true),
             report(Phase::Closing, &["x"], true),
@@ -267,7 +305,7 @@ mod tests {
         ];
         assert_eq!(
             summary(&reports),
-            "3 trials; kills: opening 1, intake 0, closing 2; 1 failed"
+            "3 trials; faults: opening 1, intake 0, closing 2; 1 failed"
         );
     }
 }
