@@ -105,6 +105,8 @@ pub async fn run_trial(options: &FaultOptions, trial: usize) -> Result<TrialRepo
         opens_again: 0,
         closes_again: 0,
         problems: Vec::new(),
+        recovery: None,
+        fault_over: None,
         clean_exit: false,
         seconds: 0.0,
     };
@@ -123,6 +125,15 @@ pub async fn run_trial(options: &FaultOptions, trial: usize) -> Result<TrialRepo
     result?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// Once the fault is over, the first phase whose users have what they wanted ends its recovery.
+fn note_recovery(report: &mut TrialReport) {
+    if report.recovery.is_none()
+        && let Some(over) = report.fault_over
+    {
+        report.recovery = Some(over.elapsed());
+    }
 }
 
 /// One user of a trial and how far they got.
@@ -311,6 +322,7 @@ impl Trial<'_> {
             user.open_click = click;
         }
         self.finish_opens(users, report).await?;
+        note_recovery(report);
 
         let at = moments(rng, users.len() * MESSAGES_PER_USER, INTAKE_SPREAD);
         let written = self.write(users, &at);
@@ -321,6 +333,7 @@ impl Trial<'_> {
             user.written += count;
         }
         self.await_intake(users).await?;
+        note_recovery(report);
 
         let closing: Vec<usize> = (0..users.len()).filter(|&i| users[i].closes).collect();
         let at = moments(rng, closing.len(), CLOSE_SPREAD);
@@ -331,7 +344,9 @@ impl Trial<'_> {
         for (&index, click) in closing.iter().zip(clicks) {
             users[index].close_click = click;
         }
-        self.finish_closes(users, report).await
+        self.finish_closes(users, report).await?;
+        note_recovery(report);
+        Ok(())
     }
 
     /// Runs a phase's work; in the fault's phase, injects the fault at the planned moment
@@ -371,6 +386,7 @@ impl Trial<'_> {
         let done = done?;
         *bot = self.start_bot("bot-restarted")?;
         bot.wait_ready(START_PATIENCE).await?;
+        report.fault_over = Some(Instant::now());
         Ok(done)
     }
 

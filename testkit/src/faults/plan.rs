@@ -147,6 +147,11 @@ pub struct TrialReport {
     pub closes_again: usize,
     /// How the end state breaks the promise (empty: it keeps it).
     pub problems: Vec<String>,
+    /// From the fault's end (the bot restarted, the service back) until the users of its phase
+    /// had what they wanted (a ready ticket, every message stored, every close logged).
+    pub recovery: Option<Duration>,
+    /// When the fault ended, for [`Self::recovery`].
+    pub(crate) fault_over: Option<std::time::Instant>,
     /// Whether the restarted bot exited 0 on SIGTERM.
     pub clean_exit: bool,
     /// How long the trial took.
@@ -179,7 +184,7 @@ impl TrialReport {
             "ok".to_owned()
         };
         format!(
-            "trial {:>3}  seed {:#018x}  {} in {:<7} after {:>4} ms  rows then: {:<30}  clicked again: {} open, {} close  {:>5.1} s  {verdict}",
+            "trial {:>3}  seed {:#018x}  {} in {:<7} after {:>4} ms  rows then: {:<30}  clicked again: {} open, {} close  recovered in {}  {:>5.1} s  {verdict}",
             self.trial,
             self.seed,
             self.plan.fault.name(),
@@ -192,12 +197,16 @@ impl TrialReport {
             },
             self.opens_again,
             self.closes_again,
+            self.recovery.map_or_else(
+                || "-".to_owned(),
+                |recovery| format!("{:.1} s", recovery.as_secs_f64())
+            ),
             self.seconds,
         )
     }
 }
 
-/// The run's last line: trials, faults per phase, failures.
+/// The run's last line: trials, faults per phase, the longest recovery, failures.
 pub fn summary(reports: &[TrialReport]) -> String {
     let per_phase: Vec<String> = Phase::ALL
         .iter()
@@ -210,10 +219,15 @@ pub fn summary(reports: &[TrialReport]) -> String {
         })
         .collect();
     let failed = reports.iter().filter(|report| report.failed()).count();
+    let longest = reports.iter().filter_map(|report| report.recovery).max();
     format!(
-        "{} trials; faults: {}; {failed} failed",
+        "{} trials; faults: {}; longest recovery {}; {failed} failed",
         reports.len(),
-        per_phase.join(", ")
+        per_phase.join(", "),
+        longest.map_or_else(
+            || "-".to_owned(),
+            |recovery| format!("{:.1} s", recovery.as_secs_f64())
+        ),
     )
 }
 
@@ -278,6 +292,8 @@ mod tests {
                 .iter()
                 .map(|problem| (*problem).to_owned())
                 .collect(),
+            recovery: Some(Duration::from_millis(2500)),
+            fault_over: None,
             clean_exit,
             seconds: 12.0,
         }
@@ -294,6 +310,7 @@ mod tests {
             "{line}"
         );
         assert!(line.contains("open 4, opening 2"), "{line}");
+        assert!(line.contains("recovered in 2.5 s"), "{line}");
     }
 
     #[test]
@@ -305,7 +322,7 @@ mod tests {
         ];
         assert_eq!(
             summary(&reports),
-            "3 trials; faults: opening 1, intake 0, closing 2; 1 failed"
+            "3 trials; faults: opening 1, intake 0, closing 2; longest recovery 2.5 s; 1 failed"
         );
     }
 }
