@@ -1,11 +1,12 @@
 //! Button clicks against the Discord emulator, answered with twilight: the acknowledgement
-//! deadline, double acknowledgement (40060), deferred responses, edits and follow-ups.
+//! deadline, double acknowledgement (40060), two sessions of one token (replicas) both receiving
+//! a click, deferred responses, edits and follow-ups.
 
 mod support;
 
 use std::time::Duration;
 
-use support::{client_for, discord_code};
+use support::{client_for, discord_code, next_where, shard};
 use ticketeer_testkit::discord::permissions::{SEND_MESSAGES, VIEW_CHANNEL};
 use ticketeer_testkit::discord::{
     Control, DiscordEmulator, EmulatorConfig, InteractionStatus, SupportGuild, UserMessage,
@@ -251,6 +252,35 @@ async fn the_default_deadline_is_discords_three_seconds() {
         failed_after >= Duration::from_secs(3) && failed_after < Duration::from_secs(4),
         "failed when the 3 s window closed, not before or long after (after {failed_after:?})"
     );
+}
+
+/// Discord routes a guild's events to every session whose `[shard_id, num_shards]` the guild maps
+/// to, and "you can establish multiple sessions with the same `[shard_id, num_shards]`" (Discord
+/// Docs, Gateway: "Sharding"): two replicas of one bot on shard [0, 1] both get each click, and
+/// the one whose acknowledgement comes second is refused with 400 / 40060, which is how bots
+/// running twice learn they raced.
+#[tokio::test]
+async fn two_sessions_of_one_token_both_receive_a_click_and_the_second_answer_gets_40060() {
+    let mut w = world(EmulatorConfig::default()).await;
+    let mut replica = shard(&w.emulator, Intents::GUILDS | Intents::GUILD_MESSAGES);
+    next_where(&mut replica, |e| matches!(e, Event::GuildCreate(_))).await;
+    let click = start_click(&w);
+    let seen_first = next_interaction(&mut w.shard).await;
+    let seen_second = next_interaction(&mut replica).await;
+    assert_eq!(seen_first.id, seen_second.id, "one click, one interaction");
+    assert_eq!(seen_first.token, seen_second.token);
+    let responder = w.client.interaction(seen_first.application_id);
+    responder
+        .create_response(seen_second.id, &seen_second.token, &deferred_ephemeral())
+        .await
+        .expect("the first acknowledgement, from either session, is taken");
+    let late = responder
+        .create_response(seen_first.id, &seen_first.token, &deferred_ephemeral())
+        .await
+        .expect_err("the other replica's acknowledgement");
+    assert_eq!(discord_code(&late), (400, 40060));
+    let outcome = click.await.expect("click task").expect("click");
+    assert!(!outcome.failed(), "the click was acknowledged once");
 }
 
 #[tokio::test]
