@@ -104,6 +104,12 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()>) -> Resul
         ctx.set_http_address(address);
         tracing::info!(%address, "serving /healthz, /readyz, /metrics and /status");
     }
+    // `close_leases` names its holders by this random id: the line tells an operator (and the
+    // fault suite) which replica holds a close.
+    tracing::info!(
+        lease_holder = ctx.lease_holder,
+        "this process holds close leases as this id"
+    );
     let stop_http = CancellationToken::new();
     let server = http::serve(Arc::clone(&ctx), listener, stop_http.clone());
     refresh_open_ticket_gauges(&ctx).await;

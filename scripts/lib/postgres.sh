@@ -139,6 +139,15 @@ postgres_find_bin() {
     "DATABASE_URL=postgres://user:password@host:5432/postgres $0"
 }
 
+# postgres_server_binaries TOOLS_DIR: for a caller that starts servers of its own (the fault
+# suite's postgres-restart kills one): sets POSTGRES_BIN as postgres_find_bin does and, as root,
+# makes sure the user $POSTGRES_SYSTEM_USER exists and reaches the binaries.
+postgres_server_binaries() {
+  postgres_find_bin "$1"
+  _pg_ensure_server_user
+  _pg_grant_traverse "$POSTGRES_BIN/postgres"
+}
+
 # ensure_postgres TOOLS_DIR: see the top of this file.
 ensure_postgres() {
   if [ -n "${DATABASE_URL:-}" ]; then

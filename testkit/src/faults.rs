@@ -12,6 +12,7 @@
 //! for every fault. See `docs/testkit.md` ("The fault suite").
 
 mod judge;
+mod own_postgres;
 mod plan;
 
 use std::collections::{HashMap, HashSet};
@@ -25,7 +26,8 @@ use rand::SeedableRng as _;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom as _;
 
-pub use plan::{Fault, FaultPlan, Phase, TrialReport, summary};
+pub use own_postgres::PostgresBinaries;
+pub use plan::{DEFAULT_OUTAGE, Fault, FaultPlan, Phase, TrialReport, summary};
 
 use crate::discord::{
     Control, DiscordEmulator, EmulatorConfig, InteractionStatus, RateLimitConfig, UserMessage,
@@ -40,7 +42,10 @@ use crate::load::{
 use crate::postgres::TestDatabase;
 use crate::privatebin::{PrivateBinConfig, PrivateBinEmulator};
 use judge::{Row, Seen, TicketChannel, Wanted};
-use plan::{CLOSE_SPREAD, INTAKE_SPREAD, OPEN_SPREAD, moments, trial_seed};
+use own_postgres::OwnPostgres;
+use plan::{
+    Blow, CLOSE_SPREAD, INTAKE_SPREAD, LIMITER_SECS, OPEN_SPREAD, moments, storm, trial_seed,
+};
 
 /// How `ticketeer-testkit faults FAULT` was asked to run.
 #[derive(Debug, Clone)]
@@ -55,20 +60,25 @@ pub struct FaultOptions {
     pub seed: u64,
     /// Where the bot's configs and logs go.
     pub work_dir: PathBuf,
+    /// [`Fault::PrivateBinDown`]: how long PrivateBin is down.
+    pub outage: Duration,
+    /// [`Fault::PostgresRestart`]: the binaries of the server each trial starts for itself.
+    pub postgres: Option<PostgresBinaries>,
 }
-
-/// Users per trial; half of them close their ticket.
-const USERS: usize = 6;
 /// Messages each user writes into their ticket.
 const MESSAGES_PER_USER: usize = 2;
 /// How long a user waits for the answer to an acknowledged click before clicking again: a
 /// deferred acknowledgement the killed process never followed up is never answered, and an
 /// open waiting on a half-made ticket answers within 10 s.
 const ANSWER_PATIENCE: Duration = Duration::from_secs(15);
-/// How long the users' finishing is given after the restart: a ticket a crash left `opening` is
-/// repaired once a minute old, a close resumed once its lease (30 s) runs out, a welcome
-/// repaired 30 s after its ticket's last step; three minutes covers each with room.
-const FINISH_PATIENCE: Duration = Duration::from_mins(3);
+/// [`Fault::PostgresRestart`]: how long the killed server stays down before it is started again.
+const POSTGRES_DOWNTIME: Duration = Duration::from_secs(3);
+/// [`Fault::Replicas`]: how long each PrivateBin answer is held back, so that a close holds its
+/// lease long enough for the trial to see which replica holds it (against the bare emulator a
+/// close is done some 60 ms after its click).
+const REPLICA_UPLOAD_LATENCY: Duration = Duration::from_millis(1500);
+/// [`Fault::Replicas`]: how long the trial waits for a close to take its lease.
+const LEASE_PATIENCE: Duration = Duration::from_secs(20);
 /// How long the restarted bot is given to store the messages it missed.
 const INTAKE_PATIENCE: Duration = Duration::from_mins(2);
 
@@ -89,19 +99,42 @@ pub async fn run_trial(options: &FaultOptions, trial: usize) -> Result<TrialRepo
     .await
     .map_err(|error| LoadError::Emulator(format!("starting Discord: {error}")))?;
     let privatebin = PrivateBinEmulator::start(PrivateBinConfig {
-        traffic_limit_secs: 0,
+        traffic_limit_secs: if options.fault == Fault::PrivateBinLimiter {
+            LIMITER_SECS
+        } else {
+            0
+        },
         ..PrivateBinConfig::default()
     })
     .await
     .map_err(|error| LoadError::Emulator(format!("starting PrivateBin: {error}")))?;
-    let database = TestDatabase::create()
-        .await
-        .map_err(|error| LoadError::Database(crate::error_chain(&error)))?;
+    std::fs::create_dir_all(&options.work_dir).map_err(|source| LoadError::Io {
+        what: format!("creating {}", options.work_dir.display()),
+        source,
+    })?;
+    let mut own_postgres = match (options.fault, &options.postgres) {
+        (Fault::PostgresRestart, Some(binaries)) => {
+            let log = options.work_dir.join(format!("trial-{trial}.postgres.log"));
+            Some(OwnPostgres::start(binaries, &format!("trial-{trial}"), &log).await?)
+        }
+        (Fault::PostgresRestart, None) => {
+            return Err(LoadError::Database(
+                "postgres-restart needs the server's binaries (--postgres-bin)".to_owned(),
+            ));
+        }
+        _ => None,
+    };
+    let database = match &own_postgres {
+        Some(own) => TestDatabase::create_on(&own.url()).await,
+        None => TestDatabase::create().await,
+    }
+    .map_err(|error| LoadError::Database(crate::error_chain(&error)))?;
     let mut report = TrialReport {
         trial,
         seed,
         plan,
         states_at_fault: Vec::new(),
+        detail: None,
         opens_again: 0,
         closes_again: 0,
         problems: Vec::new(),
@@ -115,6 +148,7 @@ pub async fn run_trial(options: &FaultOptions, trial: usize) -> Result<TrialRepo
         &discord,
         &privatebin,
         &database,
+        own_postgres.as_mut(),
         &mut rng,
         &mut report,
     )
@@ -122,6 +156,9 @@ pub async fn run_trial(options: &FaultOptions, trial: usize) -> Result<TrialRepo
     discord.shutdown().await;
     privatebin.shutdown().await;
     let _ = database.drop_now().await;
+    if let Some(own) = own_postgres {
+        own.stop().await?;
+    }
     result?;
     report.seconds = started.elapsed().as_secs_f64();
     Ok(report)
@@ -203,6 +240,7 @@ type TicketRow = (i64, i64, String, Option<i64>, Option<String>, i32);
 struct Trial<'a> {
     options: &'a FaultOptions,
     control: Control,
+    privatebin: &'a PrivateBinEmulator,
     token: String,
     database: &'a TestDatabase,
     layout: Layout,
@@ -211,39 +249,62 @@ struct Trial<'a> {
     number: usize,
 }
 
+/// The processes a fault may strike: the bot (two replicas for [`Fault::Replicas`]), and the
+/// trial's own Postgres server for [`Fault::PostgresRestart`].
+struct Processes<'p> {
+    /// The bot process started first (after a kill, the one started again).
+    bot: BotProcess,
+    /// The second replica, while it runs.
+    replica: Option<BotProcess>,
+    /// The trial's own Postgres server.
+    postgres: Option<&'p mut OwnPostgres>,
+}
+
 async fn drive(
     options: &FaultOptions,
     discord: &DiscordEmulator,
     privatebin: &PrivateBinEmulator,
     database: &TestDatabase,
+    postgres: Option<&mut OwnPostgres>,
     rng: &mut StdRng,
     report: &mut TrialReport,
 ) -> Result<(), LoadError> {
     let control = discord.control();
-    let layout = Layout::build(&control, USERS)?;
-    std::fs::create_dir_all(&options.work_dir).map_err(|source| LoadError::Io {
-        what: format!("creating {}", options.work_dir.display()),
-        source,
-    })?;
+    let layout = Layout::spread(
+        &control,
+        options.fault.users(),
+        options.fault.users_per_guild(),
+    )?;
     let http = free_local_port()?;
     let config = options
         .work_dir
         .join(format!("trial-{}.yaml", report.trial));
     // Logs at info: after a failure, what the bot did around the kill is what to read.
-    let yaml = layout.config_yaml(
-        &discord.http_proxy(),
-        &discord.gateway_url(),
-        &privatebin.base_url(),
-        http,
-        "info",
-    );
-    std::fs::write(&config, yaml).map_err(|source| LoadError::Io {
-        what: format!("writing {}", config.display()),
-        source,
-    })?;
+    let yaml = |http| {
+        layout.config_yaml(
+            &discord.http_proxy(),
+            &discord.gateway_url(),
+            &privatebin.base_url(),
+            http,
+            "info",
+        )
+    };
+    write_config(&config, &yaml(http))?;
+    let replica = if options.fault == Fault::Replicas {
+        let http = free_local_port()?;
+        let config = options
+            .work_dir
+            .join(format!("trial-{}.replica.yaml", report.trial));
+        write_config(&config, &yaml(http))?;
+        privatebin.set_latency(REPLICA_UPLOAD_LATENCY);
+        Some((config, http))
+    } else {
+        None
+    };
     let trial = Trial {
         options,
         control,
+        privatebin,
         token: discord.token().to_owned(),
         database,
         layout,
@@ -272,41 +333,84 @@ async fn drive(
         users[index].closes = true;
     }
 
-    let mut bot = trial.start_bot("bot")?;
-    wait_for_panels(&trial.control, &trial.layout, &bot).await?;
-    bot.wait_ready(START_PATIENCE).await?;
-    match trial.act(&mut bot, &mut users, rng, report).await {
+    let mut first = trial.start_bot("bot")?;
+    wait_for_panels(&trial.control, &trial.layout, &first).await?;
+    first.wait_ready(START_PATIENCE).await?;
+    let mut processes = Processes {
+        bot: first,
+        replica: None,
+        postgres,
+    };
+    if let Some((config, http)) = &replica {
+        let mut second = trial.start_bot_from("replica", config, *http)?;
+        second.wait_ready(START_PATIENCE).await?;
+        processes.replica = Some(second);
+    }
+    match trial.act(&mut processes, &mut users, rng, report).await {
         Ok(()) => {}
         // A bot stuck after the restart fails the trial; the end state still says how.
         Err(error @ LoadError::Timeout { .. }) => report.problems.push(error.to_string()),
         Err(error) => return Err(error),
     }
     report.problems.extend(trial.check(&users).await?);
-    report.clean_exit = bot.terminate(STOP_PATIENCE).await;
+    report.clean_exit = processes.bot.terminate(STOP_PATIENCE).await;
+    if let Some(replica) = processes.replica {
+        report.clean_exit &= replica.terminate(STOP_PATIENCE).await;
+    }
     Ok(())
+}
+
+fn write_config(path: &std::path::Path, yaml: &str) -> Result<(), LoadError> {
+    std::fs::write(path, yaml).map_err(|source| LoadError::Io {
+        what: format!("writing {}", path.display()),
+        source,
+    })
+}
+
+/// The lease holder id a bot process logged at start (`lease_holder` in its JSON log), which
+/// names it in `close_leases`.
+fn logged_lease_holder(log: &std::path::Path) -> Option<i64> {
+    let text = std::fs::read_to_string(log).ok()?;
+    let (_, after) = text.split_once("\"lease_holder\":")?;
+    let end = after
+        .char_indices()
+        .find(|&(at, c)| !(c.is_ascii_digit() || (at == 0 && c == '-')))
+        .map_or(after.len(), |(at, _)| at);
+    after[..end].parse().ok()
 }
 
 impl Trial<'_> {
     fn start_bot(&self, name: &str) -> Result<BotProcess, LoadError> {
-        let log = self
-            .options
-            .work_dir
-            .join(format!("trial-{}.{name}.log", self.number));
+        self.start_bot_from(name, &self.config, self.http)
+    }
+
+    fn start_bot_from(
+        &self,
+        name: &str,
+        config: &std::path::Path,
+        http: SocketAddr,
+    ) -> Result<BotProcess, LoadError> {
         BotProcess::start(
             &self.options.bot_binary,
-            &self.config,
+            config,
             &self.token,
             self.database.url(),
-            self.http,
-            &log,
+            http,
+            &self.log_of(name),
         )
+    }
+
+    fn log_of(&self, name: &str) -> PathBuf {
+        self.options
+            .work_dir
+            .join(format!("trial-{}.{name}.log", self.number))
     }
 
     /// The users' whole story: open, write, close, with the fault in its phase and the users
     /// finishing after it.
     async fn act(
         &self,
-        bot: &mut BotProcess,
+        processes: &mut Processes<'_>,
         users: &mut [User],
         rng: &mut StdRng,
         report: &mut TrialReport,
@@ -316,7 +420,7 @@ impl Trial<'_> {
         let at = moments(rng, users.len(), OPEN_SPREAD);
         let clicks = self.click_open(users, &at);
         let clicks = self
-            .phase(Phase::Opening, plan, bot, report, clicks)
+            .phase(Phase::Opening, plan, processes, report, clicks)
             .await?;
         for (user, click) in users.iter_mut().zip(clicks) {
             user.open_click = click;
@@ -327,7 +431,7 @@ impl Trial<'_> {
         let at = moments(rng, users.len() * MESSAGES_PER_USER, INTAKE_SPREAD);
         let written = self.write(users, &at);
         let written = self
-            .phase(Phase::Intake, plan, bot, report, written)
+            .phase(Phase::Intake, plan, processes, report, written)
             .await?;
         for (user, count) in users.iter_mut().zip(written) {
             user.written += count;
@@ -339,7 +443,7 @@ impl Trial<'_> {
         let at = moments(rng, closing.len(), CLOSE_SPREAD);
         let clicks = self.click_close(users, &closing, &at);
         let clicks = self
-            .phase(Phase::Closing, plan, bot, report, clicks)
+            .phase(Phase::Closing, plan, processes, report, clicks)
             .await?;
         for (&index, click) in closing.iter().zip(clicks) {
             users[index].close_click = click;
@@ -355,7 +459,7 @@ impl Trial<'_> {
         &self,
         phase: Phase,
         plan: FaultPlan,
-        bot: &mut BotProcess,
+        processes: &mut Processes<'_>,
         report: &mut TrialReport,
         work: impl Future<Output = Result<T, LoadError>>,
     ) -> Result<T, LoadError> {
@@ -363,8 +467,200 @@ impl Trial<'_> {
             return work.await;
         }
         match plan.fault {
-            Fault::Kill => self.kill_and_restart(plan, bot, report, work).await,
+            Fault::Kill => {
+                self.kill_and_restart(plan, &mut processes.bot, report, work)
+                    .await
+            }
+            Fault::PostgresRestart => {
+                let postgres = processes.postgres.as_deref_mut().ok_or_else(|| {
+                    LoadError::Database("the trial's own Postgres server is missing".to_owned())
+                })?;
+                self.restart_postgres(plan, postgres, report, work).await
+            }
+            Fault::PrivateBinDown => self.privatebin_outage(plan, report, work).await,
+            Fault::PrivateBinLimiter => {
+                // The limiter is on all along: the fault is the burst, over once it is clicked.
+                let done = work.await?;
+                report.states_at_fault = self.states().await?;
+                report.fault_over = Some(Instant::now());
+                Ok(done)
+            }
+            Fault::GatewayStorm => {
+                self.gateway_storm(plan, &mut processes.bot, report, work)
+                    .await
+            }
+            Fault::Replicas => {
+                self.kill_a_lease_holder(plan, processes, report, work)
+                    .await
+            }
         }
+    }
+
+    /// [`Fault::PostgresRestart`]: at the planned moment the trial's Postgres server is killed
+    /// with SIGKILL, and [`POSTGRES_DOWNTIME`] later started again on its data.
+    async fn restart_postgres<T>(
+        &self,
+        plan: FaultPlan,
+        postgres: &mut OwnPostgres,
+        report: &mut TrialReport,
+        work: impl Future<Output = Result<T, LoadError>>,
+    ) -> Result<T, LoadError> {
+        let crash = async {
+            tokio::time::sleep(plan.after).await;
+            // Read just before the kill: after it there is nothing to read them from.
+            let states = self.states().await?;
+            postgres.kill().await?;
+            let down = Instant::now();
+            tokio::time::sleep(POSTGRES_DOWNTIME).await;
+            postgres.restart().await?;
+            Ok::<_, LoadError>((states, down.elapsed()))
+        };
+        let (done, crashed) = tokio::join!(work, crash);
+        let (states, down_for) = crashed?;
+        report.states_at_fault = states;
+        report.fault_over = Some(Instant::now());
+        report.detail = Some(format!(
+            "Postgres down {:.1} s, crash recovery included",
+            down_for.as_secs_f64()
+        ));
+        done
+    }
+
+    /// [`Fault::PrivateBinDown`]: every PrivateBin request is answered 503 from the planned
+    /// moment for [`FaultOptions::outage`].
+    async fn privatebin_outage<T>(
+        &self,
+        plan: FaultPlan,
+        report: &mut TrialReport,
+        work: impl Future<Output = Result<T, LoadError>>,
+    ) -> Result<T, LoadError> {
+        let outage = async {
+            tokio::time::sleep(plan.after).await;
+            self.privatebin.set_unavailable(true);
+            let states = self.states().await;
+            tokio::time::sleep(self.options.outage).await;
+            self.privatebin.set_unavailable(false);
+            states
+        };
+        let (done, states) = tokio::join!(work, outage);
+        report.states_at_fault = states?;
+        report.fault_over = Some(Instant::now());
+        report.detail = Some(format!(
+            "PrivateBin down {} s",
+            self.options.outage.as_secs()
+        ));
+        done
+    }
+
+    /// [`Fault::GatewayStorm`]: from the planned moment, the trial's storm of gateway blows, each
+    /// dealt to every connected session; its recovery runs from the last blow, through the bot's
+    /// session back (`/readyz`), to every message stored.
+    async fn gateway_storm<T>(
+        &self,
+        plan: FaultPlan,
+        bot: &mut BotProcess,
+        report: &mut TrialReport,
+        work: impl Future<Output = Result<T, LoadError>>,
+    ) -> Result<T, LoadError> {
+        let blows = storm(report.seed);
+        let (identifies_before, resumes_before) = self.control.gateway_counts();
+        let storming = async {
+            tokio::time::sleep(plan.after).await;
+            let states = self.states().await;
+            for (blow, pause) in &blows {
+                match blow {
+                    Blow::Reconnect => self.control.send_reconnect(),
+                    Blow::InvalidSession { resumable } => {
+                        self.control.send_invalid_session(*resumable);
+                    }
+                    Blow::Drop => self.control.drop_gateway_connections(),
+                }
+                tokio::time::sleep(*pause).await;
+            }
+            states
+        };
+        let (done, states) = tokio::join!(work, storming);
+        report.states_at_fault = states?;
+        report.fault_over = Some(Instant::now());
+        bot.wait_ready(START_PATIENCE).await?;
+        let (identifies, resumes) = self.control.gateway_counts();
+        report.detail = Some(format!(
+            "{}; then {} IDENTIFY and {} RESUME",
+            blows
+                .iter()
+                .map(|(blow, _)| blow.name())
+                .collect::<Vec<_>>()
+                .join(", "),
+            identifies - identifies_before,
+            resumes - resumes_before,
+        ));
+        done
+    }
+
+    /// [`Fault::Replicas`]: once a close holds its lease, the replica holding it is killed with
+    /// SIGKILL and not started again; the other has to finish the close once the lease runs out.
+    async fn kill_a_lease_holder<T>(
+        &self,
+        plan: FaultPlan,
+        processes: &mut Processes<'_>,
+        report: &mut TrialReport,
+        work: impl Future<Output = Result<T, LoadError>>,
+    ) -> Result<T, LoadError> {
+        let replica = processes
+            .replica
+            .as_mut()
+            .ok_or_else(|| LoadError::Emulator("the second replica is not running".to_owned()))?;
+        let first_id = logged_lease_holder(&self.log_of("bot"));
+        let replica_id = logged_lease_holder(&self.log_of("replica"));
+        let (Some(first_id), Some(replica_id)) = (first_id, replica_id) else {
+            return Err(replica.failed("a replica did not log its lease holder id"));
+        };
+        let first = &mut processes.bot;
+        let killing = async {
+            tokio::time::sleep(plan.after).await;
+            let give_up = Instant::now() + LEASE_PATIENCE;
+            let holder = loop {
+                let holders: Vec<i64> = sqlx::query_scalar("SELECT holder FROM close_leases")
+                    .fetch_all(&self.database.pool().await)
+                    .await
+                    .map_err(|error| LoadError::Database(crate::error_chain(&error)))?;
+                if let Some(holder) = holders.into_iter().next() {
+                    break holder;
+                }
+                if Instant::now() > give_up {
+                    return Err(LoadError::Timeout {
+                        what: "a close to take its lease".to_owned(),
+                        seconds: LEASE_PATIENCE.as_secs(),
+                    });
+                }
+                tokio::time::sleep(POLL).await;
+            };
+            let killed_first = holder == first_id;
+            if killed_first {
+                first.kill().await?;
+            } else if holder == replica_id {
+                replica.kill().await?;
+            } else {
+                return Err(LoadError::Emulator(format!(
+                    "a close lease is held by {holder}, neither replica"
+                )));
+            }
+            Ok((killed_first, self.states().await?))
+        };
+        let (done, killed) = tokio::join!(work, killing);
+        let (killed_first, states) = killed?;
+        report.states_at_fault = states;
+        report.fault_over = Some(Instant::now());
+        // The killed process goes, and the one left is the trial's bot from here on.
+        let second = processes.replica.take();
+        if killed_first && let Some(second) = second {
+            processes.bot = second;
+        }
+        report.detail = Some(format!(
+            "killed the {} replica, holding a close's lease",
+            if killed_first { "first" } else { "second" }
+        ));
+        done
     }
 
     /// [`Fault::Kill`]: kills the bot at the planned moment, then starts it again on the same
@@ -427,16 +723,11 @@ impl Trial<'_> {
 
     /// The log of the bot process started last.
     fn latest_log(&self) -> PathBuf {
-        let log = |name: &str| {
-            self.options
-                .work_dir
-                .join(format!("trial-{}.{name}.log", self.number))
-        };
-        let restarted = log("bot-restarted");
+        let restarted = self.log_of("bot-restarted");
         if restarted.exists() {
             restarted
         } else {
-            log("bot")
+            self.log_of("bot")
         }
     }
 
@@ -467,7 +758,8 @@ impl Trial<'_> {
         users: &mut [User],
         report: &mut TrialReport,
     ) -> Result<(), LoadError> {
-        let give_up = Instant::now() + FINISH_PATIENCE;
+        let patience = self.options.fault.finish_patience();
+        let give_up = Instant::now() + patience;
         loop {
             let mut waiting = 0;
             for user in users.iter_mut().filter(|user| user.ticket.is_none()) {
@@ -500,7 +792,7 @@ impl Trial<'_> {
             if Instant::now() > give_up {
                 return Err(LoadError::Timeout {
                     what: format!("{waiting} users' tickets to be ready after the restart"),
-                    seconds: FINISH_PATIENCE.as_secs(),
+                    seconds: patience.as_secs(),
                 });
             }
             tokio::time::sleep(POLL * 10).await;
@@ -615,7 +907,8 @@ impl Trial<'_> {
         users: &mut [User],
         report: &mut TrialReport,
     ) -> Result<(), LoadError> {
-        let give_up = Instant::now() + FINISH_PATIENCE;
+        let patience = self.options.fault.finish_patience();
+        let give_up = Instant::now() + patience;
         loop {
             for user in users
                 .iter_mut()
@@ -650,7 +943,7 @@ impl Trial<'_> {
             if Instant::now() > give_up {
                 return Err(LoadError::Timeout {
                     what: format!("after the restart, {}", unfinished.join("; ")),
-                    seconds: FINISH_PATIENCE.as_secs(),
+                    seconds: patience.as_secs(),
                 });
             }
             tokio::time::sleep(POLL * 10).await;
@@ -727,7 +1020,7 @@ impl Trial<'_> {
         .map_err(failed)?;
         let stored = self.stored_messages().await?;
         let as_id = |value: i64| u64::try_from(value).unwrap_or_default();
-        let rows = rows
+        let rows: Vec<Row> = rows
             .into_iter()
             .map(
                 |(id, user, state, channel, transcript, message_count)| Row {
@@ -777,11 +1070,26 @@ impl Trial<'_> {
                 written: user.written,
             })
             .collect();
+        let closed = rows.iter().filter(|row| row.state == "closed").count();
         let seen = Seen {
             rows,
             log_posts,
             channels,
         };
-        Ok(judge::problems(&wanted, &seen))
+        let mut problems = judge::problems(&wanted, &seen);
+        // Refused uploads store nothing, so each closed ticket's transcript is its one paste; a
+        // kill can strand a paste stored just before it, so only these faults hold to this.
+        if matches!(
+            self.options.fault,
+            Fault::PrivateBinDown | Fault::PrivateBinLimiter
+        ) {
+            let pastes = self.privatebin.paste_count();
+            if pastes != closed {
+                problems.push(format!(
+                    "PrivateBin holds {pastes} pastes for {closed} closed tickets"
+                ));
+            }
+        }
+        Ok(problems)
     }
 }

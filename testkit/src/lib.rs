@@ -11,8 +11,9 @@
 //! - [`control_plane`]: a real Kubernetes control plane (etcd, kube-apiserver,
 //!   kube-controller-manager) as local processes, with admin and ServiceAccount clients and the
 //!   API server's audit log.
-//! - [`faults`]: the fault suite (`ticketeer-testkit faults kill`): the bot's binary killed with
-//!   SIGKILL at seeded moments, restarted, and its end state held to losing nothing.
+//! - [`faults`]: the fault suite (`ticketeer-testkit faults FAULT`): the bot's binary killed
+//!   with SIGKILL, its Postgres server killed, PrivateBin down or rate-limited, gateway storms, a
+//!   replica killed, each at seeded moments, and the end state held to losing nothing.
 //! - [`load`]: the load generator (`ticketeer-testkit load`): the bot's binary under seeded
 //!   scenarios against the emulators with Discord's limits on, measured from outside.
 //! - [`postgres`]: fresh, isolated databases on a real Postgres server for each test.

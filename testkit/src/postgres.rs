@@ -80,7 +80,15 @@ impl TestDatabase {
     /// DATABASE_URL or start PostgreSQL`), [`TestDatabaseError::CreateDatabase`] when the user may
     /// not create databases.
     pub async fn create() -> Result<Self, TestDatabaseError> {
-        let server_url = server_url();
+        Self::create_on(&server_url()).await
+    }
+
+    /// Creates a fresh database on the server at `server_url` (one a test started itself).
+    ///
+    /// # Errors
+    /// As [`create`](Self::create).
+    pub async fn create_on(server_url: &str) -> Result<Self, TestDatabaseError> {
+        let server_url = server_url.to_owned();
         let shown_url = redact_password(&server_url);
         let server = PgConnectOptions::from_str(&server_url).map_err(|source| {
             TestDatabaseError::ParseUrl {

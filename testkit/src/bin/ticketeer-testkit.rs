@@ -7,12 +7,13 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use ticketeer_testkit::discord::{
     DiscordEmulator, EmulatorConfig, RateLimitConfig, control_router,
 };
-use ticketeer_testkit::faults::{self, Fault, FaultOptions};
+use ticketeer_testkit::faults::{self, DEFAULT_OUTAGE, Fault, FaultOptions, PostgresBinaries};
 use ticketeer_testkit::load::{self, LoadOptions, Report, Scenario};
 use ticketeer_testkit::privatebin::{PrivateBinConfig, PrivateBinEmulator};
 use ticketeer_testkit::quickstart::{BOT_NAMESPACE, Quickstart, QuickstartOptions};
@@ -74,12 +75,21 @@ names a Postgres server) against the bot's (release) binary; see ./scripts/fault
 per trial and a summary; exits 1 when a trial ends inconsistent or the bot does not exit cleanly.
 Faults:
   kill                  the bot is killed with SIGKILL and started again on the same config
+  postgres-restart      the trial's own Postgres server is killed with SIGKILL, then restarted
+  privatebin-down       PrivateBin answers 503 to everything for a while, as tickets close
+  privatebin-limiter    PrivateBin's 10-second traffic limiter on, 20 tickets closing at once
+  gateway               RECONNECT, INVALID_SESSION and dropped connections while users write
+  replicas              two replicas on one token; the one holding a close is killed for good
 
 Options:
   --bot-bin PATH        the ticketeer-bot binary
-  --trials N            how many trials  [default: 20]
+  --trials N            how many trials  [default: 20; privatebin-down and -limiter: 3]
   --seed N              each trial's seed comes from it  [default: from the clock, printed]
   --work-dir DIR        where the bot's configs and logs go  [default: a temporary directory]
+  --outage SECS         privatebin-down: how long PrivateBin is down  [default: 120]
+  --postgres-bin DIR    postgres-restart: where initdb and postgres are (./scripts/faults finds them)
+  --postgres-user NAME  postgres-restart, run as root: whom the server runs as
+                        [default: ticketeer-postgres]
 ";
 
 /// What `quickstart` was asked for.
@@ -197,10 +207,13 @@ fn parse_faults(
     let mut options = FaultOptions {
         fault,
         bot_binary: PathBuf::new(),
-        trials: 20,
+        trials: fault.default_trials(),
         seed: default_seed,
         work_dir: std::env::temp_dir().join(format!("ticketeer-faults-{}", std::process::id())),
+        outage: DEFAULT_OUTAGE,
+        postgres: None,
     };
+    let mut postgres_user = "ticketeer-postgres".to_owned();
     let mut bot_binary = None;
     while let Some(flag) = args.next() {
         let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
@@ -221,6 +234,22 @@ fn parse_faults(
                     .with_context(|| format!("--seed: {seed:?} is not a whole number"))?;
             }
             "--work-dir" => options.work_dir = PathBuf::from(value()?),
+            "--outage" => {
+                let seconds = value()?;
+                options.outage = seconds
+                    .parse()
+                    .ok()
+                    .filter(|seconds| *seconds > 0)
+                    .map(Duration::from_secs)
+                    .with_context(|| format!("--outage: {seconds:?} is not a positive number"))?;
+            }
+            "--postgres-bin" => {
+                options.postgres = Some(PostgresBinaries {
+                    bin_dir: PathBuf::from(value()?),
+                    user: String::new(),
+                });
+            }
+            "--postgres-user" => postgres_user = value()?,
             "-h" | "--help" => return Ok(None),
             other => bail!(
                 "unknown faults {} option {other:?}\n\n{USAGE}",
@@ -230,6 +259,14 @@ fn parse_faults(
     }
     options.bot_binary =
         bot_binary.with_context(|| format!("faults {} needs --bot-bin PATH", fault.name()))?;
+    if let Some(binaries) = &mut options.postgres {
+        binaries.user = postgres_user;
+    } else if fault == Fault::PostgresRestart {
+        bail!(
+            "faults postgres-restart needs --postgres-bin DIR, a directory holding initdb and \
+             postgres: it starts a server of its own to kill"
+        );
+    }
     Ok(Some(options))
 }
 
@@ -291,9 +328,11 @@ fn parse_addr(flag: &str, value: &str) -> anyhow::Result<SocketAddr> {
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            // The control plane harness polls /readyz with kube's client, which logs each early refusal.
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,kube_client::client::builder=off".into()),
+            // The control plane harness polls /readyz with kube's client, which logs each early
+            // refusal; sqlx's pool logs each connection that `faults postgres-restart` killed.
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+                "info,kube_client::client::builder=off,sqlx_core::pool=warn".into()
+            }),
         )
         .init();
     match run().await {
@@ -600,7 +639,9 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_faults, parse_load, parse_options};
+    use std::time::Duration;
+
+    use super::{USAGE, parse_faults, parse_load, parse_options};
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|arg| (*arg).to_owned()).collect()
@@ -694,7 +735,13 @@ mod tests {
         let error = parse_faults(args(&["partition"]), 1).err().unwrap();
         assert!(error.to_string().contains("partition"), "{error}");
         assert!(parse_faults(args(&[]), 1).is_err());
-        for bad in [["--trials", "0"], ["--trials", "x"], ["--seed", "-1"]] {
+        for bad in [
+            ["--trials", "0"],
+            ["--trials", "x"],
+            ["--seed", "-1"],
+            ["--outage", "0"],
+            ["--outage", "2m"],
+        ] {
             let mut line = vec!["kill", "--bot-bin", "b"];
             line.extend(bad);
             let error = parse_faults(args(&line), 1).err().unwrap();
@@ -702,6 +749,65 @@ mod tests {
         }
         let error = parse_faults(args(&["kill", "--bogus"]), 1).err().unwrap();
         assert!(error.to_string().contains("--bogus"), "{error}");
+    }
+
+    #[test]
+    fn every_fault_is_named_in_the_usage_and_privatebin_down_takes_an_outage() {
+        for fault in super::Fault::ALL {
+            let options = parse_faults(
+                args(&[fault.name(), "--bot-bin", "b", "--postgres-bin", "/pg"]),
+                1,
+            )
+            .unwrap()
+            .unwrap();
+            assert_eq!(options.fault, fault);
+            assert!(
+                USAGE.contains(&format!("\n  {} ", fault.name())),
+                "{} is not in the usage",
+                fault.name()
+            );
+        }
+        let options = parse_faults(
+            args(&["privatebin-down", "--bot-bin", "b", "--outage", "20"]),
+            1,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(options.outage, Duration::from_secs(20));
+        let options = parse_faults(args(&["privatebin-down", "--bot-bin", "b"]), 1)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            options.outage,
+            Duration::from_mins(2),
+            "two minutes unless told"
+        );
+    }
+
+    #[test]
+    fn postgres_restart_needs_the_server_binaries() {
+        let error = parse_faults(args(&["postgres-restart", "--bot-bin", "b"]), 1)
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("--postgres-bin"), "{error}");
+        let options = parse_faults(
+            args(&[
+                "postgres-restart",
+                "--bot-bin",
+                "b",
+                "--postgres-bin",
+                "/usr/lib/postgresql/17/bin",
+            ]),
+            1,
+        )
+        .unwrap()
+        .unwrap();
+        let binaries = options.postgres.unwrap();
+        assert_eq!(
+            binaries.bin_dir,
+            std::path::Path::new("/usr/lib/postgresql/17/bin")
+        );
+        assert_eq!(binaries.user, "ticketeer-postgres");
     }
 
     #[test]

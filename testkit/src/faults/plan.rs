@@ -11,16 +11,43 @@ use rand::rngs::StdRng;
 pub enum Fault {
     /// The bot's process dies with SIGKILL and is started again.
     Kill,
+    /// The Postgres server is killed with SIGKILL, postmaster and backends at once, and started
+    /// again on its data a few seconds later.
+    PostgresRestart,
+    /// PrivateBin answers every request 503 for a while (two minutes unless told otherwise)
+    /// while tickets close.
+    PrivateBinDown,
+    /// PrivateBin's traffic limiter (one paste per client every 10 s) is on, and 20 tickets close
+    /// at once.
+    PrivateBinLimiter,
+    /// While the users write, the gateway sends RECONNECT and INVALID_SESSION and drops its
+    /// connections, in a seeded storm of [`STORM_BLOWS`] blows.
+    GatewayStorm,
+    /// Two replicas of the bot run on one token; the one holding a close's lease dies with
+    /// SIGKILL mid-close and is not started again: the other finishes everything.
+    Replicas,
 }
 
 impl Fault {
     /// Every fault, in the order the usage lists them.
-    pub const ALL: [Self; 1] = [Self::Kill];
+    pub const ALL: [Self; 6] = [
+        Self::Kill,
+        Self::PostgresRestart,
+        Self::PrivateBinDown,
+        Self::PrivateBinLimiter,
+        Self::GatewayStorm,
+        Self::Replicas,
+    ];
 
     /// Its name on the command line and in reports.
     pub fn name(self) -> &'static str {
         match self {
             Self::Kill => "kill",
+            Self::PostgresRestart => "postgres-restart",
+            Self::PrivateBinDown => "privatebin-down",
+            Self::PrivateBinLimiter => "privatebin-limiter",
+            Self::GatewayStorm => "gateway",
+            Self::Replicas => "replicas",
         }
     }
 
@@ -32,9 +59,133 @@ impl Fault {
     /// The phases it may strike in, each as likely.
     pub(crate) fn phases(self) -> &'static [Phase] {
         match self {
-            Self::Kill => &Phase::ALL,
+            Self::Kill | Self::PostgresRestart => &Phase::ALL,
+            // Only closes upload, and a close's lease is only held while it runs.
+            Self::PrivateBinDown | Self::PrivateBinLimiter | Self::Replicas => &[Phase::Closing],
+            Self::GatewayStorm => &[Phase::Intake],
         }
     }
+
+    /// Trials in a run unless told otherwise: twenty, but a trial that waits out a two-minute
+    /// outage or a five-minute queue gets fewer.
+    pub fn default_trials(self) -> usize {
+        match self {
+            Self::PrivateBinDown | Self::PrivateBinLimiter => 3,
+            _ => 20,
+        }
+    }
+
+    /// How far into `phase` it may strike: [`Phase::fault_window`], but a storm starts within
+    /// [`STORM_START`] so that most of the messages are written while it blows, and an outage
+    /// within [`OUTAGE_START`], before most closes (each done some 60 ms after its click) are.
+    pub(crate) fn window_in(self, phase: Phase) -> Duration {
+        match self {
+            Self::GatewayStorm => STORM_START,
+            Self::PrivateBinDown => OUTAGE_START,
+            _ => phase.fault_window(),
+        }
+    }
+
+    /// Users per trial; half of them close their ticket.
+    pub(crate) fn users(self) -> usize {
+        match self {
+            // Twenty closes at once against the limiter.
+            Self::PrivateBinLimiter => 40,
+            _ => 6,
+        }
+    }
+
+    /// At most how many users share a guild (no bound: the load generator's layout). The six of
+    /// most faults share one guild and category, so the sixth open waits for the guild's next
+    /// channel window (5 per 5 s), as the kill's timing relies on; the limiter's 40 are spread
+    /// eight to a guild, so that their opens, which are not what it tests, are set up within
+    /// seconds rather than queued for 40 s.
+    pub(crate) fn users_per_guild(self) -> usize {
+        match self {
+            Self::PrivateBinLimiter => 8,
+            _ => usize::MAX,
+        }
+    }
+
+    /// Whether it strikes at a moment within its phase; the limiter is on from the start.
+    fn strikes_at_a_moment(self) -> bool {
+        self != Self::PrivateBinLimiter
+    }
+
+    /// How long the users are given to get what they wanted once the fault's phase is over: a
+    /// ticket a crash left `opening` is repaired once a minute old, a close resumed once its
+    /// lease (30 s) runs out, a welcome repaired 30 s after its ticket's last step, a failed
+    /// close retried within 20 s; three minutes covers each with room. Behind the limiter the
+    /// closes' uploads also queue, one per [`LIMITER_SECS`] and a second of slack each.
+    pub(crate) fn finish_patience(self) -> Duration {
+        let room = Duration::from_mins(3);
+        match self {
+            Self::PrivateBinLimiter => {
+                let closes = u32::try_from(self.users() / 2).unwrap_or(u32::MAX);
+                room + Duration::from_secs(LIMITER_SECS + 1) * closes
+            }
+            _ => room,
+        }
+    }
+}
+
+/// [`Fault::PrivateBinLimiter`]: PrivateBin's default traffic limit, seconds between pastes.
+pub(crate) const LIMITER_SECS: u64 = 10;
+
+/// [`Fault::PrivateBinDown`]: how long PrivateBin is down unless told otherwise.
+pub const DEFAULT_OUTAGE: Duration = Duration::from_mins(2);
+
+/// [`Fault::PrivateBinDown`]: the outage starts this soon after the first close click.
+pub(crate) const OUTAGE_START: Duration = Duration::from_millis(200);
+
+/// [`Fault::GatewayStorm`]: the storm starts this soon after the first message.
+pub(crate) const STORM_START: Duration = Duration::from_millis(300);
+
+/// [`Fault::GatewayStorm`]: how many blows a storm deals.
+pub(crate) const STORM_BLOWS: usize = 6;
+
+/// One blow of a gateway storm, dealt to every connected session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Blow {
+    /// Op 7 RECONNECT: the client should resume on a new connection.
+    Reconnect,
+    /// Op 9 INVALID_SESSION; not resumable means Discord forgot the session and the client
+    /// identifies afresh, missing whatever happened meanwhile.
+    InvalidSession { resumable: bool },
+    /// The connection closes without a close frame; the session stays resumable.
+    Drop,
+}
+
+impl Blow {
+    /// Its name in the trial's log line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Reconnect => "RECONNECT",
+            Self::InvalidSession { resumable: true } => "INVALID_SESSION(resumable)",
+            Self::InvalidSession { resumable: false } => "INVALID_SESSION(fresh)",
+            Self::Drop => "dropped connection",
+        }
+    }
+}
+
+/// The storm of a trial seeded `seed`: [`STORM_BLOWS`] blows, each of every kind as likely, each
+/// followed by a pause of 100 to 500 ms, so some land while the client is still reconnecting from
+/// the one before.
+pub(crate) fn storm(seed: u64) -> Vec<(Blow, Duration)> {
+    use rand::SeedableRng as _;
+    // Its own stream, so the storm does not shift the users' moments drawn from the trial's.
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5707_4D5E_ED00_0001);
+    (0..STORM_BLOWS)
+        .map(|_| {
+            let blow = match rng.random_range(0..4) {
+                0 => Blow::Reconnect,
+                1 => Blow::InvalidSession { resumable: true },
+                2 => Blow::InvalidSession { resumable: false },
+                _ => Blow::Drop,
+            };
+            (blow, Duration::from_millis(rng.random_range(100..500)))
+        })
+        .collect()
 }
 
 /// The part of a trial a fault strikes in.
@@ -100,11 +251,16 @@ impl FaultPlan {
     pub(crate) fn choose(fault: Fault, rng: &mut StdRng) -> Self {
         let phases = fault.phases();
         let phase = phases[rng.random_range(0..phases.len())];
-        let window = u64::try_from(phase.fault_window().as_millis()).unwrap_or(u64::MAX);
+        let window = u64::try_from(fault.window_in(phase).as_millis()).unwrap_or(u64::MAX);
+        let after = Duration::from_millis(rng.random_range(0..window));
         Self {
             fault,
             phase,
-            after: Duration::from_millis(rng.random_range(0..window)),
+            after: if fault.strikes_at_a_moment() {
+                after
+            } else {
+                Duration::ZERO
+            },
         }
     }
 }
@@ -141,6 +297,8 @@ pub struct TrialReport {
     pub plan: FaultPlan,
     /// The ticket rows per state the moment the fault struck: what it cut short.
     pub states_at_fault: Vec<(String, i64)>,
+    /// What the fault did, when it says more than its name (a storm's blows, say).
+    pub detail: Option<String>,
     /// Open clicks the users had to make again after the restart.
     pub opens_again: usize,
     /// Close clicks the users had to make again after the restart.
@@ -202,7 +360,10 @@ impl TrialReport {
                 |recovery| format!("{:.1} s", recovery.as_secs_f64())
             ),
             self.seconds,
-        )
+        ) + &self
+            .detail
+            .as_ref()
+            .map_or_else(String::new, |detail| format!("  ({detail})"))
     }
 }
 
@@ -244,6 +405,8 @@ mod tests {
         for seed in 0..200 {
             let chosen = plan(seed);
             assert!(chosen.after < chosen.phase.fault_window(), "{chosen:?}");
+            let storm = FaultPlan::choose(Fault::GatewayStorm, &mut StdRng::seed_from_u64(seed));
+            assert!(storm.after < STORM_START, "{storm:?}");
         }
     }
 
@@ -256,6 +419,42 @@ mod tests {
             counts[Phase::ALL.iter().position(|p| *p == phase).unwrap()] += 1;
         }
         assert!(counts.iter().all(|count| *count > 60), "{counts:?}");
+    }
+
+    #[test]
+    fn each_fault_strikes_only_in_its_phases_and_the_limiter_from_the_start() {
+        for fault in Fault::ALL {
+            assert_eq!(Fault::from_name(fault.name()), Some(fault));
+            for seed in 0..50 {
+                let plan = FaultPlan::choose(fault, &mut StdRng::seed_from_u64(seed));
+                assert!(fault.phases().contains(&plan.phase), "{plan:?}");
+                if fault == Fault::PrivateBinLimiter {
+                    assert_eq!(plan.after, Duration::ZERO);
+                }
+            }
+        }
+        assert_eq!(
+            Fault::PrivateBinLimiter.users() / 2,
+            20,
+            "twenty closes at once"
+        );
+        assert!(Fault::PrivateBinLimiter.finish_patience() > Duration::from_secs(11 * 20));
+    }
+
+    #[test]
+    fn a_storm_is_seeded_and_deals_every_kind_of_blow() {
+        assert_eq!(storm(3), storm(3));
+        assert_ne!(storm(3), storm(4));
+        let mut kinds = std::collections::HashSet::new();
+        for seed in 0..40 {
+            let blows = storm(seed);
+            assert_eq!(blows.len(), STORM_BLOWS);
+            for (blow, pause) in blows {
+                assert!((100..500).contains(&pause.as_millis()), "{pause:?}");
+                kinds.insert(blow.name());
+            }
+        }
+        assert_eq!(kinds.len(), 4, "{kinds:?}");
     }
 
     #[test]
@@ -286,6 +485,7 @@ mod tests {
                 after: Duration::from_millis(120),
             },
             states_at_fault: vec![("open".to_owned(), 4), ("opening".to_owned(), 2)],
+            detail: None,
             opens_again: 2,
             closes_again: 0,
             problems: problems

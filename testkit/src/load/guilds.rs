@@ -49,8 +49,19 @@ impl Layout {
     /// Builds enough guilds in the emulator for `tickets` openers, filling each category up to
     /// its 50 channels before the next.
     pub(crate) fn build(control: &Control, tickets: usize) -> Result<Self, LoadError> {
-        let guild_count = tickets.div_ceil(TICKETS_PER_GUILD).max(1);
-        let per_category = TICKETS_PER_GUILD / CATEGORIES_PER_GUILD;
+        Self::spread(control, tickets, TICKETS_PER_GUILD)
+    }
+
+    /// As [`build`](Self::build), with at most `per_guild` openers in each guild (rounded down to
+    /// a whole number per category, at least one): each guild creates its channels from its own
+    /// rate-limit bucket (5 per 5 s), so a burst spread over more guilds is set up sooner.
+    pub(crate) fn spread(
+        control: &Control,
+        tickets: usize,
+        per_guild: usize,
+    ) -> Result<Self, LoadError> {
+        let per_category = (per_guild.min(TICKETS_PER_GUILD) / CATEGORIES_PER_GUILD).max(1);
+        let guild_count = tickets.div_ceil(per_category * CATEGORIES_PER_GUILD).max(1);
         let mut layout = Self {
             guilds: Vec::new(),
             categories: Vec::new(),
