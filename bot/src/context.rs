@@ -151,6 +151,9 @@ pub struct Context {
     /// gateway session, or a message it failed to store. `None` until the first READY, since
     /// nothing is seen before it. A ticket opened after it has every message stored.
     last_gap: std::sync::Mutex<Option<jiff::Timestamp>>,
+    /// Ticket messages the database could not take when they arrived, stored again by the
+    /// resume loop.
+    pub(crate) uncounted: crate::uncounted::Uncounted,
     /// Bounds the message events doing database work at once, so a burst of thousands of
     /// messages queues here instead of contending for the pool all together.
     pub(crate) message_work: Semaphore,
@@ -238,6 +241,7 @@ impl Context {
             driving: std::sync::Mutex::new(HashSet::new()),
             lease_holder: rand::random(),
             last_gap: std::sync::Mutex::new(None),
+            uncounted: crate::uncounted::Uncounted::default(),
             message_work: Semaphore::new(MESSAGE_WORK_PERMITS as usize),
             guild_cache: crate::guild_cache::GuildCache::default(),
             guild_names: crate::guild_names::GuildNameBook::default(),

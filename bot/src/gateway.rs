@@ -15,6 +15,7 @@ use crate::context::Context;
 use crate::error::ErrorChain;
 use crate::error::{BotError, Result};
 use crate::store::{self, TicketState};
+use crate::uncounted::Missed;
 use crate::{catch_up, close, commands, interactions, panels};
 
 /// The intents the bot needs: guilds (channels), guild messages (counting, panel deletes) and
@@ -185,7 +186,8 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
                     let work = ctx.message_work.acquire().await;
                     if let Err(error) = count_message(&ctx, &message.message).await {
                         ctx.record_gap();
-                        tracing::warn!(error = %ErrorChain(&error), "could not count a ticket message");
+                        tracing::warn!(error = %ErrorChain(&error), "could not count a ticket message; trying again later");
+                        keep_uncounted(&ctx, Missed::Created(message.message));
                     }
                     drop(work);
                     handled(&ctx, "MESSAGE_CREATE");
@@ -201,7 +203,8 @@ fn dispatch(ctx: &Arc<Context>, event: Event) {
                     let work = ctx.message_work.acquire().await;
                     if let Err(error) = store_edit(&ctx, &updated.0).await {
                         ctx.record_gap();
-                        tracing::warn!(error = %ErrorChain(&error), "could not store an edited ticket message");
+                        tracing::warn!(error = %ErrorChain(&error), "could not store an edited ticket message; trying again later");
+                        keep_uncounted(&ctx, Missed::Edited(updated.0));
                     }
                     drop(work);
                     handled(&ctx, "MESSAGE_UPDATE");
@@ -332,6 +335,50 @@ async fn store_edit(ctx: &Context, message: &Message) -> Result<()> {
         count_message(ctx, message).await?;
     }
     Ok(())
+}
+
+fn keep_uncounted(ctx: &Context, missed: Missed) {
+    if !ctx.uncounted.keep(missed) {
+        tracing::warn!(
+            kept = crate::uncounted::MAX_KEPT,
+            "too many ticket messages wait to be stored; this one is dropped (its ticket's close reads the whole history)"
+        );
+    }
+}
+
+/// Stores the ticket messages the database could not take when they arrived (see
+/// `uncounted.rs`); those that fail again wait for the next round.
+pub(crate) async fn store_uncounted(ctx: &Context) {
+    let waiting = ctx.uncounted.take_all();
+    if waiting.is_empty() {
+        return;
+    }
+    let (mut stored, mut failed) = (0_usize, None);
+    for missed in waiting {
+        let result = match &missed {
+            Missed::Created(message) => count_message(ctx, message).await,
+            Missed::Edited(message) => store_edit(ctx, message).await,
+        };
+        match result {
+            Ok(()) => stored += 1,
+            Err(error) => {
+                failed = Some(error);
+                keep_uncounted(ctx, missed);
+            }
+        }
+    }
+    match failed {
+        None => tracing::info!(
+            stored,
+            "stored the ticket messages the database had refused"
+        ),
+        Some(error) => tracing::warn!(
+            stored,
+            waiting = ctx.uncounted.len(),
+            error = %ErrorChain(&error),
+            "could not store every ticket message the database had refused; trying again later"
+        ),
+    }
 }
 
 /// Counts a message if it was sent in the channel of a ticket whose transcript is not stored

@@ -74,6 +74,7 @@ mod settings;
 mod status;
 pub mod store;
 pub mod transcript;
+mod uncounted;
 mod upkeep;
 
 use std::future::Future;

@@ -1,6 +1,6 @@
 //! The resume loop: what must be finished after a crash, an outage or a refusal — unfinished
-//! closes, tickets whose first message is not yet posted and pinned, and durable timers that
-//! came due (close requests nobody answered, inactivity warnings and closes of abandoned
+//! closes, tickets whose first message is not yet posted and pinned, ticket messages the database
+//! refused when they arrived (`uncounted.rs`), and durable timers that came due (close requests nobody answered, inactivity warnings and closes of abandoned
 //! tickets) — is looked for as soon
 //! as the gateway is up, then every `close_retry_interval`, each ticket with its own backoff.
 //! Every `forget_interval` the same loop deletes what the bot no longer needs to keep: old
@@ -39,6 +39,7 @@ pub(crate) async fn resume_loop(ctx: Arc<Context>, stop: CancellationToken) {
             forget(&ctx).await;
             forgot_at = Some(Instant::now());
         }
+        crate::gateway::store_uncounted(&ctx).await;
         fire_due_timers(&ctx).await;
         inactivity::fire_due(&ctx).await;
         if ctx.gateway_connected() {

@@ -1,6 +1,8 @@
 //! The fault suite behind `ticketeer-testkit faults FAULT`: the bot loses nothing when something
-//! goes wrong at a random moment. Each [`Fault`] is one kind of trouble; `faults kill`, for one,
-//! kills the bot's process with SIGKILL and starts it again.
+//! goes wrong at a random moment. Each [`Fault`] is one kind of trouble, injected by one method of
+//! the trial (`Trial::phase` picks it): `faults kill` kills the bot's process with SIGKILL and
+//! starts it again; the others kill the trial's Postgres server, take PrivateBin down or turn its
+//! limiter on, storm the gateway, or kill one of two replicas.
 //!
 //! Each trial runs the release bot as a process of its own (as the load generator does) against
 //! fresh emulators, Discord's limits on, and a fresh database. Six users open tickets, write
@@ -44,7 +46,8 @@ use crate::privatebin::{PrivateBinConfig, PrivateBinEmulator};
 use judge::{Row, Seen, TicketChannel, Wanted};
 use own_postgres::OwnPostgres;
 use plan::{
-    Blow, CLOSE_SPREAD, INTAKE_SPREAD, LIMITER_SECS, OPEN_SPREAD, moments, storm, trial_seed,
+    Blow, CLOSE_SPREAD, INTAKE_SPREAD, LIMITER_SECS, OPEN_SPREAD, moments, postgres_downtime,
+    storm, trial_seed,
 };
 
 /// How `ticketeer-testkit faults FAULT` was asked to run.
@@ -71,8 +74,6 @@ const MESSAGES_PER_USER: usize = 2;
 /// deferred acknowledgement the killed process never followed up is never answered, and an
 /// open waiting on a half-made ticket answers within 10 s.
 const ANSWER_PATIENCE: Duration = Duration::from_secs(15);
-/// [`Fault::PostgresRestart`]: how long the killed server stays down before it is started again.
-const POSTGRES_DOWNTIME: Duration = Duration::from_secs(3);
 /// [`Fault::Replicas`]: how long each PrivateBin answer is held back, so that a close holds its
 /// lease long enough for the trial to see which replica holds it (against the bare emulator a
 /// close is done some 60 ms after its click).
@@ -497,7 +498,8 @@ impl Trial<'_> {
     }
 
     /// [`Fault::PostgresRestart`]: at the planned moment the trial's Postgres server is killed
-    /// with SIGKILL, and [`POSTGRES_DOWNTIME`] later started again on its data.
+    /// with SIGKILL, and its seeded downtime (`plan::postgres_downtime`) later started again on
+    /// its data.
     async fn restart_postgres<T>(
         &self,
         plan: FaultPlan,
@@ -505,13 +507,14 @@ impl Trial<'_> {
         report: &mut TrialReport,
         work: impl Future<Output = Result<T, LoadError>>,
     ) -> Result<T, LoadError> {
+        let downtime = postgres_downtime(report.seed);
         let crash = async {
             tokio::time::sleep(plan.after).await;
             // Read just before the kill: after it there is nothing to read them from.
             let states = self.states().await?;
             postgres.kill().await?;
             let down = Instant::now();
-            tokio::time::sleep(POSTGRES_DOWNTIME).await;
+            tokio::time::sleep(downtime).await;
             postgres.restart().await?;
             Ok::<_, LoadError>((states, down.elapsed()))
         };

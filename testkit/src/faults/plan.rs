@@ -21,7 +21,7 @@ pub enum Fault {
     /// at once.
     PrivateBinLimiter,
     /// While the users write, the gateway sends RECONNECT and INVALID_SESSION and drops its
-    /// connections, in a seeded storm of [`STORM_BLOWS`] blows.
+    /// connections, in a seeded storm of six blows.
     GatewayStorm,
     /// Two replicas of the bot run on one token; the one holding a close's lease dies with
     /// SIGKILL mid-close and is not started again: the other finishes everything.
@@ -127,6 +127,13 @@ impl Fault {
             _ => room,
         }
     }
+}
+
+/// [`Fault::PostgresRestart`]: how long the killed server of a trial seeded `seed` stays down
+/// before it is started again: 1 to 10 s, so some outages outlast the bot's pool's 5-second
+/// acquire timeout and fail the work in flight, and some do not.
+pub(crate) fn postgres_downtime(seed: u64) -> Duration {
+    Duration::from_millis(1000 + (seed >> 7) % 9000)
 }
 
 /// [`Fault::PrivateBinLimiter`]: PrivateBin's default traffic limit, seconds between pastes.
@@ -455,6 +462,23 @@ mod tests {
             }
         }
         assert_eq!(kinds.len(), 4, "{kinds:?}");
+    }
+
+    #[test]
+    fn postgres_stays_down_one_to_ten_seconds_some_longer_than_the_acquire_timeout() {
+        let downtimes: Vec<Duration> = (0..40)
+            .map(|trial| postgres_downtime(trial_seed(20, trial)))
+            .collect();
+        assert!(
+            downtimes
+                .iter()
+                .all(|down| { (Duration::from_secs(1)..Duration::from_secs(10)).contains(down) })
+        );
+        let long = downtimes
+            .iter()
+            .filter(|down| **down > Duration::from_secs(5))
+            .count();
+        assert!((8..32).contains(&long), "{long} of 40 longer than 5 s");
     }
 
     #[test]
